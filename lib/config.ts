@@ -1,0 +1,413 @@
+/** Application configuration read from the environment and validated with zod (DESIGN §6). */
+import { parse } from "dotenv";
+import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+const NODE_ENVS = ["development", "test", "production"] as const;
+const MARKET_HOURS = ["nyse", "always"] as const;
+const DEFAULT_SMTP_PORT = 587;
+const MAX_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?)*$/;
+const MAILBOX = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
+const CASH = /^(?:0|[1-9]\d*)(?:\.\d{1,2})?$/;
+const MONGODB_DB_NAME = /^[^/\\. "$*<>:|?]{1,63}$/;
+
+/** Names that older deployments used are accepted too; the first one that is set wins. */
+const ALIASES: Partial<Record<Variable, string[]>> = {
+  APP_URL: ["APP_URL", "BETTER_AUTH_URL", "NEXTAUTH_URL"],
+  AUTH_SECRET: ["AUTH_SECRET", "BETTER_AUTH_SECRET"],
+};
+
+/** Thrown by `loadConfig`; `problems` holds one line per bad or missing variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses and validates a plain object of environment variables. Empty values count as unset
+ * and unknown variables are ignored. Throws `ConfigError` listing every problem at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const production = env.NODE_ENV?.trim() === "production";
+  const schema = envSchema(production);
+  const names = {} as Record<Variable, string>;
+  const raw: RawEnv = {};
+  for (const key of Object.keys(schema.shape) as Variable[]) {
+    const candidates = ALIASES[key] ?? [key];
+    names[key] = candidates.find((name) => present(env[name])) ?? key;
+    raw[key] = present(env[names[key]]) ? env[names[key]]?.trim() : undefined;
+  }
+
+  const result = schema.safeParse(raw);
+  const problems = [
+    ...(result.error?.issues ?? []).map((issue) =>
+      `${names[issue.path[0] as Variable]}: ${issue.message}`
+    ),
+    ...combinationProblems(schema, raw, production),
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return toConfig(result.data, production);
+}
+
+/**
+ * Returns the process environment layered over `.env.local`, then `.env`, from `dir` (the working
+ * directory by default): real variables win over `.env.local`, which wins over `.env`. Missing
+ * files are fine.
+ */
+export async function readEnv(dir = "."): Promise<Record<string, string | undefined>> {
+  const [dotenv, local] = await Promise.all([
+    readDotenv(`${dir}/.env`),
+    readDotenv(`${dir}/.env.local`),
+  ]);
+  const merged: Record<string, string | undefined> = {};
+  for (const layer of [dotenv, local, Deno.env.toObject()]) {
+    for (const [name, value] of Object.entries(layer)) {
+      // An empty variable counts as unset, so it must not hide a value from a lower layer.
+      if (present(value)) merged[name] = value;
+    }
+  }
+  return merged;
+}
+
+/** A summary safe for logs and readiness output: secrets appear only as "set" or "unset". */
+export function describeConfig(config: Config): Record<string, unknown> {
+  // Every field is listed, so a new one fails to compile until someone decides how to show it.
+  return {
+    nodeEnv: config.nodeEnv,
+    isProduction: config.isProduction,
+    port: config.port,
+    host: config.host,
+    appUrl: config.appUrl,
+    authSecret: secretState(config.authSecret),
+    authSecretGenerated: config.authSecretGenerated,
+    kvPath: config.kvPath,
+    mongodbUri: secretState(config.mongodbUri),
+    mongodbDb: config.mongodbDb,
+    resendApiKey: secretState(config.resendApiKey),
+    emailFrom: config.emailFrom,
+    emailServer: config.emailServer && {
+      host: config.emailServer.host,
+      port: config.emailServer.port,
+      user: config.emailServer.user,
+      password: secretState(config.emailServer.password),
+    },
+    upstash: config.upstash && {
+      url: config.upstash.url,
+      token: secretState(config.upstash.token),
+    },
+    rateLimitRedisUrl: secretState(config.rateLimitRedisUrl),
+    webhookSecret: secretState(config.webhookSecret),
+    marketDataApiKey: secretState(config.marketDataApiKey),
+    tradingApiKey: secretState(config.tradingApiKey),
+    tradingApiSecret: secretState(config.tradingApiSecret),
+    logLevel: config.logLevel,
+    enableAnalytics: config.enableAnalytics,
+    marketHours: config.marketHours,
+    demoStartingCash: config.demoStartingCash,
+    requireEmailVerification: config.requireEmailVerification,
+    sessionCookieDomain: config.sessionCookieDomain,
+    corsOrigins: config.corsOrigins,
+    readOnly: config.readOnly,
+    bodyLimitBytes: config.bodyLimitBytes,
+    email: config.email,
+  } satisfies Record<Exclude<keyof Config, "appUrlParsed">, unknown>;
+}
+
+// Only the helpers used for non-secret variables echo the input in their messages.
+function envSchema(production: boolean) {
+  return z.object({
+    NODE_ENV: oneOf(NODE_ENVS).default("development"),
+    PORT: integer(0, 65535).default(8000),
+    HOST: z.string().default("0.0.0.0"),
+    APP_URL: production
+      ? z.string("is required in production (the public https origin)").pipe(origin(true))
+      : origin(false).optional(),
+    AUTH_SECRET: production
+      ? z.string("is required in production").min(
+        32,
+        "must be at least 32 characters in production",
+      )
+      : secret(),
+    KV_PATH: z.string().default("./data/orion.kv"),
+    MONGODB_URI: secret().refine(
+      (value) => value === undefined || /^mongodb(\+srv)?:\/\//.test(value),
+      "must start with mongodb:// or mongodb+srv://",
+    ),
+    MONGODB_DB: z.string().regex(
+      MONGODB_DB_NAME,
+      'must be 1-63 characters without spaces or any of / \\ . " $ * < > : | ?',
+    ).default("orion-assets-broker"),
+    RESEND_API_KEY: secret(),
+    EMAIL_FROM: z.string().regex(
+      MAILBOX,
+      { error: (issue) => `must be an address or "Name <address>" (got "${issue.input}")` },
+    ).default("Orion Assets Broker <no-reply@localhost>"),
+    EMAIL_SERVER_HOST: z.string().optional(),
+    EMAIL_SERVER_PORT: integer(1, 65535).optional(),
+    EMAIL_SERVER_USER: z.string().optional(),
+    EMAIL_SERVER_PASSWORD: secret(),
+    UPSTASH_REDIS_REST_URL: origin(false).optional(),
+    UPSTASH_REDIS_REST_TOKEN: secret(),
+    RATE_LIMIT_REDIS_URL: secret().refine(
+      (value) => value === undefined || /^rediss?:\/\//.test(value),
+      "must start with redis:// or rediss://",
+    ),
+    WEBHOOK_SECRET: secret(),
+    MARKET_DATA_API_KEY: secret(),
+    TRADING_API_KEY: secret(),
+    TRADING_API_SECRET: secret(),
+    LOG_LEVEL: oneOf(LOG_LEVELS).default("info"),
+    ENABLE_ANALYTICS: boolean().default(false),
+    MARKET_HOURS: oneOf(MARKET_HOURS).default("nyse"),
+    DEMO_STARTING_CASH: z.string().refine(
+      (value) => CASH.test(value) && Number(value) > 0,
+      {
+        error: (issue) =>
+          `must be a positive amount with at most 2 decimals, like 100000 or 2500.50 (got "${issue.input}")`,
+      },
+    ).default("100000"),
+    REQUIRE_EMAIL_VERIFICATION: boolean().default(production),
+    SESSION_COOKIE_DOMAIN: z.string().transform((value, ctx) => {
+      // Browsers ignore a leading dot in the Domain attribute, so accept and drop it.
+      const host = value.replace(/^\./, "").toLowerCase();
+      if (HOSTNAME.test(host)) return host;
+      ctx.addIssue(`must be a hostname such as example.com (got "${value}")`);
+      return z.NEVER;
+    }).optional(),
+    CORS_ORIGINS: z.string()
+      .transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean))
+      .pipe(z.array(origin(production)))
+      .transform((origins) => [...new Set(origins)])
+      .default([]),
+    READ_ONLY: boolean().default(false),
+    BODY_LIMIT_BYTES: integer(1, MAX_BODY_LIMIT_BYTES).default(65536),
+  });
+}
+
+/** Rules that tie variables together; they read the raw values so they report alongside field errors. */
+function combinationProblems(
+  schema: ReturnType<typeof envSchema>,
+  raw: RawEnv,
+  production: boolean,
+): string[] {
+  const problems: string[] = [];
+  const bothOrNeither = (a: Variable, b: Variable) => {
+    if (raw[a] !== undefined && raw[b] === undefined) {
+      problems.push(`${b}: is required when ${a} is set`);
+    }
+    if (raw[b] !== undefined && raw[a] === undefined) {
+      problems.push(`${a}: is required when ${b} is set`);
+    }
+  };
+  bothOrNeither("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN");
+  bothOrNeither("EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD");
+
+  const smtpSettings =
+    (["EMAIL_SERVER_PORT", "EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD"] as const)
+      .filter((key) => raw[key] !== undefined);
+  if (raw.EMAIL_SERVER_HOST === undefined && smtpSettings.length > 0) {
+    problems.push(`EMAIL_SERVER_HOST: is required when ${smtpSettings.join(", ")} is set`);
+  }
+
+  const verification = schema.shape.REQUIRE_EMAIL_VERIFICATION.safeParse(
+    raw.REQUIRE_EMAIL_VERIFICATION,
+  );
+  if (
+    production && verification.data === true && raw.RESEND_API_KEY === undefined &&
+    raw.EMAIL_SERVER_HOST === undefined
+  ) {
+    problems.push(
+      "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production while REQUIRE_EMAIL_VERIFICATION is on",
+    );
+  }
+
+  // A Domain attribute that does not cover the app's host makes browsers drop the cookie silently.
+  const domain = schema.shape.SESSION_COOKIE_DOMAIN.safeParse(raw.SESSION_COOKIE_DOMAIN).data;
+  const appUrl = schema.shape.APP_URL.safeParse(raw.APP_URL).data;
+  if (domain !== undefined && appUrl !== undefined) {
+    const host = new URL(appUrl).hostname;
+    if (host !== domain && !host.endsWith(`.${domain}`)) {
+      problems.push(
+        `SESSION_COOKIE_DOMAIN: must be the APP_URL host ${host} or a parent domain of it (got "${domain}")`,
+      );
+    }
+  }
+  return problems;
+}
+
+function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boolean): Config {
+  const appUrl = env.APP_URL ?? new URL(`http://localhost:${env.PORT}`).origin;
+  return {
+    nodeEnv: env.NODE_ENV,
+    isProduction: production,
+    port: env.PORT,
+    host: env.HOST,
+    appUrl,
+    appUrlParsed: new URL(appUrl),
+    authSecret: env.AUTH_SECRET ?? processSecret(),
+    authSecretGenerated: env.AUTH_SECRET === undefined,
+    kvPath: env.KV_PATH,
+    mongodbUri: env.MONGODB_URI,
+    mongodbDb: env.MONGODB_DB,
+    resendApiKey: env.RESEND_API_KEY,
+    emailFrom: env.EMAIL_FROM,
+    emailServer: env.EMAIL_SERVER_HOST === undefined ? undefined : {
+      host: env.EMAIL_SERVER_HOST,
+      port: env.EMAIL_SERVER_PORT ?? DEFAULT_SMTP_PORT,
+      user: env.EMAIL_SERVER_USER,
+      password: env.EMAIL_SERVER_PASSWORD,
+    },
+    upstash: env.UPSTASH_REDIS_REST_URL === undefined || env.UPSTASH_REDIS_REST_TOKEN === undefined
+      ? undefined
+      : { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN },
+    rateLimitRedisUrl: env.RATE_LIMIT_REDIS_URL,
+    webhookSecret: env.WEBHOOK_SECRET,
+    marketDataApiKey: env.MARKET_DATA_API_KEY,
+    tradingApiKey: env.TRADING_API_KEY,
+    tradingApiSecret: env.TRADING_API_SECRET,
+    logLevel: env.LOG_LEVEL,
+    enableAnalytics: env.ENABLE_ANALYTICS,
+    marketHours: env.MARKET_HOURS,
+    demoStartingCash: env.DEMO_STARTING_CASH,
+    requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
+    sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
+    corsOrigins: env.CORS_ORIGINS,
+    readOnly: env.READ_ONLY,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    email: {
+      kind: env.RESEND_API_KEY !== undefined
+        ? "resend"
+        : env.EMAIL_SERVER_HOST !== undefined
+        ? "smtp"
+        : "dev",
+    },
+  };
+}
+
+function secret() {
+  return z.string().optional();
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, {
+    error: (issue) => `must be one of ${values.join(", ")} (got "${issue.input}")`,
+  });
+}
+
+function boolean() {
+  return z.stringbool({
+    truthy: ["true", "1", "yes", "on"],
+    falsy: ["false", "0", "no", "off"],
+    case: "insensitive",
+    error: (issue) => `must be true or false (or 1/0, yes/no, on/off; got "${issue.input}")`,
+  });
+}
+
+function integer(min: number, max: number) {
+  return z.string().transform((value, ctx) => {
+    const number = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (number >= min && number <= max) return number;
+    ctx.addIssue(`must be an integer from ${min} to ${max} (got "${value}")`);
+    return z.NEVER;
+  });
+}
+
+/** An absolute http(s) URL, normalised to its origin (no path, no trailing slash). */
+function origin(httpsOnly: boolean) {
+  return z.string().transform((value, ctx) => {
+    const url = URL.parse(value);
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      ctx.addIssue(`must be an absolute http(s) URL (got "${value}")`);
+      return z.NEVER;
+    }
+    if (httpsOnly && url.protocol !== "https:") {
+      ctx.addIssue(`must use https in production (got "${url.origin}")`);
+      return z.NEVER;
+    }
+    return url.origin;
+  });
+}
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== "";
+}
+
+async function readDotenv(path: string): Promise<Record<string, string>> {
+  try {
+    return parse(await Deno.readTextFile(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw error;
+  }
+}
+
+function secretState(value: string | undefined): "set" | "unset" {
+  return value === undefined ? "unset" : "set";
+}
+
+let generatedSecret: string | undefined;
+
+// One secret per process, so every loadConfig call agrees and sessions survive a config reload.
+function processSecret(): string {
+  generatedSecret ??= crypto.getRandomValues(new Uint8Array(32)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
+  return generatedSecret;
+}
+
+type Variable = keyof ReturnType<typeof envSchema>["shape"];
+type RawEnv = Partial<Record<Variable, string>>;
+
+/** Deployment environment. */
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** Validated configuration; optional fields are absent when their variable is unset. */
+export type Config = {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  /** 0 asks the OS for any free port. */
+  port: number;
+  /** The interface to listen on: 0.0.0.0 for every interface, 127.0.0.1 for this machine only. */
+  host: string;
+  /** Public origin without a trailing slash, e.g. `https://broker.example.com`. */
+  appUrl: string;
+  /** `appUrl` as a URL, for protocol and host checks. */
+  appUrlParsed: URL;
+  authSecret: string;
+  /** True when no secret was configured and one was generated for this process only. */
+  authSecretGenerated: boolean;
+  /** Deno KV file path, or `:memory:`. */
+  kvPath: string;
+  mongodbUri?: string;
+  mongodbDb: string;
+  resendApiKey?: string;
+  emailFrom: string;
+  emailServer?: { host: string; port: number; user?: string; password?: string };
+  upstash?: { url: string; token: string };
+  rateLimitRedisUrl?: string;
+  webhookSecret?: string;
+  marketDataApiKey?: string;
+  tradingApiKey?: string;
+  tradingApiSecret?: string;
+  logLevel: LogLevel;
+  enableAnalytics: boolean;
+  marketHours: (typeof MARKET_HOURS)[number];
+  /** Decimal string with at most 2 decimals; never a float. */
+  demoStartingCash: string;
+  requireEmailVerification: boolean;
+  sessionCookieDomain?: string;
+  /** Allowed cross-origin callers, normalised to origins. */
+  corsOrigins: string[];
+  /** Emergency switch: refuse writes. */
+  readOnly: boolean;
+  bodyLimitBytes: number;
+  email: { kind: "resend" | "smtp" | "dev" };
+};

@@ -1,0 +1,394 @@
+/**
+ * The storage port's conformance suite: every backend must pass it unchanged.
+ * `defineStoreConformance("kv", factory)` registers the tests for one backend.
+ */
+import assert from "node:assert/strict";
+import {
+  BadCursorError,
+  ConflictError,
+  type Doc,
+  type Store,
+  type StoreFactory,
+  StoreUnavailableError,
+} from "./port.ts";
+import { COLLECTION_NAMES, indexName, SCHEMA } from "./schema.ts";
+
+type User = Doc & { email: string; role: string; name?: string };
+type Audit = Doc & { userId: string; action: string; at: Date };
+
+/** Registers the conformance tests for one backend; each test gets a fresh, empty store. */
+export function defineStoreConformance(backend: string, factory: StoreFactory): void {
+  const test = (name: string, fn: (store: Store) => Promise<void>) =>
+    Deno.test({
+      name: `[store:${backend}] ${name}`,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      fn: async () => {
+        const store = await factory();
+        try {
+          await store.ensureSchema();
+          await fn(store);
+        } finally {
+          await store.close();
+        }
+      },
+    });
+
+  test("insert then get round-trips the document with an id and version 1", async (store) => {
+    const at = new Date("2026-01-02T03:04:05.678Z");
+    const made = await store.insert<Audit>("audit_logs", { userId: "u1", action: "x", at });
+    assert.equal(typeof made._id, "string");
+    assert.equal(made._v, 1);
+    const read = await store.get<Audit>("audit_logs", made._id);
+    assert.deepEqual(read, made);
+    assert.ok(read!.at instanceof Date, "dates come back as dates");
+    assert.equal(read!.at.getTime(), at.getTime());
+    assert.deepEqual(await store.getMany("audit_logs", ["nope", made._id]), [null, made]);
+  });
+
+  test("an insert with a taken id is refused", async (store) => {
+    await store.insert<User>("users", { _id: "same", email: "a@x.test", role: "USER" });
+    await assert.rejects(
+      store.insert<User>("users", { _id: "same", email: "b@x.test", role: "USER" }),
+      (e) => e instanceof ConflictError && e.reason === "exists",
+    );
+  });
+
+  test("update sets fields, removes undefined ones and bumps the version", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER", name: "A" });
+    const next = await store.update<User>("users", u._id, { role: "ADMIN", name: undefined });
+    assert.equal(next._v, 2);
+    assert.equal(next.role, "ADMIN");
+    assert.equal("name" in next, false);
+    assert.deepEqual(await store.get("users", u._id), next);
+    assert.equal((await store.findOne<User>("users", { role: "ADMIN" }))?._id, u._id);
+    assert.equal(await store.findOne("users", { role: "USER" }), null, "old index entry is gone");
+  });
+
+  test("a stale version is refused and changes nothing", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    await store.update<User>("users", u._id, { role: "DEMO" }, { ifVersion: 1 });
+    await assert.rejects(
+      store.update<User>("users", u._id, { role: "ADMIN" }, { ifVersion: 1 }),
+      (e) => e instanceof ConflictError && e.reason === "version",
+    );
+    await assert.rejects(
+      store.delete("users", u._id, { ifVersion: 1 }),
+      (e) => e instanceof ConflictError && e.reason === "version",
+    );
+    assert.equal((await store.get<User>("users", u._id))?.role, "DEMO");
+  });
+
+  test("updating or deleting a missing document is a conflict", async (store) => {
+    await assert.rejects(
+      store.update("users", "ghost", { role: "X" }),
+      (e) => e instanceof ConflictError && e.reason === "missing",
+    );
+    await assert.rejects(
+      store.delete("users", "ghost"),
+      (e) => e instanceof ConflictError && e.reason === "missing",
+    );
+  });
+
+  test("delete removes the document and its index entries", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    await store.delete("users", u._id, { ifVersion: 1 });
+    assert.equal(await store.get("users", u._id), null);
+    assert.equal(await store.findOne("users", { email: "a@x.test" }), null);
+    await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+  });
+
+  test("a unique index refuses a taken value on insert and update, and frees it on change", async (store) => {
+    const a = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    const b = await store.insert<User>("users", { email: "b@x.test", role: "USER" });
+    const isDuplicate = (e: unknown) =>
+      e instanceof ConflictError && e.reason === "duplicate" && e.index === "email_1";
+    await assert.rejects(
+      store.insert<User>("users", { email: "a@x.test", role: "USER" }),
+      isDuplicate,
+    );
+    await assert.rejects(store.update<User>("users", b._id, { email: "a@x.test" }), isDuplicate);
+    await store.update<User>("users", a._id, { email: "c@x.test" });
+    await store.update<User>("users", b._id, { email: "a@x.test" });
+    assert.equal((await store.findOne<User>("users", { email: "a@x.test" }))?._id, b._id);
+    assert.equal((await store.findOne<User>("users", { email: "c@x.test" }))?._id, a._id);
+  });
+
+  test("an atomic unit applies every operation or none", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    await store.update<User>("users", u._id, { role: "DEMO" });
+    await assert.rejects(
+      store.commit([
+        {
+          op: "insert",
+          collection: "audit_logs",
+          doc: { userId: u._id, action: "y", at: new Date() },
+        },
+        { op: "update", collection: "users", id: u._id, set: { role: "ADMIN" }, ifVersion: 1 },
+      ]),
+      (e) => e instanceof ConflictError && e.reason === "version",
+    );
+    assert.equal(
+      (await store.find("audit_logs", { where: { userId: u._id }, limit: 10 })).items.length,
+      0,
+    );
+    await assert.rejects(
+      store.commit([
+        { op: "update", collection: "users", id: u._id, set: { role: "ADMIN" } },
+        { op: "check", collection: "users", id: "ghost", version: 1 },
+      ]),
+      (e) => e instanceof ConflictError && e.reason === "missing",
+    );
+    assert.equal((await store.get<User>("users", u._id))?.role, "DEMO");
+    const [audit, user] = await store.commit([
+      {
+        op: "insert",
+        collection: "audit_logs",
+        doc: { userId: u._id, action: "z", at: new Date() },
+      },
+      { op: "update", collection: "users", id: u._id, set: { role: "ADMIN" }, ifVersion: 2 },
+    ]);
+    assert.equal(audit?._v, 1);
+    assert.equal((user as User).role, "ADMIN");
+    assert.deepEqual(
+      await store.commit([{ op: "check", collection: "users", id: u._id, version: 3 }]),
+      [null],
+    );
+  });
+
+  test("a check fails the unit when the checked document moved on", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    await store.update<User>("users", u._id, { name: "moved" });
+    await assert.rejects(
+      store.commit([
+        {
+          op: "insert",
+          collection: "audit_logs",
+          doc: { userId: u._id, action: "c", at: new Date() },
+        },
+        { op: "check", collection: "users", id: u._id, version: 1 },
+      ]),
+      (e) => e instanceof ConflictError && e.reason === "version",
+    );
+    assert.equal(
+      (await store.find("audit_logs", { where: { userId: u._id }, limit: 5 })).items.length,
+      0,
+    );
+  });
+
+  test("of concurrent commits from the same version exactly one wins", async (store) => {
+    const u = await store.insert<User>("users", { email: "a@x.test", role: "USER" });
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: 20 },
+        (_, n) => store.update<User>("users", u._id, { name: `writer ${n}` }, { ifVersion: 1 }),
+      ),
+    );
+    const won = results.filter((r) => r.status === "fulfilled");
+    assert.equal(won.length, 1);
+    for (const r of results) {
+      if (r.status === "rejected") {
+        assert.ok(r.reason instanceof ConflictError && r.reason.reason === "version");
+      }
+    }
+    const final = await store.get<User>("users", u._id);
+    assert.equal(final?._v, 2);
+    assert.equal(final?.name, (won[0] as PromiseFulfilledResult<User>).value.name);
+  });
+
+  test("read-modify-write with retry on conflict loses no increment", async (store) => {
+    const counter = await store.insert<Doc & { email: string; role: string; n: number }>("users", {
+      email: "n@x.test",
+      role: "USER",
+      n: 0,
+    });
+    const increment = async () => {
+      for (;;) {
+        const doc = (await store.get<typeof counter>("users", counter._id))!;
+        try {
+          await store.update("users", doc._id, { n: doc.n + 1 }, { ifVersion: doc._v });
+          return;
+        } catch (e) {
+          if (!(e instanceof ConflictError)) throw e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 25 }, increment));
+    assert.equal((await store.get<typeof counter>("users", counter._id))?.n, 25);
+  });
+
+  test("of concurrent inserts of one unique value exactly one wins", async (store) => {
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: 10 },
+        () => store.insert<User>("users", { email: "race@x.test", role: "USER" }),
+      ),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    assert.equal(
+      (await store.find("users", { where: { email: "race@x.test" }, limit: 10 })).items.length,
+      1,
+    );
+  });
+
+  test("find orders by the sort field, breaks ties by id, and pages by cursor", async (store) => {
+    const base = Date.UTC(2026, 0, 1);
+    for (let n = 0; n < 23; n++) {
+      // Pairs of equal times exercise the tie-break.
+      await store.insert<Audit>("audit_logs", {
+        userId: "u1",
+        action: "a",
+        at: new Date(base + Math.floor(n / 2) * 1000),
+      });
+    }
+    await store.insert<Audit>("audit_logs", { userId: "u2", action: "a", at: new Date(base) });
+    const seen: Audit[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.find<Audit>("audit_logs", {
+        where: { userId: "u1" },
+        sort: { field: "at", direction: -1 },
+        limit: 5,
+        cursor,
+      });
+      seen.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor);
+    assert.equal(pages, 5);
+    assert.equal(seen.length, 23);
+    assert.equal(new Set(seen.map((d) => d._id)).size, 23);
+    for (let i = 1; i < seen.length; i++) {
+      const [prev, cur] = [seen[i - 1], seen[i]];
+      const order = prev.at.getTime() - cur.at.getTime() || (prev._id > cur._id ? 1 : -1);
+      assert.ok(order > 0, "descending by time, then by id");
+    }
+    const asc = await store.find<Audit>("audit_logs", {
+      where: { userId: "u1" },
+      sort: { field: "at", direction: 1 },
+      limit: 100,
+    });
+    assert.deepEqual(asc.items.map((d) => d._id), seen.map((d) => d._id).reverse());
+    assert.equal(asc.nextCursor, null);
+  });
+
+  test("paging stays stable while documents are added and removed", async (store) => {
+    const base = Date.UTC(2026, 0, 1);
+    const ids: string[] = [];
+    for (let n = 0; n < 30; n++) {
+      ids.push(
+        (await store.insert<Audit>("audit_logs", {
+          userId: "u1",
+          action: "a",
+          at: new Date(base + n * 1000),
+        }))._id,
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let round = 0;
+    do {
+      const page = await store.find<Audit>("audit_logs", {
+        where: { userId: "u1" },
+        sort: { field: "at", direction: -1 },
+        limit: 7,
+        cursor,
+      });
+      seen.push(...page.items.map((d) => d._id));
+      cursor = page.nextCursor ?? undefined;
+      // Newer rows land before the cursor; a row already seen is deleted: neither shifts the pages.
+      await store.insert<Audit>("audit_logs", {
+        userId: "u1",
+        action: "new",
+        at: new Date(base + 100_000 + round * 1000),
+      });
+      if (round === 1) await store.delete("audit_logs", ids[29]);
+      round++;
+    } while (cursor);
+    assert.deepEqual(seen, [...ids].reverse());
+  });
+
+  test("range bounds the sort field", async (store) => {
+    const base = Date.UTC(2026, 0, 1);
+    for (let n = 0; n < 10; n++) {
+      await store.insert<Audit>("audit_logs", {
+        userId: "u1",
+        action: "a",
+        at: new Date(base + n * 1000),
+      });
+    }
+    const range = { gte: new Date(base + 3000), lt: new Date(base + 7000) };
+    for (const direction of [1, -1] as const) {
+      const page = await store.find<Audit>("audit_logs", {
+        where: { userId: "u1" },
+        sort: { field: "at", direction },
+        range,
+        limit: 2,
+      });
+      const times = page.items.map((d) => d.at.getTime() - base);
+      assert.deepEqual(times, direction === 1 ? [3000, 4000] : [6000, 5000]);
+      const rest = await store.find<Audit>("audit_logs", {
+        where: { userId: "u1" },
+        sort: { field: "at", direction },
+        range,
+        limit: 10,
+        cursor: page.nextCursor!,
+      });
+      assert.deepEqual(
+        rest.items.map((d) => d.at.getTime() - base),
+        direction === 1 ? [5000, 6000] : [4000, 3000],
+      );
+      assert.equal(rest.nextCursor, null);
+    }
+  });
+
+  test("a scan without a filter pages the whole collection by id", async (store) => {
+    for (let n = 0; n < 12; n++) {
+      await store.insert<User>("users", { email: `${n}@x.test`, role: "USER" });
+    }
+    const first = await store.find<User>("users", { limit: 5 });
+    const second = await store.find<User>("users", { limit: 10, cursor: first.nextCursor! });
+    const all = [...first.items, ...second.items].map((u) => u._id);
+    assert.equal(all.length, 12);
+    assert.deepEqual(all, [...all].sort());
+  });
+
+  test("a query that no declared index serves is refused", async (store) => {
+    await assert.rejects(
+      store.find("users", { where: { name: "x" }, limit: 1 }),
+      /no declared index/,
+    );
+  });
+
+  test("a forged cursor is refused", async (store) => {
+    await assert.rejects(
+      store.find("audit_logs", {
+        where: { userId: "u" },
+        sort: { field: "at", direction: -1 },
+        limit: 1,
+        cursor: "bm9wZQ",
+      }),
+      BadCursorError,
+    );
+  });
+
+  test("ensureSchema is idempotent and creates every declared collection and index", async (store) => {
+    await store.ensureSchema();
+    const schema = await store.describeSchema();
+    for (const name of COLLECTION_NAMES) {
+      assert.deepEqual(
+        [...(schema[name] ?? [])].sort(),
+        SCHEMA[name].map(indexName).sort(),
+        `indexes of ${name}`,
+      );
+    }
+  });
+
+  test("ping answers while open and reports the store unavailable once closed", async (store) => {
+    await store.ping();
+    const other = await factory();
+    await other.close();
+    await assert.rejects(other.ping(), StoreUnavailableError);
+  });
+}

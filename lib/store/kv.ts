@@ -1,0 +1,418 @@
+/**
+ * The Deno KV backend of the storage port (the embedded default; the platform KV on Deno Deploy).
+ *
+ * Key layout, all under one KV database:
+ * - `["d", collection, id]` → the document
+ * - `["i", collection, index, ...values, id]` → id, one entry per document per non-unique index
+ * - `["u", collection, index, ...values]` → id, one entry per document per unique index
+ * - `["m", "schema"]` → the index names built so far, per collection
+ * Index entries change in the same atomic commit as their document, so a query never sees an
+ * index out of step with the data it points to.
+ */
+import {
+  BadCursorError,
+  type CollectionName,
+  ConflictError,
+  type Doc,
+  type IndexValue,
+  type NewDoc,
+  type Page,
+  type Query,
+  type Store,
+  StoreUnavailableError,
+  type Where,
+  type WriteOp,
+} from "./port.ts";
+import { COLLECTION_NAMES, indexName, type IndexSpec, SCHEMA } from "./schema.ts";
+import { newId } from "../ids.ts";
+
+/** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
+const MAX_CHECKS = 100;
+const GET_MANY_CHUNK = 10;
+/** Retries when a document without an expected version changed between our read and our commit. */
+const MAX_ATTEMPTS = 20;
+const SCHEMA_KEY = ["m", "schema"];
+
+type Key = Deno.KvKey;
+type KeyPart = Deno.KvKeyPart;
+type DeclaredIndex = { name: string; spec: IndexSpec; fields: string[] };
+
+/** Opens a KV store at `path` (a file, `:memory:`, or undefined for the platform's default). */
+export async function openKvStore(path?: string): Promise<Store> {
+  if (path && path !== ":memory:") {
+    const dir = path.replace(/[^/]*$/, "");
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+  }
+  return new KvStore(await Deno.openKv(path));
+}
+
+class KvStore implements Store {
+  readonly backend = "kv" as const;
+  readonly #indexes = new Map<CollectionName, DeclaredIndex[]>(
+    COLLECTION_NAMES.map((c) => [
+      c,
+      (SCHEMA[c] as readonly IndexSpec[]).map((spec) => ({
+        name: indexName(spec),
+        spec,
+        fields: Object.keys(spec.fields),
+      })),
+    ]),
+  );
+
+  constructor(readonly kv: Deno.Kv) {}
+
+  async ensureSchema(): Promise<void> {
+    const built = (await this.kv.get<Record<string, string[]>>(SCHEMA_KEY)).value ?? {};
+    for (const collection of COLLECTION_NAMES) {
+      const declared = this.#indexes.get(collection)!;
+      const have = new Set(built[collection] ?? []);
+      for (const index of declared) {
+        if (!have.has(index.name)) await this.#backfill(collection, index);
+      }
+      for (const name of have) {
+        if (!declared.some((i) => i.name === name)) await this.#dropIndex(collection, name);
+      }
+      built[collection] = declared.map((i) => i.name);
+    }
+    for (const name of Object.keys(built)) {
+      if (!(COLLECTION_NAMES as string[]).includes(name)) delete built[name];
+    }
+    await this.kv.set(SCHEMA_KEY, built);
+  }
+
+  async describeSchema(): Promise<Record<string, string[]>> {
+    return (await this.kv.get<Record<string, string[]>>(SCHEMA_KEY)).value ?? {};
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.kv.get(SCHEMA_KEY);
+    } catch (cause) {
+      throw new StoreUnavailableError("Deno KV did not answer", { cause });
+    }
+  }
+
+  async get<T extends Doc>(collection: CollectionName, id: string): Promise<T | null> {
+    return (await this.kv.get<T>(docKey(collection, id))).value;
+  }
+
+  async getMany<T extends Doc>(collection: CollectionName, ids: string[]): Promise<(T | null)[]> {
+    const entries = await this.#getEntries(ids.map((id) => docKey(collection, id)));
+    return entries.map((e) => e.value as T | null);
+  }
+
+  async find<T extends Doc>(collection: CollectionName, query: Query): Promise<Page<T>> {
+    const limit = query.limit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new RangeError("limit must be an integer from 1 to 1000");
+    }
+    const where = query.where ?? {};
+    const plan = this.#plan(collection, where, query.sort?.field);
+    if (plan.tail === 0) {
+      // Every field of a unique index is fixed: at most one entry, read by its exact key.
+      const id = query.cursor ? null : (await this.kv.get<string>(plan.prefix)).value;
+      const doc = id ? await this.get<T>(collection, id) : null;
+      return { items: doc && matches(doc, where) ? [doc] : [], nextCursor: null };
+    }
+    const reverse = query.sort?.direction === -1;
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, plan.tail);
+    const gte = query.range?.gte === undefined ? undefined : encodeValue(query.range.gte);
+    const lt = query.range?.lt === undefined ? undefined : encodeValue(query.range.lt);
+
+    let selector: Deno.KvListSelector = { prefix: plan.prefix };
+    if (!reverse && after) selector = { prefix: plan.prefix, start: [...plan.prefix, ...after, 0] };
+    else if (!reverse && gte !== undefined) {
+      selector = { prefix: plan.prefix, start: [...plan.prefix, gte] };
+    } else if (reverse && after) {
+      selector = { prefix: plan.prefix, end: [...plan.prefix, ...after] };
+    } else if (reverse && lt !== undefined) {
+      selector = { prefix: plan.prefix, end: [...plan.prefix, lt] };
+    }
+
+    // One extra entry tells whether another page exists without issuing a cursor to an empty page.
+    const hits: { id: string; tail: KeyPart[] }[] = [];
+    for await (const entry of this.kv.list<unknown>(selector, { reverse, batchSize: limit + 1 })) {
+      const tail = entry.key.slice(plan.prefix.length);
+      if (plan.sorted) {
+        if (!reverse && lt !== undefined && compareParts(tail[0], lt) >= 0) break;
+        if (reverse && gte !== undefined && compareParts(tail[0], gte) < 0) break;
+      }
+      hits.push({ id: plan.primary ? (entry.value as Doc)._id : entry.value as string, tail });
+      if (hits.length > limit) break;
+    }
+    const more = hits.length > limit;
+    const page = hits.slice(0, limit);
+    const docs = await this.getMany<T>(collection, page.map((h) => h.id));
+    // A document may change between the index read and the document read; keep only true matches.
+    const items = docs.filter((d): d is T => d !== null && matches(d, where));
+    return {
+      items,
+      nextCursor: more ? encodeCursor(page[page.length - 1].tail) : null,
+    };
+  }
+
+  async findOne<T extends Doc>(collection: CollectionName, where: Where): Promise<T | null> {
+    return (await this.find<T>(collection, { where, limit: 1 })).items[0] ?? null;
+  }
+
+  async insert<T extends Doc>(collection: CollectionName, doc: NewDoc<T>): Promise<T> {
+    const [written] = await this.commit([{ op: "insert", collection, doc: doc as NewDoc<Doc> }]);
+    return written as T;
+  }
+
+  async update<T extends Doc>(
+    collection: CollectionName,
+    id: string,
+    set: Partial<Omit<T, "_id" | "_v">>,
+    options: { ifVersion?: number } = {},
+  ): Promise<T> {
+    const [written] = await this.commit([
+      { op: "update", collection, id, set, ifVersion: options.ifVersion },
+    ]);
+    return written as T;
+  }
+
+  async delete(
+    collection: CollectionName,
+    id: string,
+    options: { ifVersion?: number } = {},
+  ): Promise<void> {
+    await this.commit([{ op: "delete", collection, id, ifVersion: options.ifVersion }]);
+  }
+
+  async commit(ops: WriteOp[]): Promise<(Doc | null)[]> {
+    const targets = ops.map((op) => ({
+      collection: op.collection,
+      id: op.op === "insert" ? (op.doc._id ?? newId()) : op.id,
+    }));
+    const seen = new Set<string>();
+    for (const t of targets) {
+      const k = `${t.collection}/${t.id}`;
+      if (seen.has(k)) throw new Error(`an atomic unit touches ${k} twice`);
+      seen.add(k);
+    }
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const current = await this.#getEntries(targets.map((t) => docKey(t.collection, t.id)));
+      const atomic = this.kv.atomic();
+      const written: (Doc | null)[] = [];
+      const claims: { key: Key; id: string; collection: string; index: string }[] = [];
+      const released = new Set<string>();
+      let checks = 0;
+
+      ops.forEach((op, n) => {
+        const { collection, id } = targets[n];
+        const entry = current[n];
+        const before = entry.value as Doc | null;
+        atomic.check({ key: entry.key, versionstamp: entry.versionstamp });
+        checks++;
+        let after: Doc | null = null;
+        if (op.op === "insert") {
+          if (before) throw new ConflictError("exists", collection, id);
+          const { _id: _ignored, ...fields } = op.doc;
+          after = stripUndefined({ ...fields, _id: id, _v: 1 });
+        } else {
+          if (!before) throw new ConflictError("missing", collection, id);
+          const expected = op.op === "check" ? op.version : op.ifVersion;
+          if (expected !== undefined && before._v !== expected) {
+            throw new ConflictError("version", collection, id);
+          }
+          if (op.op === "update") {
+            const { _id: _i, _v: _w, ...set } = op.set;
+            after = stripUndefined({ ...before, ...set, _id: id, _v: before._v + 1 });
+          }
+        }
+        if (op.op === "check") {
+          written.push(null);
+          return;
+        }
+        for (const index of this.#indexes.get(collection)!) {
+          const oldKey = before && indexKey(collection, index, before);
+          const newKey = after && indexKey(collection, index, after);
+          if (oldKey && newKey && sameKey(oldKey, newKey)) continue;
+          if (oldKey) {
+            atomic.delete(oldKey);
+            released.add(JSON.stringify(oldKey));
+          }
+          if (newKey) {
+            atomic.set(newKey, id);
+            if (index.spec.unique) claims.push({ key: newKey, id, collection, index: index.name });
+          }
+        }
+        const key = docKey(collection, id);
+        if (after) atomic.set(key, after);
+        else atomic.delete(key);
+        written.push(after);
+      });
+
+      if (claims.length) {
+        const taken = await this.#getEntries(claims.map((c) => c.key));
+        const claimed = new Set<string>();
+        claims.forEach((claim, n) => {
+          const text = JSON.stringify(claim.key);
+          const owner = taken[n].value as string | null;
+          const takenByOther = owner !== null && owner !== claim.id && !released.has(text);
+          if (claimed.has(text) || takenByOther) {
+            throw new ConflictError("duplicate", claim.collection, claim.id, claim.index);
+          }
+          claimed.add(text);
+          atomic.check({ key: claim.key, versionstamp: taken[n].versionstamp });
+          checks++;
+        });
+      }
+      if (checks > MAX_CHECKS) {
+        throw new RangeError(`an atomic unit may check at most ${MAX_CHECKS} keys`);
+      }
+      if ((await atomic.commit()).ok) return written;
+    }
+    throw new ConflictError("version", targets[0]?.collection ?? "", targets[0]?.id);
+  }
+
+  close(): Promise<void> {
+    this.kv.close();
+    return Promise.resolve();
+  }
+
+  /** The key range that answers a query, or an error naming the missing index. */
+  #plan(collection: CollectionName, where: Where, sortField?: string) {
+    const fields = Object.keys(where);
+    if (!fields.length && (!sortField || sortField === "_id")) {
+      return { prefix: ["d", collection] as Key, tail: 1, sorted: false, primary: true };
+    }
+    for (const index of this.#indexes.get(collection)!) {
+      const lead = index.fields.slice(0, fields.length);
+      if (lead.length !== fields.length || !lead.every((f) => f in where)) continue;
+      const next = index.fields[fields.length];
+      const byId = sortField === undefined || sortField === "_id";
+      if (next !== sortField && !(byId && (next === undefined || sortField === undefined))) {
+        continue;
+      }
+      if (sortField === "_id" && index.spec.unique) continue;
+      const prefix: Key = [
+        index.spec.unique ? "u" : "i",
+        collection,
+        index.name,
+        ...lead.map((f) => encodeValue(where[f])),
+      ];
+      const tail = index.fields.length - fields.length + (index.spec.unique ? 0 : 1);
+      return { prefix, tail, sorted: next !== undefined && next === sortField, primary: false };
+    }
+    throw new Error(
+      `no declared index on ${collection} serves where ${JSON.stringify(fields)} sorted by ${
+        sortField ?? "_id"
+      }`,
+    );
+  }
+
+  async #getEntries(keys: Key[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
+    const chunks: Key[][] = [];
+    for (let i = 0; i < keys.length; i += GET_MANY_CHUNK) {
+      chunks.push(keys.slice(i, i + GET_MANY_CHUNK));
+    }
+    return (await Promise.all(chunks.map((c) => this.kv.getMany(c)))).flat();
+  }
+
+  async #backfill(collection: CollectionName, index: DeclaredIndex): Promise<void> {
+    let atomic = this.kv.atomic();
+    let pending = 0;
+    for await (const entry of this.kv.list<Doc>({ prefix: ["d", collection] })) {
+      const key = indexKey(collection, index, entry.value);
+      if (index.spec.unique) {
+        const owner = (await this.kv.get<string>(key)).value;
+        if (owner && owner !== entry.value._id) {
+          throw new ConflictError("duplicate", collection, entry.value._id, index.name);
+        }
+      }
+      atomic.set(key, entry.value._id);
+      if (++pending === 500) {
+        await atomic.commit();
+        atomic = this.kv.atomic();
+        pending = 0;
+      }
+    }
+    if (pending) await atomic.commit();
+  }
+
+  async #dropIndex(collection: string, name: string): Promise<void> {
+    for (const tag of ["i", "u"]) {
+      for await (const entry of this.kv.list({ prefix: [tag, collection, name] })) {
+        await this.kv.delete(entry.key);
+      }
+    }
+  }
+}
+
+function docKey(collection: string, id: string): Key {
+  return ["d", collection, id];
+}
+
+/** The index entry's key for a document. */
+function indexKey(collection: string, index: DeclaredIndex, doc: Doc): Key {
+  const parts = index.fields.map((f) => encodeValue(doc[f] as IndexValue, f));
+  return index.spec.unique
+    ? ["u", collection, index.name, ...parts]
+    : ["i", collection, index.name, ...parts, doc._id];
+}
+
+// KV orders key parts by type first (bytes < string < number < bigint < boolean), so null and
+// missing values, stored as empty bytes, sort before everything else, as they do in MongoDB.
+const NULL_PART = new Uint8Array(0);
+const TYPE_ORDER = ["bytes", "string", "number", "bigint", "boolean"];
+
+function encodeValue(value: IndexValue | undefined, field = "value"): KeyPart {
+  if (value === null || value === undefined) return NULL_PART;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new TypeError(`${field}: an indexed number must be finite`);
+  }
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+    return value;
+  }
+  throw new TypeError(`${field}: ${typeof value} values cannot be indexed`);
+}
+
+function partType(part: KeyPart): number {
+  return TYPE_ORDER.indexOf(part instanceof Uint8Array ? "bytes" : typeof part);
+}
+
+function compareParts(a: KeyPart, b: KeyPart): number {
+  const byType = partType(a) - partType(b);
+  if (byType !== 0 || a instanceof Uint8Array) return byType;
+  const [x, y] = [a as string | number | boolean, b as string | number | boolean];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function sameKey(a: Key, b: Key): boolean {
+  return a.length === b.length && a.every((part, n) => compareParts(part, b[n]) === 0);
+}
+
+function matches(doc: Doc, where: Where): boolean {
+  return Object.entries(where).every(([field, want]) =>
+    compareParts(encodeValue(doc[field] as IndexValue), encodeValue(want)) === 0
+  );
+}
+
+function stripUndefined(doc: Doc): Doc {
+  for (const key of Object.keys(doc)) if (doc[key] === undefined) delete doc[key];
+  return doc;
+}
+
+function encodeCursor(tail: KeyPart[]): string {
+  const json = JSON.stringify(tail.map((p) => (p instanceof Uint8Array ? null : p)));
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string, length: number): KeyPart[] {
+  try {
+    const parts = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (
+      Array.isArray(parts) && parts.length === length &&
+      parts.every((p) => p === null || ["string", "number", "boolean"].includes(typeof p))
+    ) {
+      return parts.map((p) => (p === null ? NULL_PART : p));
+    }
+  } catch {
+    // Falls through to the same error as a well-formed cursor of the wrong shape.
+  }
+  throw new BadCursorError();
+}

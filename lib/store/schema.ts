@@ -1,0 +1,71 @@
+/** The collections and their indexes, declared once for every storage backend. */
+
+/** Sort direction of one indexed field, as MongoDB writes it. */
+export type IndexDirection = 1 | -1;
+
+/** One index: its fields in order, and whether their values must be unique. */
+export type IndexSpec = {
+  fields: Record<string, IndexDirection>;
+  unique?: boolean;
+};
+
+/** Every collection the app uses, with its indexes. A backend creates exactly these. */
+export const SCHEMA = {
+  users: [
+    { fields: { email: 1 }, unique: true },
+    { fields: { role: 1 } },
+  ],
+  sessions: [
+    { fields: { userId: 1 } },
+    { fields: { expiresAt: 1 } },
+  ],
+  accounts: [
+    { fields: { userId: 1 } },
+    { fields: { number: 1 }, unique: true },
+  ],
+  orders: [
+    { fields: { userId: 1 } },
+    { fields: { accountId: 1 } },
+    { fields: { status: 1 } },
+    { fields: { symbol: 1 } },
+    { fields: { placedAt: -1 } },
+  ],
+  positions: [
+    { fields: { userId: 1 } },
+    { fields: { accountId: 1 } },
+    { fields: { symbol: 1 } },
+    { fields: { status: 1 } },
+    { fields: { userId: 1, symbol: 1, status: 1 } },
+  ],
+  trades: [
+    { fields: { userId: 1, executedAt: -1 } },
+    { fields: { accountId: 1, executedAt: -1 } },
+    { fields: { orderId: 1 } },
+  ],
+  watchlist: [
+    { fields: { userId: 1 } },
+  ],
+  audit_logs: [
+    { fields: { at: -1 } },
+    { fields: { userId: 1, at: -1 } },
+    { fields: { action: 1, at: -1 } },
+  ],
+  market_data: [
+    { fields: { symbol: 1, time: -1 } },
+  ],
+  securities: [
+    { fields: { symbol: 1 }, unique: true },
+    { fields: { assetClass: 1 } },
+  ],
+} as const satisfies Record<string, readonly IndexSpec[]>;
+
+/** The name of a declared collection. */
+export type CollectionName = keyof typeof SCHEMA;
+
+/** Every declared collection name, in declaration order. */
+export const COLLECTION_NAMES = Object.keys(SCHEMA) as CollectionName[];
+
+/** MongoDB's default index name for a spec (`userId_1_placedAt_-1`), used by every backend. */
+export function indexName(spec: IndexSpec): string {
+  return Object.entries(spec.fields).map(([field, dir]) => `${field}_${dir}`).join("_");
+}

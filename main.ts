@@ -1,0 +1,53 @@
+/** Orion Assets Broker: read config, open the store, serve HTTP, shut down cleanly on a signal. */
+import denoJson from "./deno.json" with { type: "json" };
+import { loadAssets } from "./lib/assets.ts";
+import { ConfigError, loadConfig, readEnv } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
+import { openStore } from "./lib/store/open.ts";
+import { createApp } from "./routes/app.tsx";
+
+const startedAt = performance.now();
+
+let config;
+try {
+  config = loadConfig(await readEnv());
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  for (const problem of err.problems) console.error(`config: ${problem}`);
+  Deno.exit(1);
+}
+
+const log = createLogger(config.logLevel);
+const store = await openStore(config);
+const app = createApp({
+  config,
+  store,
+  log,
+  assets: await loadAssets(),
+  startedAt,
+  version: denoJson.version,
+});
+
+const server = Deno.serve({
+  port: config.port,
+  hostname: config.host,
+  onListen: ({ hostname, port }) =>
+    log.info("listening", {
+      url: `http://${hostname}:${port}`,
+      store: store.backend,
+      env: config.nodeEnv,
+    }),
+}, app.fetch);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal });
+  await server.shutdown();
+  await store.close();
+  Deno.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void shutdown(signal));
+}

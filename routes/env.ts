@@ -1,0 +1,29 @@
+/** The types every route shares: what the app is built from, and what middleware puts on the context. */
+import type { AssetMap } from "../lib/assets.ts";
+import type { Config } from "../lib/config.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Store } from "../lib/store/port.ts";
+import type { Flash } from "./middleware/flash.ts";
+
+/** Everything the HTTP layer needs, passed in by `main.ts` (or a test). */
+export type AppDeps = {
+  config: Config;
+  store: Store;
+  log: Logger;
+  assets: AssetMap;
+  /** `performance.now()` when the process started, for uptime. */
+  startedAt: number;
+  /** The app's version, from deno.json. */
+  version: string;
+};
+
+/** Hono's environment type for this app. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    secureHeadersNonce?: string;
+    assets: AssetMap;
+    flash?: Flash;
+    flashSecret: string;
+  };
+};

@@ -1,0 +1,18 @@
+/** One structured log line per request: id, method, path (never the query), status, duration. */
+import type { MiddlewareHandler } from "hono";
+import type { Logger } from "../../lib/log.ts";
+
+export const requestLog = (log: Logger): MiddlewareHandler => {
+  return async function requestLog(c, next) {
+    const start = performance.now();
+    await next();
+    // The query string can carry tokens (email links), so only the path is logged.
+    log.info("request", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - start) * 10) / 10,
+    });
+  };
+};

@@ -1,0 +1,28 @@
+/** Builds the app for tests: an in-memory store, a captured log, and configuration from a plain object. */
+import { loadAssets } from "../lib/assets.ts";
+import { loadConfig } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
+import { openStore } from "../lib/store/open.ts";
+import { createApp } from "./app.tsx";
+import type { AppDeps } from "./env.ts";
+
+/** A fresh app on a fresh in-memory store; `logLines` holds every log line written. */
+export async function testApp(env: Record<string, string> = {}) {
+  const config = loadConfig({ NODE_ENV: "test", KV_PATH: ":memory:", LOG_LEVEL: "debug", ...env });
+  const logLines: string[] = [];
+  const deps: AppDeps = {
+    config,
+    store: await openStore(config),
+    log: createLogger(config.logLevel, (line) => logLines.push(line)),
+    assets: await loadAssets(),
+    startedAt: performance.now(),
+    version: "test",
+  };
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    logLines,
+    [Symbol.asyncDispose]: () => deps.store.close(),
+  };
+}

@@ -1,0 +1,55 @@
+/** The one page frame: head, navigation, flash message, footer. Every full page renders inside it. */
+import type { Child } from "hono/jsx";
+import { useRequestContext } from "hono/jsx-renderer";
+import type { AppEnv } from "../routes/env.ts";
+
+// htmx's own indicator styles are injected by script; ours live in app.css so the CSP stays strict.
+const HTMX_CONFIG = JSON.stringify({ includeIndicatorCSS: false });
+
+export function Layout(props: { title?: string; children?: Child }) {
+  const c = useRequestContext<AppEnv>();
+  const assets = c.get("assets").byName;
+  const flash = c.get("flash");
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>
+          {props.title ? `${props.title} · Orion Assets Broker` : "Orion Assets Broker"}
+        </title>
+        <meta
+          name="description"
+          content="Paper-trade US stocks, ETFs and crypto with a fast, lightweight broker."
+        />
+        <meta name="htmx-config" content={HTMX_CONFIG} />
+        <link rel="stylesheet" href={assets.get("app.css")!.url} />
+        <link rel="icon" type="image/svg+xml" href={assets.get("icon.svg")!.url} />
+        <script src={assets.get("htmx.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="site">
+          <a class="brand" href="/">
+            <img src={assets.get("icon.svg")!.url} alt="" width="24" height="24" />
+            Orion
+          </a>
+          <nav aria-label="Main">
+            <a href="/sign-in">Sign in</a>
+            <a class="button" href="/sign-up">Sign up</a>
+          </nav>
+        </header>
+        <main id="main">
+          {flash && <p class={`flash flash-${flash.kind}`} role="status">{flash.text}</p>}
+          {props.children}
+        </main>
+        <footer class="site">
+          <p>
+            Orion Assets Broker · paper trading with simulated prices; no real money moves.
+          </p>
+        </footer>
+      </body>
+    </html>
+  );
+}
