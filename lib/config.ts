@@ -6,6 +6,7 @@ import { LOG_LEVELS, type LogLevel } from "./log.ts";
 const NODE_ENVS = ["development", "test", "production"] as const;
 const MARKET_HOURS = ["nyse", "always"] as const;
 const DEFAULT_SMTP_PORT = 587;
+const DEFAULT_KV_PATH = "./data/orion.kv";
 const MAX_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
 const HOSTNAME =
   /^(?=.{1,253}$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?)*$/;
@@ -14,10 +15,10 @@ const CASH = /^(?:0|[1-9]\d*)(?:\.\d{1,2})?$/;
 const MONGODB_DB_NAME = /^[^/\\. "$*<>:|?]{1,63}$/;
 
 /** Names that older deployments used are accepted too; the first one that is set wins. */
-const ALIASES: Partial<Record<Variable, string[]>> = {
+export const ALIASES = {
   APP_URL: ["APP_URL", "BETTER_AUTH_URL", "NEXTAUTH_URL"],
   AUTH_SECRET: ["AUTH_SECRET", "BETTER_AUTH_SECRET"],
-};
+} as const satisfies Partial<Record<Variable, readonly string[]>>;
 
 /** Thrown by `loadConfig`; `problems` holds one line per bad or missing variable. */
 export class ConfigError extends Error {
@@ -40,7 +41,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const names = {} as Record<Variable, string>;
   const raw: RawEnv = {};
   for (const key of Object.keys(schema.shape) as Variable[]) {
-    const candidates = ALIASES[key] ?? [key];
+    const candidates: readonly string[] = ALIASES[key as keyof typeof ALIASES] ?? [key];
     names[key] = candidates.find((name) => present(env[name])) ?? key;
     raw[key] = present(env[names[key]]) ? env[names[key]]?.trim() : undefined;
   }
@@ -114,7 +115,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     requireEmailVerification: config.requireEmailVerification,
     sessionCookieDomain: config.sessionCookieDomain,
     corsOrigins: config.corsOrigins,
-    readOnly: config.readOnly,
     bodyLimitBytes: config.bodyLimitBytes,
     email: config.email,
   } satisfies Record<Exclude<keyof Config, "appUrlParsed">, unknown>;
@@ -135,7 +135,9 @@ function envSchema(production: boolean) {
         "must be at least 32 characters in production",
       )
       : secret(),
-    KV_PATH: z.string().default("./data/orion.kv"),
+    KV_PATH: z.string().optional(),
+    // Set by Deno Deploy; there the platform's own KV is the default store.
+    DENO_DEPLOYMENT_ID: z.string().optional(),
     MONGODB_URI: secret().refine(
       (value) => value === undefined || /^mongodb(\+srv)?:\/\//.test(value),
       "must start with mongodb:// or mongodb+srv://",
@@ -186,7 +188,6 @@ function envSchema(production: boolean) {
       .pipe(z.array(origin(production)))
       .transform((origins) => [...new Set(origins)])
       .default([]),
-    READ_ONLY: boolean().default(false),
     BODY_LIMIT_BYTES: integer(1, MAX_BODY_LIMIT_BYTES).default(65536),
   });
 }
@@ -253,7 +254,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     appUrlParsed: new URL(appUrl),
     authSecret: env.AUTH_SECRET ?? processSecret(),
     authSecretGenerated: env.AUTH_SECRET === undefined,
-    kvPath: env.KV_PATH,
+    kvPath: env.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? undefined : DEFAULT_KV_PATH),
     mongodbUri: env.MONGODB_URI,
     mongodbDb: env.MONGODB_DB,
     resendApiKey: env.RESEND_API_KEY,
@@ -279,7 +280,6 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
     corsOrigins: env.CORS_ORIGINS,
-    readOnly: env.READ_ONLY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     email: {
       kind: env.RESEND_API_KEY !== undefined
@@ -385,7 +385,8 @@ export type Config = {
   /** True when no secret was configured and one was generated for this process only. */
   authSecretGenerated: boolean;
   /** Deno KV file path, or `:memory:`. */
-  kvPath: string;
+  /** A file path or `:memory:`; undefined means the platform's KV (on Deno Deploy). */
+  kvPath?: string;
   mongodbUri?: string;
   mongodbDb: string;
   resendApiKey?: string;
@@ -406,8 +407,6 @@ export type Config = {
   sessionCookieDomain?: string;
   /** Allowed cross-origin callers, normalised to origins. */
   corsOrigins: string[];
-  /** Emergency switch: refuse writes. */
-  readOnly: boolean;
   bodyLimitBytes: number;
   email: { kind: "resend" | "smtp" | "dev" };
 };

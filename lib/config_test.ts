@@ -32,6 +32,7 @@ Deno.test("[config] development defaults", () => {
   assert.equal(config.appUrl, "http://localhost:8000");
   assert.equal(config.appUrlParsed.host, "localhost:8000");
   assert.equal(config.kvPath, "./data/orion.kv");
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc" }).kvPath, undefined, "Deno Deploy's own KV");
   assert.equal(config.mongodbUri, undefined);
   assert.equal(config.mongodbDb, "orion-assets-broker");
   assert.equal(config.emailFrom, "Orion Assets Broker <no-reply@localhost>");
@@ -41,7 +42,6 @@ Deno.test("[config] development defaults", () => {
   assert.equal(config.demoStartingCash, "100000");
   assert.equal(config.requireEmailVerification, false);
   assert.deepEqual(config.corsOrigins, []);
-  assert.equal(config.readOnly, false);
   assert.equal(config.bodyLimitBytes, 65536);
   assert.deepEqual(config.email, { kind: "dev" });
   assert.equal(config.emailServer, undefined);
@@ -194,11 +194,11 @@ Deno.test("[config] booleans accept the usual spellings, case-insensitively", ()
     assert.equal(loadConfig({ ENABLE_ANALYTICS: value }).enableAnalytics, true, value);
   }
   for (const value of ["false", "False", "0", "no", "OFF"]) {
-    assert.equal(loadConfig({ READ_ONLY: value }).readOnly, false, value);
+    assert.equal(loadConfig({ ENABLE_ANALYTICS: value }).enableAnalytics, false, value);
   }
   assert.equal(loadConfig({ REQUIRE_EMAIL_VERIFICATION: "yes" }).requireEmailVerification, true);
-  assert.deepEqual(problemsOf({ READ_ONLY: "maybe" }), [
-    'READ_ONLY: must be true or false (or 1/0, yes/no, on/off; got "maybe")',
+  assert.deepEqual(problemsOf({ ENABLE_ANALYTICS: "maybe" }), [
+    'ENABLE_ANALYTICS: must be true or false (or 1/0, yes/no, on/off; got "maybe")',
   ]);
 });
 

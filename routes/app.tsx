@@ -1,7 +1,6 @@
 /** Builds the Hono app: middleware in order, then each area's routes, then the error handlers. */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { compress } from "hono/compress";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { requestId } from "hono/request-id";
 import { AppError } from "../lib/errors.ts";
@@ -10,6 +9,7 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { errorHandler, notFoundHandler } from "./errors.tsx";
 import { healthRoutes } from "./health.ts";
 import { homeRoutes } from "./home.tsx";
+import { compression } from "./middleware/compression.ts";
 import { flash } from "./middleware/flash.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { sameOrigin } from "./middleware/same_origin.ts";
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       );
     },
   }));
-  app.use(compress());
+  app.use(compression());
   app.use(flash(config.authSecret));
   app.use(
     jsxRenderer(({ children, title }) => <Layout title={title}>{children}</Layout>, {

@@ -48,6 +48,7 @@ export async function openKvStore(path?: string): Promise<Store> {
 
 class KvStore implements Store {
   readonly backend = "kv" as const;
+  #closed = false;
   readonly #indexes = new Map<CollectionName, DeclaredIndex[]>(
     COLLECTION_NAMES.map((c) => [
       c,
@@ -269,7 +270,9 @@ class KvStore implements Store {
   }
 
   close(): Promise<void> {
-    this.kv.close();
+    // Closing twice is harmless, so shutdown paths need not track who closed first.
+    if (!this.#closed) this.kv.close();
+    this.#closed = true;
     return Promise.resolve();
   }
 

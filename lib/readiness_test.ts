@@ -1,0 +1,268 @@
+/** Tests for the readiness checks, in process against in-memory KV and through `scripts/check.ts`. */
+import assert from "node:assert/strict";
+import {
+  type CheckContext,
+  type CheckResult,
+  defaultChecks,
+  prepareContext,
+  runChecks,
+} from "./readiness.ts";
+import { openKvStore } from "./store/kv.ts";
+import type { Store } from "./store/port.ts";
+
+const SCRIPT = new URL("../scripts/check.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
+const GOOD_SECRET = "k7Qp2vXw9Lr4Tz8Nb3Hm6Jc1Fd5Gs0Ya";
+
+/**
+ * Runs the default checks with `env` against a fresh in-memory store, which `prepare` may seed
+ * or wrap. The store is given even when the configuration does not parse, so every check runs.
+ */
+async function check(
+  env: Record<string, string | undefined>,
+  prepare: (store: Store) => Promise<Store> | Store = (store) => store,
+): Promise<Map<string, CheckResult>> {
+  const store = await openKvStore(":memory:");
+  try {
+    await store.ensureSchema();
+    const ctx = { ...(await prepareContext(env, () => never())), store: await prepare(store) };
+    const results = await runChecks(defaultChecks, ctx);
+    return new Map(results.map((result) => [result.id, result]));
+  } finally {
+    await store.close();
+  }
+}
+
+function never(): Promise<Store> {
+  return Promise.reject(new Error("unused: the test supplies the store"));
+}
+
+/** The store with some methods replaced; the rest still run on the real store. */
+function override(store: Store, methods: Partial<Store>): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop in methods) return methods[prop as keyof Store];
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function failures(results: Map<string, CheckResult>): CheckResult[] {
+  return [...results.values()].filter((result) => result.status === "fail");
+}
+
+Deno.test("[check] a default development config has no failures", async () => {
+  const results = await check({});
+  assert.deepEqual(failures(results), []);
+  assert.equal(results.get("security.auth_secret")?.status, "warn");
+  assert.match(results.get("security.auth_secret")!.detail, /generated for this process/);
+  assert.match(results.get("security.default_admin")!.detail, /deno task admin:promote <email>/);
+  assert.equal(results.size, defaultChecks.length);
+});
+
+Deno.test("[check] production with a 10-character secret and http APP_URL fails on both", async () => {
+  const secret = "0123456789";
+  const results = await check({
+    NODE_ENV: "production",
+    AUTH_SECRET: secret,
+    APP_URL: "http://broker.example.com",
+  });
+  assert.equal(results.get("config.parse")?.status, "fail");
+  assert.equal(results.get("security.auth_secret")?.status, "fail");
+  assert.match(results.get("security.auth_secret")!.detail, /AUTH_SECRET/);
+  assert.equal(results.get("security.app_url")?.status, "fail");
+  assert.match(results.get("security.app_url")!.detail, /APP_URL.*https/);
+  for (const result of results.values()) assert.ok(!result.detail.includes(secret));
+});
+
+Deno.test("[check] an unknown NODE_ENV fails with config.ts's own problem line", async () => {
+  const results = await check({ NODE_ENV: "staging" });
+  assert.equal(results.get("config.node_env")?.status, "fail");
+  assert.match(results.get("config.node_env")!.detail, /^NODE_ENV: must be one of/);
+});
+
+Deno.test("[check] a strong production config passes the security checks", async () => {
+  const results = await check({
+    NODE_ENV: "production",
+    AUTH_SECRET: GOOD_SECRET,
+    APP_URL: "https://broker.example.com",
+    RESEND_API_KEY: "re_test_key",
+  });
+  assert.deepEqual(failures(results), []);
+  assert.equal(results.get("security.auth_secret")?.status, "pass");
+});
+
+Deno.test("[check] placeholder and low-entropy secrets fail outside production too", async () => {
+  for (const secret of ["change-me", "CHANGE_ME_TO_SOMETHING_LONG_AND_RANDOM", "a".repeat(40)]) {
+    const results = await check({ AUTH_SECRET: secret });
+    const result = results.get("security.auth_secret")!;
+    assert.equal(result.status, "fail", secret);
+    assert.ok(!result.detail.includes(secret));
+  }
+  assert.equal(
+    (await check({ AUTH_SECRET: "k7Qp2vXw9Lr4" })).get("security.auth_secret")?.status,
+    "warn",
+  );
+});
+
+Deno.test("[check] a missing index fails naming it; an extra one warns", async () => {
+  const without = await check({}, (store) =>
+    override(store, {
+      describeSchema: async () => {
+        const schema = await store.describeSchema();
+        return { ...schema, orders: schema.orders.filter((name) => name !== "status_1") };
+      },
+    }));
+  assert.equal(without.get("store.indexes")?.status, "fail");
+  assert.match(without.get("store.indexes")!.detail, /orders\.status_1/);
+
+  const extra = await check({}, (store) =>
+    override(store, {
+      describeSchema: async () => {
+        const schema = await store.describeSchema();
+        return { ...schema, users: [...schema.users, "name_1"] };
+      },
+    }));
+  assert.equal(extra.get("store.indexes")?.status, "warn");
+  assert.match(extra.get("store.indexes")!.detail, /users\.name_1/);
+});
+
+Deno.test("[check] an ADMIN user with a default email fails the default-admin check", async () => {
+  const results = await check({}, async (store) => {
+    await store.insert("users", { email: "admin@example.com", role: "ADMIN" });
+    await store.insert("users", { email: "ops.lead@example.com", role: "ADMIN" });
+    return store;
+  });
+  const result = results.get("security.default_admin")!;
+  assert.equal(result.status, "fail");
+  assert.match(result.detail, /admin@example\.com/);
+  assert.ok(!result.detail.includes("ops.lead"));
+});
+
+Deno.test("[check] named admins pass with their count", async () => {
+  const results = await check({}, async (store) => {
+    await store.insert("users", { email: "ada@example.com", role: "ADMIN" });
+    await store.insert("users", { email: "admin@example.com", role: "USER" });
+    return store;
+  });
+  assert.equal(results.get("security.default_admin")?.status, "pass");
+  assert.match(results.get("security.default_admin")!.detail, /^1 admin,/);
+});
+
+Deno.test("[check] a store whose ping throws fails connectivity and latency", async () => {
+  const results = await check({}, (store) =>
+    override(store, {
+      ping: () => Promise.reject(new Error("connection refused")),
+    }));
+  assert.equal(results.get("store.connectivity")?.status, "fail");
+  assert.equal(results.get("store.connectivity")?.detail, "connection refused");
+  assert.equal(results.get("store.latency")?.status, "fail");
+  assert.match(results.get("store.latency")!.detail, /unreachable/);
+});
+
+Deno.test("[check] a store that does not open fails the store checks with its reason", async () => {
+  const ctx = await prepareContext({}, () => Promise.reject(new Error("database is locked")));
+  const results = await runChecks(defaultChecks, ctx);
+  for (const result of results.filter((r) => r.group === "store")) {
+    assert.equal(result.status, "fail");
+    assert.match(result.detail, /did not open: database is locked/);
+  }
+});
+
+Deno.test("[check] a check that throws or hangs fails with one line; order is kept", async () => {
+  const ctx: CheckContext = { env: {} };
+  const error = new Error("first line\nsecond line");
+  const results = await runChecks(
+    [
+      { id: "a", group: "g", title: "throws", run: () => Promise.reject(error) },
+      { id: "b", group: "g", title: "hangs", run: () => new Promise(() => {}) },
+      {
+        id: "c",
+        group: "g",
+        title: "passes",
+        run: () => Promise.resolve({ status: "pass", detail: "ok" }),
+      },
+    ],
+    ctx,
+    { timeoutMs: 20 },
+  );
+  assert.deepEqual(results.map((r) => [r.id, r.status]), [["a", "fail"], ["b", "fail"], [
+    "c",
+    "pass",
+  ]]);
+  assert.equal(results[0].detail, "first line; second line");
+  assert.ok(!results[0].detail.includes("readiness_test.ts"), "no stack frames");
+  assert.match(results[1].detail, /did not finish within 20 ms/);
+});
+
+Deno.test("[check] details never show a configured secret, even from an error message", async () => {
+  const uri = "mongodb://user:hunter2hunter2@db.example.com";
+  const results = await runChecks([
+    {
+      id: "x",
+      group: "g",
+      title: "leaks",
+      run: () => Promise.reject(new Error(`cannot reach ${uri}`)),
+    },
+  ], { env: { MONGODB_URI: uri } });
+  assert.equal(results[0].detail, "cannot reach [redacted]");
+});
+
+/** Runs scripts/check.ts in an empty directory with only the variables given. */
+async function runScript(env: Record<string, string>, args: string[] = []) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      // The explicit config keeps the import map when the working directory is elsewhere.
+      args: ["run", "-A", "--config", DENO_JSON, SCRIPT, ...args],
+      cwd: dir,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? dir,
+        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+        NO_COLOR: "1",
+        KV_PATH: `${dir}/orion.kv`,
+        ...env,
+      },
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("[check] the script passes a clean development env and prints JSON with --json", async () => {
+  const { code, stdout, stderr } = await runScript({}, ["--json"]);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout);
+  assert.equal(report.ok, true);
+  assert.equal(report.summary.failed, 0);
+  assert.equal(report.results.length, defaultChecks.length);
+  assert.deepEqual(Object.keys(report.results[0]), ["id", "group", "title", "status", "detail"]);
+});
+
+Deno.test("[check] the script fails a weak production env without printing the secret", async () => {
+  const secret = "short";
+  const { code, stdout, stderr } = await runScript({
+    NODE_ENV: "production",
+    AUTH_SECRET: secret,
+    APP_URL: "http://example.com",
+  });
+  const output = stdout + stderr;
+  assert.equal(code, 1, output);
+  const lines = stdout.split("\n");
+  assert.ok(
+    lines.some((line) => line.startsWith("  ❌ AUTH_SECRET strength: AUTH_SECRET")),
+    output,
+  );
+  assert.ok(lines.some((line) => line.startsWith("  ❌ APP_URL uses https: APP_URL")), output);
+  assert.match(stdout, /^\d+ passed, \d+ warnings?, \d+ failed$/m);
+  assert.ok(!output.includes(secret), output);
+});

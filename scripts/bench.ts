@@ -1,0 +1,547 @@
+/** `deno task bench`: throughput, latency, cold start and page weight of the app, all on 127.0.0.1. */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import zlib from "node:zlib";
+import {
+  extractAssetUrls,
+  formatBytes,
+  formatMs,
+  formatTable,
+  httpGet,
+  type LatencySummary,
+  median,
+  type PageAsset,
+  reusedOnRepeatVisit,
+  runLoad,
+  summarize,
+} from "./bench_lib.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const APP_SCRIPT = "main.ts";
+const BARE_SCRIPT = "scripts/bench_bare_server.ts";
+const RESULTS_FILE = `${ROOT}bench-results/latest.json`;
+
+const LOAD = { concurrency: 16, warmupMs: 1_000, durationMs: 5_000, maxRequests: 1_000_000 };
+const COLD_START_RUNS = 3;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 2;
+// §7 names /dashboard, which needs a signed-in session; until it exists the landing page stands in.
+const PAGE_PATH = "/";
+const ACCEPT_ENCODING = "br, gzip";
+/** DESIGN §7, in bytes of compressed bodies. */
+const BUDGETS = { firstVisitBytes: 30 * 1024, repeatVisitBytes: 8 * 1024 };
+
+/** The app as a test would run it: loopback only, throwaway store, no per-request log lines. */
+const APP_ENV = { HOST: "127.0.0.1", KV_PATH: ":memory:", NODE_ENV: "test", LOG_LEVEL: "warn" };
+
+/** Every child still running, so an interrupt can take them down too. */
+const running = new Set<Deno.ChildProcess>();
+
+async function main(): Promise<Results> {
+  const environment = await describeEnvironment();
+
+  progress(`cold start: ${COLD_START_RUNS} fresh starts of ${APP_SCRIPT}`);
+  const coldStartRuns: number[] = [];
+  for (let run = 0; run < COLD_START_RUNS; run++) {
+    const server = await startServer(APP_SCRIPT, "/api/health");
+    await server.stop();
+    coldStartRuns.push(server.readyMs);
+  }
+
+  progress(`page weight of ${PAGE_PATH}, then load on GET /api/health`);
+  const app = await startServer(APP_SCRIPT, "/api/health");
+  let page: PageWeight;
+  let health: LoadFigures;
+  try {
+    page = await measurePageWeight(new URL(PAGE_PATH, app.origin));
+    health = await measureLoad(new URL("/api/health", app.origin));
+  } finally {
+    await app.stop();
+  }
+
+  progress("load on a bare Hono route (baseline)");
+  const bare = await startServer(BARE_SCRIPT, "/");
+  let baseline: LoadFigures;
+  try {
+    baseline = await measureLoad(new URL("/", bare.origin));
+  } finally {
+    await bare.stop();
+  }
+
+  return {
+    ...environment,
+    load: {
+      ...LOAD,
+      health,
+      bareHono: baseline,
+      healthVsBare: baseline.perSecond > 0 ? health.perSecond / baseline.perSecond : null,
+    },
+    coldStart: { runsMs: coldStartRuns, medianMs: median(coldStartRuns) },
+    page,
+  };
+}
+
+/**
+ * Closed-loop load from this process with its own connection pool, closed afterwards. Requests
+ * ask for compression as a browser does, so the figures include what compression costs.
+ */
+async function measureLoad(url: URL): Promise<LoadFigures> {
+  const client = Deno.createHttpClient({ http2: false, poolMaxIdlePerHost: LOAD.concurrency });
+  const headers = { "Accept-Encoding": ACCEPT_ENCODING };
+  try {
+    const result = await runLoad(httpGet(url, { client, headers }), LOAD);
+    return {
+      url: url.href,
+      requests: result.requests,
+      errors: result.errors,
+      firstError: result.firstError ?? null,
+      elapsedMs: result.elapsedMs,
+      perSecond: result.perSecond,
+      latency: summarize(result.samplesMs),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** Spawns `deno run -A script` and resolves once `readyPath` answers 200; kills it on failure. */
+async function startServer(script: string, readyPath: string): Promise<Server> {
+  const port = freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const spawnedAt = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script],
+    cwd: ROOT,
+    env: { ...APP_ENV, PORT: String(port) },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  running.add(child);
+  let exited: Deno.CommandStatus | undefined;
+  const status = child.status.then((value) => (exited = value));
+  const stderr = tailOf(child.stderr);
+
+  async function stop() {
+    if (!exited) {
+      // SIGTERM lets main.ts close its store; SIGKILL is the fallback for a hung shutdown.
+      kill(child, "SIGTERM");
+      const timer = setTimeout(() => kill(child, "SIGKILL"), STOP_TIMEOUT_MS);
+      await status;
+      clearTimeout(timer);
+    }
+    running.delete(child);
+    await stderr.done;
+  }
+
+  try {
+    const readyAt = await pollUntilOk(`${origin}${readyPath}`, () => exited, stderr);
+    return { origin, readyMs: readyAt - spawnedAt, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Polls `url` until it answers 200; fails when the process exits or START_TIMEOUT_MS passes. */
+async function pollUntilOk(
+  url: string,
+  exited: () => Deno.CommandStatus | undefined,
+  stderr: Tail,
+): Promise<number> {
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  let lastProblem = "no answer yet";
+  while (performance.now() < deadline) {
+    const status = exited();
+    if (status) {
+      throw new Error(
+        `server exited with code ${status.code} before ${url} answered 200:\n${stderr.text()}`,
+      );
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return performance.now();
+      lastProblem = `HTTP ${response.status}`;
+    } catch (error) {
+      // Connection refused until the server listens; that is the expected wait, not a failure.
+      lastProblem = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  throw new Error(
+    `${url} did not answer 200 within ${START_TIMEOUT_MS} ms (${lastProblem}):\n${stderr.text()}`,
+  );
+}
+
+/**
+ * Compressed bytes of a first and a repeat visit of a page. Deno's fetch decompresses bodies
+ * out of sight, so every resource is downloaded with curl instead: without `--compressed`, curl
+ * asks for nothing itself and writes the body exactly as it came off the wire, so the file's
+ * length is the compressed size. The body is decompressed here only to parse the HTML and to
+ * report the decoded size.
+ */
+async function measurePageWeight(pageUrl: URL): Promise<PageWeight> {
+  const html = await download(pageUrl.href, "html");
+  const assets = extractAssetUrls(new TextDecoder().decode(html.decoded), pageUrl);
+  const resources = [html.resource];
+  for (const asset of assets) resources.push((await download(asset.url, asset.kind)).resource);
+
+  // A repeat visit fetches the page again plus whatever the browser may not reuse from its cache.
+  const repeatHtml = (await download(pageUrl.href, "html")).resource;
+  const refetched = resources.filter((resource) =>
+    resource.kind !== "html" && !reusedOnRepeatVisit(resource.cacheControl)
+  );
+  const sum = (list: Resource[]) => list.reduce((total, resource) => total + resource.wireBytes, 0);
+  const byKind = (kind: Resource["kind"]) => sum(resources.filter((r) => r.kind === kind));
+  const firstVisit = sum(resources);
+  const repeatVisit = repeatHtml.wireBytes + sum(refetched);
+  return {
+    url: pageUrl.href,
+    acceptEncoding: ACCEPT_ENCODING,
+    resources,
+    firstVisit: {
+      htmlBytes: byKind("html"),
+      cssBytes: byKind("css"),
+      jsBytes: byKind("js"),
+      iconBytes: byKind("icon"),
+      totalBytes: firstVisit,
+      budgetBytes: BUDGETS.firstVisitBytes,
+      withinBudget: firstVisit <= BUDGETS.firstVisitBytes,
+    },
+    repeatVisit: {
+      htmlBytes: repeatHtml.wireBytes,
+      refetchedUrls: refetched.map((resource) => resource.url),
+      totalBytes: repeatVisit,
+      budgetBytes: BUDGETS.repeatVisitBytes,
+      withinBudget: repeatVisit <= BUDGETS.repeatVisitBytes,
+    },
+  };
+}
+
+async function download(
+  url: string,
+  kind: Resource["kind"],
+): Promise<{ resource: Resource; decoded: Uint8Array }> {
+  const bodyFile = await Deno.makeTempFile({ prefix: "orion-bench-" });
+  try {
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command("curl", {
+        args: [
+          "--silent",
+          "--show-error",
+          "--noproxy",
+          "*",
+          "--max-time",
+          "10",
+          "--header",
+          `Accept-Encoding: ${ACCEPT_ENCODING}`,
+          "--output",
+          bodyFile,
+          "--write-out",
+          '{"info":%{json},"headers":%{header_json}}',
+          url,
+        ],
+        stdin: "null",
+      }).output();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new Error("curl is needed to measure compressed page weight; install it first");
+      }
+      throw error;
+    }
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    if (!output.success) throw new Error(`curl ${url} failed: ${stderr}`);
+    const { info, headers } = JSON.parse(new TextDecoder().decode(output.stdout)) as CurlReport;
+    if (info.http_code < 200 || info.http_code > 299) {
+      throw new Error(`GET ${url} answered ${info.http_code}, so its weight means nothing`);
+    }
+    const wire = await Deno.readFile(bodyFile);
+    if (wire.length !== info.size_download) {
+      throw new Error(`${url}: curl counted ${info.size_download} bytes but wrote ${wire.length}`);
+    }
+    const encoding = headers["content-encoding"]?.join(", ").toLowerCase() || "identity";
+    const decoded = decode(wire, encoding, url);
+    return {
+      resource: {
+        url,
+        kind,
+        status: info.http_code,
+        contentType: headers["content-type"]?.[0] ?? null,
+        contentEncoding: encoding,
+        cacheControl: headers["cache-control"]?.join(", ") ?? null,
+        wireBytes: wire.length,
+        decodedBytes: decoded.length,
+        headerBytes: info.size_header,
+      },
+      decoded,
+    };
+  } finally {
+    await Deno.remove(bodyFile);
+  }
+}
+
+function decode(body: Uint8Array, encoding: string, url: string): Uint8Array {
+  switch (encoding) {
+    case "identity":
+      return body;
+    case "br":
+      return zlib.brotliDecompressSync(body);
+    case "gzip":
+      return zlib.gunzipSync(body);
+    case "deflate":
+      return zlib.inflateSync(body);
+    default:
+      throw new Error(`${url}: cannot decode Content-Encoding "${encoding}"`);
+  }
+}
+
+/**
+ * A port the OS says is free now; the child binds it a moment later, on loopback only. Choosing
+ * it here, rather than reading the "listening" line, is what lets the app run with
+ * LOG_LEVEL=warn, which silences that line along with the per-request ones.
+ */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function kill(child: Deno.ChildProcess, signal: Deno.Signal) {
+  try {
+    child.kill(signal);
+  } catch {
+    // It exited between the check and the signal, which is what we wanted.
+  }
+}
+
+/** Keeps the end of a child's stderr to explain a failed start; draining it keeps the pipe from filling. */
+function tailOf(stream: ReadableStream<Uint8Array>): Tail {
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text = (text + chunk).slice(-4_000);
+    }
+  })().catch(() => {
+    // Only diagnostics are lost when the pipe breaks; the measurement does not depend on them.
+  });
+  return { text: () => text.trim() || "(no stderr output)", done };
+}
+
+async function describeEnvironment() {
+  const git = async (...args: string[]) => {
+    try {
+      const output = await new Deno.Command("git", { args, cwd: ROOT, stderr: "null" }).output();
+      return output.success ? new TextDecoder().decode(output.stdout).trim() : null;
+    } catch {
+      return null;
+    }
+  };
+  const [commit, changes] = await Promise.all([
+    git("rev-parse", "--short", "HEAD"),
+    git("status", "--porcelain"),
+  ]);
+  return {
+    date: new Date().toISOString(),
+    commit,
+    uncommittedChanges: changes === null ? null : changes !== "",
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+    cpuCount: navigator.hardwareConcurrency,
+    // Load at the start tells whether another job on the machine may have skewed the figures.
+    loadAverage: Deno.loadavg(),
+  };
+}
+
+function report(results: Results): string {
+  const { load, coldStart, page } = results;
+  const mark = (ok: boolean) => (ok ? "✅" : "❌");
+  const loadRow = (name: string, figures: LoadFigures) => [
+    name,
+    Math.round(figures.perSecond).toLocaleString("en-US"),
+    formatMs(figures.latency.p50Ms),
+    formatMs(figures.latency.p99Ms),
+    figures.requests.toLocaleString("en-US"),
+    `${figures.errors.toLocaleString("en-US")}${figures.errors > 0 ? " ❌" : ""}`,
+  ];
+  const ratio = load.healthVsBare === null ? "n/a" : `${Math.round(load.healthVsBare * 100)} %`;
+  const kb = (bytes: number) => `${bytes / 1024} KB`;
+  const { firstVisit, repeatVisit } = page;
+  const firstErrors = [load.health, load.bareHono]
+    .filter((figures) => figures.firstError !== null)
+    .map((figures) => `first error on ${figures.url}: ${figures.firstError}`);
+
+  return [
+    `Orion bench · ${results.date} · ${results.commit ?? "no git"}${
+      results.uncommittedChanges ? " (uncommitted changes)" : ""
+    } · deno ${results.deno} · ${results.cpuCount} CPUs · load ${
+      results.loadAverage.map((value) => value.toFixed(2)).join(" ")
+    }`,
+    "",
+    `Load: ${load.concurrency} connections, ${load.warmupMs / 1000} s warm-up, ${
+      load.durationMs / 1000
+    } s measured, client in this process (fetch)`,
+    formatTable(
+      ["route", "req/s", "p50", "p99", "requests", "errors"],
+      [
+        loadRow("app GET /api/health", load.health),
+        loadRow("bare Hono GET /", load.bareHono),
+      ],
+      ["left", "right", "right", "right", "right", "right"],
+    ),
+    `app / bare throughput: ${ratio}`,
+    ...firstErrors,
+    "",
+    `Cold start (spawn → first 200 from /api/health): median ${
+      formatMs(coldStart.medianMs)
+    } (runs: ${coldStart.runsMs.map((ms) => ms.toFixed(1)).join(", ")} ms)`,
+    "",
+    `Page weight of ${page.url} (Accept-Encoding: ${page.acceptEncoding}; bytes on the wire)`,
+    formatTable(
+      ["resource", "kind", "encoding", "wire", "decoded", "cache-control"],
+      page.resources.map((resource) => [
+        new URL(resource.url).pathname,
+        resource.kind,
+        resource.contentEncoding,
+        formatBytes(resource.wireBytes),
+        formatBytes(resource.decodedBytes),
+        resource.cacheControl ?? "(none)",
+      ]),
+      ["left", "left", "left", "right", "right", "left"],
+    ),
+    "",
+    formatTable(
+      ["visit", "bytes", "budget", ""],
+      [
+        ["first: HTML", formatBytes(firstVisit.htmlBytes), "", ""],
+        ["first: CSS", formatBytes(firstVisit.cssBytes), "", ""],
+        ["first: JS", formatBytes(firstVisit.jsBytes), "", ""],
+        ["first: icon", formatBytes(firstVisit.iconBytes), "", ""],
+        [
+          "first visit total",
+          formatBytes(firstVisit.totalBytes),
+          kb(firstVisit.budgetBytes),
+          mark(firstVisit.withinBudget),
+        ],
+        [
+          `repeat visit (HTML${
+            repeatVisit.refetchedUrls.length
+              ? ` + ${repeatVisit.refetchedUrls.length} uncached`
+              : ""
+          })`,
+          formatBytes(repeatVisit.totalBytes),
+          kb(repeatVisit.budgetBytes),
+          mark(repeatVisit.withinBudget),
+        ],
+      ],
+      ["left", "right", "right", "left"],
+    ),
+    "",
+    `Results written to ${RESULTS_FILE}`,
+  ].join("\n");
+}
+
+function progress(message: string) {
+  console.error(`bench: ${message}…`);
+}
+
+if (import.meta.main) {
+  // Loopback must never go through a proxy that the environment may configure.
+  Deno.env.set("NO_PROXY", ["127.0.0.1", Deno.env.get("NO_PROXY")].filter(Boolean).join(","));
+  const interrupt = () => {
+    for (const child of running) kill(child, "SIGKILL");
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
+  try {
+    const { values: flags } = parseArgs({
+      args: Deno.args,
+      options: { json: { type: "boolean", default: false } },
+    });
+    const results = await main();
+    await Deno.mkdir(`${ROOT}bench-results`, { recursive: true });
+    const json = JSON.stringify(results, null, 2);
+    await Deno.writeTextFile(RESULTS_FILE, `${json}\n`);
+    console.log(flags.json ? json : report(results));
+  } catch (error) {
+    console.error(`bench: cannot run: ${error instanceof Error ? error.message : error}`);
+    Deno.exitCode = 1;
+  } finally {
+    for (const child of running) kill(child, "SIGKILL");
+    Deno.removeSignalListener("SIGINT", interrupt);
+    Deno.removeSignalListener("SIGTERM", interrupt);
+  }
+}
+
+type Server = { origin: string; readyMs: number; stop(): Promise<void> };
+
+type Tail = { text(): string; done: Promise<void> };
+
+type CurlReport = {
+  info: { http_code: number; size_header: number; size_download: number };
+  headers: Record<string, string[] | undefined>;
+};
+
+type LoadFigures = {
+  url: string;
+  requests: number;
+  errors: number;
+  firstError: string | null;
+  elapsedMs: number;
+  perSecond: number;
+  latency: LatencySummary;
+};
+
+type Resource = {
+  url: string;
+  kind: PageAsset["kind"] | "html";
+  status: number;
+  contentType: string | null;
+  contentEncoding: string;
+  cacheControl: string | null;
+  /** Body bytes as sent, compressed when the server compressed them. */
+  wireBytes: number;
+  /** Body bytes after undoing Content-Encoding. */
+  decodedBytes: number;
+  /** Status line and headers, not counted against the budget but worth watching. */
+  headerBytes: number;
+};
+
+type PageWeight = {
+  url: string;
+  acceptEncoding: string;
+  resources: Resource[];
+  firstVisit: {
+    htmlBytes: number;
+    cssBytes: number;
+    jsBytes: number;
+    iconBytes: number;
+    totalBytes: number;
+    budgetBytes: number;
+    withinBudget: boolean;
+  };
+  repeatVisit: {
+    htmlBytes: number;
+    refetchedUrls: string[];
+    totalBytes: number;
+    budgetBytes: number;
+    withinBudget: boolean;
+  };
+};
+
+type Results = Awaited<ReturnType<typeof describeEnvironment>> & {
+  load: typeof LOAD & {
+    health: LoadFigures;
+    bareHono: LoadFigures;
+    /** Health throughput as a fraction of the bare route's. */
+    healthVsBare: number | null;
+  };
+  coldStart: { runsMs: number[]; medianMs: number };
+  page: PageWeight;
+};

@@ -1,0 +1,285 @@
+/** The app-independent parts of `deno task bench`: load runner, statistics, asset scan, tables. */
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
+export function percentile(samples: ArrayLike<number>, p: number): number {
+  if (p < 0 || p > 100) throw new RangeError(`percentile must be from 0 to 100 (got ${p})`);
+  return percentileOfSorted(sorted(samples), p);
+}
+
+/** The middle value (the mean of the two middle values for an even count); NaN when empty. */
+export function median(samples: ArrayLike<number>): number {
+  const values = sorted(samples);
+  if (values.length === 0) return NaN;
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+/** Count, mean, p50, p99 and max of latency samples in milliseconds; NaN figures when empty. */
+export function summarize(samples: ArrayLike<number>): LatencySummary {
+  const values = sorted(samples);
+  let sum = 0;
+  for (const value of values) sum += value;
+  return {
+    count: values.length,
+    meanMs: values.length === 0 ? NaN : sum / values.length,
+    p50Ms: percentileOfSorted(values, 50),
+    p99Ms: percentileOfSorted(values, 99),
+    maxMs: values.length === 0 ? NaN : values[values.length - 1],
+  };
+}
+
+/**
+ * Calls `perform` from `concurrency` workers in a closed loop: each worker starts its next call
+ * as soon as the previous one settles. A call that throws or rejects is an error; one that
+ * resolves is a success and its latency is kept. Calls started during the warm-up are not
+ * counted, so JIT, connection set-up and lazy caches do not weigh on the figures. Stops starting
+ * calls after `durationMs` of measurement or `maxRequests` measured calls, whichever comes first.
+ */
+export async function runLoad(
+  perform: () => Promise<unknown>,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  const { concurrency, warmupMs = 0, durationMs, maxRequests = Infinity } = options;
+  if (!(Number.isInteger(concurrency) && concurrency > 0)) {
+    throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
+  }
+  const samplesMs: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let started = 0;
+  let lastEnd = 0;
+  const measureFrom = performance.now() + warmupMs;
+  const stopAt = measureFrom + durationMs;
+
+  async function worker() {
+    for (;;) {
+      const start = performance.now();
+      if (start >= stopAt) return;
+      const measured = start >= measureFrom;
+      if (measured && started >= maxRequests) return;
+      if (measured) started++;
+      let failure: unknown;
+      let failed = false;
+      try {
+        await perform();
+      } catch (error) {
+        failed = true;
+        failure = error;
+      }
+      const end = performance.now();
+      if (!measured) continue;
+      lastEnd = Math.max(lastEnd, end);
+      if (failed) {
+        errors++;
+        firstError ??= failure instanceof Error ? failure.message : String(failure);
+      } else {
+        samplesMs.push(end - start);
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  // The window runs until the last measured call settled, so calls in flight at the deadline count.
+  const elapsedMs = Math.max(0, lastEnd - measureFrom);
+  const requests = samplesMs.length + errors;
+  return {
+    requests,
+    errors,
+    firstError,
+    elapsedMs,
+    perSecond: elapsedMs > 0 ? samplesMs.length / (elapsedMs / 1000) : 0,
+    samplesMs,
+  };
+}
+
+/**
+ * Returns a `runLoad` step that GETs `url` and reads the whole body. A non-2xx status throws,
+ * so it counts as an error and never as a fast success. Redirects are not followed: a page that
+ * bounces to /sign-in would otherwise be timed as the sign-in page.
+ */
+export function httpGet(
+  url: string | URL,
+  options: { client?: Deno.HttpClient; headers?: HeadersInit; timeoutMs?: number } = {},
+): () => Promise<void> {
+  const { client, headers, timeoutMs = 10_000 } = options;
+  return async function httpGet() {
+    const response = await fetch(url, {
+      client,
+      headers,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // Reading the body to its end frees the connection for the next call on this keep-alive pool.
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`HTTP ${response.status} from GET ${url}`);
+  };
+}
+
+/**
+ * Same-origin stylesheets, scripts and icons a browser would fetch for this page, in document
+ * order and without duplicates. This is a scan of `<link>` and `<script>` tags, not a full HTML
+ * parser: it is meant for the server-rendered pages of this app, whose markup hono/jsx writes.
+ */
+export function extractAssetUrls(html: string, pageUrl: string | URL): PageAsset[] {
+  const base = new URL(pageUrl);
+  const found = new Map<string, PageAsset>();
+  // Commented-out markup is not fetched by a browser.
+  const markup = html.replace(/<!--[\s\S]*?-->/g, "");
+  for (const match of markup.matchAll(/<(link|script)\b([^>]*)>/gi)) {
+    const tag = match[1].toLowerCase();
+    const attributes = parseAttributes(match[2]);
+    let kind: PageAsset["kind"] | undefined;
+    let href: string | undefined;
+    if (tag === "script") {
+      [kind, href] = ["js", attributes.get("src")];
+    } else {
+      const rel = (attributes.get("rel") ?? "").toLowerCase().split(/\s+/);
+      if (rel.includes("stylesheet")) kind = "css";
+      else if (rel.includes("icon")) kind = "icon";
+      href = attributes.get("href");
+    }
+    if (kind === undefined || href === undefined || href.trim() === "") continue;
+    const url = URL.parse(href.trim(), base);
+    if (url === null || url.origin !== base.origin) continue;
+    url.hash = "";
+    if (!found.has(url.href)) found.set(url.href, { kind, url: url.href });
+  }
+  return [...found.values()];
+}
+
+/**
+ * Whether a browser reuses a response with this Cache-Control on a later visit without asking the
+ * server again: it must be fresh for a while (max-age > 0) and neither no-store nor no-cache.
+ */
+export function reusedOnRepeatVisit(cacheControl: string | null | undefined): boolean {
+  const directives = (cacheControl ?? "").toLowerCase().split(",").map((part) => part.trim());
+  if (directives.includes("no-store") || directives.includes("no-cache")) return false;
+  return directives.some((part) => /^max-age=\d+$/.test(part) && Number(part.slice(8)) > 0);
+}
+
+/**
+ * Lays out rows as a plain-text table with a header rule. Columns are left-aligned unless `align`
+ * says otherwise; widths count emoji such as ✅ as two terminal cells so columns line up.
+ */
+export function formatTable(
+  header: string[],
+  rows: string[][],
+  align: ("left" | "right")[] = [],
+): string {
+  const widths = header.map((cell, column) =>
+    Math.max(displayWidth(cell), ...rows.map((row) => displayWidth(row[column] ?? "")))
+  );
+  const line = (cells: string[]) =>
+    widths.map((width, column) => {
+      const cell = cells[column] ?? "";
+      const padding = " ".repeat(width - displayWidth(cell));
+      return align[column] === "right" ? padding + cell : cell + padding;
+    }).join("  ").trimEnd();
+  return [line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line)]
+    .join("\n");
+}
+
+/** Terminal cells a string takes: emoji shown as pictures take two, everything else one. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += /\p{Emoji_Presentation}/u.test(char) ? 2 : 1;
+  return width;
+}
+
+/** Bytes as "1,234 B" under 10 KiB and "12.3 KB" (KiB) above, to keep table columns short. */
+export function formatBytes(bytes: number): string {
+  return bytes < 10 * 1024
+    ? `${bytes.toLocaleString("en-US")} B`
+    : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** A millisecond figure with one decimal, or "n/a" when there was nothing to measure. */
+export function formatMs(ms: number): string {
+  return Number.isFinite(ms) ? `${ms.toFixed(1)} ms` : "n/a";
+}
+
+function sorted(samples: ArrayLike<number>): Float64Array {
+  // A typed array sorts numerically and fast, which matters for tens of thousands of samples.
+  return Float64Array.from(samples).sort();
+}
+
+function percentileOfSorted(values: Float64Array, p: number): number {
+  if (values.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * values.length);
+  return values[Math.min(values.length, Math.max(1, rank)) - 1];
+}
+
+function parseAttributes(source: string): Map<string, string> {
+  const attributes = new Map<string, string>();
+  for (
+    const match of source.matchAll(
+      /([^\s"'=<>\/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g,
+    )
+  ) {
+    const name = match[1].toLowerCase();
+    // The first occurrence wins, as in the HTML parsing rules.
+    if (!attributes.has(name)) {
+      attributes.set(name, decodeEntities(match[2] ?? match[3] ?? match[4] ?? ""));
+    }
+  }
+  return attributes;
+}
+
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: "&",
+  quot: '"',
+  apos: "'",
+  lt: "<",
+  gt: ">",
+};
+
+function decodeEntities(value: string): string {
+  // hono/jsx escapes only the named ones in attribute values; numeric ones cover hand-written markup.
+  return value.replace(
+    /&(?:#(\d+)|#x([\da-f]+)|([a-z]+));/gi,
+    (entity, decimal?: string, hex?: string, name?: string) => {
+      if (decimal) return String.fromCodePoint(Number(decimal));
+      if (hex) return String.fromCodePoint(parseInt(hex, 16));
+      return NAMED_ENTITIES[name!.toLowerCase()] ?? entity;
+    },
+  );
+}
+
+/** Options of `runLoad`. */
+export type LoadOptions = {
+  /** Calls in flight at any time (for HTTP: connections, with keep-alive). */
+  concurrency: number;
+  /** Time spent calling before measurement starts; its calls are discarded. */
+  warmupMs?: number;
+  /** Measurement window; no call starts after it. */
+  durationMs: number;
+  /** Upper bound on measured calls, so a very fast target cannot grow the sample array without end. */
+  maxRequests?: number;
+};
+
+/** What `runLoad` measured. */
+export type LoadResult = {
+  /** Measured calls: successes plus errors. */
+  requests: number;
+  errors: number;
+  /** Message of the first failed call, to tell "server down" from "wrong status". */
+  firstError?: string;
+  /** From the end of the warm-up until the last measured call settled. */
+  elapsedMs: number;
+  /** Successful calls per second of `elapsedMs`. */
+  perSecond: number;
+  /** Latency of each successful call in milliseconds. */
+  samplesMs: number[];
+};
+
+/** Latency statistics in milliseconds. */
+export type LatencySummary = {
+  count: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+};
+
+/** A subresource of a page: its absolute URL and what it is. */
+export type PageAsset = { kind: "css" | "js" | "icon"; url: string };

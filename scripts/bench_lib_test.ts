@@ -1,0 +1,199 @@
+/** Tests of the bench's app-independent parts: statistics, load runner, asset scan, tables. */
+import assert from "node:assert/strict";
+import {
+  displayWidth,
+  extractAssetUrls,
+  formatBytes,
+  formatMs,
+  formatTable,
+  httpGet,
+  median,
+  percentile,
+  reusedOnRepeatVisit,
+  runLoad,
+  summarize,
+} from "./bench_lib.ts";
+
+const oneToHundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+
+Deno.test("[bench] percentile uses the nearest rank of unsorted samples", () => {
+  assert.equal(percentile(oneToHundred, 50), 50);
+  assert.equal(percentile(oneToHundred, 99), 99);
+  assert.equal(percentile(oneToHundred, 100), 100);
+  assert.equal(percentile(oneToHundred, 0), 1);
+  assert.equal(percentile([7], 99), 7);
+  assert.equal(percentile([3, 1, 2], 50), 2);
+  // Nearest rank never invents a value between two samples.
+  assert.equal(percentile([10, 20], 50), 10);
+});
+
+Deno.test("[bench] percentile of no samples is NaN, and p must be 0..100", () => {
+  assert.ok(Number.isNaN(percentile([], 50)));
+  assert.throws(() => percentile([1], 101), RangeError);
+  assert.throws(() => percentile([1], -1), RangeError);
+});
+
+Deno.test("[bench] median averages the two middle values of an even count", () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+Deno.test("[bench] summarize reports count, mean, p50, p99 and max", () => {
+  assert.deepEqual(summarize(oneToHundred), {
+    count: 100,
+    meanMs: 50.5,
+    p50Ms: 50,
+    p99Ms: 99,
+    maxMs: 100,
+  });
+  const empty = summarize([]);
+  assert.equal(empty.count, 0);
+  assert.ok([empty.meanMs, empty.p50Ms, empty.p99Ms, empty.maxMs].every(Number.isNaN));
+});
+
+Deno.test("[bench] runLoad keeps the number of calls in flight at the concurrency", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const result = await runLoad(async () => {
+    most = Math.max(most, ++inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    inFlight--;
+  }, { concurrency: 4, durationMs: 50 });
+  assert.equal(most, 4);
+  assert.ok(result.requests > 0);
+  assert.equal(result.errors, 0);
+  assert.equal(result.samplesMs.length, result.requests);
+  assert.ok(result.perSecond > 0);
+  assert.ok(result.samplesMs.every((ms) => ms >= 0));
+});
+
+Deno.test("[bench] runLoad counts a throwing call as an error, not a sample", async () => {
+  let calls = 0;
+  const result = await runLoad(async () => {
+    await Promise.resolve();
+    if (++calls % 2 === 0) throw new Error("HTTP 503");
+  }, { concurrency: 1, durationMs: 20, maxRequests: 10 });
+  assert.equal(result.requests, 10);
+  assert.equal(result.errors, 5);
+  assert.equal(result.samplesMs.length, 5);
+  assert.equal(result.firstError, "HTTP 503");
+});
+
+Deno.test("[bench] runLoad does not count calls started during the warm-up", async () => {
+  // Taken before runLoad starts, so runLoad's own warm-up ends at this instant or later.
+  const warmupEndsBy = performance.now() + 30;
+  const result = await runLoad(async () => {
+    const inWarmup = performance.now() < warmupEndsBy;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (inWarmup) throw new Error("warm-up call was counted");
+  }, { concurrency: 2, warmupMs: 30, durationMs: 30 });
+  assert.equal(result.errors, 0);
+  assert.ok(result.requests > 0);
+});
+
+Deno.test("[bench] runLoad stops at maxRequests and refuses a bad concurrency", async () => {
+  const result = await runLoad(() => Promise.resolve(), {
+    concurrency: 3,
+    durationMs: 10_000,
+    maxRequests: 7,
+  });
+  assert.equal(result.requests, 7);
+  await assert.rejects(runLoad(() => Promise.resolve(), { concurrency: 0, durationMs: 1 }));
+  await assert.rejects(runLoad(() => Promise.resolve(), { concurrency: 1.5, durationMs: 1 }));
+});
+
+Deno.test("[bench] httpGet succeeds on 2xx and throws on any other status, redirects too", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const status = Number(new URL(request.url).searchParams.get("status"));
+    if (status === 303) return Response.redirect(new URL("/?status=200", request.url), 303);
+    return new Response(status === 204 ? null : "body", { status });
+  });
+  const client = Deno.createHttpClient({});
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}/`;
+    await httpGet(`${base}?status=200`, { client })();
+    await httpGet(`${base}?status=204`, { client })();
+    await assert.rejects(httpGet(`${base}?status=503`, { client })(), /HTTP 503/);
+    await assert.rejects(httpGet(`${base}?status=404`, { client })(), /HTTP 404/);
+    await assert.rejects(httpGet(`${base}?status=303`, { client })(), /HTTP 303/);
+    const result = await runLoad(httpGet(`${base}?status=500`, { client }), {
+      concurrency: 2,
+      durationMs: 1_000,
+      maxRequests: 6,
+    });
+    assert.equal(result.errors, 6);
+    assert.equal(result.samplesMs.length, 0);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("[bench] extractAssetUrls finds same-origin stylesheets, scripts and icons", () => {
+  const html = `<!doctype html><html><head>
+    <link rel="stylesheet" href="/static/app.1.css">
+    <link rel="icon" type="image/svg+xml" href="/static/icon.2.svg" />
+    <link rel="shortcut icon" href='favicon.ico'>
+    <link rel=preload href="/static/font.woff2" as=font>
+    <script src="/static/htmx.3.js" defer nonce="abc"></script>
+    <script>inline()</script>
+    <script src="https://cdn.example.com/x.js"></script>
+    <script src="//cdn.example.com/y.js"></script>
+    <link rel="stylesheet" href="http://127.0.0.1:8000/static/app.1.css">
+    <link rel="stylesheet" href="/s.css?a=1&amp;b=2#top">
+    <!-- <script src="/static/old.js"></script> -->
+    <link rel="icon" href="data:image/svg+xml,%3Csvg%3E">
+    <LINK REL="Stylesheet" HREF="/upper.css">
+  </head><body><img src="/static/icon.2.svg"></body></html>`;
+  assert.deepEqual(extractAssetUrls(html, "http://127.0.0.1:8000/trade/"), [
+    { kind: "css", url: "http://127.0.0.1:8000/static/app.1.css" },
+    { kind: "icon", url: "http://127.0.0.1:8000/static/icon.2.svg" },
+    { kind: "icon", url: "http://127.0.0.1:8000/trade/favicon.ico" },
+    { kind: "js", url: "http://127.0.0.1:8000/static/htmx.3.js" },
+    { kind: "css", url: "http://127.0.0.1:8000/s.css?a=1&b=2" },
+    { kind: "css", url: "http://127.0.0.1:8000/upper.css" },
+  ]);
+});
+
+Deno.test("[bench] extractAssetUrls returns nothing for a page without assets", () => {
+  assert.deepEqual(extractAssetUrls("<p>hello</p>", "http://127.0.0.1:8000/"), []);
+  assert.deepEqual(extractAssetUrls('<link rel="stylesheet">', "http://127.0.0.1:8000/"), []);
+});
+
+Deno.test("[bench] reusedOnRepeatVisit needs a positive max-age without no-store or no-cache", () => {
+  assert.equal(reusedOnRepeatVisit("public, max-age=31536000, immutable"), true);
+  assert.equal(reusedOnRepeatVisit("Max-Age=60"), true);
+  assert.equal(reusedOnRepeatVisit("max-age=0"), false);
+  assert.equal(reusedOnRepeatVisit("immutable"), false);
+  assert.equal(reusedOnRepeatVisit("no-store"), false);
+  assert.equal(reusedOnRepeatVisit("max-age=600, no-cache"), false);
+  assert.equal(reusedOnRepeatVisit(null), false);
+});
+
+Deno.test("[bench] formatTable pads columns, right-aligns on request and counts emoji as two cells", () => {
+  const table = formatTable(
+    ["name", "bytes", ""],
+    [["first visit", "13.9 KB", "✅"], ["repeat", "1,046 B", "❌"]],
+    ["left", "right", "left"],
+  );
+  assert.equal(
+    table,
+    [
+      "name           bytes",
+      "-----------  -------  --",
+      "first visit  13.9 KB  ✅",
+      "repeat       1,046 B  ❌",
+    ].join("\n"),
+  );
+  assert.equal(displayWidth("ok ✅"), 5);
+  assert.equal(displayWidth("→ p99"), 5);
+});
+
+Deno.test("[bench] formatBytes and formatMs keep figures short and say n/a for nothing", () => {
+  assert.equal(formatBytes(183), "183 B");
+  assert.equal(formatBytes(1046), "1,046 B");
+  assert.equal(formatBytes(11_980), "11.7 KB");
+  assert.equal(formatMs(5.6789), "5.7 ms");
+  assert.equal(formatMs(NaN), "n/a");
+});

@@ -1,0 +1,110 @@
+/** Drives Debian's Chromium through playwright-core and records everything a page does wrong. */
+import { type Browser, chromium, type Page, type Response } from "playwright-core";
+
+const DEFAULT_CHROMIUM = "/usr/bin/chromium";
+/** A mid-size phone, the device the app is designed for first. */
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+/**
+ * Launches headless Chromium from `CHROMIUM_PATH` or /usr/bin/chromium. Playwright adds
+ * --headless, --no-sandbox, --no-first-run, --disable-background-networking,
+ * --disable-component-update and a fresh user data dir itself; the rest keeps a root, GPU-less
+ * machine quiet and off the network.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = Deno.env.get("CHROMIUM_PATH") || DEFAULT_CHROMIUM;
+  try {
+    await Deno.stat(executablePath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(
+      `Chromium is not installed at ${executablePath}: run \`apt-get install -y chromium\` ` +
+        "or set CHROMIUM_PATH (SKIP_BROWSER_TESTS=1 skips the browser tests)",
+    );
+  }
+  return await chromium.launch({
+    executablePath,
+    args: ["--disable-gpu", "--disable-quic", "--disable-sync"],
+  });
+}
+
+/**
+ * Opens `url` in a fresh phone-sized context, with or without JavaScript, and waits until the
+ * network is idle. Everything that went wrong on the page is collected into the returned arrays;
+ * the page's own status is left to the caller, in `response`.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { javaScript: boolean },
+): Promise<OpenedPage> {
+  const context = await browser.newContext({ ...PHONE, javaScriptEnabled: options.javaScript });
+  const opened = {
+    consoleErrors: [] as string[],
+    pageErrors: [] as string[],
+    failedRequests: [] as string[],
+    cspViolations: [] as string[],
+  };
+  if (options.javaScript) {
+    // A binding reaches the test through the DevTools protocol, which the page's CSP cannot block.
+    await context.exposeBinding("__reportCspViolation", (_source, violation: string) => {
+      opened.cspViolations.push(violation);
+    });
+    // Plain text: this runs in the page, where Deno's types (and its type checker) do not apply.
+    await context.addInitScript({
+      content: `document.addEventListener("securitypolicyviolation", (event) =>
+        __reportCspViolation(event.effectiveDirective + " blocked " + (event.blockedURI || "inline code")));`,
+    });
+  }
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    opened.consoleErrors.push(message.text());
+    // Chromium reports CSP blocks on the console even when page scripts cannot run.
+    if (message.text().includes("Content Security Policy")) {
+      opened.cspViolations.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => opened.pageErrors.push(error.message));
+  page.on("requestfailed", (request) => {
+    opened.failedRequests.push(
+      `${request.method()} ${request.url()}: ${request.failure()?.errorText}`,
+    );
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400 && !response.request().isNavigationRequest()) {
+      opened.failedRequests.push(
+        `${response.request().method()} ${response.url()}: HTTP ${response.status()}`,
+      );
+    }
+  });
+  let response;
+  try {
+    response = await page.goto(url, { waitUntil: "networkidle" });
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
+  return {
+    page,
+    response,
+    ...opened,
+    [Symbol.asyncDispose]: () => context.close(),
+  };
+}
+
+/** A page and what went wrong while it loaded; disposing it closes its browser context. */
+export type OpenedPage = {
+  page: Page;
+  /** The main document's response; null when there is no HTTP response, as for a data: URL. */
+  response: Response | null;
+  /** Console messages of type error, including Chromium's own "Failed to load" lines. */
+  consoleErrors: string[];
+  /** Uncaught exceptions in page scripts. */
+  pageErrors: string[];
+  /** Network failures, and 4xx/5xx answers to anything but the page itself. */
+  failedRequests: string[];
+  /** Content Security Policy blocks, from the console and from `securitypolicyviolation` events. */
+  cspViolations: string[];
+  [Symbol.asyncDispose](): Promise<void>;
+};
