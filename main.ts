@@ -2,7 +2,10 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { loadAssets } from "./lib/assets.ts";
 import { ConfigError, loadConfig, readEnv } from "./lib/config.ts";
+import { deleteExpiredSessions } from "./lib/auth/session.ts";
+import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
+import { createRateLimiter } from "./lib/rate_limit.ts";
 import { openStore } from "./lib/store/open.ts";
 import { createApp } from "./routes/app.tsx";
 
@@ -19,11 +22,15 @@ try {
 
 const log = createLogger(config.logLevel);
 const store = await openStore(config);
+const mailer = createMailer(config, log);
+const limiter = createRateLimiter(config, log);
 const app = createApp({
   config,
   store,
   log,
   assets: await loadAssets(),
+  mailer,
+  limiter,
   startedAt,
   version: denoJson.version,
 });
@@ -39,12 +46,21 @@ const server = Deno.serve({
     }),
 }, app.fetch);
 
+// Expired sessions are refused when presented; this sweep keeps the collection from growing.
+const sweeper = setInterval(() => {
+  deleteExpiredSessions(store).catch((error) => log.warn("session sweep failed", { error }));
+}, 60 * 60 * 1000);
+Deno.unrefTimer(sweeper);
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("shutting down", { signal });
+  clearInterval(sweeper);
   await server.shutdown();
+  await limiter.close();
+  await mailer.close();
   await store.close();
   Deno.exit(0);
 }

@@ -116,6 +116,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     sessionCookieDomain: config.sessionCookieDomain,
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     email: config.email,
   } satisfies Record<Exclude<keyof Config, "appUrlParsed">, unknown>;
 }
@@ -189,6 +190,7 @@ function envSchema(production: boolean) {
       .transform((origins) => [...new Set(origins)])
       .default([]),
     BODY_LIMIT_BYTES: integer(1, MAX_BODY_LIMIT_BYTES).default(65536),
+    TRUST_PROXY: boolean().default(false),
   });
 }
 
@@ -281,6 +283,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
     corsOrigins: env.CORS_ORIGINS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY,
     email: {
       kind: env.RESEND_API_KEY !== undefined
         ? "resend"
@@ -408,5 +411,7 @@ export type Config = {
   /** Allowed cross-origin callers, normalised to origins. */
   corsOrigins: string[];
   bodyLimitBytes: number;
+  /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
+  trustProxy: boolean;
   email: { kind: "resend" | "smtp" | "dev" };
 };

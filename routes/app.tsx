@@ -7,7 +7,13 @@ import { AppError } from "../lib/errors.ts";
 import { Layout } from "../views/layout.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { errorHandler, notFoundHandler } from "./errors.tsx";
+import { authApi } from "./auth_api.ts";
+import { authPages } from "./auth_pages.tsx";
+import { devMailboxRoutes } from "./dev_mailbox.tsx";
 import { healthRoutes } from "./health.ts";
+import { apiRateLimit } from "./middleware/api_rate_limit.ts";
+import { loadSession } from "./middleware/session.ts";
+import { settingsRoutes } from "./settings.tsx";
 import { homeRoutes } from "./home.tsx";
 import { compression } from "./middleware/compression.ts";
 import { flash } from "./middleware/flash.ts";
@@ -15,12 +21,6 @@ import { requestLog } from "./middleware/request_log.ts";
 import { sameOrigin } from "./middleware/same_origin.ts";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { staticRoutes } from "./static.ts";
-
-declare module "hono" {
-  interface ContextRenderer {
-    (content: string | Promise<string>, props?: { title?: string }): Response | Promise<Response>;
-  }
-}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config } = deps;
@@ -59,9 +59,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
+  app.use(loadSession(deps));
+  app.use("/api/*", apiRateLimit(deps));
+
   app.route("/static", staticRoutes(deps.assets));
   app.route("/api/health", healthRoutes(deps));
+  app.route("/api/auth", authApi(deps));
   app.route("/", homeRoutes(deps));
+  app.route("/", authPages(deps));
+  app.route("/settings", settingsRoutes(deps));
+  // The development mailbox shows emails "sent" when no provider is configured; never in production.
+  if (!config.isProduction && deps.mailer.mailbox) {
+    app.route("/dev", devMailboxRoutes(deps.mailer.mailbox));
+  }
 
   app.notFound(notFoundHandler);
   app.onError(errorHandler(deps.log));

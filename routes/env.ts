@@ -1,5 +1,9 @@
 /** The types every route shares: what the app is built from, and what middleware puts on the context. */
 import type { AssetMap } from "../lib/assets.ts";
+import type { Session } from "../lib/auth/session.ts";
+import type { User } from "../lib/auth/users.ts";
+import type { Mailer } from "../lib/email.ts";
+import type { RateLimiter } from "../lib/rate_limit.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../lib/store/port.ts";
@@ -11,6 +15,8 @@ export type AppDeps = {
   store: Store;
   log: Logger;
   assets: AssetMap;
+  mailer: Mailer;
+  limiter: RateLimiter;
   /** `performance.now()` when the process started, for uptime. */
   startedAt: number;
   /** The app's version, from deno.json. */
@@ -25,5 +31,14 @@ export type AppEnv = {
     assets: AssetMap;
     flash?: Flash;
     flashSecret: string;
+    /** Set by loadSession when the request carries a valid session. */
+    user?: User;
+    session?: Session;
   };
 };
+
+declare module "hono" {
+  interface ContextRenderer {
+    (content: string | Promise<string>, props?: { title?: string }): Response | Promise<Response>;
+  }
+}

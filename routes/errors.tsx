@@ -22,6 +22,10 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
         "Something went wrong on our side. Please try again.",
       );
     }
+    // A page that needs a session sends the visitor to sign in, then back here.
+    if (error.status === 401 && !isApi(c) && c.req.method === "GET") {
+      return c.redirect(`/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
+    }
     if (error.status === 503) {
       log.warn("dependency unavailable", { requestId: c.get("requestId"), error: err });
     }
@@ -33,6 +37,10 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
 /** 404 for every path no route answers. */
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
   respond(c, 404, "not_found", "There is nothing at this address.");
+
+function isApi(c: Context<AppEnv>): boolean {
+  return c.req.path.startsWith("/api/") || c.req.path === "/api";
+}
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
@@ -71,7 +79,7 @@ function respond(
   details?: Record<string, unknown>,
 ): Response | Promise<Response> {
   c.status(status as ContentfulStatusCode);
-  if (c.req.path.startsWith("/api/") || c.req.path === "/api") {
+  if (isApi(c)) {
     return c.json({ error: { code, message, ...(details ? { details } : {}) } });
   }
   return c.render(<ErrorPage status={status} message={message} requestId={c.get("requestId")} />, {

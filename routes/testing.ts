@@ -1,6 +1,8 @@
 /** Builds the app for tests: an in-memory store, a captured log, and configuration from a plain object. */
 import { loadAssets } from "../lib/assets.ts";
 import { loadConfig } from "../lib/config.ts";
+import { createMailer } from "../lib/email.ts";
+import { createRateLimiter } from "../lib/rate_limit.ts";
 import { createLogger } from "../lib/log.ts";
 import { openStore } from "../lib/store/open.ts";
 import { createApp } from "./app.tsx";
@@ -10,11 +12,14 @@ import type { AppDeps } from "./env.ts";
 export async function testApp(env: Record<string, string> = {}) {
   const config = loadConfig({ NODE_ENV: "test", KV_PATH: ":memory:", LOG_LEVEL: "debug", ...env });
   const logLines: string[] = [];
+  const log = createLogger(config.logLevel, (line) => logLines.push(line));
   const deps: AppDeps = {
     config,
     store: await openStore(config),
-    log: createLogger(config.logLevel, (line) => logLines.push(line)),
+    log,
     assets: await loadAssets(),
+    mailer: createMailer(config, log),
+    limiter: createRateLimiter(config, log),
     startedAt: performance.now(),
     version: "test",
   };
@@ -23,6 +28,10 @@ export async function testApp(env: Record<string, string> = {}) {
     app,
     deps,
     logLines,
-    [Symbol.asyncDispose]: () => deps.store.close(),
+    [Symbol.asyncDispose]: async () => {
+      await deps.limiter.close();
+      await deps.mailer.close();
+      await deps.store.close();
+    },
   };
 }

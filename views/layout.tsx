@@ -10,6 +10,7 @@ export function Layout(props: { title?: string; children?: Child }) {
   const c = useRequestContext<AppEnv>();
   const assets = c.get("assets").byName;
   const flash = c.get("flash");
+  const user = c.get("user");
   return (
     <html lang="en">
       <head>
@@ -36,8 +37,21 @@ export function Layout(props: { title?: string; children?: Child }) {
             Orion
           </a>
           <nav aria-label="Main">
-            <a href="/sign-in">Sign in</a>
-            <a class="button" href="/sign-up">Sign up</a>
+            {user
+              ? (
+                <>
+                  <a href="/settings">Settings</a>
+                  <form method="post" action="/sign-out" class="inline">
+                    <button type="submit" class="link">Sign out</button>
+                  </form>
+                </>
+              )
+              : (
+                <>
+                  <a href="/sign-in">Sign in</a>
+                  <a class="button" href="/sign-up">Sign up</a>
+                </>
+              )}
           </nav>
         </header>
         <main id="main">

@@ -57,6 +57,15 @@ export const SCHEMA = {
     { fields: { symbol: 1 }, unique: true },
     { fields: { assetClass: 1 } },
   ],
+  email_verifications: [
+    { fields: { userId: 1 } },
+    { fields: { email: 1 } },
+  ],
+  password_resets: [
+    { fields: { userId: 1 } },
+  ],
+  /** Failed sign-ins per email address (known or not), keyed by a hash of the address. */
+  sign_in_throttles: [],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */

@@ -1,0 +1,184 @@
+/** Changes a user makes to their own account: name, password, email; and the emails they can ask for. */
+import { audit, auditOp, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
+import type { AuthContext } from "./context.ts";
+import { passwordChangedEmail, passwordResetEmail } from "./emails.ts";
+import { enforceLimit, LIMITS } from "./limits.ts";
+import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
+import { createPasswordReset } from "./password_reset.ts";
+import { inSudoMode, invalidateSession, invalidateUserSessions, type Session } from "./session.ts";
+import { sendVerification } from "./sign_up.ts";
+import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
+
+/** Thrown when a sensitive change needs the password again (sudo mode has lapsed). */
+export function reauthenticationRequired(): AppError {
+  return new AppError(
+    403,
+    "reauthentication_required",
+    "For your security, please confirm your password first.",
+  );
+}
+
+export async function updateName(ctx: AuthContext, user: User, name: string): Promise<User> {
+  return await ctx.store.update<User>("users", user._id, { name: name.trim() }, {
+    ifVersion: user._v,
+  });
+}
+
+/**
+ * Changes the password after checking the current one; every other session is signed out and
+ * the owner is told by email.
+ */
+export async function changePassword(
+  ctx: AuthContext,
+  user: User,
+  session: Session,
+  input: { currentPassword: string; newPassword: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  await enforceLimit(ctx, LIMITS.totpPerIp, origin.ip);
+  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+    await audit(ctx.store, {
+      action: "auth.password_changed",
+      outcome: "failure",
+      userId: user._id,
+      origin,
+      details: { reason: "wrong_password" },
+    }, now);
+    throw new AppError(422, "invalid_credentials", "Your current password is not right.", {
+      fields: { currentPassword: "This is not your current password." },
+    });
+  }
+  const weak = passwordProblem(input.newPassword, [user.email, user.name]);
+  if (weak) throw new AppError(422, "validation_failed", weak, { fields: { newPassword: weak } });
+  await ctx.store.commit([
+    {
+      op: "update",
+      collection: "users",
+      id: user._id,
+      set: { passwordHash: await hashPassword(input.newPassword), passwordChangedAt: now },
+      ifVersion: user._v,
+    },
+    auditOp({ action: "auth.password_changed", outcome: "success", userId: user._id, origin }, now),
+  ]);
+  const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
+  if (ended > 0) {
+    await audit(ctx.store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: ended, reason: "password_changed" },
+    }, now);
+  }
+  const resetLink = new URL("/forgot-password", ctx.config.appUrl).href;
+  await ctx.mailer.send(passwordChangedEmail(user.email, user.name, resetLink)).catch((error) =>
+    ctx.log.error("password changed email failed", { userId: user._id, error })
+  );
+}
+
+/** Sends a verification to a new address; the switch happens when it is confirmed. Needs sudo mode. */
+export async function requestEmailChange(
+  ctx: AuthContext,
+  user: User,
+  session: Session,
+  newEmail: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  if (!inSudoMode(session, now)) throw reauthenticationRequired();
+  const email = normalizeEmail(newEmail);
+  if (email === user.email) {
+    throw new AppError(422, "validation_failed", "That is already your email.", {
+      fields: { email: "That is already your email." },
+    });
+  }
+  await enforceLimit(ctx, LIMITS.verifyResendPerUserMinute, user._id);
+  if (await findUserByEmail(ctx.store, email)) {
+    throw new AppError(409, "email_taken", "Another account uses this email.", {
+      fields: { email: "Another account uses this email." },
+    });
+  }
+  await sendVerification(ctx, user, email, origin, now);
+}
+
+/** Sends a new verification email when the address belongs to an unverified user; silent otherwise. */
+export async function resendVerification(
+  ctx: AuthContext,
+  email: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  await enforceLimit(ctx, LIMITS.verifyPerIp, origin.ip);
+  const user = await findUserByEmail(ctx.store, email);
+  if (!user || user.emailVerifiedAt) return;
+  await enforceLimit(ctx, LIMITS.verifyResendPerUserMinute, user._id);
+  await enforceLimit(ctx, LIMITS.verifyResendPerUserHour, user._id);
+  await sendVerification(ctx, user, user.email, origin, now);
+}
+
+/**
+ * Emails a reset link when the address has an account. The caller answers 202 either way, and
+ * the email goes out after the response so its timing reveals nothing.
+ */
+export async function requestPasswordReset(
+  ctx: AuthContext,
+  email: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  await enforceLimit(ctx, LIMITS.resetPerIp, origin.ip);
+  const normalized = normalizeEmail(email);
+  await enforceLimit(ctx, LIMITS.resetPerEmail, normalized);
+  const user = await findUserByEmail(ctx.store, normalized);
+  if (!user || user.role === "SUSPENDED") return;
+  const token = await createPasswordReset(ctx.store, user._id, origin, now);
+  // Links come from APP_URL, never from the request's Host header, which an attacker can set.
+  const link =
+    new URL(`/reset-password?token=${encodeURIComponent(token)}`, ctx.config.appUrl).href;
+  ctx.mailer.send(passwordResetEmail(user.email, user.name, link)).catch((error) =>
+    ctx.log.error("password reset email failed", { userId: user._id, error })
+  );
+}
+
+/** Signs out one of the user's own sessions (404 for anyone else's). */
+export async function revokeSession(
+  ctx: AuthContext,
+  user: User,
+  sessionId: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  const target = await ctx.store.get<Session>("sessions", sessionId);
+  if (!target || target.userId !== user._id) {
+    throw new AppError(404, "not_found", "No such session.");
+  }
+  await invalidateSession(ctx.store, sessionId);
+  await audit(ctx.store, {
+    action: "auth.session_revoked",
+    outcome: "success",
+    userId: user._id,
+    origin,
+    details: { sessions: 1, reason: "user" },
+  }, now);
+}
+
+/** Signs out every session of the user but the current one. */
+export async function revokeOtherSessions(
+  ctx: AuthContext,
+  user: User,
+  current: Session,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<number> {
+  const ended = await invalidateUserSessions(ctx.store, user._id, current._id);
+  await audit(ctx.store, {
+    action: "auth.session_revoked",
+    outcome: "success",
+    userId: user._id,
+    origin,
+    details: { sessions: ended, reason: "user_others" },
+  }, now);
+  return ended;
+}

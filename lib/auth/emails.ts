@@ -1,0 +1,55 @@
+/** The emails the auth flows send, each with a plain-text and an HTML part. */
+import { escapeToBuffer, type StringBuffer } from "hono/utils/html";
+import type { Email } from "../email.ts";
+
+/** The verification email: a single-use link and, for typing on another device, an 8-digit code. */
+export function verificationEmail(to: string, name: string, link: string, code: string): Email {
+  return compose(to, "Confirm your email for Orion Assets Broker", name, [
+    "Confirm this email address to finish setting up your Orion account.",
+    { link, label: "Confirm my email" },
+    `Or enter this code: ${code.slice(0, 4)} ${code.slice(4)}`,
+    "The link and the code work once, for 24 hours. If you did not sign up, ignore this email.",
+  ]);
+}
+
+/** The password reset email: a single-use link valid for one hour. */
+export function passwordResetEmail(to: string, name: string, link: string): Email {
+  return compose(to, "Reset your Orion Assets Broker password", name, [
+    "Someone (hopefully you) asked to reset the password of your Orion account.",
+    { link, label: "Choose a new password" },
+    "The link works once, for one hour. If you did not ask, ignore this email: your password stays as it is.",
+  ]);
+}
+
+/** A notice after the password changed, so an owner who did not change it learns at once. */
+export function passwordChangedEmail(to: string, name: string, resetLink: string): Email {
+  return compose(to, "Your Orion Assets Broker password was changed", name, [
+    "The password of your Orion account was just changed, and every other session was signed out.",
+    "If this was not you, reset your password now:",
+    { link: resetLink, label: "Reset my password" },
+  ]);
+}
+
+type Paragraph = string | { link: string; label: string };
+
+function compose(to: string, subject: string, name: string, paragraphs: Paragraph[]): Email {
+  const greeting = `Hello ${name},`;
+  const text =
+    [greeting, ...paragraphs.map((p) => typeof p === "string" ? p : `${p.label}: ${p.link}`)]
+      .join("\n\n") + "\n\nOrion Assets Broker\n";
+  const body = [greeting, ...paragraphs].map((p) =>
+    typeof p === "string"
+      ? `<p>${escape(p)}</p>`
+      : `<p><a href="${escape(p.link)}">${escape(p.label)}</a></p>`
+  ).join("\n");
+  const html = `<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">
+${body}
+<p style="color:#5b6270">Orion Assets Broker</p></body></html>`;
+  return { to, subject, text, html };
+}
+
+function escape(value: string): string {
+  const buffer: StringBuffer = [""];
+  escapeToBuffer(value, buffer);
+  return buffer[0] as string;
+}

@@ -1,0 +1,168 @@
+/**
+ * Server-side sessions, Copenhagen Book style: the browser holds `<id>.<secret>`, the store holds
+ * the id and a hash of the secret. Sessions slide forward while used, up to an absolute cap.
+ */
+import type { RequestOrigin } from "../audit.ts";
+import type { Doc, Store } from "../store/port.ts";
+import { ConflictError } from "../store/port.ts";
+import { generateToken, parseToken, secretMatches } from "./tokens.ts";
+import type { User } from "./users.ts";
+
+const DAY = 24 * 60 * 60 * 1000;
+/** A session lives 7 days after it was last renewed... */
+export const SESSION_TTL_MS = 7 * DAY;
+/** ...is renewed (one write) at most once a day while used... */
+const RENEW_AFTER_MS = DAY;
+/** ...and ends 30 days after sign-in however active it is. */
+export const SESSION_MAX_AGE_MS = 30 * DAY;
+/** "Last seen" is kept to this resolution, so reading pages does not write on every request. */
+const LAST_SEEN_RESOLUTION_MS = 5 * 60 * 1000;
+/** How long a fresh sign-in or re-authentication allows sensitive changes (sudo mode). */
+export const SUDO_TTL_MS = 10 * 60 * 1000;
+
+/** Creates a session for a user who just proved who they are; returns the token for the cookie. */
+export async function createSession(
+  store: Store,
+  userId: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<{ token: string; session: Session }> {
+  const { id, token, secretHash } = generateToken();
+  const session = await store.insert<Session>("sessions", {
+    _id: id,
+    userId,
+    secretHash,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+    absoluteExpiresAt: new Date(now.getTime() + SESSION_MAX_AGE_MS),
+    lastSeenAt: now,
+    ip: origin.ip,
+    userAgent: origin.userAgent.slice(0, 300),
+    sudoUntil: new Date(now.getTime() + SUDO_TTL_MS),
+  });
+  return { token, session };
+}
+
+/**
+ * The session and user a token belongs to, or null when the token is malformed, unknown,
+ * expired, or its user is gone or suspended. Renews the session when due.
+ */
+export async function validateSessionToken(
+  store: Store,
+  token: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<{ session: Session; user: User } | null> {
+  const parsed = parseToken(token);
+  if (!parsed) return null;
+  let session = await store.get<Session>("sessions", parsed.id);
+  if (!session || !secretMatches(parsed.secret, session.secretHash)) return null;
+  if (now >= session.expiresAt || now >= session.absoluteExpiresAt) {
+    await deleteQuietly(store, session._id);
+    return null;
+  }
+  const user = await store.get<User>("users", session.userId);
+  if (!user || user.role === "SUSPENDED") {
+    await deleteQuietly(store, session._id);
+    return null;
+  }
+  const renew = now.getTime() - (session.expiresAt.getTime() - SESSION_TTL_MS) >= RENEW_AFTER_MS;
+  const seen = now.getTime() - session.lastSeenAt.getTime() >= LAST_SEEN_RESOLUTION_MS;
+  if (renew || seen || session.ip !== origin.ip) {
+    const expiresAt = renew
+      ? new Date(Math.min(now.getTime() + SESSION_TTL_MS, session.absoluteExpiresAt.getTime()))
+      : session.expiresAt;
+    try {
+      session = await store.update<Session>("sessions", session._id, {
+        expiresAt,
+        lastSeenAt: now,
+        ip: origin.ip,
+        userAgent: origin.userAgent.slice(0, 300),
+      });
+    } catch (err) {
+      // Signed out in the meantime: the request goes on as anonymous.
+      if (err instanceof ConflictError && err.reason === "missing") return null;
+      throw err;
+    }
+  }
+  return { session, user };
+}
+
+/** Whether the session may make sensitive changes without asking for the password again. */
+export function inSudoMode(session: Session, now = new Date()): boolean {
+  return session.sudoUntil !== null && now < session.sudoUntil;
+}
+
+/** Opens sudo mode after the user re-entered their password (and code). */
+export async function grantSudo(store: Store, session: Session, now = new Date()): Promise<void> {
+  await store.update<Session>("sessions", session._id, {
+    sudoUntil: new Date(now.getTime() + SUDO_TTL_MS),
+  });
+}
+
+/** Ends one session. Ending one that is already gone is not an error. */
+export async function invalidateSession(store: Store, sessionId: string): Promise<void> {
+  await deleteQuietly(store, sessionId);
+}
+
+/** Ends every session of a user, or every one but `exceptId`; returns how many ended. */
+export async function invalidateUserSessions(
+  store: Store,
+  userId: string,
+  exceptId?: string,
+): Promise<number> {
+  let ended = 0;
+  for (const session of await listUserSessions(store, userId)) {
+    if (session._id === exceptId) continue;
+    await deleteQuietly(store, session._id);
+    ended++;
+  }
+  return ended;
+}
+
+/** A user's sessions, most recently seen first. */
+export async function listUserSessions(store: Store, userId: string): Promise<Session[]> {
+  const all: Session[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Session>("sessions", { where: { userId }, limit: 200, cursor });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+}
+
+/** Deletes sessions past their expiry; run periodically so the collection does not grow forever. */
+export async function deleteExpiredSessions(store: Store, now = new Date()): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const page = await store.find<Session>("sessions", {
+      sort: { field: "expiresAt", direction: 1 },
+      range: { lt: now },
+      limit: 100,
+    });
+    for (const session of page.items) await deleteQuietly(store, session._id);
+    deleted += page.items.length;
+    if (!page.nextCursor) return deleted;
+  }
+}
+
+async function deleteQuietly(store: Store, sessionId: string): Promise<void> {
+  try {
+    await store.delete("sessions", sessionId);
+  } catch (err) {
+    if (!(err instanceof ConflictError && err.reason === "missing")) throw err;
+  }
+}
+
+export type Session = Doc & {
+  userId: string;
+  secretHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  lastSeenAt: Date;
+  ip: string;
+  userAgent: string;
+  sudoUntil: Date | null;
+};

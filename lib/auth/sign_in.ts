@@ -1,0 +1,187 @@
+/**
+ * Sign-in and re-authentication. An unknown email and a wrong password get the same answer in
+ * about the same time; failures are throttled per address (sign_in_throttle.ts) and per IP.
+ */
+import { audit, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
+import type { AuthContext } from "./context.ts";
+import { enforceLimit, LIMITS, tooManyRequests } from "./limits.ts";
+import { decoyPasswordHash, verifyPassword } from "./password.ts";
+import { createSession, grantSudo, type Session } from "./session.ts";
+import {
+  clearSignInFailures,
+  LOCKOUT_FAILURES,
+  recordSignInFailure,
+  signInWaitMs,
+} from "./sign_in_throttle.ts";
+import { checkSecondFactor } from "./two_factor.ts";
+import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
+
+/** Checks the credentials and opens a new session; throws the contract's 401/403/429 errors. */
+export async function signIn(
+  ctx: AuthContext,
+  input: { email: string; password: string; totpCode?: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<{ user: User; session: Session; token: string }> {
+  await enforceLimit(ctx, LIMITS.signInPerIp, origin.ip);
+  const email = normalizeEmail(input.email);
+  const user = await checkPassword(ctx, email, input.password, origin, now);
+
+  const refuse = async (reason: string, error: AppError) => {
+    await audit(ctx.store, {
+      action: "auth.sign_in",
+      outcome: "failure",
+      userId: user._id,
+      origin,
+      details: { reason },
+    }, now);
+    return error;
+  };
+  if (user.role === "SUSPENDED") {
+    throw await refuse(
+      "suspended",
+      new AppError(403, "account_suspended", "This account is suspended. Contact support."),
+    );
+  }
+  if (ctx.config.requireEmailVerification && !user.emailVerifiedAt) {
+    throw await refuse(
+      "email_not_verified",
+      new AppError(
+        403,
+        "email_not_verified",
+        "Please confirm your email address first: check your inbox for our link or code.",
+      ),
+    );
+  }
+  if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
+
+  await clearSignInFailures(ctx.store, email);
+  // Always a new session, so a token planted in the browser before sign-in is never promoted.
+  const { session, token } = await createSession(ctx.store, user._id, origin, now);
+  await audit(
+    ctx.store,
+    { action: "auth.sign_in", outcome: "success", userId: user._id, origin },
+    now,
+  );
+  return { user, session, token };
+}
+
+/** Re-enters the password (and second factor) to open sudo mode for sensitive changes. */
+export async function reauthenticate(
+  ctx: AuthContext,
+  user: User,
+  session: Session,
+  input: { password: string; totpCode?: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  await enforceLimit(ctx, LIMITS.totpPerIp, origin.ip);
+  await checkPassword(ctx, user.email, input.password, origin, now);
+  const refuse = async (reason: string, error: AppError) => {
+    await audit(ctx.store, {
+      action: "auth.reauthenticated",
+      outcome: "failure",
+      userId: user._id,
+      origin,
+      details: { reason },
+    }, now);
+    return error;
+  };
+  if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
+  await grantSudo(ctx.store, session, now);
+  await audit(ctx.store, {
+    action: "auth.reauthenticated",
+    outcome: "success",
+    userId: user._id,
+    origin,
+  }, now);
+}
+
+/**
+ * The user whose password this is; otherwise counts a failure and throws 401 (or 429 while the
+ * address must wait). Unknown addresses are hashed against a decoy so timing tells nothing.
+ */
+async function checkPassword(
+  ctx: AuthContext,
+  email: string,
+  password: string,
+  origin: RequestOrigin,
+  now: Date,
+): Promise<User> {
+  const waitMs = await signInWaitMs(ctx.store, email, now);
+  if (waitMs > 0) {
+    await audit(ctx.store, {
+      action: "auth.sign_in",
+      outcome: "failure",
+      origin,
+      details: { reason: "throttled" },
+    }, now);
+    throw tooManyRequests(waitMs / 1000);
+  }
+  const user = await findUserByEmail(ctx.store, email);
+  const ok = await verifyPassword(user?.passwordHash ?? await decoyPasswordHash(), password);
+  if (user && ok) return user;
+  const { failures, lockedOut } = await recordSignInFailure(ctx.store, email, now);
+  await audit(ctx.store, {
+    action: "auth.sign_in",
+    outcome: "failure",
+    userId: user?._id ?? null,
+    origin,
+    details: { reason: user ? "wrong_password" : "unknown_email", failures },
+  }, now);
+  if (lockedOut && failures === LOCKOUT_FAILURES) {
+    await audit(ctx.store, {
+      action: "auth.lockout",
+      outcome: "failure",
+      userId: user?._id ?? null,
+      origin,
+    }, now);
+  }
+  throw new AppError(401, "invalid_credentials", "The email or password is not right.");
+}
+
+async function requireSecondFactor(
+  ctx: AuthContext,
+  user: User,
+  code: string | undefined,
+  origin: RequestOrigin,
+  now: Date,
+  refuse: (reason: string, error: AppError) => Promise<AppError>,
+): Promise<void> {
+  if (!code?.trim()) {
+    throw new AppError(401, "totp_required", "Enter the 6-digit code from your authenticator app.");
+  }
+  await enforceLimit(ctx, LIMITS.totpPerIp, origin.ip);
+  const result = await checkSecondFactor(
+    ctx.store,
+    ctx.config.authSecret,
+    user,
+    code.trim(),
+    origin,
+    now,
+  );
+  if (result === "locked") {
+    throw await refuse(
+      "totp_locked",
+      new AppError(
+        403,
+        "totp_locked",
+        "Too many wrong codes. Reset your password by email to unlock sign-in, or use a recovery code after the reset.",
+      ),
+    );
+  }
+  if (result === "invalid") {
+    throw await refuse(
+      "invalid_totp",
+      new AppError(
+        401,
+        "invalid_totp",
+        "That code is not right. Try the newest code, or a recovery code.",
+        {
+          fields: { totpCode: "That code is not right." },
+        },
+      ),
+    );
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Optional TOTP two-factor authentication: enrolment confirmed by a first code, ten recovery
+ * codes shown once and stored hashed, no code accepted twice, and a lock after repeated failures.
+ */
+import { auditOp, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
+import { ConflictError, type Store } from "../store/port.ts";
+import type { AuthContext } from "./context.ts";
+import { qrSvg } from "./qr.ts";
+import { openSecret, sealSecret } from "./secret_box.ts";
+import {
+  findRecoveryCode,
+  formatTotpKey,
+  generateRecoveryCodes,
+  generateTotpKey,
+  hashRecoveryCode,
+  TOTP_MAX_FAILURES,
+  totpKeyUri,
+  verifyTotp,
+} from "./totp.ts";
+import type { User } from "./users.ts";
+
+/** Starts enrolment: a new key, kept pending until a code from it is confirmed. */
+export async function beginTotpEnrolment(ctx: AuthContext, user: User): Promise<TotpEnrolment> {
+  if (user.totp) {
+    throw new AppError(409, "totp_already_enabled", "Two-factor authentication is already on.");
+  }
+  const key = generateTotpKey();
+  await ctx.store.update<User>("users", user._id, {
+    totpPendingKey: await sealSecret(ctx.config.authSecret, key),
+  }, { ifVersion: user._v });
+  return enrolmentView(key, user.email);
+}
+
+/** The pending enrolment of a user (to show the QR code again), or null when none is pending. */
+export async function pendingTotpEnrolment(
+  ctx: AuthContext,
+  user: User,
+): Promise<TotpEnrolment | null> {
+  if (!user.totpPendingKey || user.totp) return null;
+  const key = await openSecret(ctx.config.authSecret, user.totpPendingKey).catch(() => null);
+  return key ? enrolmentView(key, user.email) : null;
+}
+
+/** Confirms enrolment with a code from the app; returns the recovery codes, shown this once. */
+export async function confirmTotpEnrolment(
+  ctx: AuthContext,
+  user: User,
+  code: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<string[]> {
+  if (!user.totpPendingKey) {
+    throw new AppError(409, "no_enrolment", "Start setting up two-factor authentication first.");
+  }
+  const key = await openSecret(ctx.config.authSecret, user.totpPendingKey).catch(() => null);
+  const step = key && verifyTotp(key, code, now, null);
+  if (step === null || step === undefined) {
+    throw new AppError(
+      422,
+      "invalid_totp",
+      "That code is not right. Check the time on your phone and try again.",
+      {
+        fields: { code: "That code is not right." },
+      },
+    );
+  }
+  const recoveryCodes = generateRecoveryCodes();
+  await ctx.store.commit([
+    {
+      op: "update",
+      collection: "users",
+      id: user._id,
+      set: {
+        totp: { sealedKey: user.totpPendingKey, enabledAt: now, lastUsedStep: step, failures: 0 },
+        totpPendingKey: null,
+        recoveryCodeHashes: recoveryCodes.map((c) => hashRecoveryCode(ctx.config.authSecret, c)),
+      },
+      ifVersion: user._v,
+    },
+    auditOp({ action: "auth.totp_enabled", outcome: "success", userId: user._id, origin }, now),
+  ]);
+  return recoveryCodes;
+}
+
+/** Turns two-factor authentication off (the caller has checked sudo mode). */
+export async function disableTotp(
+  ctx: AuthContext,
+  user: User,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  await ctx.store.commit([
+    {
+      op: "update",
+      collection: "users",
+      id: user._id,
+      set: { totp: null, totpPendingKey: null, recoveryCodeHashes: [] },
+      ifVersion: user._v,
+    },
+    auditOp({ action: "auth.totp_disabled", outcome: "success", userId: user._id, origin }, now),
+  ]);
+}
+
+/** Replaces the recovery codes (the caller has checked sudo mode); returns the new ones. */
+export async function regenerateRecoveryCodes(
+  ctx: AuthContext,
+  user: User,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<string[]> {
+  if (!user.totp) throw new AppError(409, "totp_not_enabled", "Two-factor authentication is off.");
+  const codes = generateRecoveryCodes();
+  await ctx.store.commit([
+    {
+      op: "update",
+      collection: "users",
+      id: user._id,
+      set: { recoveryCodeHashes: codes.map((c) => hashRecoveryCode(ctx.config.authSecret, c)) },
+      ifVersion: user._v,
+    },
+    auditOp({
+      action: "auth.recovery_codes_regenerated",
+      outcome: "success",
+      userId: user._id,
+      origin,
+    }, now),
+  ]);
+  return codes;
+}
+
+/**
+ * Checks a second-factor code (a TOTP code, or a recovery code, which is then used up) for a
+ * user with TOTP on. Wrong codes count; at TOTP_MAX_FAILURES in a row the second factor locks
+ * until a password reset by email. Concurrent uses of one code: only one can win.
+ */
+export async function checkSecondFactor(
+  store: Store,
+  authSecret: string,
+  user: User,
+  code: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<"ok" | "invalid" | "locked"> {
+  const totp = user.totp!;
+  if (totp.failures >= TOTP_MAX_FAILURES) return "locked";
+  const isRecovery = /[a-z]/i.test(code);
+  try {
+    if (isRecovery) {
+      const index = findRecoveryCode(authSecret, user.recoveryCodeHashes, code);
+      if (index >= 0) {
+        await store.commit([
+          {
+            op: "update",
+            collection: "users",
+            id: user._id,
+            set: {
+              recoveryCodeHashes: user.recoveryCodeHashes.filter((_, n) => n !== index),
+              totp: { ...totp, failures: 0 },
+            },
+            ifVersion: user._v,
+          },
+          auditOp({
+            action: "auth.recovery_code_used",
+            outcome: "success",
+            userId: user._id,
+            origin,
+            details: { remaining: user.recoveryCodeHashes.length - 1 },
+          }, now),
+        ]);
+        return "ok";
+      }
+    } else {
+      const key = await openSecret(authSecret, totp.sealedKey);
+      const step = verifyTotp(key, code, now, totp.lastUsedStep);
+      if (step !== null) {
+        await store.update<User>("users", user._id, {
+          totp: { ...totp, lastUsedStep: step, failures: 0 },
+        }, { ifVersion: user._v });
+        return "ok";
+      }
+    }
+  } catch (err) {
+    // Another request used this user's factor at the same moment: this one does not count.
+    if (err instanceof ConflictError) return "invalid";
+    throw err;
+  }
+  return await countTotpFailure(store, user._id, origin, now);
+}
+
+/** Adds one wrong code to the user's count, retrying on concurrent writes so no guess goes uncounted. */
+async function countTotpFailure(
+  store: Store,
+  userId: string,
+  origin: RequestOrigin,
+  now: Date,
+): Promise<"invalid" | "locked"> {
+  for (;;) {
+    const user = await store.get<User>("users", userId);
+    if (!user?.totp) return "invalid";
+    const failures = user.totp.failures + 1;
+    const locked = failures >= TOTP_MAX_FAILURES;
+    try {
+      await store.commit([
+        {
+          op: "update",
+          collection: "users",
+          id: userId,
+          set: { totp: { ...user.totp, failures } },
+          ifVersion: user._v,
+        },
+        ...(locked
+          ? [auditOp({ action: "auth.totp_locked", outcome: "failure", userId, origin }, now)]
+          : []),
+      ]);
+      return locked ? "locked" : "invalid";
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+}
+
+function enrolmentView(key: Uint8Array, email: string): TotpEnrolment {
+  const uri = totpKeyUri(key, email);
+  return { secret: formatTotpKey(key), uri, qrSvg: qrSvg(uri) };
+}
+
+/** What a user needs to add Orion to an authenticator app. */
+export type TotpEnrolment = { secret: string; uri: string; qrSvg: string };

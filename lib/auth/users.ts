@@ -1,0 +1,66 @@
+/** Users: the stored shape, email normalisation, and the view of a user that leaves the server. */
+import type { Doc, Store } from "../store/port.ts";
+
+export const ROLES = ["USER", "ADMIN", "DEMO", "SUSPENDED"] as const;
+
+/**
+ * Email addresses compare case-insensitively in practice, so they are stored trimmed and
+ * lowercased. Provider-specific tricks (dots, plus tags) are left alone: they are real addresses.
+ */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The user a session belongs to, as the API and pages may show it. */
+export function publicUser(user: User): PublicUser {
+  return {
+    id: user._id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    emailVerified: user.emailVerifiedAt !== null,
+    twoFactorEnabled: Boolean(user.totp),
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+/** The user with this (normalised) email, or null. */
+export function findUserByEmail(store: Store, email: string): Promise<User | null> {
+  return store.findOne<User>("users", { email: normalizeEmail(email) });
+}
+
+export type Role = (typeof ROLES)[number];
+
+/** TOTP two-factor state; the key is sealed with AUTH_SECRET (see secret_box.ts). */
+export type TotpState = {
+  sealedKey: string;
+  enabledAt: Date;
+  /** The last time step accepted, so no code is accepted twice. */
+  lastUsedStep: number | null;
+  /** Wrong codes in a row; at TOTP_MAX_FAILURES the second factor locks until a password reset. */
+  failures: number;
+};
+
+export type User = Doc & {
+  email: string;
+  name: string;
+  passwordHash: string;
+  role: Role;
+  emailVerifiedAt: Date | null;
+  createdAt: Date;
+  passwordChangedAt: Date;
+  totp: TotpState | null;
+  /** A key generated for enrolment, confirmed by a first code before it becomes `totp`. */
+  totpPendingKey: string | null;
+  recoveryCodeHashes: string[];
+};
+
+export type PublicUser = {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  emailVerified: boolean;
+  twoFactorEnabled: boolean;
+  createdAt: string;
+};

@@ -1,0 +1,47 @@
+/** The shapes of auth input, shared by the JSON API and the HTML forms (same field names). */
+import { z } from "zod";
+
+const email = z.string().trim().max(254, "Use at most 254 characters.").pipe(
+  z.email("Enter a valid email address."),
+);
+// The length rules with their friendly messages live in lib/auth/password.ts; this only bounds
+// the work Argon2 does on hostile input.
+const password = z.string().min(1, "Enter a password.").max(1024, "Use at most 128 characters.");
+const code = z.string().trim().max(32, "That code is too long.");
+
+export const signUpInput = z.object({
+  email,
+  password,
+  name: z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters."),
+});
+
+export const signInInput = z.object({
+  email: z.string().trim().min(1, "Enter your email.").max(254, "Use at most 254 characters."),
+  password,
+  totpCode: code.optional(),
+});
+
+export const verifyEmailInput = z.union([
+  z.object({ token: z.string().trim().min(1, "The link is incomplete.").max(200) }),
+  z.object({ email, code: code.min(1, "Enter the code from the email.") }),
+]);
+
+export const emailOnlyInput = z.object({ email });
+
+export const resetPasswordInput = z.object({
+  token: z.string().trim().min(1, "The link is incomplete.").max(200),
+  password,
+});
+
+export const changePasswordInput = z.object({
+  currentPassword: password,
+  newPassword: password,
+});
+
+export const reauthInput = z.object({ password, totpCode: code.optional() });
+
+export const nameInput = z.object({
+  name: z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters."),
+});
+
+export const codeInput = z.object({ code: code.min(1, "Enter the 6-digit code.") });

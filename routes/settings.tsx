@@ -1,0 +1,206 @@
+/** /settings: the signed-in user's profile, email, password, two-factor and sessions. */
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  changePassword,
+  reauthenticationRequired,
+  requestEmailChange,
+  revokeOtherSessions,
+  revokeSession,
+  updateName,
+} from "../lib/auth/account.ts";
+import { inSudoMode, listUserSessions } from "../lib/auth/session.ts";
+import { reauthenticate } from "../lib/auth/sign_in.ts";
+import {
+  beginTotpEnrolment,
+  confirmTotpEnrolment,
+  disableTotp,
+  pendingTotpEnrolment,
+  regenerateRecoveryCodes,
+} from "../lib/auth/two_factor.ts";
+import type { User } from "../lib/auth/users.ts";
+import type { FormState } from "../views/form.tsx";
+import {
+  EmailForm,
+  PasswordForm,
+  ProfileForm,
+  ReauthForm,
+  type SettingsForm,
+  SettingsPage,
+} from "../views/settings.tsx";
+import { authContext } from "./auth_context.ts";
+import {
+  changePasswordInput,
+  codeInput,
+  emailOnlyInput,
+  nameInput,
+  reauthInput,
+} from "./auth_schemas.ts";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { setFlash } from "./middleware/flash.ts";
+import { requireUser } from "./middleware/session.ts";
+import { formFailure, renderView } from "./render.ts";
+import { formBody, parseInput, redirectAfterPost, requestOrigin } from "./request.ts";
+
+export function settingsRoutes(deps: AppDeps) {
+  const ctx = authContext(deps);
+  const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
+
+  /** The whole page, optionally with one form's errors or the recovery codes just made. */
+  async function page(
+    c: Context<AppEnv>,
+    extra: {
+      failed?: { form: SettingsForm; state: FormState };
+      recoveryCodes?: string[];
+      status?: ContentfulStatusCode;
+    } = {},
+  ) {
+    // Re-read: the handler may have just changed the user.
+    const user = (await deps.store.get<User>("users", c.get("user")!._id))!;
+    const session = c.get("session")!;
+    return renderView(c, {
+      page: (
+        <SettingsPage
+          user={user}
+          session={session}
+          sessions={await listUserSessions(deps.store, user._id)}
+          sudo={inSudoMode(session)}
+          enrolment={await pendingTotpEnrolment(ctx, user)}
+          recoveryCodes={extra.recoveryCodes}
+          failed={extra.failed}
+        />
+      ),
+      title: "Settings",
+      status: extra.status,
+    });
+  }
+
+  /**
+   * Runs a form's action; on success flashes `done` and goes back to /settings, on a 4xx shows
+   * the form again with its errors (just the form for htmx, the whole page otherwise).
+   */
+  function formAction(
+    form: SettingsForm,
+    partial: ((state: FormState, user: User) => string | Promise<string>) | null,
+    action: (c: Context<AppEnv>, values: Record<string, string>) => Promise<string>,
+  ) {
+    return async (c: Context<AppEnv>) => {
+      const values = await formBody(c);
+      try {
+        const done = await action(c, values);
+        await setFlash(c, { kind: "success", text: done });
+        return redirectAfterPost(c, "/settings");
+      } catch (err) {
+        const failure = formFailure(c, err, values);
+        if (partial && c.req.header("HX-Request") === "true") {
+          c.status(failure.status);
+          return c.html(partial(failure.state, c.get("user")!));
+        }
+        return page(c, { failed: { form, state: failure.state }, status: failure.status });
+      }
+    };
+  }
+
+  const sudoOnly = (c: Context<AppEnv>) => {
+    if (!inSudoMode(c.get("session")!)) throw reauthenticationRequired();
+  };
+
+  return new Hono<AppEnv>()
+    .use(requireUser)
+    .get("/", (c) => {
+      c.header("Cache-Control", "no-store");
+      return page(c);
+    })
+    .post(
+      "/profile",
+      formAction(
+        "profile",
+        (state, user) => <ProfileForm user={user} state={state} />,
+        async (c, values) => {
+          const { name } = parseInput(nameInput, values);
+          await updateName(ctx, c.get("user")!, name);
+          return "Your name is saved.";
+        },
+      ),
+    )
+    .post(
+      "/email",
+      formAction("email", (state) => <EmailForm state={state} />, async (c, values) => {
+        const { email } = parseInput(emailOnlyInput, values);
+        await requestEmailChange(ctx, c.get("user")!, c.get("session")!, email, origin(c));
+        return `We sent a code to ${email}. Your email changes when you confirm it.`;
+      }),
+    )
+    .post(
+      "/password",
+      formAction("password", (state) => <PasswordForm state={state} />, async (c, values) => {
+        const input = parseInput(changePasswordInput, values);
+        await changePassword(ctx, c.get("user")!, c.get("session")!, input, origin(c));
+        return "Your password is changed. Every other session was signed out.";
+      }),
+    )
+    .post(
+      "/reauth",
+      formAction(
+        "reauth",
+        (state, user) => <ReauthForm user={user} state={state} />,
+        async (c, values) => {
+          const input = parseInput(reauthInput, values);
+          await reauthenticate(ctx, c.get("user")!, c.get("session")!, input, origin(c));
+          return "Confirmed. You can change sensitive settings for the next 10 minutes.";
+        },
+      ),
+    )
+    .post(
+      "/2fa/begin",
+      formAction("totp", null, async (c) => {
+        sudoOnly(c);
+        await beginTotpEnrolment(ctx, c.get("user")!);
+        return "Scan the code with your authenticator app to finish.";
+      }),
+    )
+    .post("/2fa/confirm", async (c) => {
+      const values = await formBody(c);
+      try {
+        const { code } = parseInput(codeInput, values);
+        const codes = await confirmTotpEnrolment(ctx, c.get("user")!, code, origin(c));
+        // The codes are shown in this response only, never carried in a cookie or a URL.
+        c.header("Cache-Control", "no-store");
+        if (c.req.header("HX-Request") === "true") c.header("HX-Retarget", "body");
+        return page(c, { recoveryCodes: codes });
+      } catch (err) {
+        const failure = formFailure(c, err, values);
+        return page(c, { failed: { form: "totp", state: failure.state }, status: failure.status });
+      }
+    })
+    .post("/2fa/recovery-codes", async (c) => {
+      sudoOnly(c);
+      const codes = await regenerateRecoveryCodes(ctx, c.get("user")!, origin(c));
+      c.header("Cache-Control", "no-store");
+      return page(c, { recoveryCodes: codes });
+    })
+    .post(
+      "/2fa/disable",
+      formAction("totp", null, async (c) => {
+        sudoOnly(c);
+        await disableTotp(ctx, c.get("user")!, origin(c));
+        return "Two-factor authentication is off.";
+      }),
+    )
+    .post(
+      "/sessions/revoke-others",
+      formAction("profile", null, async (c) => {
+        const ended = await revokeOtherSessions(ctx, c.get("user")!, c.get("session")!, origin(c));
+        return ended === 1
+          ? "One other session was signed out."
+          : `${ended} other sessions were signed out.`;
+      }),
+    )
+    .post(
+      "/sessions/:id/revoke",
+      formAction("profile", null, async (c) => {
+        await revokeSession(ctx, c.get("user")!, c.req.param("id")!, origin(c));
+        return "That session is signed out.";
+      }),
+    );
+}

@@ -1,0 +1,195 @@
+/** The sign-up, sign-in, email verification and password reset pages; each form is also its own partial. */
+import { PASSWORD_MIN_LENGTH } from "../lib/auth/password.ts";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+
+const PASSWORD_HINT =
+  `At least ${PASSWORD_MIN_LENGTH} characters; 12 or more is better. A few unrelated words make a strong, memorable password.`;
+
+export function SignUpForm(props: { state?: FormState }) {
+  return (
+    <HxForm id="sign-up-form" action="/sign-up" class="card">
+      <FormError state={props.state} />
+      <Field label="Name" name="name" autocomplete="name" state={props.state} maxlength={100} />
+      <Field label="Email" name="email" type="email" autocomplete="email" state={props.state} />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        autocomplete="new-password"
+        state={props.state}
+        hint={PASSWORD_HINT}
+        minlength={PASSWORD_MIN_LENGTH}
+        keepValue={false}
+      />
+      <button type="submit">Create my account</button>
+    </HxForm>
+  );
+}
+
+export function SignUpPage(props: { state?: FormState }) {
+  return (
+    <section class="narrow">
+      <h1>Open a demo account</h1>
+      <p>Free paper trading with simulated prices. No card, no real money.</p>
+      <SignUpForm state={props.state} />
+      <p>
+        Already have an account? <a href="/sign-in">Sign in</a>
+      </p>
+    </section>
+  );
+}
+
+export function SignInForm(props: { state?: FormState; next?: string; askTotp?: boolean }) {
+  return (
+    <HxForm id="sign-in-form" action="/sign-in" class="card">
+      <FormError state={props.state} />
+      {props.next && <input type="hidden" name="next" value={props.next} />}
+      <Field label="Email" name="email" type="email" autocomplete="username" state={props.state} />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        autocomplete="current-password"
+        state={props.state}
+        keepValue={false}
+      />
+      {props.askTotp && (
+        <Field
+          label="Authentication code"
+          name="totpCode"
+          autocomplete="one-time-code"
+          inputmode="numeric"
+          hint="The 6-digit code from your authenticator app, or a recovery code."
+          state={props.state}
+          keepValue={false}
+        />
+      )}
+      <button type="submit">Sign in</button>
+      <p>
+        <a href="/forgot-password">Forgot your password?</a>
+      </p>
+    </HxForm>
+  );
+}
+
+export function SignInPage(props: { state?: FormState; next?: string; askTotp?: boolean }) {
+  return (
+    <section class="narrow">
+      <h1>Sign in</h1>
+      <SignInForm {...props} />
+      <p>
+        New to Orion? <a href="/sign-up">Open a demo account</a>
+      </p>
+    </section>
+  );
+}
+
+/** Verification by link (a button, so mail scanners that fetch links cannot use it up) or by code. */
+export function VerifyEmailPage(
+  props: { token?: string; email?: string; state?: FormState; sent?: boolean },
+) {
+  if (props.token) {
+    return (
+      <section class="narrow">
+        <h1>Confirm your email</h1>
+        <HxForm id="verify-token-form" action="/verify-email" class="card">
+          <FormError state={props.state} />
+          <input type="hidden" name="token" value={props.token} />
+          <button type="submit">Confirm my email</button>
+        </HxForm>
+      </section>
+    );
+  }
+  const values = { email: props.email ?? "", ...props.state?.values };
+  return (
+    <section class="narrow">
+      <h1>Confirm your email</h1>
+      {props.sent && (
+        <p>
+          We sent a link and an 8-digit code to{" "}
+          <strong>{props.email}</strong>. Open the link, or enter the code here.
+        </p>
+      )}
+      <HxForm id="verify-code-form" action="/verify-email" class="card">
+        <FormError state={props.state} />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autocomplete="email"
+          state={{ ...props.state, values }}
+        />
+        <Field
+          label="Code"
+          name="code"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          state={props.state}
+          keepValue={false}
+          maxlength={12}
+        />
+        <button type="submit">Confirm</button>
+      </HxForm>
+      <form method="post" action="/verify-email/resend" class="inline">
+        <input type="hidden" name="email" value={values.email} />
+        <p>
+          No email? <button type="submit" class="link">Send a new code</button>
+        </p>
+      </form>
+    </section>
+  );
+}
+
+export function ForgotPasswordPage(props: { state?: FormState; sent?: boolean }) {
+  return (
+    <section class="narrow">
+      <h1>Reset your password</h1>
+      {props.sent
+        ? (
+          <p class="flash flash-info" role="status">
+            If an account uses that email, a reset link is on its way. It works for one hour.
+          </p>
+        )
+        : <p>Enter your email and we will send you a link to choose a new password.</p>}
+      <HxForm id="forgot-form" action="/forgot-password" class="card">
+        <FormError state={props.state} />
+        <Field label="Email" name="email" type="email" autocomplete="email" state={props.state} />
+        <button type="submit">Send the link</button>
+      </HxForm>
+    </section>
+  );
+}
+
+export function ResetPasswordPage(props: { token: string; valid: boolean; state?: FormState }) {
+  if (!props.valid) {
+    return (
+      <section class="narrow">
+        <h1>This link does not work</h1>
+        <p>It may have expired (links work for one hour) or been used already.</p>
+        <p>
+          <a class="button" href="/forgot-password">Send a new link</a>
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section class="narrow">
+      <h1>Choose a new password</h1>
+      <HxForm id="reset-form" action="/reset-password" class="card">
+        <FormError state={props.state} />
+        <input type="hidden" name="token" value={props.token} />
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          state={props.state}
+          hint={PASSWORD_HINT}
+          minlength={PASSWORD_MIN_LENGTH}
+          keepValue={false}
+        />
+        <button type="submit">Set the new password</button>
+      </HxForm>
+    </section>
+  );
+}

@@ -1,0 +1,297 @@
+/** The account settings page: profile, email, password, two-factor authentication, sessions. */
+import { raw } from "hono/html";
+import { PASSWORD_MIN_LENGTH } from "../lib/auth/password.ts";
+import type { Session } from "../lib/auth/session.ts";
+import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
+import type { User } from "../lib/auth/users.ts";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+
+/** Which form a failed POST re-renders with its errors. */
+export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp";
+
+export type SettingsProps = {
+  user: User;
+  session: Session;
+  sessions: Session[];
+  sudo: boolean;
+  enrolment: TotpEnrolment | null;
+  /** Shown once, right after they were made. */
+  recoveryCodes?: string[];
+  /** The form that failed, with what the user typed and the errors. */
+  failed?: { form: SettingsForm; state: FormState };
+};
+
+export function SettingsPage(props: SettingsProps) {
+  const stateOf = (form: SettingsForm) =>
+    props.failed?.form === form ? props.failed.state : undefined;
+  return (
+    <div class="settings">
+      <h1>Settings</h1>
+      {props.recoveryCodes && <RecoveryCodes codes={props.recoveryCodes} />}
+      <section aria-labelledby="profile-h" class="card">
+        <h2 id="profile-h">Profile</h2>
+        <ProfileForm user={props.user} state={stateOf("profile")} />
+      </section>
+      <section aria-labelledby="email-h" class="card">
+        <h2 id="email-h">Email</h2>
+        <p>
+          {props.user.email} {props.user.emailVerifiedAt
+            ? <span class="badge ok">confirmed</span>
+            : (
+              <span class="badge warn">
+                not confirmed ·{" "}
+                <a href={`/verify-email?email=${encodeURIComponent(props.user.email)}`}>confirm</a>
+              </span>
+            )}
+        </p>
+        {props.sudo
+          ? <EmailForm state={stateOf("email")} />
+          : <p class="muted">Confirm your password below to change your email.</p>}
+      </section>
+      <section aria-labelledby="password-h" class="card">
+        <h2 id="password-h">Password</h2>
+        <PasswordForm state={stateOf("password")} />
+      </section>
+      <section aria-labelledby="totp-h" class="card">
+        <h2 id="totp-h">Two-factor authentication</h2>
+        <TwoFactor {...props} state={stateOf("totp")} />
+      </section>
+      {!props.sudo && (
+        <section aria-labelledby="reauth-h" class="card">
+          <h2 id="reauth-h">Confirm it is you</h2>
+          <p>
+            Changing your email or two-factor settings needs your password again (it stays confirmed
+            for 10 minutes).
+          </p>
+          <ReauthForm user={props.user} state={stateOf("reauth")} />
+        </section>
+      )}
+      <section aria-labelledby="sessions-h" class="card">
+        <h2 id="sessions-h">Where you are signed in</h2>
+        <SessionList sessions={props.sessions} current={props.session} />
+      </section>
+    </div>
+  );
+}
+
+export function ProfileForm(props: { user: User; state?: FormState }) {
+  const state = { ...props.state, values: { name: props.user.name, ...props.state?.values } };
+  return (
+    <HxForm id="profile-form" action="/settings/profile">
+      <FormError state={state} />
+      <Field label="Name" name="name" autocomplete="name" state={state} maxlength={100} />
+      <button type="submit">Save</button>
+    </HxForm>
+  );
+}
+
+export function EmailForm(props: { state?: FormState }) {
+  return (
+    <HxForm id="email-form" action="/settings/email">
+      <FormError state={props.state} />
+      <Field
+        label="New email"
+        name="email"
+        type="email"
+        autocomplete="email"
+        state={props.state}
+        hint="We send a code to the new address; the change happens when you confirm it."
+      />
+      <button type="submit">Send confirmation</button>
+    </HxForm>
+  );
+}
+
+export function PasswordForm(props: { state?: FormState }) {
+  return (
+    <HxForm id="password-form" action="/settings/password">
+      <FormError state={props.state} />
+      <Field
+        label="Current password"
+        name="currentPassword"
+        type="password"
+        autocomplete="current-password"
+        state={props.state}
+        keepValue={false}
+      />
+      <Field
+        label="New password"
+        name="newPassword"
+        type="password"
+        autocomplete="new-password"
+        state={props.state}
+        minlength={PASSWORD_MIN_LENGTH}
+        hint="Changing it signs out every other session."
+        keepValue={false}
+      />
+      <button type="submit">Change password</button>
+    </HxForm>
+  );
+}
+
+export function ReauthForm(props: { user: User; state?: FormState }) {
+  return (
+    <HxForm id="reauth-form" action="/settings/reauth">
+      <FormError state={props.state} />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        autocomplete="current-password"
+        state={props.state}
+        keepValue={false}
+      />
+      {props.user.totp && (
+        <Field
+          label="Authentication code"
+          name="totpCode"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          state={props.state}
+          keepValue={false}
+        />
+      )}
+      <button type="submit">Confirm</button>
+    </HxForm>
+  );
+}
+
+function TwoFactor(props: SettingsProps & { state?: FormState }) {
+  const { user } = props;
+  if (user.totp) {
+    return (
+      <>
+        <p>
+          <span class="badge ok">on</span> since {user.totp.enabledAt.toISOString().slice(0, 10)} ·
+          {" "}
+          {user.recoveryCodeHashes.length} recovery codes left
+        </p>
+        {props.sudo && (
+          <div class="actions">
+            <form method="post" action="/settings/2fa/recovery-codes">
+              <button type="submit" class="secondary">New recovery codes</button>
+            </form>
+            <form method="post" action="/settings/2fa/disable">
+              <button type="submit" class="danger">Turn off</button>
+            </form>
+          </div>
+        )}
+      </>
+    );
+  }
+  if (props.enrolment) {
+    return (
+      <>
+        <p>
+          Scan this code with your authenticator app, or type the key, then enter the 6-digit code
+          it shows.
+        </p>
+        <div class="qr">{raw(props.enrolment.qrSvg)}</div>
+        <p>
+          Key: <code class="secret">{props.enrolment.secret}</code>
+        </p>
+        <HxForm id="totp-form" action="/settings/2fa/confirm">
+          <FormError state={props.state} />
+          <Field
+            label="Code from the app"
+            name="code"
+            inputmode="numeric"
+            autocomplete="one-time-code"
+            state={props.state}
+            keepValue={false}
+            maxlength={8}
+          />
+          <button type="submit">Turn on</button>
+        </HxForm>
+      </>
+    );
+  }
+  return (
+    <>
+      <p>
+        Off. A code from your phone at each sign-in keeps your account safe even if your password
+        leaks.
+      </p>
+      {props.sudo && (
+        <form method="post" action="/settings/2fa/begin">
+          <button type="submit">Set up two-factor authentication</button>
+        </form>
+      )}
+    </>
+  );
+}
+
+function RecoveryCodes(props: { codes: string[] }) {
+  return (
+    <section class="card notice" aria-labelledby="codes-h">
+      <h2 id="codes-h">Your recovery codes</h2>
+      <p>
+        Keep these somewhere safe. Each one signs you in once if you lose your phone. They are shown
+        only now.
+      </p>
+      <ul class="codes">
+        {props.codes.map((code) => (
+          <li>
+            <code>{code}</code>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function SessionList(props: { sessions: Session[]; current: Session }) {
+  return (
+    <>
+      <ul class="sessions">
+        {props.sessions.map((s) => (
+          <li>
+            <strong>{describeDevice(s.userAgent)}</strong>
+            {s._id === props.current._id && <span class="badge ok">this device</span>}
+            <br />
+            <small class="muted">
+              {s.ip} · last seen {s.lastSeenAt.toISOString().slice(0, 16).replace("T", " ")} UTC
+            </small>
+            {s._id !== props.current._id && (
+              <form method="post" action={`/settings/sessions/${s._id}/revoke`} class="inline">
+                <button type="submit" class="link">Sign out</button>
+              </form>
+            )}
+          </li>
+        ))}
+      </ul>
+      {props.sessions.length > 1 && (
+        <form method="post" action="/settings/sessions/revoke-others">
+          <button type="submit" class="secondary">Sign out everywhere else</button>
+        </form>
+      )}
+    </>
+  );
+}
+
+/** A short name for a browser from its user agent: enough to recognise one's own devices. */
+export function describeDevice(userAgent: string): string {
+  const browser = /Edg\//.test(userAgent)
+    ? "Edge"
+    : /Firefox\//.test(userAgent)
+    ? "Firefox"
+    : /Chrome\//.test(userAgent)
+    ? "Chrome"
+    : /Safari\//.test(userAgent)
+    ? "Safari"
+    : /curl\//.test(userAgent)
+    ? "curl"
+    : "A browser";
+  const os = /Android/.test(userAgent)
+    ? "Android"
+    : /iPhone|iPad/.test(userAgent)
+    ? "iOS"
+    : /Windows/.test(userAgent)
+    ? "Windows"
+    : /Mac OS X/.test(userAgent)
+    ? "macOS"
+    : /Linux/.test(userAgent)
+    ? "Linux"
+    : "";
+  return os ? `${browser} on ${os}` : browser;
+}
