@@ -350,15 +350,18 @@ function messageOf(error: unknown): string {
   return message.trim().replace(/\s*\n\s*/g, "; ") || "failed without a message";
 }
 
-function pass(detail: string): CheckOutcome {
+/** A check outcome. */
+export function pass(detail: string): CheckOutcome {
   return { status: "pass", detail };
 }
 
-function warn(detail: string): CheckOutcome {
+/** A check outcome. */
+export function warn(detail: string): CheckOutcome {
   return { status: "warn", detail };
 }
 
-function fail(detail: string): CheckOutcome {
+/** A check outcome. */
+export function fail(detail: string): CheckOutcome {
   return { status: "fail", detail };
 }
 

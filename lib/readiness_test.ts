@@ -1,5 +1,6 @@
 /** Tests for the readiness checks, in process against in-memory KV and through `scripts/check.ts`. */
 import assert from "node:assert/strict";
+import { allChecks } from "./checks.ts";
 import {
   type CheckContext,
   type CheckResult,
@@ -244,7 +245,7 @@ Deno.test("[check] the script passes a clean development env and prints JSON wit
   const report = JSON.parse(stdout);
   assert.equal(report.ok, true);
   assert.equal(report.summary.failed, 0);
-  assert.equal(report.results.length, defaultChecks.length);
+  assert.equal(report.results.length, allChecks.length);
   assert.deepEqual(Object.keys(report.results[0]), ["id", "group", "title", "status", "detail"]);
 });
 

@@ -1,9 +1,9 @@
 /** `deno task check`: production readiness as a checklist (or JSON with --json); exit 1 on a failure. */
+import { allChecks } from "../lib/checks.ts";
 import { readEnv } from "../lib/config.ts";
 import {
   type CheckResult,
   type CheckSummary,
-  defaultChecks,
   prepareContext,
   runChecks,
   summarize,
@@ -16,7 +16,7 @@ let exitCode = 1;
 try {
   const ctx = await prepareContext(await readEnv());
   try {
-    const results = await runChecks(defaultChecks, ctx);
+    const results = await runChecks(allChecks, ctx);
     const summary = summarize(results);
     const report = json
       ? JSON.stringify({ ok: summary.failed === 0, results, summary }, null, 2)
