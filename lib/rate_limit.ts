@@ -5,6 +5,7 @@ import { Redis } from "@upstash/redis";
 import { Redis as IoRedis } from "ioredis";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { TIMED_OUT, withTimeout } from "./timeout.ts";
 
 const KEY_PREFIX = "orion:rl";
 const DEFAULT_DEADLINE_MS = 500;
@@ -65,19 +66,13 @@ export async function limitWithDeadline(
   options: { failClosed: boolean; timeoutMs?: number; log: Logger },
 ): Promise<RateDecision> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_DEADLINE_MS;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let failure: unknown;
   try {
-    const decision = await Promise.race([
-      limiter.hit(rule, key),
-      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), timeoutMs)),
-    ]);
-    if (decision) return decision;
+    const decision = await withTimeout(limiter.hit(rule, key), timeoutMs);
+    if (decision !== TIMED_OUT) return decision;
     failure = new Error(`no answer within ${timeoutMs} ms`);
   } catch (error) {
     failure = error;
-  } finally {
-    clearTimeout(timer);
   }
   options.log.warn("rate limiter unavailable", {
     limiter: limiter.kind,

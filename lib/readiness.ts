@@ -1,6 +1,7 @@
 /** Production readiness checks run by `deno task check`: each one small, named and grouped. */
 import { ALIASES, type Config, ConfigError, loadConfig } from "./config.ts";
 import { openStore } from "./store/open.ts";
+import { TIMED_OUT, withTimeout } from "./timeout.ts";
 import type { Store } from "./store/port.ts";
 import { COLLECTION_NAMES, indexName, type IndexSpec, SCHEMA } from "./store/schema.ts";
 
@@ -237,16 +238,11 @@ export function summarize(results: readonly CheckResult[]): CheckSummary {
 }
 
 async function runOne(check: Check, ctx: CheckContext, timeoutMs: number): Promise<CheckOutcome> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<CheckOutcome>((resolve) => {
-    timer = setTimeout(() => resolve(fail(`did not finish within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    return await Promise.race([check.run(ctx), timeout]);
+    const outcome = await withTimeout(check.run(ctx), timeoutMs);
+    return outcome === TIMED_OUT ? fail(`did not finish within ${timeoutMs} ms`) : outcome;
   } catch (error) {
     return fail(messageOf(error));
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -8,16 +8,12 @@ import {
   resendVerification,
   revokeOtherSessions,
   revokeSession,
+  signOut,
   updateName,
 } from "../lib/auth/account.ts";
 import { verifyEmail } from "../lib/auth/email_verification.ts";
 import { resetPassword } from "../lib/auth/password_reset.ts";
-import {
-  inSudoMode,
-  invalidateSession,
-  listUserSessions,
-  type Session,
-} from "../lib/auth/session.ts";
+import { inSudoMode, listUserSessions, type Session } from "../lib/auth/session.ts";
 import { reauthenticate, signIn } from "../lib/auth/sign_in.ts";
 import { signUp } from "../lib/auth/sign_up.ts";
 import {
@@ -27,7 +23,6 @@ import {
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
 import { publicUser } from "../lib/auth/users.ts";
-import { audit } from "../lib/audit.ts";
 import { AppError } from "../lib/errors.ts";
 import { authContext } from "./auth_context.ts";
 import { verificationError } from "./auth_pages.tsx";
@@ -76,15 +71,7 @@ export function authApi(deps: AppDeps) {
     })
     .post("/sign-out", async (c) => {
       const session = c.get("session");
-      if (session) {
-        await invalidateSession(store, session._id);
-        await audit(store, {
-          action: "auth.sign_out",
-          outcome: "success",
-          userId: session.userId,
-          origin: origin(c),
-        });
-      }
+      if (session) await signOut(store, session, origin(c));
       clearSessionCookie(c, config);
       return c.body(null, 204);
     })

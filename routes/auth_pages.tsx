@@ -1,12 +1,10 @@
 /** The auth pages: sign-up, sign-in, sign-out, email verification, forgotten and reset passwords. */
 import { Hono } from "hono";
-import { requestPasswordReset, resendVerification } from "../lib/auth/account.ts";
+import { requestPasswordReset, resendVerification, signOut } from "../lib/auth/account.ts";
 import { verifyEmail } from "../lib/auth/email_verification.ts";
 import { findPasswordReset, resetPassword } from "../lib/auth/password_reset.ts";
-import { invalidateSession } from "../lib/auth/session.ts";
 import { signIn } from "../lib/auth/sign_in.ts";
 import { signUp } from "../lib/auth/sign_up.ts";
-import { audit } from "../lib/audit.ts";
 import { AppError } from "../lib/errors.ts";
 import {
   ForgotPasswordPage,
@@ -89,15 +87,7 @@ export function authPages(deps: AppDeps) {
     })
     .post("/sign-out", async (c) => {
       const session = c.get("session");
-      if (session) {
-        await invalidateSession(store, session._id);
-        await audit(store, {
-          action: "auth.sign_out",
-          outcome: "success",
-          userId: session.userId,
-          origin: origin(c),
-        });
-      }
+      if (session) await signOut(store, session, origin(c));
       clearSessionCookie(c, config);
       await setFlash(c, { kind: "info", text: "You are signed out." });
       return redirectAfterPost(c, "/");

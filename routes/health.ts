@@ -1,5 +1,6 @@
 /** GET /api/health: is this instance able to serve, and how fast does its store answer. */
 import { Hono } from "hono";
+import { withTimeout } from "../lib/timeout.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
 
 /** A store slower than this still serves, but the instance reports itself degraded. */
@@ -26,11 +27,6 @@ export function healthRoutes(deps: AppDeps) {
 /** Times one call, giving up after STORE_TIMEOUT_MS. */
 async function probe(call: () => Promise<void>): Promise<{ ok: boolean; latencyMs: number }> {
   const start = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), STORE_TIMEOUT_MS);
-  });
-  const ok = await Promise.race([call().then(() => true, () => false), timeout]);
-  clearTimeout(timer);
-  return { ok, latencyMs: Math.round((performance.now() - start) * 10) / 10 };
+  const answered = await withTimeout(call().then(() => true, () => false), STORE_TIMEOUT_MS);
+  return { ok: answered === true, latencyMs: Math.round((performance.now() - start) * 10) / 10 };
 }

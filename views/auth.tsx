@@ -1,6 +1,6 @@
 /** The sign-up, sign-in, email verification and password reset pages; each form is also its own partial. */
 import { PASSWORD_MIN_LENGTH } from "../lib/auth/password.ts";
-import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } from "./form.tsx";
 
 const PASSWORD_HINT =
   `At least ${PASSWORD_MIN_LENGTH} characters; 12 or more is better. A few unrelated words make a strong, memorable password.`;
@@ -11,15 +11,12 @@ export function SignUpForm(props: { state?: FormState }) {
       <FormError state={props.state} />
       <Field label="Name" name="name" autocomplete="name" state={props.state} maxlength={100} />
       <Field label="Email" name="email" type="email" autocomplete="email" state={props.state} />
-      <Field
+      <PasswordField
         label="Password"
         name="password"
-        type="password"
-        autocomplete="new-password"
         state={props.state}
+        isNew
         hint={PASSWORD_HINT}
-        minlength={PASSWORD_MIN_LENGTH}
-        keepValue={false}
       />
       <button type="submit">Create my account</button>
     </HxForm>
@@ -45,23 +42,13 @@ export function SignInForm(props: { state?: FormState; next?: string; askTotp?: 
       <FormError state={props.state} />
       {props.next && <input type="hidden" name="next" value={props.next} />}
       <Field label="Email" name="email" type="email" autocomplete="username" state={props.state} />
-      <Field
-        label="Password"
-        name="password"
-        type="password"
-        autocomplete="current-password"
-        state={props.state}
-        keepValue={false}
-      />
+      <PasswordField label="Password" name="password" state={props.state} />
       {props.askTotp && (
-        <Field
+        <CodeField
           label="Authentication code"
           name="totpCode"
-          autocomplete="one-time-code"
-          inputmode="numeric"
-          hint="The 6-digit code from your authenticator app, or a recovery code."
           state={props.state}
-          keepValue={false}
+          hint="The 6-digit code from your authenticator app, or a recovery code."
         />
       )}
       <button type="submit">Sign in</button>
@@ -119,15 +106,7 @@ export function VerifyEmailPage(
           autocomplete="email"
           state={{ ...props.state, values }}
         />
-        <Field
-          label="Code"
-          name="code"
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          state={props.state}
-          keepValue={false}
-          maxlength={12}
-        />
+        <CodeField label="Code" name="code" state={props.state} maxlength={12} />
         <button type="submit">Confirm</button>
       </HxForm>
       <form method="post" action="/verify-email/resend" class="inline">
@@ -178,15 +157,12 @@ export function ResetPasswordPage(props: { token: string; valid: boolean; state?
       <HxForm id="reset-form" action="/reset-password" class="card">
         <FormError state={props.state} />
         <input type="hidden" name="token" value={props.token} />
-        <Field
+        <PasswordField
           label="New password"
           name="password"
-          type="password"
-          autocomplete="new-password"
           state={props.state}
+          isNew
           hint={PASSWORD_HINT}
-          minlength={PASSWORD_MIN_LENGTH}
-          keepValue={false}
         />
         <button type="submit">Set the new password</button>
       </HxForm>

@@ -1,5 +1,6 @@
 /** Form building blocks: a labelled field with its error, and a form-level error message. */
 import type { Child } from "hono/jsx";
+import { PASSWORD_MIN_LENGTH } from "../lib/auth/password.ts";
 
 /** Field errors by name, and an optional message for the form as a whole. */
 export type FormState = {
@@ -46,6 +47,45 @@ export function Field(props: {
       {props.hint && <small id={`${id}-hint`} class="hint">{props.hint}</small>}
       {error && <small id={`${id}-error`} class="error">{error}</small>}
     </div>
+  );
+}
+
+/**
+ * A password input that is never echoed back. `isNew` asks password managers to suggest a new
+ * one and states the length rule.
+ */
+export function PasswordField(
+  props: { label: string; name: string; state?: FormState; isNew?: boolean; hint?: string },
+) {
+  return (
+    <Field
+      label={props.label}
+      name={props.name}
+      type="password"
+      autocomplete={props.isNew ? "new-password" : "current-password"}
+      state={props.state}
+      hint={props.hint}
+      minlength={props.isNew ? PASSWORD_MIN_LENGTH : undefined}
+      keepValue={false}
+    />
+  );
+}
+
+/** A one-time code input (email code, authenticator code), never echoed back. */
+export function CodeField(
+  props: { label: string; name: string; state?: FormState; hint?: string; maxlength?: number },
+) {
+  return (
+    <Field
+      label={props.label}
+      name={props.name}
+      inputmode="numeric"
+      autocomplete="one-time-code"
+      state={props.state}
+      hint={props.hint}
+      maxlength={props.maxlength}
+      keepValue={false}
+    />
   );
 }
 

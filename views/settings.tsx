@@ -1,10 +1,9 @@
 /** The account settings page: profile, email, password, two-factor authentication, sessions. */
 import { raw } from "hono/html";
-import { PASSWORD_MIN_LENGTH } from "../lib/auth/password.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
-import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } from "./form.tsx";
 
 /** Which form a failed POST re-renders with its errors. */
 export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp";
@@ -106,23 +105,13 @@ export function PasswordForm(props: { state?: FormState }) {
   return (
     <HxForm id="password-form" action="/settings/password">
       <FormError state={props.state} />
-      <Field
-        label="Current password"
-        name="currentPassword"
-        type="password"
-        autocomplete="current-password"
-        state={props.state}
-        keepValue={false}
-      />
-      <Field
+      <PasswordField label="Current password" name="currentPassword" state={props.state} />
+      <PasswordField
         label="New password"
         name="newPassword"
-        type="password"
-        autocomplete="new-password"
         state={props.state}
-        minlength={PASSWORD_MIN_LENGTH}
+        isNew
         hint="Changing it signs out every other session."
-        keepValue={false}
       />
       <button type="submit">Change password</button>
     </HxForm>
@@ -133,23 +122,9 @@ export function ReauthForm(props: { user: User; state?: FormState }) {
   return (
     <HxForm id="reauth-form" action="/settings/reauth">
       <FormError state={props.state} />
-      <Field
-        label="Password"
-        name="password"
-        type="password"
-        autocomplete="current-password"
-        state={props.state}
-        keepValue={false}
-      />
+      <PasswordField label="Password" name="password" state={props.state} />
       {props.user.totp && (
-        <Field
-          label="Authentication code"
-          name="totpCode"
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          state={props.state}
-          keepValue={false}
-        />
+        <CodeField label="Authentication code" name="totpCode" state={props.state} />
       )}
       <button type="submit">Confirm</button>
     </HxForm>
@@ -192,15 +167,7 @@ function TwoFactor(props: SettingsProps & { state?: FormState }) {
         </p>
         <HxForm id="totp-form" action="/settings/2fa/confirm">
           <FormError state={props.state} />
-          <Field
-            label="Code from the app"
-            name="code"
-            inputmode="numeric"
-            autocomplete="one-time-code"
-            state={props.state}
-            keepValue={false}
-            maxlength={8}
-          />
+          <CodeField label="Code from the app" name="code" state={props.state} maxlength={8} />
           <button type="submit">Turn on</button>
         </HxForm>
       </>

@@ -9,6 +9,7 @@ import { createPasswordReset } from "./password_reset.ts";
 import { inSudoMode, invalidateSession, invalidateUserSessions, type Session } from "./session.ts";
 import { sendVerification } from "./sign_up.ts";
 import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
+import type { Store } from "../store/port.ts";
 
 /** Thrown when a sensitive change needs the password again (sudo mode has lapsed). */
 export function reauthenticationRequired(): AppError {
@@ -140,6 +141,21 @@ export async function requestPasswordReset(
   ctx.mailer.send(passwordResetEmail(user.email, user.name, link)).catch((error) =>
     ctx.log.error("password reset email failed", { userId: user._id, error })
   );
+}
+
+/** Ends the current session (sign-out), recorded in the audit log. */
+export async function signOut(
+  store: Store,
+  session: Session,
+  origin: RequestOrigin,
+): Promise<void> {
+  await invalidateSession(store, session._id);
+  await audit(store, {
+    action: "auth.sign_out",
+    outcome: "success",
+    userId: session.userId,
+    origin,
+  });
 }
 
 /** Signs out one of the user's own sessions (404 for anyone else's). */

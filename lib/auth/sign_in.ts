@@ -2,7 +2,7 @@
  * Sign-in and re-authentication. An unknown email and a wrong password get the same answer in
  * about the same time; failures are throttled per address (sign_in_throttle.ts) and per IP.
  */
-import { audit, type RequestOrigin } from "../audit.ts";
+import { audit, type AuditAction, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import type { AuthContext } from "./context.ts";
 import { enforceLimit, LIMITS, tooManyRequests } from "./limits.ts";
@@ -28,16 +28,7 @@ export async function signIn(
   const email = normalizeEmail(input.email);
   const user = await checkPassword(ctx, email, input.password, origin, now);
 
-  const refuse = async (reason: string, error: AppError) => {
-    await audit(ctx.store, {
-      action: "auth.sign_in",
-      outcome: "failure",
-      userId: user._id,
-      origin,
-      details: { reason },
-    }, now);
-    return error;
-  };
+  const refuse = refusal(ctx, "auth.sign_in", user, origin, now);
   if (user.role === "SUSPENDED") {
     throw await refuse(
       "suspended",
@@ -78,16 +69,7 @@ export async function reauthenticate(
 ): Promise<void> {
   await enforceLimit(ctx, LIMITS.totpPerIp, origin.ip);
   await checkPassword(ctx, user.email, input.password, origin, now);
-  const refuse = async (reason: string, error: AppError) => {
-    await audit(ctx.store, {
-      action: "auth.reauthenticated",
-      outcome: "failure",
-      userId: user._id,
-      origin,
-      details: { reason },
-    }, now);
-    return error;
-  };
+  const refuse = refusal(ctx, "auth.reauthenticated", user, origin, now);
   if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
   await grantSudo(ctx.store, session, now);
   await audit(ctx.store, {
@@ -139,6 +121,26 @@ async function checkPassword(
     }, now);
   }
   throw new AppError(401, "invalid_credentials", "The email or password is not right.");
+}
+
+/** Records why a user who gave the right password was still refused, and hands back the error. */
+function refusal(
+  ctx: AuthContext,
+  action: AuditAction,
+  user: User,
+  origin: RequestOrigin,
+  now: Date,
+) {
+  return async (reason: string, error: AppError): Promise<AppError> => {
+    await audit(ctx.store, {
+      action,
+      outcome: "failure",
+      userId: user._id,
+      origin,
+      details: { reason },
+    }, now);
+    return error;
+  };
 }
 
 async function requireSecondFactor(

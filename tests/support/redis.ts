@@ -1,4 +1,5 @@
 /** Starts a throwaway `redis-server` on a free loopback port, for tests that need a real Redis. */
+import { TIMED_OUT, withTimeout } from "../../lib/timeout.ts";
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -79,7 +80,7 @@ async function startOnPort(port: number): Promise<TestRedis> {
       try {
         if (!exit) {
           process.kill("SIGTERM");
-          if (!await withTimeout(exited, STOP_TIMEOUT_MS)) {
+          if (await withTimeout(exited, STOP_TIMEOUT_MS) === TIMED_OUT) {
             process.kill("SIGKILL");
             await exited;
           }
@@ -123,19 +124,6 @@ async function answersPing(port: number): Promise<boolean> {
     return read !== null && new TextDecoder().decode(buffer.subarray(0, read)) === "+PONG\r\n";
   } catch {
     return false;
-  }
-}
-
-/** Resolves with the promise's value, or with undefined once `ms` have passed. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

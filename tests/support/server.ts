@@ -1,5 +1,6 @@
 /** Starts the real app (`main.ts`) as a child process on a free loopback port, for end-to-end tests. */
 import { fileURLToPath } from "node:url";
+import { TIMED_OUT, withTimeout } from "../../lib/timeout.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const READY_TIMEOUT_MS = 20_000;
@@ -72,7 +73,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
         if (exit) throw new Error(`the app had already exited with code ${exit.code}:\n${logs()}`);
         process.kill("SIGTERM");
         const status = await withTimeout(exited, STOP_TIMEOUT_MS);
-        if (!status) {
+        if (status === TIMED_OUT) {
           process.kill("SIGKILL");
           await exited;
           throw new Error(
@@ -104,7 +105,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       ]),
       READY_TIMEOUT_MS,
     );
-    if (!url) {
+    if (url === TIMED_OUT) {
       throw new Error(
         `startServer: the app did not log "listening" within ${
           READY_TIMEOUT_MS / 1000
@@ -116,19 +117,6 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     // The start failed already; a second error from stopping would only hide the first.
     await stop().catch(() => {});
     throw error;
-  }
-}
-
-/** Resolves with the promise's value, or with undefined once `ms` have passed. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
