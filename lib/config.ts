@@ -106,6 +106,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     rateLimitRedisUrl: secretState(config.rateLimitRedisUrl),
     webhookSecret: secretState(config.webhookSecret),
     marketDataApiKey: secretState(config.marketDataApiKey),
+    marketDataBaseUrl: config.marketDataBaseUrl,
     tradingApiKey: secretState(config.tradingApiKey),
     tradingApiSecret: secretState(config.tradingApiSecret),
     logLevel: config.logLevel,
@@ -164,6 +165,7 @@ function envSchema(production: boolean) {
     ),
     WEBHOOK_SECRET: secret(),
     MARKET_DATA_API_KEY: secret(),
+    MARKET_DATA_BASE_URL: z.url("must be an absolute http(s) URL").default("https://finnhub.io/api/v1"),
     TRADING_API_KEY: secret(),
     TRADING_API_SECRET: secret(),
     LOG_LEVEL: oneOf(LOG_LEVELS).default("info"),
@@ -273,6 +275,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     rateLimitRedisUrl: env.RATE_LIMIT_REDIS_URL,
     webhookSecret: env.WEBHOOK_SECRET,
     marketDataApiKey: env.MARKET_DATA_API_KEY,
+    marketDataBaseUrl: env.MARKET_DATA_BASE_URL.replace(/\/+$/, ""),
     tradingApiKey: env.TRADING_API_KEY,
     tradingApiSecret: env.TRADING_API_SECRET,
     logLevel: env.LOG_LEVEL,
@@ -399,6 +402,8 @@ export type Config = {
   rateLimitRedisUrl?: string;
   webhookSecret?: string;
   marketDataApiKey?: string;
+  /** The quote API's base URL (Finnhub's by default). */
+  marketDataBaseUrl: string;
   tradingApiKey?: string;
   tradingApiSecret?: string;
   logLevel: LogLevel;

@@ -4,6 +4,7 @@ import { changeRole } from "../lib/auth/roles.ts";
 import type { User } from "../lib/auth/users.ts";
 import { COLLECTION_NAMES } from "../lib/store/schema.ts";
 import type { Doc } from "../lib/store/port.ts";
+import { requireRole } from "./middleware/session.ts";
 import { testApp } from "./testing.ts";
 
 const PASSWORD = "vivid-otter-planet-42";
@@ -656,4 +657,22 @@ Deno.test("[auth] every auth event is audited with time, user, IP, user agent an
   assert.match(signInEntry.userAgent, /Chrome/);
   assert.ok(signInEntry.at instanceof Date);
   assert.ok(signInEntry.userId);
+});
+
+Deno.test("[auth] role guards: anonymous gets 401, the wrong role 403, the right role passes", async () => {
+  await using t = await testApp();
+  t.app.get("/api/admin-only", requireRole("ADMIN"), (c) => c.json({ ok: true }));
+  const path = `${ORIGIN}/api/admin-only`;
+  assert.equal((await t.app.request(path)).status, 401);
+  const cookie = await member(t, "a@example.com");
+  assert.equal((await t.app.request(path, { headers: { Cookie: cookie } })).status, 403);
+  const user = (await t.deps.store.findOne<User>("users", { email: "a@example.com" }))!;
+  await changeRole(t.deps.store, user, "ADMIN", "cli", { ip: "cli", userAgent: "test" });
+  assert.equal(
+    (await t.app.request(path, { headers: { Cookie: cookie } })).status,
+    401,
+    "the role change ended the session",
+  );
+  const admin = sessionCookie(await signIn(t, "a@example.com"));
+  assert.equal((await t.app.request(path, { headers: { Cookie: admin } })).status, 200);
 });
