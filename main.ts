@@ -1,7 +1,7 @@
 /** Orion Assets Broker: read config, open the store, serve HTTP, shut down cleanly on a signal. */
 import denoJson from "./deno.json" with { type: "json" };
 import { loadAssets } from "./lib/assets.ts";
-import { ConfigError, loadConfig, readEnv } from "./lib/config.ts";
+import { ConfigError, loadConfig, readEnv, withListenAddress } from "./lib/config.ts";
 import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
@@ -24,27 +24,33 @@ const log = createLogger(config.logLevel);
 const store = await openStore(config);
 const mailer = createMailer(config, log);
 const limiter = createRateLimiter(config, log);
-const app = createApp({
-  config,
-  store,
-  log,
-  assets: await loadAssets(),
-  mailer,
-  limiter,
-  startedAt,
-  version: denoJson.version,
-});
+const assets = await loadAssets();
 
+// The app is built once the address is known, so default links point where the server listens.
+let app: ReturnType<typeof createApp> | undefined;
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,
-  onListen: ({ hostname, port }) =>
+  onListen: ({ hostname, port }) => {
+    const listening = withListenAddress(config, hostname, port);
+    app = createApp({
+      config: listening,
+      store,
+      log,
+      assets,
+      mailer,
+      limiter,
+      startedAt,
+      version: denoJson.version,
+    });
     log.info("listening", {
       url: `http://${hostname}:${port}`,
+      appUrl: listening.appUrl,
       store: store.backend,
       env: config.nodeEnv,
-    }),
-}, app.fetch);
+    });
+  },
+}, (request, info) => app!.fetch(request, info));
 
 // Expired sessions are refused when presented; this sweep keeps the collection from growing.
 const sweeper = setInterval(() => {

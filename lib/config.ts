@@ -77,6 +77,19 @@ export async function readEnv(dir = "."): Promise<Record<string, string | undefi
   return merged;
 }
 
+/**
+ * The configuration once the server listens: without APP_URL, links in emails must point where
+ * the server really is (PORT=0 picks the port only at listen time).
+ */
+export function withListenAddress(config: Config, hostname: string, port: number): Config {
+  if (!config.appUrlIsDefault) return config;
+  const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+  return {
+    ...config,
+    appUrl: new URL(`http://${host.includes(":") ? `[${host}]` : host}:${port}`).origin,
+  };
+}
+
 /** A summary safe for logs and readiness output: secrets appear only as "set" or "unset". */
 export function describeConfig(config: Config): Record<string, unknown> {
   // Every field is listed, so a new one fails to compile until someone decides how to show it.
@@ -119,7 +132,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     email: config.email,
-  } satisfies Record<Exclude<keyof Config, "appUrlParsed">, unknown>;
+  } satisfies Record<Exclude<keyof Config, "appUrlIsDefault">, unknown>;
 }
 
 // Only the helpers used for non-secret variables echo the input in their messages.
@@ -165,7 +178,9 @@ function envSchema(production: boolean) {
     ),
     WEBHOOK_SECRET: secret(),
     MARKET_DATA_API_KEY: secret(),
-    MARKET_DATA_BASE_URL: z.url("must be an absolute http(s) URL").default("https://finnhub.io/api/v1"),
+    MARKET_DATA_BASE_URL: z.url("must be an absolute http(s) URL").default(
+      "https://finnhub.io/api/v1",
+    ),
     TRADING_API_KEY: secret(),
     TRADING_API_SECRET: secret(),
     LOG_LEVEL: oneOf(LOG_LEVELS).default("info"),
@@ -255,7 +270,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     port: env.PORT,
     host: env.HOST,
     appUrl,
-    appUrlParsed: new URL(appUrl),
+    appUrlIsDefault: env.APP_URL === undefined,
     authSecret: env.AUTH_SECRET ?? processSecret(),
     authSecretGenerated: env.AUTH_SECRET === undefined,
     kvPath: env.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? undefined : DEFAULT_KV_PATH),
@@ -385,8 +400,8 @@ export type Config = {
   host: string;
   /** Public origin without a trailing slash, e.g. `https://broker.example.com`. */
   appUrl: string;
-  /** `appUrl` as a URL, for protocol and host checks. */
-  appUrlParsed: URL;
+  /** True when APP_URL was not set and `appUrl` is only a guess from PORT. */
+  appUrlIsDefault: boolean;
   authSecret: string;
   /** True when no secret was configured and one was generated for this process only. */
   authSecretGenerated: boolean;

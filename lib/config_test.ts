@@ -1,6 +1,13 @@
 /** Tests for loading and validating configuration from the environment. */
 import assert from "node:assert/strict";
-import { type Config, ConfigError, describeConfig, loadConfig, readEnv } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  readEnv,
+  withListenAddress,
+} from "./config.ts";
 
 const SECRET = "s3cr3t-value-that-is-long-enough-for-prod";
 const PRODUCTION = {
@@ -30,7 +37,14 @@ Deno.test("[config] development defaults", () => {
   assert.equal(config.isProduction, false);
   assert.equal(config.port, 8000);
   assert.equal(config.appUrl, "http://localhost:8000");
-  assert.equal(config.appUrlParsed.host, "localhost:8000");
+  assert.equal(config.appUrlIsDefault, true);
+  assert.equal(
+    withListenAddress(loadConfig({ PORT: "0" }), "127.0.0.1", 43210).appUrl,
+    "http://127.0.0.1:43210",
+  );
+  assert.equal(withListenAddress(loadConfig({}), "0.0.0.0", 8000).appUrl, "http://localhost:8000");
+  const set = loadConfig({ APP_URL: "https://broker.example.com", PORT: "0" });
+  assert.equal(withListenAddress(set, "127.0.0.1", 43210).appUrl, "https://broker.example.com");
   assert.equal(config.kvPath, "./data/orion.kv");
   assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc" }).kvPath, undefined, "Deno Deploy's own KV");
   assert.equal(config.mongodbUri, undefined);
