@@ -6,6 +6,7 @@ import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
 import { createRateLimiter } from "./lib/rate_limit.ts";
+import { openMarket, tradingContext } from "./lib/trading/setup.ts";
 import { openStore } from "./lib/store/open.ts";
 import { createApp } from "./routes/app.tsx";
 
@@ -22,6 +23,8 @@ try {
 
 const log = createLogger(config.logLevel);
 const store = await openStore(config);
+const market = await openMarket(store, config, log);
+const trading = tradingContext(store, market, config, log);
 const mailer = createMailer(config, log);
 const limiter = createRateLimiter(config, log);
 const assets = await loadAssets();
@@ -40,6 +43,7 @@ const server = Deno.serve({
       assets,
       mailer,
       limiter,
+      trading,
       startedAt,
       version: denoJson.version,
     });

@@ -71,4 +71,11 @@ export type AuditAction =
   | "auth.totp_locked"
   | "auth.recovery_code_used"
   | "auth.recovery_codes_regenerated"
-  | "admin.role_changed";
+  | "admin.role_changed"
+  | "account.reset"
+  | "order.placed"
+  | "order.rejected"
+  | "order.filled"
+  | "order.cancelled"
+  | "order.replaced"
+  | "order.expired";

@@ -126,6 +126,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     enableAnalytics: config.enableAnalytics,
     marketHours: config.marketHours,
     demoStartingCash: config.demoStartingCash,
+    commissionPerOrder: config.commissionPerOrder,
     requireEmailVerification: config.requireEmailVerification,
     sessionCookieDomain: config.sessionCookieDomain,
     corsOrigins: config.corsOrigins,
@@ -193,6 +194,10 @@ function envSchema(production: boolean) {
           `must be a positive amount with at most 2 decimals, like 100000 or 2500.50 (got "${issue.input}")`,
       },
     ).default("100000"),
+    COMMISSION_PER_ORDER: z.string().refine((value) => CASH.test(value), {
+      error: (issue) =>
+        `must be an amount of 0 or more with at most 2 decimals, like 0 or 1.00 (got "${issue.input}")`,
+    }).default("0"),
     REQUIRE_EMAIL_VERIFICATION: boolean().default(production),
     SESSION_COOKIE_DOMAIN: z.string().transform((value, ctx) => {
       // Browsers ignore a leading dot in the Domain attribute, so accept and drop it.
@@ -297,6 +302,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     enableAnalytics: env.ENABLE_ANALYTICS,
     marketHours: env.MARKET_HOURS,
     demoStartingCash: env.DEMO_STARTING_CASH,
+    commissionPerOrder: env.COMMISSION_PER_ORDER,
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
     corsOrigins: env.CORS_ORIGINS,
@@ -426,6 +432,8 @@ export type Config = {
   marketHours: (typeof MARKET_HOURS)[number];
   /** Decimal string with at most 2 decimals; never a float. */
   demoStartingCash: string;
+  /** A flat commission booked on each filled order, as a decimal string ("0" by default). */
+  commissionPerOrder: string;
   requireEmailVerification: boolean;
   sessionCookieDomain?: string;
   /** Allowed cross-origin callers, normalised to origins. */

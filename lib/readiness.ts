@@ -2,7 +2,7 @@
 import { ALIASES, type Config, ConfigError, loadConfig } from "./config.ts";
 import { openStore } from "./store/open.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
-import type { Store } from "./store/port.ts";
+import type { Doc, Store } from "./store/port.ts";
 import { COLLECTION_NAMES, indexName, type IndexSpec, SCHEMA } from "./store/schema.ts";
 
 /** How long one check may run before it counts as failed. */
@@ -161,7 +161,7 @@ export const defaultChecks: Check[] = [
       const admins: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await store.find("users", {
+        const page = await store.find<Doc & { email?: string }>("users", {
           where: { role: "ADMIN" },
           limit: ADMIN_PAGE_SIZE,
           cursor,

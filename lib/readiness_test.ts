@@ -9,7 +9,7 @@ import {
   runChecks,
 } from "./readiness.ts";
 import { openKvStore } from "./store/kv.ts";
-import type { Store } from "./store/port.ts";
+import type { Doc, Store } from "./store/port.ts";
 
 const SCRIPT = new URL("../scripts/check.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
@@ -131,8 +131,14 @@ Deno.test("[check] a missing index fails naming it; an extra one warns", async (
 
 Deno.test("[check] an ADMIN user with a default email fails the default-admin check", async () => {
   const results = await check({}, async (store) => {
-    await store.insert("users", { email: "admin@example.com", role: "ADMIN" });
-    await store.insert("users", { email: "ops.lead@example.com", role: "ADMIN" });
+    await store.insert<Doc & { email: string; role: string }>("users", {
+      email: "admin@example.com",
+      role: "ADMIN",
+    });
+    await store.insert<Doc & { email: string; role: string }>("users", {
+      email: "ops.lead@example.com",
+      role: "ADMIN",
+    });
     return store;
   });
   const result = results.get("security.default_admin")!;
@@ -143,8 +149,14 @@ Deno.test("[check] an ADMIN user with a default email fails the default-admin ch
 
 Deno.test("[check] named admins pass with their count", async () => {
   const results = await check({}, async (store) => {
-    await store.insert("users", { email: "ada@example.com", role: "ADMIN" });
-    await store.insert("users", { email: "admin@example.com", role: "USER" });
+    await store.insert<Doc & { email: string; role: string }>("users", {
+      email: "ada@example.com",
+      role: "ADMIN",
+    });
+    await store.insert<Doc & { email: string; role: string }>("users", {
+      email: "admin@example.com",
+      role: "USER",
+    });
     return store;
   });
   assert.equal(results.get("security.default_admin")?.status, "pass");

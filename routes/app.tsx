@@ -14,6 +14,7 @@ import { healthRoutes } from "./health.ts";
 import { apiRateLimit } from "./middleware/api_rate_limit.ts";
 import { loadSession } from "./middleware/session.ts";
 import { settingsRoutes } from "./settings.tsx";
+import { tradingApi } from "./trading_api.ts";
 import { homeRoutes } from "./home.tsx";
 import { compression } from "./middleware/compression.ts";
 import { flash } from "./middleware/flash.ts";
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/static", staticRoutes(deps.assets));
   app.route("/api/health", healthRoutes(deps));
   app.route("/api/auth", authApi(deps));
+  app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings", settingsRoutes(deps));

@@ -4,6 +4,7 @@ import type { Session } from "../lib/auth/session.ts";
 import type { User } from "../lib/auth/users.ts";
 import type { Mailer } from "../lib/email.ts";
 import type { RateLimiter } from "../lib/rate_limit.ts";
+import type { TradingContext } from "../lib/trading/orders.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Store } from "../lib/store/port.ts";
@@ -17,6 +18,7 @@ export type AppDeps = {
   assets: AssetMap;
   mailer: Mailer;
   limiter: RateLimiter;
+  trading: TradingContext;
   /** `performance.now()` when the process started, for uptime. */
   startedAt: number;
   /** The app's version, from deno.json. */

@@ -5,18 +5,28 @@ import { createMailer } from "../lib/email.ts";
 import { createRateLimiter } from "../lib/rate_limit.ts";
 import { createLogger } from "../lib/log.ts";
 import { openStore } from "../lib/store/open.ts";
+import { openMarket, tradingContext } from "../lib/trading/setup.ts";
 import { createApp } from "./app.tsx";
 import type { AppDeps } from "./env.ts";
 
 /** A fresh app on a fresh in-memory store; `logLines` holds every log line written. */
 export async function testApp(env: Record<string, string> = {}) {
-  const config = loadConfig({ NODE_ENV: "test", KV_PATH: ":memory:", LOG_LEVEL: "debug", ...env });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    KV_PATH: ":memory:",
+    LOG_LEVEL: "debug",
+    MARKET_HOURS: "always",
+    ...env,
+  });
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, (line) => logLines.push(line));
+  const store = await openStore(config);
+  const market = await openMarket(store, config, log);
   const deps: AppDeps = {
     config,
-    store: await openStore(config),
+    store,
     log,
+    trading: tradingContext(store, market, config, log),
     assets: await loadAssets(),
     mailer: createMailer(config, log),
     limiter: createRateLimiter(config, log),

@@ -35,7 +35,10 @@ Deno.test("[admin:promote] promotes a signed-up user, audits it as the cli, and 
     totpPendingKey: null,
     recoveryCodeHashes: [],
   });
-  await store.insert("sessions", { userId: user._id, expiresAt: new Date(Date.now() + 1e6) });
+  await store.insert<Doc & { userId: string; expiresAt: Date }>("sessions", {
+    userId: user._id,
+    expiresAt: new Date(Date.now() + 1e6),
+  });
   await store.close();
 
   const ok = await promote(kvPath, "Boss@Example.com");

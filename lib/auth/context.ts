@@ -7,7 +7,7 @@ import type { Store } from "../store/port.ts";
 
 export type AuthContext = {
   store: Store;
-  config: Pick<Config, "authSecret" | "appUrl" | "requireEmailVerification">;
+  config: Pick<Config, "authSecret" | "appUrl" | "requireEmailVerification" | "demoStartingCash">;
   mailer: Mailer;
   limiter: RateLimiter;
   log: Logger;

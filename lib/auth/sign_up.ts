@@ -2,6 +2,7 @@
 import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { openAccountOps } from "../trading/accounts.ts";
 import { ConflictError } from "../store/port.ts";
 import type { AuthContext } from "./context.ts";
 import { createEmailVerification } from "./email_verification.ts";
@@ -57,6 +58,8 @@ export async function signUp(
         },
       },
       auditOp({ action: "auth.sign_up", outcome: "success", userId: id, origin }, now),
+      // Every trader starts with a funded paper account.
+      ...openAccountOps(id, 1, ctx.config.demoStartingCash, now).ops,
     ]);
     user = inserted as User;
   } catch (err) {

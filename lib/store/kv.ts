@@ -14,6 +14,7 @@ import {
   type CollectionName,
   ConflictError,
   type Doc,
+  type Fields,
   type IndexValue,
   type NewDoc,
   type Page,
@@ -33,6 +34,8 @@ const GET_MANY_CHUNK = 10;
 const MAX_ATTEMPTS = 20;
 const SCHEMA_KEY = ["m", "schema"];
 
+/** A document as stored: the port's fields plus whatever the caller's type has. */
+type Stored = Doc & Fields;
 type Key = Deno.KvKey;
 type KeyPart = Deno.KvKeyPart;
 type DeclaredIndex = { name: string; spec: IndexSpec; fields: string[] };
@@ -350,7 +353,7 @@ function docKey(collection: string, id: string): Key {
 }
 
 /** The index entry's key for a document. */
-function indexKey(collection: string, index: DeclaredIndex, doc: Doc): Key {
+function indexKey(collection: string, index: DeclaredIndex, doc: Stored): Key {
   const parts = index.fields.map((f) => encodeValue(doc[f] as IndexValue, f));
   return index.spec.unique
     ? ["u", collection, index.name, ...parts]
@@ -389,13 +392,13 @@ function sameKey(a: Key, b: Key): boolean {
   return a.length === b.length && a.every((part, n) => compareParts(part, b[n]) === 0);
 }
 
-function matches(doc: Doc, where: Where): boolean {
+function matches(doc: Stored, where: Where): boolean {
   return Object.entries(where).every(([field, want]) =>
     compareParts(encodeValue(doc[field] as IndexValue), encodeValue(want)) === 0
   );
 }
 
-function stripUndefined(doc: Doc): Doc {
+function stripUndefined(doc: Stored): Stored {
   for (const key of Object.keys(doc)) if (doc[key] === undefined) delete doc[key];
   return doc;
 }

@@ -85,7 +85,7 @@ export interface Store {
 
 /** One operation of an atomic unit. */
 export type WriteOp =
-  | { op: "insert"; collection: CollectionName; doc: NewDoc<Doc> }
+  | { op: "insert"; collection: CollectionName; doc: Fields & { _id?: string } }
   | {
     op: "update";
     collection: CollectionName;
@@ -98,7 +98,10 @@ export type WriteOp =
   | { op: "check"; collection: CollectionName; id: string; version: number };
 
 /** Every stored document has a string id and a version that each write increments. */
-export type Doc = { _id: string; _v: number; [field: string]: unknown };
+export type Doc = { _id: string; _v: number };
+
+/** A document's fields, as the backends handle them without knowing its type. */
+export type Fields = { [field: string]: unknown };
 
 /** A document before it is stored: the id is optional and the version is set by the store. */
 export type NewDoc<T extends Doc> = Omit<T, "_id" | "_v"> & { _id?: string };

@@ -22,6 +22,7 @@ export const SCHEMA = {
   accounts: [
     { fields: { userId: 1 } },
     { fields: { number: 1 }, unique: true },
+    { fields: { userId: 1, status: 1 } },
   ],
   orders: [
     { fields: { userId: 1 } },
@@ -29,6 +30,14 @@ export const SCHEMA = {
     { fields: { status: 1 } },
     { fields: { symbol: 1 } },
     { fields: { placedAt: -1 } },
+    /** The orders pages: a user's open or closed orders, newest first. */
+    { fields: { userId: 1, open: 1, placedAt: -1 } },
+    { fields: { userId: 1, placedAt: -1 } },
+    /** Holds and reserved shares: an account's working orders. */
+    { fields: { accountId: 1, open: 1 } },
+    /** The execution worker: every working order. */
+    { fields: { open: 1, placedAt: 1 } },
+    { fields: { accountId: 1, clientOrderId: 1 }, unique: true },
   ],
   positions: [
     { fields: { userId: 1 } },
@@ -39,6 +48,7 @@ export const SCHEMA = {
   ],
   trades: [
     { fields: { userId: 1, executedAt: -1 } },
+    { fields: { accountId: 1, symbol: 1 } },
     { fields: { accountId: 1, executedAt: -1 } },
     { fields: { orderId: 1 } },
   ],
@@ -63,6 +73,15 @@ export const SCHEMA = {
   ],
   password_resets: [
     { fields: { userId: 1 } },
+  ],
+  /** The cash ledger: `_id` is `<accountId>:<seq>`, so two writers can never append the same entry. */
+  cash_ledger: [
+    { fields: { accountId: 1, seq: -1 } },
+    { fields: { userId: 1, at: -1 } },
+  ],
+  /** Replays of order requests by Idempotency-Key; `_id` is `<userId>:<key>`. */
+  idempotency_keys: [
+    { fields: { createdAt: 1 } },
   ],
   /** Failed sign-ins per email address (known or not), keyed by a hash of the address. */
   sign_in_throttles: [],

@@ -1,0 +1,174 @@
+/**
+ * Paper trading accounts. A user has one active demo account, funded by a ledger deposit when it
+ * opens. Its `_id` is `<userId>:<epoch>`: the first is epoch 1, and a reset closes it and opens the
+ * next epoch, so history stays intact and two concurrent openings cannot both succeed.
+ * Cash, buying power and equity are never stored on the account; they are derived (portfolio.ts).
+ */
+import { auditOp, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
+import { type Fixed, parseFixed } from "../money.ts";
+import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import { appendEntries } from "./ledger.ts";
+
+/** The ops that open a demo account for `userId` with `startingCash`, deposit included. */
+export function openAccountOps(
+  userId: string,
+  epoch: number,
+  startingCash: string,
+  now: Date,
+): { account: Account; ops: WriteOp[] } {
+  const account: Account = {
+    _id: `${userId}:${epoch}`,
+    _v: 1,
+    userId,
+    epoch,
+    number: accountNumber(),
+    type: "demo",
+    currency: "USD",
+    status: "active",
+    startingCash,
+    ledgerSeq: 0,
+    createdAt: now,
+    closedAt: null,
+  };
+  const deposit = appendEntries(account, 0n, [{
+    type: "deposit",
+    amount: parseFixed(startingCash, 2),
+    description: "Demo account funding",
+  }], now);
+  const { _v: _, ...doc } = { ...account, ledgerSeq: deposit.seq };
+  return {
+    account: { ...account, ledgerSeq: deposit.seq },
+    ops: [{ op: "insert", collection: "accounts", doc }, ...deposit.ops],
+  };
+}
+
+/** The user's active account, or null. */
+export async function activeAccount(store: Store, userId: string): Promise<Account | null> {
+  return await store.findOne<Account>("accounts", { userId, status: "active" });
+}
+
+/**
+ * The user's active account, opening the first one when they have none (users who signed up
+ * before trading existed). Safe against concurrent calls: the first epoch's id is fixed.
+ */
+export async function ensureActiveAccount(
+  store: Store,
+  userId: string,
+  startingCash: string,
+  now = new Date(),
+): Promise<Account> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const existing = await activeAccount(store, userId);
+    if (existing) return existing;
+    const { account, ops } = openAccountOps(userId, 1, startingCash, now);
+    try {
+      await store.commit(ops);
+      return (await store.get<Account>("accounts", account._id))!;
+    } catch (err) {
+      // Another request opened it, or the random account number was taken: look again.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  throw new AppError(409, "conflict", "Could not open a trading account. Please try again.");
+}
+
+/** The user's account `accountId`, or 404 when it is not theirs. */
+export async function ownAccount(
+  store: Store,
+  userId: string,
+  accountId: string,
+): Promise<Account> {
+  const account = await store.get<Account>("accounts", accountId);
+  if (!account || account.userId !== userId) {
+    throw new AppError(404, "not_found", "No such account.");
+  }
+  return account;
+}
+
+/** Every account of the user, the active one first. */
+export async function userAccounts(store: Store, userId: string): Promise<Account[]> {
+  const page = await store.find<Account>("accounts", { where: { userId }, limit: 100 });
+  return page.items.sort((a, b) => b.epoch - a.epoch);
+}
+
+/**
+ * Starts the demo account over: open orders are cancelled, the account is closed (its history
+ * kept), and a new one opens with the starting cash. Audited.
+ */
+export async function resetDemoAccount(
+  store: Store,
+  account: Account,
+  startingCash: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<Account> {
+  if (account.status !== "active") {
+    throw new AppError(409, "account_closed", "This account is already closed.");
+  }
+  const working = await store.find<Doc & { open: boolean }>("orders", {
+    where: { accountId: account._id, open: true },
+    limit: 1000,
+  });
+  const next = openAccountOps(account.userId, account.epoch + 1, startingCash, now);
+  await store.commit([
+    {
+      op: "update",
+      collection: "accounts",
+      id: account._id,
+      set: { status: "closed", closedAt: now },
+      ifVersion: account._v,
+    },
+    ...working.items.map((o): WriteOp => ({
+      op: "update",
+      collection: "orders",
+      id: o._id,
+      set: {
+        status: "cancelled",
+        open: false,
+        holdAmount: "0.00",
+        cancelledAt: now,
+        updatedAt: now,
+      },
+      ifVersion: o._v,
+    })),
+    ...next.ops,
+    auditOp({
+      action: "account.reset",
+      outcome: "success",
+      userId: account.userId,
+      origin,
+      details: {
+        closedAccount: account.number,
+        newAccount: next.account.number,
+        cancelledOrders: working.items.length,
+      },
+    }, now),
+  ]);
+  return (await store.get<Account>("accounts", next.account._id))!;
+}
+
+/** A human account number: PA and 8 digits, unique by index (a rare clash just retries). */
+function accountNumber(): string {
+  const n = crypto.getRandomValues(new Uint32Array(1))[0] % 100_000_000;
+  return `PA${String(n).padStart(8, "0")}`;
+}
+
+/** The starting cash of an account as an amount. */
+export function startingCashOf(account: Account): Fixed {
+  return parseFixed(account.startingCash, 2);
+}
+
+export type Account = Doc & {
+  userId: string;
+  epoch: number;
+  number: string;
+  type: "demo";
+  currency: "USD";
+  status: "active" | "closed";
+  startingCash: string;
+  /** The sequence number of the latest ledger entry; bumped in every commit that moves cash or holds. */
+  ledgerSeq: number;
+  createdAt: Date;
+  closedAt: Date | null;
+};

@@ -1,0 +1,183 @@
+/**
+ * Order rules, pure: what a valid order looks like for a security, how much buying power a buy
+ * holds, and whether a quote fills an order. No I/O here, so every rule is tested directly.
+ */
+import { AppError } from "../errors.ts";
+import {
+  DecimalError,
+  type Fixed,
+  fixed,
+  formatFixed,
+  mulFixed,
+  parseFixed,
+  roundFixed,
+} from "../money.ts";
+import type { Security } from "../market/securities.ts";
+
+export const SIDES = ["buy", "sell"] as const;
+export const ORDER_TYPES = ["market", "limit", "stop", "stop_limit"] as const;
+export const TIME_IN_FORCE = ["day", "gtc", "ioc", "fok"] as const;
+
+/** Smallest and largest order value accepted, in dollars. */
+export const MIN_ORDER_VALUE = fixed(1);
+export const MAX_ORDER_VALUE = fixed(1_000_000);
+/**
+ * A market or stop buy that cannot fill at once holds its quantity at this much above the last
+ * price, so a move before it fills is still covered (a price collar, as brokers use).
+ */
+const MARKET_HOLD_COLLAR = parseFixed("1.05", 2);
+
+/** An order request after parsing: amounts are fixed-point, the rest checked. */
+export type OrderRequest = {
+  symbol: string;
+  side: (typeof SIDES)[number];
+  type: (typeof ORDER_TYPES)[number];
+  timeInForce: (typeof TIME_IN_FORCE)[number];
+  qty: Fixed;
+  limitPrice: Fixed | null;
+  stopPrice: Fixed | null;
+};
+
+/** Raw request fields (strings or JSON numbers for amounts), as the API and the form send them. */
+export type OrderRequestInput = {
+  side: string;
+  type: string;
+  timeInForce: string;
+  qty: unknown;
+  limitPrice?: unknown;
+  stopPrice?: unknown;
+};
+
+/** Checks a request against the security's rules; throws 422 with the contract's codes. */
+export function parseOrderRequest(input: OrderRequestInput, security: Security): OrderRequest {
+  const side = oneOf(input.side, SIDES, "side");
+  const type = oneOf(input.type, ORDER_TYPES, "type");
+  const timeInForce = oneOf(input.timeInForce, TIME_IN_FORCE, "timeInForce");
+  const qty = amount(input.qty, security.qtyDecimals, "qty");
+  if (qty <= 0n) throw invalid("qty", "qty must be greater than zero.");
+  const needsLimit = type === "limit" || type === "stop_limit";
+  const needsStop = type === "stop" || type === "stop_limit";
+  const limitPrice = present(input.limitPrice)
+    ? amount(input.limitPrice, security.priceDecimals, "limitPrice")
+    : null;
+  const stopPrice = present(input.stopPrice)
+    ? amount(input.stopPrice, security.priceDecimals, "stopPrice")
+    : null;
+  if (needsLimit && limitPrice === null) {
+    throw invalid("limitPrice", `A ${type} order needs a limitPrice.`);
+  }
+  if (needsStop && stopPrice === null) {
+    throw invalid("stopPrice", `A ${type} order needs a stopPrice.`);
+  }
+  if (!needsLimit && limitPrice !== null) {
+    throw invalid("limitPrice", `A ${type} order takes no limitPrice.`);
+  }
+  if (!needsStop && stopPrice !== null) {
+    throw invalid("stopPrice", `A ${type} order takes no stopPrice.`);
+  }
+  for (const [field, price] of [["limitPrice", limitPrice], ["stopPrice", stopPrice]] as const) {
+    if (price !== null && price <= 0n) throw invalid(field, `${field} must be greater than zero.`);
+  }
+  if (security.assetClass === "crypto" && timeInForce === "day") {
+    throw invalid("timeInForce", "Crypto trades around the clock: use gtc, ioc or fok.");
+  }
+  if (
+    (type === "stop" || type === "stop_limit") && (timeInForce === "ioc" || timeInForce === "fok")
+  ) {
+    throw invalid("timeInForce", "Stop orders wait for their trigger: use day or gtc.");
+  }
+  return { symbol: security.symbol, side, type, timeInForce, qty, limitPrice, stopPrice };
+}
+
+/** The value an order is judged by for the size limits: its qty at the price it expects to pay. */
+export function checkOrderValue(request: OrderRequest, referencePrice: Fixed): void {
+  const price = request.limitPrice ?? request.stopPrice ?? referencePrice;
+  const value = mulFixed(request.qty, price, 2);
+  if (value < MIN_ORDER_VALUE) {
+    throw invalid(
+      "qty",
+      `The order is worth ${formatFixed(value)}; the smallest order is ${
+        formatFixed(MIN_ORDER_VALUE)
+      }.`,
+    );
+  }
+  if (value > MAX_ORDER_VALUE) {
+    throw invalid(
+      "qty",
+      `The order is worth ${formatFixed(value)}; the largest order is ${
+        formatFixed(MAX_ORDER_VALUE)
+      }.`,
+    );
+  }
+}
+
+/**
+ * The buying power a resting buy holds until it fills, expires or is cancelled (cents, rounded
+ * up): qty × limit price, or qty × (stop or last price) × the collar for market and stop orders.
+ */
+export function holdFor(
+  request: Pick<OrderRequest, "side" | "type" | "qty" | "limitPrice" | "stopPrice">,
+  last: Fixed,
+  commission: Fixed,
+): Fixed {
+  if (request.side === "sell") return 0n;
+  const value = request.limitPrice !== null
+    ? mulFixed(request.qty, request.limitPrice, 2, "ceil")
+    : mulFixed(
+      mulFixed(request.qty, request.stopPrice ?? last, 8, "ceil"),
+      MARKET_HOLD_COLLAR,
+      2,
+      "ceil",
+    );
+  return value + commission;
+}
+
+/** Whether a stop order's trigger is reached: buy stops at or above, sell stops at or below the last price. */
+export function stopTriggered(side: OrderRequest["side"], stopPrice: Fixed, last: Fixed): boolean {
+  return side === "buy" ? last >= stopPrice : last <= stopPrice;
+}
+
+/**
+ * The price a (triggered) order fills at against this quote, or null when it is not marketable:
+ * buys take the ask, sells the bid; a limit must be at or through the quote.
+ */
+export function executionPrice(
+  side: OrderRequest["side"],
+  limitPrice: Fixed | null,
+  quote: { bid: Fixed; ask: Fixed },
+): Fixed | null {
+  const price = side === "buy" ? quote.ask : quote.bid;
+  if (limitPrice === null) return price;
+  return (side === "buy" ? price <= limitPrice : price >= limitPrice) ? price : null;
+}
+
+/** The commission of one order: a flat amount, booked with its fill. */
+export function commissionFor(flat: Fixed): Fixed {
+  return roundFixed(flat, 2);
+}
+
+function oneOf<const T extends readonly string[]>(
+  value: string,
+  allowed: T,
+  field: string,
+): T[number] {
+  if ((allowed as readonly string[]).includes(value)) return value as T[number];
+  throw invalid(field, `${field} must be one of ${allowed.join(", ")}.`);
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== "";
+}
+
+function amount(value: unknown, decimals: number, field: string): Fixed {
+  try {
+    return parseFixed(value, decimals, field);
+  } catch (err) {
+    if (err instanceof DecimalError) throw invalid(field, err.message);
+    throw err;
+  }
+}
+
+function invalid(field: string, message: string): AppError {
+  return new AppError(422, "validation_failed", message, { fields: { [field]: message } });
+}

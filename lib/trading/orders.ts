@@ -1,0 +1,633 @@
+/**
+ * Orders: placing (with idempotency), cancelling, replacing, listing. Each change is one atomic
+ * unit that also checks the account's version, so concurrent orders on one account are serialised
+ * and buying power can never be spent twice.
+ */
+import { sha256 } from "@oslojs/crypto/sha2";
+import { encodeHexLowerCase } from "@oslojs/encoding";
+import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import type { Logger } from "../log.ts";
+import { type Fixed, formatFixed, parseFixed, sumFixed } from "../money.ts";
+import type { Security } from "../market/securities.ts";
+import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
+import { filledOrderFields, fillOps } from "./fills.ts";
+import { currentCash } from "./ledger.ts";
+import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
+import {
+  checkOrderValue,
+  executionPrice,
+  holdFor,
+  type OrderRequest,
+  type OrderRequestInput,
+  parseOrderRequest,
+  stopTriggered,
+} from "./order_rules.ts";
+import { type Position, positionId, positionState } from "./positions.ts";
+
+/** What the trading code needs from the app. */
+export type TradingContext = {
+  store: Store;
+  market: Market;
+  /** Cash of a new demo account, and the flat commission per order. */
+  settings: { startingCash: string; commission: Fixed };
+  log: Logger;
+};
+
+/** How many times a placement re-reads and retries when another write to the account won the race. */
+const MAX_ATTEMPTS = 8;
+
+/** A request to place an order, as the API and the form send it. */
+export type PlaceOrderInput = OrderRequestInput & {
+  accountId?: string;
+  symbol: string;
+  clientOrderId?: string;
+};
+
+/**
+ * Places an order for `userId`. A marketable order fills at once; others rest, holding buying
+ * power (buys) or reserving shares (sells). With an idempotency key (the Idempotency-Key header, or
+ * the clientOrderId), a repeat of the same request returns the first response and a different
+ * request with the same key is refused. Returns the order and whether it was a replay.
+ */
+export async function placeOrder(
+  ctx: TradingContext,
+  userId: string,
+  input: PlaceOrderInput,
+  options: { idempotencyKey?: string; origin?: RequestOrigin },
+  now = new Date(),
+): Promise<{ order: OrderJson; replayed: boolean }> {
+  const account = input.accountId
+    ? await ownAccount(ctx.store, userId, input.accountId)
+    : await ensureActiveAccount(ctx.store, userId, ctx.settings.startingCash, now);
+  if (account.status !== "active") {
+    throw new AppError(422, "account_closed", "This account is closed.");
+  }
+  const security = securityFor(ctx.market, input.symbol);
+  const reject = async (error: AppError) => {
+    await ctx.store.commit([
+      auditOp(
+        orderAudit("order.rejected", "failure", userId, options.origin, {
+          symbol: security.symbol,
+          side: String(input.side),
+          reason: error.code,
+        }),
+        now,
+      ),
+    ]);
+    return error;
+  };
+
+  let request: OrderRequest;
+  try {
+    request = parseOrderRequest(input, security);
+  } catch (err) {
+    if (err instanceof AppError) throw await reject(err);
+    throw err;
+  }
+  const clientOrderId = input.clientOrderId?.trim() || crypto.randomUUID();
+  if (clientOrderId.length > 64) {
+    throw new AppError(422, "validation_failed", "clientOrderId is at most 64 characters.");
+  }
+  const key = options.idempotencyKey
+    ? `${userId}:key:${options.idempotencyKey}`
+    : input.clientOrderId
+    ? `${userId}:coid:${account._id}:${clientOrderId}`
+    : null;
+  const requestHash = hashRequest({
+    ...request,
+    accountId: account._id,
+    clientOrderId: input.clientOrderId ?? null,
+  });
+  if (key) {
+    const replay = await replayOf(ctx.store, key, requestHash);
+    if (replay) return { order: replay, replayed: true };
+  }
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const fresh = (await ctx.store.get<Account>("accounts", account._id))!;
+    try {
+      const order = await tryPlace(
+        ctx,
+        fresh,
+        security,
+        request,
+        clientOrderId,
+        key,
+        requestHash,
+        options.origin,
+        now,
+      );
+      return { order, replayed: false };
+    } catch (err) {
+      if (err instanceof AppError) throw await reject(err);
+      if (!(err instanceof ConflictError)) throw err;
+      if (err.reason === "exists" && err.collection === "idempotency_keys" && key) {
+        // The same key was placed concurrently and won: answer as it did.
+        const replay = await replayOf(ctx.store, key, requestHash);
+        if (replay) return { order: replay, replayed: true };
+      }
+      if (err.reason === "duplicate" && err.collection === "orders") {
+        throw await reject(
+          new AppError(
+            409,
+            "duplicate_client_order_id",
+            "An order with this clientOrderId already exists in the account.",
+          ),
+        );
+      }
+      // Another order, fill or cancel moved the account on: read again and re-check.
+    }
+  }
+  throw new AppError(409, "conflict", "The account is busy. Please try again.");
+}
+
+/** One attempt at placing, against the account as read. */
+async function tryPlace(
+  ctx: TradingContext,
+  account: Account,
+  security: Security,
+  request: OrderRequest,
+  clientOrderId: string,
+  key: string | null,
+  requestHash: string,
+  origin: RequestOrigin | undefined,
+  now: Date,
+): Promise<OrderJson> {
+  const { store, market } = ctx;
+  const [cash, working, position, quote] = await Promise.all([
+    currentCash(store, account),
+    workingOrders(store, account._id),
+    store.get<Position>("positions", positionId(account._id, security.symbol)),
+    liveQuote(market, security, now),
+  ]);
+  checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
+  const open = marketOpen(market, security, now);
+  if (!open && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
+    throw new AppError(
+      422,
+      "market_closed",
+      `The market for ${security.symbol} is closed; ${request.timeInForce} orders need it open.`,
+    );
+  }
+  const commission = ctx.settings.commission;
+  const held = sumFixed(working.map((o) => parseFixed(o.holdAmount, 2)));
+  const buyingPower = cash - held;
+
+  const triggered = request.stopPrice === null ||
+    stopTriggered(request.side, request.stopPrice, quote.last);
+  const price = open && triggered ? executionPrice(request.side, request.limitPrice, quote) : null;
+
+  if (request.side === "sell") {
+    const reserved = sumFixed(
+      working.filter((o) => o.side === "sell" && o.symbol === security.symbol).map((o) =>
+        parseFixed(o.qty, 8)
+      ),
+    );
+    const available = positionState(position).qty - reserved;
+    if (request.qty > available) {
+      throw new AppError(
+        422,
+        "insufficient_position",
+        `You can sell at most ${
+          formatFixed(available < 0n ? 0n : available, 0)
+        } ${security.symbol}${
+          reserved > 0n ? " (the rest is in open sell orders)" : ""
+        }; short selling is not available.`,
+        {
+          fields: { qty: "More than you hold." },
+        },
+      );
+    }
+  }
+  const cost = price === null
+    ? holdFor(request, quote.last, commission)
+    : fillCost(request, price, commission);
+  if (request.side === "buy" && cost > buyingPower) {
+    throw new AppError(
+      422,
+      "insufficient_buying_power",
+      `This order needs ${formatFixed(cost)} and your buying power is ${
+        formatFixed(buyingPower < 0n ? 0n : buyingPower)
+      }.`,
+      {
+        fields: { qty: "More than your buying power covers." },
+        details: { required: formatFixed(cost), buyingPower: formatFixed(buyingPower) },
+      },
+    );
+  }
+
+  const orderId = newId(now.getTime());
+  const base: Omit<Order, "_v"> = {
+    _id: orderId,
+    userId: account.userId,
+    accountId: account._id,
+    clientOrderId,
+    symbol: security.symbol,
+    assetClass: security.assetClass,
+    side: request.side,
+    type: request.type,
+    timeInForce: request.timeInForce,
+    qty: formatFixed(request.qty, 0),
+    filledQty: "0",
+    filledAvgPrice: null,
+    limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
+    stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
+    status: "new",
+    open: true,
+    holdAmount: "0.00",
+    triggeredAt: request.stopPrice !== null && triggered && open ? now : null,
+    expiresAt: request.timeInForce === "day" ? market.clock.nextSession(now).close : null,
+    placedAt: now,
+    updatedAt: now,
+    filledAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+    rejectReason: null,
+  };
+
+  const ops: WriteOp[] = [];
+  let order: Omit<Order, "_v">;
+  if (price !== null) {
+    const fill = fillOps({
+      order: base,
+      security,
+      account,
+      cash,
+      position,
+      qty: request.qty,
+      price,
+      commission,
+      at: now,
+    });
+    order = {
+      ...base,
+      ...filledOrderFields({
+        order: base,
+        security,
+        account,
+        cash,
+        position,
+        qty: request.qty,
+        price,
+        commission,
+        at: now,
+      }),
+    };
+    ops.push({ op: "insert", collection: "orders", doc: order }, ...fill.ops);
+  } else if (request.timeInForce === "ioc" || request.timeInForce === "fok") {
+    // Not marketable now, and these never wait: the order ends at once, nothing held.
+    order = { ...base, status: "cancelled", open: false, cancelledAt: now };
+    ops.push({ op: "insert", collection: "orders", doc: order });
+  } else {
+    order = { ...base, holdAmount: formatFixed(cost) };
+    ops.push(
+      { op: "insert", collection: "orders", doc: order },
+      // Bumping the account serialises this hold with every other change to its buying power.
+      {
+        op: "update",
+        collection: "accounts",
+        id: account._id,
+        set: { ledgerSeq: account.ledgerSeq },
+        ifVersion: account._v,
+      },
+    );
+  }
+  const json = orderJson({ ...order, _v: 1 });
+  ops.push(auditOp(
+    orderAudit("order.placed", "success", account.userId, origin, {
+      orderId,
+      symbol: security.symbol,
+      side: request.side,
+      type: request.type,
+      qty: order.qty,
+      status: order.status,
+    }),
+    now,
+  ));
+  if (key) {
+    ops.push({
+      op: "insert",
+      collection: "idempotency_keys",
+      doc: { _id: key, requestHash, response: json, createdAt: now },
+    });
+  }
+  await store.commit(ops);
+  return json;
+}
+
+/** Cash a fill at `price` needs: qty × price to the cent, plus the commission. */
+function fillCost(request: OrderRequest, price: Fixed, commission: Fixed): Fixed {
+  return holdFor({ ...request, type: "limit", limitPrice: price }, price, 0n) + commission;
+}
+
+/** Cancels one of the user's working orders (404 for anyone else's, 422 when it is no longer working). */
+export async function cancelOrder(
+  ctx: TradingContext,
+  userId: string,
+  orderId: string,
+  origin?: RequestOrigin,
+  now = new Date(),
+): Promise<OrderJson> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const order = await ownOrder(ctx.store, userId, orderId);
+    if (!order.open) {
+      throw new AppError(
+        422,
+        "order_not_cancelable",
+        `This order is ${order.status.replace("_", " ")} and can no longer be cancelled.`,
+      );
+    }
+    const set = {
+      status: "cancelled" as const,
+      open: false,
+      holdAmount: "0.00",
+      cancelledAt: now,
+      updatedAt: now,
+    };
+    try {
+      // The version check decides a race with a fill: exactly one of them ends the order.
+      await ctx.store.commit([
+        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+        auditOp(
+          orderAudit("order.cancelled", "success", userId, origin, {
+            orderId,
+            symbol: order.symbol,
+          }),
+          now,
+        ),
+      ]);
+      return orderJson({ ...order, ...set, _v: order._v + 1 });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  throw new AppError(409, "conflict", "The order is busy. Please try again.");
+}
+
+/** Cancels every working order of the user; returns the ones cancelled. */
+export async function cancelAllOrders(
+  ctx: TradingContext,
+  userId: string,
+  origin?: RequestOrigin,
+  now = new Date(),
+): Promise<OrderJson[]> {
+  const cancelled: OrderJson[] = [];
+  for (;;) {
+    const page = await ctx.store.find<Order>("orders", {
+      where: { userId, open: true },
+      sort: { field: "placedAt", direction: -1 },
+      limit: 100,
+    });
+    const before = cancelled.length;
+    for (const order of page.items) {
+      try {
+        cancelled.push(await cancelOrder(ctx, userId, order._id, origin, now));
+      } catch (err) {
+        // Filled or cancelled in the meantime: nothing left to cancel.
+        if (!(err instanceof AppError && err.code === "order_not_cancelable")) throw err;
+      }
+    }
+    if (!page.nextCursor || cancelled.length === before) return cancelled;
+  }
+}
+
+/**
+ * Changes the quantity or prices of a working, untriggered order, re-checking buying power and
+ * shares as if it were placed anew. Audited.
+ */
+export async function replaceOrder(
+  ctx: TradingContext,
+  userId: string,
+  orderId: string,
+  changes: { qty?: unknown; limitPrice?: unknown; stopPrice?: unknown },
+  origin?: RequestOrigin,
+  now = new Date(),
+): Promise<OrderJson> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const order = await ownOrder(ctx.store, userId, orderId);
+    if (!order.open) {
+      throw new AppError(
+        422,
+        "order_not_replaceable",
+        `This order is ${order.status.replace("_", " ")} and can no longer be changed.`,
+      );
+    }
+    const security = securityFor(ctx.market, order.symbol);
+    const request = parseOrderRequest({
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      qty: changes.qty ?? order.qty,
+      limitPrice: changes.limitPrice ?? order.limitPrice ?? undefined,
+      stopPrice: changes.stopPrice ?? order.stopPrice ?? undefined,
+    }, security);
+    const account = (await ctx.store.get<Account>("accounts", order.accountId))!;
+    const [cash, working, position, quote] = await Promise.all([
+      currentCash(ctx.store, account),
+      workingOrders(ctx.store, account._id),
+      ctx.store.get<Position>("positions", positionId(account._id, order.symbol)),
+      liveQuote(ctx.market, security, now),
+    ]);
+    checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
+    const others = working.filter((o) => o._id !== order._id);
+    const hold = holdFor(request, quote.last, ctx.settings.commission);
+    if (request.side === "buy") {
+      const buyingPower = cash - sumFixed(others.map((o) => parseFixed(o.holdAmount, 2)));
+      if (hold > buyingPower) {
+        throw new AppError(
+          422,
+          "insufficient_buying_power",
+          `The changed order needs ${formatFixed(hold)} and your buying power is ${
+            formatFixed(buyingPower)
+          }.`,
+        );
+      }
+    } else {
+      const reserved = sumFixed(
+        others.filter((o) => o.side === "sell" && o.symbol === order.symbol).map((o) =>
+          parseFixed(o.qty, 8)
+        ),
+      );
+      if (request.qty > positionState(position).qty - reserved) {
+        throw new AppError(
+          422,
+          "insufficient_position",
+          "You do not hold enough to sell that many.",
+        );
+      }
+    }
+    const set = {
+      qty: formatFixed(request.qty, 0),
+      limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
+      stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
+      holdAmount: request.side === "buy" ? formatFixed(hold) : "0.00",
+      updatedAt: now,
+    };
+    try {
+      await ctx.store.commit([
+        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+        {
+          op: "update",
+          collection: "accounts",
+          id: account._id,
+          set: { ledgerSeq: account.ledgerSeq },
+          ifVersion: account._v,
+        },
+        auditOp(
+          orderAudit("order.replaced", "success", userId, origin, {
+            orderId,
+            qty: set.qty,
+            limitPrice: set.limitPrice,
+            stopPrice: set.stopPrice,
+          }),
+          now,
+        ),
+      ]);
+      return orderJson({ ...order, ...set, _v: order._v + 1 });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  throw new AppError(409, "conflict", "The order is busy. Please try again.");
+}
+
+/** One of the user's orders, or 404 (also for another user's). */
+export async function ownOrder(store: Store, userId: string, orderId: string): Promise<Order> {
+  const order = await store.get<Order>("orders", orderId);
+  if (!order || order.userId !== userId) throw new AppError(404, "not_found", "No such order.");
+  return order;
+}
+
+/** The working (open) orders of an account. */
+export async function workingOrders(store: Store, accountId: string): Promise<Order[]> {
+  const all: Order[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Order>("orders", {
+      where: { accountId, open: true },
+      limit: 500,
+      cursor,
+    });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all;
+}
+
+/** A page of the user's orders, newest first: open, closed, or all. */
+export async function listOrders(
+  store: Store,
+  userId: string,
+  status: "open" | "closed" | "all",
+  limit: number,
+  cursor?: string,
+): Promise<{ items: Order[]; nextCursor: string | null }> {
+  return await store.find<Order>("orders", {
+    where: status === "all" ? { userId } : { userId, open: status === "open" },
+    sort: { field: "placedAt", direction: -1 },
+    limit,
+    cursor,
+  });
+}
+
+async function replayOf(store: Store, key: string, requestHash: string): Promise<OrderJson | null> {
+  const record = await store.get<Doc & { requestHash: string; response: OrderJson }>(
+    "idempotency_keys",
+    key,
+  );
+  if (!record) return null;
+  if (record.requestHash !== requestHash) {
+    throw new AppError(
+      422,
+      "idempotency_key_reused",
+      "This idempotency key was already used for a different order.",
+    );
+  }
+  return record.response;
+}
+
+function hashRequest(request: unknown): string {
+  const canonical = JSON.stringify(request, (_, v) => typeof v === "bigint" ? v.toString() : v);
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(canonical)));
+}
+
+function orderAudit(
+  action: AuditEvent["action"],
+  outcome: AuditEvent["outcome"],
+  userId: string,
+  origin: RequestOrigin | undefined,
+  details: Record<string, string | null>,
+): AuditEvent {
+  return { action, outcome, userId, origin, details };
+}
+
+/** An order as the API shows it (DESIGN.md §5). */
+export function orderJson(order: Order) {
+  return {
+    id: order._id,
+    clientOrderId: order.clientOrderId,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    qty: order.qty,
+    filledQty: order.filledQty,
+    filledAvgPrice: order.filledAvgPrice,
+    limitPrice: order.limitPrice,
+    stopPrice: order.stopPrice,
+    status: order.status,
+    holdAmount: order.holdAmount,
+    placedAt: order.placedAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+    filledAt: order.filledAt?.toISOString() ?? null,
+    cancelledAt: order.cancelledAt?.toISOString() ?? null,
+    expiredAt: order.expiredAt?.toISOString() ?? null,
+    expiresAt: order.expiresAt?.toISOString() ?? null,
+    rejectReason: order.rejectReason,
+  };
+}
+
+export type OrderJson = ReturnType<typeof orderJson>;
+
+export type OrderStatus =
+  | "new"
+  | "partially_filled"
+  | "filled"
+  | "cancelled"
+  | "expired"
+  | "rejected";
+
+export type Order = Doc & {
+  userId: string;
+  accountId: string;
+  clientOrderId: string;
+  symbol: string;
+  assetClass: Security["assetClass"];
+  side: "buy" | "sell";
+  type: OrderRequest["type"];
+  timeInForce: OrderRequest["timeInForce"];
+  qty: string;
+  filledQty: string;
+  filledAvgPrice: string | null;
+  limitPrice: string | null;
+  stopPrice: string | null;
+  status: OrderStatus;
+  /** True while the order is working (new or partially filled): it holds or reserves. */
+  open: boolean;
+  /** Buying power held by a working buy, in dollars; "0.00" otherwise. */
+  holdAmount: string;
+  /** When a stop's trigger was reached. */
+  triggeredAt: Date | null;
+  /** When a day order ends: the close of its session. */
+  expiresAt: Date | null;
+  placedAt: Date;
+  updatedAt: Date;
+  filledAt: Date | null;
+  cancelledAt: Date | null;
+  expiredAt: Date | null;
+  rejectReason: string | null;
+};

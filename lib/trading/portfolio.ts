@@ -1,0 +1,138 @@
+/**
+ * What an account is worth now, derived on every read from the ledger, the working orders, the
+ * positions and live quotes; nothing here is stored. Today's P&L compares with the previous close
+ * (or, for a holding opened today, with its cost), plus what sells realized today.
+ */
+import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, sumFixed } from "../money.ts";
+import type { Store } from "../store/port.ts";
+import type { Account } from "./accounts.ts";
+import { currentCash } from "./ledger.ts";
+import { type LiveQuote, liveQuotes, type Market } from "./market.ts";
+import type { TradingContext } from "./orders.ts";
+import { workingOrders } from "./orders.ts";
+import { averageEntryPrice, type Position, positionState } from "./positions.ts";
+
+/** The open positions of an account. */
+export async function openPositions(store: Store, accountId: string): Promise<Position[]> {
+  const all: Position[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Position>("positions", {
+      where: { accountId },
+      limit: 500,
+      cursor,
+    });
+    all.push(...page.items.filter((p) => p.status === "open"));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all.sort((a, b) => a.symbol.localeCompare(b.symbol));
+}
+
+/** One position valued at a quote. */
+export function positionView(
+  position: Position,
+  quote: LiveQuote,
+  priceDecimals: number,
+  sessionStart: Date,
+) {
+  const state = positionState(position);
+  const marketValue = mulFixed(state.qty, quote.last, 2);
+  const unrealized = marketValue - state.costBasis;
+  // A holding opened before today's session is measured from the previous close, one opened today from its cost.
+  const dayBasis = position.openedAt < sessionStart
+    ? mulFixed(state.qty, quote.prevClose, 2)
+    : state.costBasis;
+  const today = marketValue - dayBasis;
+  return {
+    symbol: position.symbol,
+    accountId: position.accountId,
+    qty: position.qty,
+    avgEntryPrice: formatFixed(averageEntryPrice(state, Math.max(priceDecimals, 2))),
+    costBasis: formatFixed(state.costBasis),
+    lastPrice: formatFixed(quote.last),
+    prevClose: formatFixed(quote.prevClose),
+    marketValue: formatFixed(marketValue),
+    unrealizedPnl: formatFixed(unrealized),
+    unrealizedPnlPercent: percent(unrealized, state.costBasis),
+    todayPnl: formatFixed(today),
+    todayPnlPercent: percent(today, dayBasis),
+    realizedPnl: formatFixed(state.realizedPnl),
+    openedAt: position.openedAt.toISOString(),
+    _amounts: { marketValue, today },
+  };
+}
+
+export type PositionView = Omit<ReturnType<typeof positionView>, "_amounts">;
+
+/** The account's numbers and positions, valued now. */
+export async function accountSnapshot(ctx: TradingContext, account: Account, now = new Date()) {
+  const { store, market } = ctx;
+  const [cash, working, positions] = await Promise.all([
+    currentCash(store, account),
+    account.status === "active" ? workingOrders(store, account._id) : Promise.resolve([]),
+    openPositions(store, account._id),
+  ]);
+  const securities = positions.map((p) => market.catalog.get(p.symbol)!);
+  const quotes = await liveQuotes(market, securities, now);
+  const sessionStart = sessionStartOf(market, now);
+  const views = positions.map((p, n) =>
+    positionView(p, quotes[n], securities[n].priceDecimals, sessionStart)
+  );
+  const held = sumFixed(working.map((o) => parseFixed(o.holdAmount, 2)));
+  const positionsValue = sumFixed(views.map((v) => v._amounts.marketValue));
+  const realizedToday = await realizedSince(store, account._id, sessionStart);
+  const todayPnl = sumFixed(views.map((v) => v._amounts.today)) + realizedToday;
+  const equity = cash + positionsValue;
+  return {
+    account: {
+      id: account._id,
+      number: account.number,
+      type: account.type,
+      currency: account.currency,
+      status: account.status,
+      cash: formatFixed(cash),
+      heldForOrders: formatFixed(held),
+      buyingPower: formatFixed(cash - held),
+      positionsValue: formatFixed(positionsValue),
+      equity: formatFixed(equity),
+      todayPnl: formatFixed(todayPnl),
+      todayPnlPercent: percent(todayPnl, equity - todayPnl),
+      startingCash: account.startingCash,
+      createdAt: account.createdAt.toISOString(),
+      closedAt: account.closedAt?.toISOString() ?? null,
+    },
+    positions: views.map(({ _amounts: _, ...view }) => view),
+    openOrders: working.length,
+  };
+}
+
+/** When "today" began for P&L: the current or latest US equity session's open. */
+function sessionStartOf(market: Market, now: Date): Date {
+  return (market.clock.sessionOn(now) ?? market.clock.previousSession(now)).open;
+}
+
+async function realizedSince(store: Store, accountId: string, since: Date): Promise<Fixed> {
+  let total = 0n;
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<{ _id: string; _v: number; realizedPnl: string | null }>(
+      "trades",
+      {
+        where: { accountId },
+        sort: { field: "executedAt", direction: -1 },
+        range: { gte: since },
+        limit: 500,
+        cursor,
+      },
+    );
+    for (const t of page.items) if (t.realizedPnl) total += parseFixed(t.realizedPnl, 2);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return total;
+}
+
+/** part ÷ whole as a percentage with 2 decimals ("1.25"), "0.00" when whole is 0. */
+function percent(part: Fixed, whole: Fixed): string {
+  if (whole === 0n) return "0.00";
+  return formatFixed(divFixed(part * 100n, whole < 0n ? -whole : whole, 2));
+}

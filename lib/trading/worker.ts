@@ -1,0 +1,160 @@
+/**
+ * The execution worker: evaluates every working order against the market as prices move. Stops
+ * trigger on the last price; marketable orders fill through the same atomic unit as at placement;
+ * day orders expire at their session's close. Safe to run in several app instances at once and
+ * to stop at any moment: every change checks the versions it read, so an order fills at most once.
+ */
+import { auditOp } from "../audit.ts";
+import { mulFixed, parseFixed, sumFixed } from "../money.ts";
+import { ConflictError } from "../store/port.ts";
+import type { Account } from "./accounts.ts";
+import { filledOrderFields, fillOps } from "./fills.ts";
+import { currentCash } from "./ledger.ts";
+import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
+import { executionPrice, stopTriggered } from "./order_rules.ts";
+import { type Order, type TradingContext, workingOrders } from "./orders.ts";
+import { type Position, positionId, positionState } from "./positions.ts";
+
+/** What one pass did. */
+export type PassResult = {
+  filled: number;
+  expired: number;
+  rejected: number;
+  triggered: number;
+  conflicts: number;
+};
+
+/** Evaluates every working order once. */
+export async function runExecutionPass(ctx: TradingContext, now = new Date()): Promise<PassResult> {
+  const result: PassResult = { filled: 0, expired: 0, rejected: 0, triggered: 0, conflicts: 0 };
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.find<Order>("orders", {
+      where: { open: true },
+      sort: { field: "placedAt", direction: 1 },
+      limit: 200,
+      cursor,
+    });
+    cursor = page.nextCursor ?? undefined;
+    const symbols = [...new Set(page.items.map((o) => o.symbol))];
+    const securities = symbols.map((s) => ctx.market.catalog.get(s)).filter((s) => s !== undefined);
+    const quotes = new Map(
+      (await liveQuotes(ctx.market, securities, now)).map((q) => [q.symbol, q]),
+    );
+    for (const order of page.items) {
+      try {
+        const outcome = await evaluate(ctx, order, quotes.get(order.symbol), now);
+        if (outcome) result[outcome]++;
+      } catch (err) {
+        // Someone else (a cancel, another worker) changed the order or account first; next pass sees it.
+        if (!(err instanceof ConflictError)) throw err;
+        result.conflicts++;
+      }
+    }
+  } while (cursor);
+  return result;
+}
+
+async function evaluate(
+  ctx: TradingContext,
+  order: Order,
+  quote: LiveQuote | undefined,
+  now: Date,
+): Promise<keyof Omit<PassResult, "conflicts"> | null> {
+  const { store } = ctx;
+  if (order.expiresAt && now >= order.expiresAt) {
+    const set = {
+      status: "expired" as const,
+      open: false,
+      holdAmount: "0.00",
+      expiredAt: now,
+      updatedAt: now,
+    };
+    await store.commit([
+      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+      auditOp({
+        action: "order.expired",
+        outcome: "success",
+        userId: order.userId,
+        details: { orderId: order._id, symbol: order.symbol },
+      }, now),
+    ]);
+    return "expired";
+  }
+  const security = ctx.market.catalog.get(order.symbol);
+  if (!security || !quote || !marketOpen(ctx.market, security, now)) return null;
+
+  const stopPrice = order.stopPrice === null
+    ? null
+    : parseFixed(order.stopPrice, security.priceDecimals);
+  if (stopPrice !== null && !order.triggeredAt) {
+    if (!stopTriggered(order.side, stopPrice, quote.last)) return null;
+    await store.update<Order>("orders", order._id, { triggeredAt: now, updatedAt: now }, {
+      ifVersion: order._v,
+    });
+    // Evaluate the triggered order on the next pass, against the version just written.
+    return "triggered";
+  }
+  const limitPrice = order.limitPrice === null
+    ? null
+    : parseFixed(order.limitPrice, security.priceDecimals);
+  const price = executionPrice(order.side, limitPrice, quote);
+  if (price === null) return null;
+
+  const account = (await store.get<Account>("accounts", order.accountId))!;
+  const [cash, working, position] = await Promise.all([
+    currentCash(store, account),
+    workingOrders(store, account._id),
+    store.get<Position>("positions", positionId(account._id, order.symbol)),
+  ]);
+  const qty = parseFixed(order.qty, security.qtyDecimals);
+  const commission = ctx.settings.commission;
+  const otherHolds = sumFixed(
+    working.filter((o) => o._id !== order._id).map((o) => parseFixed(o.holdAmount, 2)),
+  );
+  const cost = mulFixed(qty, price, 2) + commission;
+  const short = order.side === "sell"
+    ? qty > positionState(position).qty
+    : cost > cash - otherHolds;
+  if (short) {
+    // The price moved past what the hold covered (or shares went elsewhere): a cash account
+    // cannot go below zero, so the order is rejected rather than filled.
+    const reason = order.side === "sell" ? "insufficient_position" : "insufficient_buying_power";
+    const set = {
+      status: "rejected" as const,
+      open: false,
+      holdAmount: "0.00",
+      rejectReason: reason,
+      updatedAt: now,
+    };
+    await store.commit([
+      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+      {
+        op: "update",
+        collection: "accounts",
+        id: account._id,
+        set: { ledgerSeq: account.ledgerSeq },
+        ifVersion: account._v,
+      },
+      auditOp({
+        action: "order.rejected",
+        outcome: "failure",
+        userId: order.userId,
+        details: { orderId: order._id, symbol: order.symbol, reason },
+      }, now),
+    ]);
+    return "rejected";
+  }
+  const input = { order, security, account, cash, position, qty, price, commission, at: now };
+  await store.commit([
+    {
+      op: "update",
+      collection: "orders",
+      id: order._id,
+      set: filledOrderFields(input),
+      ifVersion: order._v,
+    },
+    ...fillOps(input).ops,
+  ]);
+  return "filled";
+}

@@ -1,0 +1,197 @@
+/** The trading JSON API (DESIGN.md §5): accounts, clock, securities, quotes, orders, positions, history, watchlists. */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { AppError } from "../lib/errors.ts";
+import { clockJson } from "../lib/market/clock.ts";
+import { normalizeSymbol } from "../lib/market/securities.ts";
+import {
+  ensureActiveAccount,
+  ownAccount,
+  resetDemoAccount,
+  userAccounts,
+} from "../lib/trading/accounts.ts";
+import { listTrades, tradeJson } from "../lib/trading/history.ts";
+import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
+import { securityFor } from "../lib/trading/market.ts";
+import {
+  cancelAllOrders,
+  cancelOrder,
+  listOrders,
+  orderJson,
+  ownOrder,
+  placeOrder,
+  replaceOrder,
+} from "../lib/trading/orders.ts";
+import { accountSnapshot } from "../lib/trading/portfolio.ts";
+import {
+  addSymbol,
+  createWatchlist,
+  deleteWatchlist,
+  listWatchlists,
+  ownWatchlist,
+  removeSymbol,
+  renameWatchlist,
+  watchlistJson,
+} from "../lib/trading/watchlists.ts";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { requireUser } from "./middleware/session.ts";
+import { jsonBody, parseInput, requestOrigin } from "./request.ts";
+import { quotesFor, securityJson } from "./market_json.ts";
+import {
+  idempotencyKey,
+  listQuery,
+  orderInput,
+  ordersQuery,
+  replaceInput,
+  symbolInput,
+  watchlistName,
+} from "./trading_schemas.ts";
+
+export function tradingApi(deps: AppDeps) {
+  const ctx = deps.trading;
+  const { store } = deps;
+  const userId = (c: Context<AppEnv>) => c.get("user")!._id;
+  const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
+  const account = (c: Context<AppEnv>) =>
+    ensureActiveAccount(store, userId(c), ctx.settings.startingCash);
+
+  return new Hono<AppEnv>()
+    .get("/clock", (c) => c.json(clockJson(ctx.market.clock, new Date())))
+    .get("/securities", (c) => {
+      const q = c.req.query("q") ?? "";
+      const results = q ? ctx.market.catalog.search(q, 20) : ctx.market.catalog.all();
+      return c.json({ securities: results.map(securityJson) });
+    })
+    .get("/securities/:symbol{.+}", (c) => {
+      return c.json(
+        securityJson(securityFor(ctx.market, decodeURIComponent(c.req.param("symbol")))),
+      );
+    })
+    .get("/quotes", async (c) => {
+      const symbols = (c.req.query("symbols") ?? "").split(",").map((s) => s.trim()).filter(
+        Boolean,
+      );
+      if (symbols.length === 0) {
+        throw new AppError(
+          422,
+          "validation_failed",
+          "Name at least one symbol: ?symbols=AAPL,MSFT.",
+        );
+      }
+      if (symbols.length > 50) {
+        throw new AppError(422, "validation_failed", "Ask for at most 50 symbols at once.");
+      }
+      c.header("Cache-Control", "no-store");
+      return c.json({ quotes: await quotesFor(ctx.market, symbols, new Date()) });
+    })
+    .use("/accounts/*", requireUser)
+    .use("/accounts", requireUser)
+    .get("/accounts", async (c) => {
+      await account(c);
+      const accounts = await userAccounts(store, userId(c));
+      const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a)));
+      c.header("Cache-Control", "no-store");
+      return c.json({ accounts: snapshots.map((s) => s.account) });
+    })
+    .post("/accounts/:id/reset", async (c) => {
+      const current = await ownAccount(store, userId(c), c.req.param("id"));
+      const fresh = await resetDemoAccount(store, current, ctx.settings.startingCash, origin(c));
+      return c.json({ account: (await accountSnapshot(ctx, fresh)).account }, 201);
+    })
+    .use("/orders/*", requireUser)
+    .use("/orders", requireUser)
+    .post("/orders", async (c) => {
+      const header = c.req.header("Idempotency-Key");
+      const key = header === undefined ? undefined : parseInput(idempotencyKey, header);
+      const input = parseInput(orderInput, await jsonBody(c));
+      const { order, replayed } = await placeOrder(ctx, userId(c), {
+        ...input,
+        symbol: normalizeSymbol(input.symbol),
+      }, {
+        idempotencyKey: key,
+        origin: origin(c),
+      });
+      if (replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(order, replayed ? 200 : 201);
+    })
+    .get("/orders", async (c) => {
+      const query = parseInput(ordersQuery, c.req.query());
+      const page = await listOrders(store, userId(c), query.status, query.limit, query.cursor);
+      c.header("Cache-Control", "no-store");
+      return c.json({ orders: page.items.map(orderJson), nextCursor: page.nextCursor });
+    })
+    .delete("/orders", async (c) => {
+      const cancelled = await cancelAllOrders(ctx, userId(c), origin(c));
+      return c.json({ cancelled });
+    })
+    .get(
+      "/orders/:id",
+      async (c) => c.json(orderJson(await ownOrder(store, userId(c), c.req.param("id")))),
+    )
+    .delete(
+      "/orders/:id",
+      async (c) => c.json(await cancelOrder(ctx, userId(c), c.req.param("id"), origin(c))),
+    )
+    .patch("/orders/:id", async (c) => {
+      const changes = parseInput(replaceInput, await jsonBody(c));
+      return c.json(await replaceOrder(ctx, userId(c), c.req.param("id"), changes, origin(c)));
+    })
+    .get("/positions", requireUser, async (c) => {
+      const accountId = c.req.query("accountId");
+      const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
+      c.header("Cache-Control", "no-store");
+      return c.json({ positions: (await accountSnapshot(ctx, target)).positions });
+    })
+    .get("/trades", requireUser, async (c) => {
+      const query = parseInput(listQuery, c.req.query());
+      const page = await listTrades(store, userId(c), query.limit, query.cursor);
+      return c.json({ trades: page.items.map(tradeJson), nextCursor: page.nextCursor });
+    })
+    .get("/activities", requireUser, async (c) => {
+      const query = parseInput(listQuery, c.req.query());
+      const accountId = c.req.query("accountId");
+      const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
+      const page = await listLedger(store, target._id, query.limit, query.cursor);
+      return c.json({ activities: page.items.map(ledgerEntryJson), nextCursor: page.nextCursor });
+    })
+    .use("/watchlists/*", requireUser)
+    .use("/watchlists", requireUser)
+    .get(
+      "/watchlists",
+      async (c) =>
+        c.json({ watchlists: (await listWatchlists(store, userId(c))).map(watchlistJson) }),
+    )
+    .post("/watchlists", async (c) => {
+      const { name } = parseInput(watchlistName, await jsonBody(c));
+      return c.json(watchlistJson(await createWatchlist(store, userId(c), name)), 201);
+    })
+    .get("/watchlists/:id", async (c) => {
+      const list = await ownWatchlist(store, userId(c), c.req.param("id"));
+      return c.json({
+        ...watchlistJson(list),
+        quotes: await quotesFor(ctx.market, list.symbols, new Date()),
+      });
+    })
+    .patch("/watchlists/:id", async (c) => {
+      const { name } = parseInput(watchlistName, await jsonBody(c));
+      return c.json(
+        watchlistJson(await renameWatchlist(store, userId(c), c.req.param("id"), name)),
+      );
+    })
+    .delete("/watchlists/:id", async (c) => {
+      await deleteWatchlist(store, userId(c), c.req.param("id"));
+      return c.body(null, 204);
+    })
+    .post("/watchlists/:id/symbols", async (c) => {
+      const { symbol } = parseInput(symbolInput, await jsonBody(c));
+      const security = securityFor(ctx.market, symbol);
+      return c.json(
+        watchlistJson(await addSymbol(store, userId(c), c.req.param("id"), security.symbol)),
+        201,
+      );
+    })
+    .delete("/watchlists/:id/symbols/:symbol{.+}", async (c) => {
+      const symbol = normalizeSymbol(decodeURIComponent(c.req.param("symbol")));
+      return c.json(watchlistJson(await removeSymbol(store, userId(c), c.req.param("id"), symbol)));
+    });
+}
