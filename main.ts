@@ -7,6 +7,7 @@ import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
 import { createRateLimiter } from "./lib/rate_limit.ts";
 import { openMarket, tradingContext } from "./lib/trading/setup.ts";
+import { startTradingWorkers } from "./lib/trading/worker.ts";
 import { openStore } from "./lib/store/open.ts";
 import { createApp } from "./routes/app.tsx";
 
@@ -62,6 +63,8 @@ const sweeper = setInterval(() => {
 }, 60 * 60 * 1000);
 Deno.unrefTimer(sweeper);
 
+const stopTrading = startTradingWorkers(trading);
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
@@ -69,6 +72,7 @@ async function shutdown(signal: string) {
   log.info("shutting down", { signal });
   clearInterval(sweeper);
   await server.shutdown();
+  await stopTrading();
   await limiter.close();
   await mailer.close();
   await store.close();

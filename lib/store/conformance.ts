@@ -354,6 +354,17 @@ export function defineStoreConformance(backend: string, factory: StoreFactory): 
     assert.deepEqual(all, [...all].sort());
   });
 
+  test("a page of the largest size (1000) works", async (store) => {
+    for (let n = 0; n < 3; n++) {
+      await store.insert<User>("users", { email: `${n}@x.test`, role: "USER" });
+    }
+    assert.equal(
+      (await store.find("users", { where: { role: "USER" }, limit: 1000 })).items.length,
+      3,
+    );
+    assert.equal((await store.find("users", { limit: 1000 })).items.length, 3);
+  });
+
   test("a query that no declared index serves is refused", async (store) => {
     await assert.rejects(
       store.find("users", { where: { name: "x" }, limit: 1 }),

@@ -135,7 +135,12 @@ class KvStore implements Store {
 
     // One extra entry tells whether another page exists without issuing a cursor to an empty page.
     const hits: { id: string; tail: KeyPart[] }[] = [];
-    for await (const entry of this.kv.list<unknown>(selector, { reverse, batchSize: limit + 1 })) {
+    for await (
+      const entry of this.kv.list<unknown>(selector, {
+        reverse,
+        batchSize: Math.min(limit + 1, 1000),
+      })
+    ) {
       const tail = entry.key.slice(plan.prefix.length);
       if (plan.sorted) {
         if (!reverse && lt !== undefined && compareParts(tail[0], lt) >= 0) break;

@@ -103,49 +103,74 @@ export async function resetDemoAccount(
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<Account> {
-  if (account.status !== "active") {
-    throw new AppError(409, "account_closed", "This account is already closed.");
+  for (let attempt = 0; attempt < 5; attempt++) {
+    // Re-read: an order or fill may have moved the account on since the caller read it.
+    const current = (await store.get<Account>("accounts", account._id))!;
+    if (current.status !== "active") {
+      throw new AppError(409, "account_closed", "This account is already closed.");
+    }
+    const next = openAccountOps(current.userId, current.epoch + 1, startingCash, now);
+    try {
+      await store.commit([
+        {
+          op: "update",
+          collection: "accounts",
+          id: current._id,
+          set: { status: "closed", closedAt: now },
+          ifVersion: current._v,
+        },
+        ...next.ops,
+        auditOp({
+          action: "account.reset",
+          outcome: "success",
+          userId: current.userId,
+          origin,
+          details: { closedAccount: current.number, newAccount: next.account.number },
+        }, now),
+      ]);
+      // The closed account's working orders end now; if this stops half-way, the worker ends the rest.
+      await cancelOrdersOfClosedAccount(store, current._id, now);
+      return (await store.get<Account>("accounts", next.account._id))!;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
   }
-  const working = await store.find<Doc & { open: boolean }>("orders", {
-    where: { accountId: account._id, open: true },
-    limit: 1000,
-  });
-  const next = openAccountOps(account.userId, account.epoch + 1, startingCash, now);
-  await store.commit([
-    {
-      op: "update",
-      collection: "accounts",
-      id: account._id,
-      set: { status: "closed", closedAt: now },
-      ifVersion: account._v,
-    },
-    ...working.items.map((o): WriteOp => ({
-      op: "update",
-      collection: "orders",
-      id: o._id,
-      set: {
-        status: "cancelled",
-        open: false,
-        holdAmount: "0.00",
-        cancelledAt: now,
-        updatedAt: now,
-      },
-      ifVersion: o._v,
-    })),
-    ...next.ops,
-    auditOp({
-      action: "account.reset",
-      outcome: "success",
-      userId: account.userId,
-      origin,
-      details: {
-        closedAccount: account.number,
-        newAccount: next.account.number,
-        cancelledOrders: working.items.length,
-      },
-    }, now),
-  ]);
-  return (await store.get<Account>("accounts", next.account._id))!;
+  throw new AppError(409, "conflict", "The account is busy. Please try again.");
+}
+
+/** Cancels the working orders of a closed account, in units small enough for any store. */
+export async function cancelOrdersOfClosedAccount(
+  store: Store,
+  accountId: string,
+  now: Date,
+): Promise<number> {
+  let cancelled = 0;
+  for (;;) {
+    const page = await store.find<Doc & { open: boolean }>("orders", {
+      where: { accountId, open: true },
+      limit: 50,
+    });
+    if (page.items.length === 0) return cancelled;
+    try {
+      await store.commit(page.items.map((o): WriteOp => ({
+        op: "update",
+        collection: "orders",
+        id: o._id,
+        set: {
+          status: "cancelled",
+          open: false,
+          holdAmount: "0.00",
+          cancelledAt: now,
+          updatedAt: now,
+        },
+        ifVersion: o._v,
+      })));
+      cancelled += page.items.length;
+    } catch (err) {
+      // An order filled or was cancelled meanwhile: read the page again.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
 }
 
 /** A human account number: PA and 8 digits, unique by index (a rare clash just retries). */

@@ -157,6 +157,9 @@ async function tryPlace(
   now: Date,
 ): Promise<OrderJson> {
   const { store, market } = ctx;
+  if (account.status !== "active") {
+    throw new AppError(422, "account_closed", "This account is closed.");
+  }
   const [cash, working, position, quote] = await Promise.all([
     currentCash(store, account),
     workingOrders(store, account._id),

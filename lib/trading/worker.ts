@@ -5,9 +5,10 @@
  * to stop at any moment: every change checks the versions it read, so an order fills at most once.
  */
 import { auditOp } from "../audit.ts";
+import { pruneBars, recordMinuteBars } from "../market/bars.ts";
 import { mulFixed, parseFixed, sumFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
-import type { Account } from "./accounts.ts";
+import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { filledOrderFields, fillOps } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
@@ -102,6 +103,11 @@ async function evaluate(
   if (price === null) return null;
 
   const account = (await store.get<Account>("accounts", order.accountId))!;
+  if (account.status !== "active") {
+    // A reset closed the account after this order was read: it ends instead of filling.
+    await cancelOrdersOfClosedAccount(store, account._id, now);
+    return null;
+  }
   const [cash, working, position] = await Promise.all([
     currentCash(store, account),
     workingOrders(store, account._id),
@@ -157,4 +163,72 @@ async function evaluate(
     ...fillOps(input).ops,
   ]);
   return "filled";
+}
+
+/** How often working orders are evaluated. */
+const EXECUTION_INTERVAL_MS = 1000;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** Idempotency keys are kept a day: long enough for any client's retries. */
+const IDEMPOTENCY_RETENTION_MS = 24 * HOUR_MS;
+
+/**
+ * Starts the background work of one app instance: the execution pass every second, 1-minute
+ * bars of the simulated market, and hourly pruning. Every job is safe to run in several instances
+ * at once. Returns a stop function that waits for the job in flight.
+ */
+export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const every = (ms: number, job: () => Promise<unknown>, name: string) => {
+    let busy = false;
+    const timer = setInterval(() => {
+      // A slow run is never overlapped by the next one.
+      if (busy || stopped) return;
+      busy = true;
+      running = job().catch((error) => ctx.log.warn(`${name} failed`, { error })).finally(() =>
+        busy = false
+      );
+    }, ms);
+    Deno.unrefTimer(timer);
+    return timer;
+  };
+  const securities = () => ctx.market.catalog.all();
+  const timers = [
+    every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
+    every(MINUTE_MS, async () => {
+      if (ctx.market.provider.name === "simulated") {
+        await recordMinuteBars(ctx.store, [...securities()], ctx.market.clock, new Date());
+      }
+    }, "bar recording"),
+    every(HOUR_MS, async () => {
+      await pruneBars(ctx.store, securities(), new Date());
+      await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
+    }, "pruning"),
+  ];
+  return async () => {
+    stopped = true;
+    for (const timer of timers) clearInterval(timer);
+    await running;
+  };
+}
+
+/** Deletes idempotency records older than `before`. */
+export async function pruneIdempotencyKeys(
+  store: TradingContext["store"],
+  before: Date,
+): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const page = await store.find("idempotency_keys", {
+      sort: { field: "createdAt", direction: 1 },
+      range: { lt: before },
+      limit: 100,
+    });
+    for (const record of page.items) {
+      await store.delete("idempotency_keys", record._id).catch(() => {});
+    }
+    deleted += page.items.length;
+    if (!page.nextCursor) return deleted;
+  }
 }

@@ -1,0 +1,297 @@
+/** The trading JSON API: contract shapes, bad input that changes nothing, and other users' objects as 404. */
+import assert from "node:assert/strict";
+import { testApp } from "./testing.ts";
+
+const ORIGIN = "http://localhost:8000";
+type App = Awaited<ReturnType<typeof testApp>>;
+
+async function member(t: App, email: string): Promise<string> {
+  const headers = { Origin: ORIGIN, "Content-Type": "application/json" };
+  const password = "vivid-otter-planet-42";
+  await t.app.request(`${ORIGIN}/api/auth/sign-up`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ email, password, name: "T" }),
+  });
+  const res = await t.app.request(`${ORIGIN}/api/auth/sign-in`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ email, password }),
+  });
+  return res.headers.getSetCookie().find((c) => c.startsWith("orion_session="))!.split(";")[0];
+}
+
+function call(
+  t: App,
+  cookie: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return t.app.request(`${ORIGIN}/api${path}`, {
+    method,
+    headers: {
+      Origin: ORIGIN,
+      Cookie: cookie,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+Deno.test("[trading-api] a new user has a funded demo account; orders, positions, fills and cash follow the contract", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const accounts = (await (await call(t, cookie, "GET", "/accounts")).json()).accounts;
+  assert.equal(accounts.length, 1);
+  assert.equal(accounts[0].type, "demo");
+  assert.equal(accounts[0].cash, "100000.00");
+  assert.match(accounts[0].number, /^PA\d{8}$/);
+
+  const placed = await call(t, cookie, "POST", "/orders", {
+    symbol: "aapl",
+    side: "buy",
+    type: "market",
+    qty: 3,
+    timeInForce: "day",
+  });
+  assert.equal(placed.status, 201);
+  const order = await placed.json();
+  for (
+    const field of [
+      "id",
+      "clientOrderId",
+      "accountId",
+      "symbol",
+      "side",
+      "type",
+      "timeInForce",
+      "qty",
+      "filledQty",
+      "filledAvgPrice",
+      "limitPrice",
+      "stopPrice",
+      "status",
+      "placedAt",
+      "filledAt",
+    ]
+  ) {
+    assert.ok(field in order, field);
+  }
+  assert.equal(order.symbol, "AAPL");
+  assert.equal(order.status, "filled");
+  assert.match(order.filledAvgPrice, /^\d+\.\d{2}$/, "a decimal string");
+
+  const positions = (await (await call(t, cookie, "GET", "/positions")).json()).positions;
+  assert.equal(positions[0].symbol, "AAPL");
+  assert.equal(positions[0].qty, "3");
+  const trades = (await (await call(t, cookie, "GET", "/trades")).json()).trades;
+  assert.equal(trades[0].orderId, order.id);
+  const activities = (await (await call(t, cookie, "GET", "/activities")).json()).activities;
+  assert.deepEqual(activities.map((a: { type: string }) => a.type), ["fill", "deposit"]);
+  const cost = BigInt(order.filledAvgPrice.replace(".", "")) * 3n;
+  assert.equal(activities[0].amount, `-${cost / 100n}.${String(cost % 100n).padStart(2, "0")}`);
+
+  const clock = await (await call(t, cookie, "GET", "/clock")).json();
+  assert.equal(clock.isOpen, true);
+  const quotes =
+    (await (await call(t, cookie, "GET", "/quotes?symbols=AAPL,BTC/USD")).json()).quotes;
+  assert.equal(quotes.length, 2);
+  assert.ok(Number(quotes[0].bid) < Number(quotes[0].ask));
+  const search = (await (await call(t, cookie, "GET", "/securities?q=micro")).json()).securities;
+  assert.ok(search.some((s: { symbol: string }) => s.symbol === "MSFT"));
+  assert.equal(
+    (await (await call(t, cookie, "GET", "/securities/BTC%2FUSD")).json()).assetClass,
+    "crypto",
+  );
+});
+
+Deno.test("[trading-api] bad input gets 422/400/413 with a reason and changes nothing", async () => {
+  await using t = await testApp({ BODY_LIMIT_BYTES: "4096" });
+  const cookie = await member(t, "a@example.com");
+  const base = {
+    symbol: "AAPL",
+    side: "buy",
+    type: "limit",
+    limitPrice: "10.00",
+    qty: "1",
+    timeInForce: "gtc",
+  };
+  const cases: [Record<string, unknown>, string][] = [
+    [{ qty: "-1" }, "validation_failed"],
+    [{ qty: 0 }, "validation_failed"],
+    [{ qty: "NaN" }, "validation_failed"],
+    [{ qty: "1.5" }, "validation_failed"],
+    [{ qty: true }, "validation_failed"],
+    [{ qty: [1] }, "validation_failed"],
+    [{ qty: null }, "validation_failed"],
+    [{ limitPrice: "10.001" }, "validation_failed"],
+    [{ limitPrice: "-5" }, "validation_failed"],
+    [{ limitPrice: undefined }, "validation_failed"],
+    [{ symbol: "NOPE" }, "unknown_symbol"],
+    [{ symbol: 42 }, "validation_failed"],
+    [{ side: "short" }, "validation_failed"],
+    [{ type: "trailing" }, "validation_failed"],
+    [{ timeInForce: "forever" }, "validation_failed"],
+    [{ qty: "100001" }, "validation_failed"],
+    [{ qty: "20000" }, "insufficient_buying_power"],
+    [
+      { symbol: "BTC/USD", timeInForce: "day", limitPrice: "10.00", qty: "0.123456789" },
+      "validation_failed",
+    ],
+  ];
+  for (const [change, code] of cases) {
+    const res = await call(t, cookie, "POST", "/orders", { ...base, ...change });
+    const body = await res.json();
+    assert.equal(res.status, 422, `${JSON.stringify(change)} → ${JSON.stringify(body)}`);
+    assert.equal(body.error.code, code, JSON.stringify(change));
+    assert.ok(body.error.message.length > 5);
+  }
+  const infinite = await call(
+    t,
+    cookie,
+    "POST",
+    "/orders",
+    `{"symbol":"AAPL","side":"buy","type":"market","qty":1e309,"timeInForce":"day"}`,
+  );
+  assert.equal(infinite.status, 422, "1e309 parses to Infinity and is refused");
+  const malformed = await call(t, cookie, "POST", "/orders", "{nope");
+  assert.equal(malformed.status, 400);
+  const huge = await call(t, cookie, "POST", "/orders", { ...base, pad: "x".repeat(10_000) });
+  assert.equal(huge.status, 413);
+  const shortKey = await call(t, cookie, "POST", "/orders", base, { "Idempotency-Key": "x" });
+  assert.equal(shortKey.status, 422);
+
+  assert.equal(
+    (await t.deps.store.find("orders", { limit: 10 })).items.length,
+    0,
+    "no order was stored",
+  );
+  const account = (await (await call(t, cookie, "GET", "/accounts")).json()).accounts[0];
+  assert.equal(account.cash, "100000.00");
+  assert.equal(account.buyingPower, "100000.00");
+  const rejected = await t.deps.store.find("audit_logs", {
+    where: { action: "order.rejected" },
+    sort: { field: "at", direction: -1 },
+    limit: 50,
+  });
+  assert.ok(rejected.items.length >= 10, "rejections are audited");
+});
+
+Deno.test("[trading-api] another user's orders, positions, accounts and watchlists are 404", async () => {
+  await using t = await testApp();
+  const alice = await member(t, "alice@example.com");
+  const bob = await member(t, "bob@example.com");
+  const order = await (await call(t, alice, "POST", "/orders", {
+    symbol: "AAPL",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 5,
+    timeInForce: "gtc",
+  })).json();
+  const aliceAccount = (await (await call(t, alice, "GET", "/accounts")).json()).accounts[0];
+  const list = await (await call(t, alice, "GET", "/watchlists")).json();
+  for (
+    const [method, path, body] of [
+      ["GET", `/orders/${order.id}`],
+      ["DELETE", `/orders/${order.id}`],
+      ["PATCH", `/orders/${order.id}`, { qty: 1 }],
+      ["GET", `/positions?accountId=${encodeURIComponent(aliceAccount.id)}`],
+      ["GET", `/activities?accountId=${encodeURIComponent(aliceAccount.id)}`],
+      ["POST", `/accounts/${encodeURIComponent(aliceAccount.id)}/reset`, {}],
+      ["GET", `/watchlists/${list.watchlists[0].id}`],
+      ["DELETE", `/watchlists/${list.watchlists[0].id}`],
+    ] as [string, string, unknown?][]
+  ) {
+    const res = await call(t, bob, method, path, body);
+    assert.equal(res.status, 404, `${method} ${path}`);
+  }
+  const bobOrders = (await (await call(t, bob, "GET", "/orders?status=all")).json()).orders;
+  assert.equal(bobOrders.length, 0);
+  assert.equal(
+    (await call(t, alice, "GET", `/orders/${order.id}`)).status,
+    200,
+    "still there for its owner",
+  );
+  assert.equal((await call(t, "", "GET", "/orders")).status, 401);
+});
+
+Deno.test("[trading-api] cancel, cancel all, replace, and paging of the order list", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const res = await call(t, cookie, "POST", "/orders", {
+      symbol: "KO",
+      side: "buy",
+      type: "limit",
+      limitPrice: `${1 + i}.00`,
+      qty: 2,
+      timeInForce: "gtc",
+    });
+    ids.push((await res.json()).id);
+  }
+  const replaced =
+    await (await call(t, cookie, "PATCH", `/orders/${ids[0]}`, { qty: 3, limitPrice: "2.50" }))
+      .json();
+  assert.equal(replaced.qty, "3");
+  assert.equal(replaced.limitPrice, "2.50");
+  assert.equal(replaced.holdAmount, "7.50");
+  const cancelled = await (await call(t, cookie, "DELETE", `/orders/${ids[1]}`)).json();
+  assert.equal(cancelled.status, "cancelled");
+  const again = await call(t, cookie, "DELETE", `/orders/${ids[1]}`);
+  assert.equal(again.status, 422);
+  assert.equal((await again.json()).error.code, "order_not_cancelable");
+
+  const seen: string[] = [];
+  let cursor = "";
+  do {
+    const page = await (await call(
+      t,
+      cookie,
+      "GET",
+      `/orders?status=all&limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+    )).json();
+    seen.push(...page.orders.map((o: { id: string }) => o.id));
+    cursor = page.nextCursor ?? "";
+  } while (cursor);
+  assert.deepEqual(seen, [...ids].reverse(), "newest first, each once");
+  const all = await (await call(t, cookie, "DELETE", "/orders")).json();
+  assert.equal(all.cancelled.length, 6);
+  assert.equal(
+    (await (await call(t, cookie, "GET", "/orders?status=open")).json()).orders.length,
+    0,
+  );
+  const account = (await (await call(t, cookie, "GET", "/accounts")).json()).accounts[0];
+  assert.equal(account.heldForOrders, "0.00");
+  assert.equal((await call(t, cookie, "GET", "/orders?cursor=forged")).status, 400);
+});
+
+Deno.test("[trading-api] watchlists: create, add, remove, quotes beside the symbols", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const made = await (await call(t, cookie, "POST", "/watchlists", { name: "Tech" })).json();
+  assert.equal(
+    (await call(t, cookie, "POST", `/watchlists/${made.id}/symbols`, { symbol: "nvda" })).status,
+    201,
+  );
+  assert.equal(
+    (await call(t, cookie, "POST", `/watchlists/${made.id}/symbols`, { symbol: "NOPE" })).status,
+    422,
+  );
+  await call(t, cookie, "POST", `/watchlists/${made.id}/symbols`, { symbol: "eth-usd" });
+  const list = await (await call(t, cookie, "GET", `/watchlists/${made.id}`)).json();
+  assert.deepEqual(list.symbols, ["NVDA", "ETH/USD"]);
+  assert.equal(list.quotes.length, 2);
+  const removed =
+    await (await call(t, cookie, "DELETE", `/watchlists/${made.id}/symbols/ETH%2FUSD`)).json();
+  assert.deepEqual(removed.symbols, ["NVDA"]);
+  assert.equal(
+    (await (await call(t, cookie, "GET", "/watchlists")).json()).watchlists.length,
+    2,
+    "the default list and Tech",
+  );
+});
