@@ -58,7 +58,7 @@ export function fillOps(
   const before = positionState(input.position);
   let realized: Fixed | null = null;
   let after;
-  if (order.side === "buy") after = applyBuy(before, input.qty, gross);
+  if (order.side === "buy") after = applyBuy(before, input.qty, input.price);
   else {
     const sold = applySell(before, input.qty, gross);
     after = sold.state;

@@ -3,7 +3,15 @@
  * positions and live quotes; nothing here is stored. Today's P&L compares with the previous close
  * (or, for a holding opened today, with its cost), plus what sells realized today.
  */
-import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, sumFixed } from "../money.ts";
+import {
+  divFixed,
+  type Fixed,
+  formatFixed,
+  mulFixed,
+  parseFixed,
+  roundFixed,
+  sumFixed,
+} from "../money.ts";
 import type { Store } from "../store/port.ts";
 import type { Account } from "./accounts.ts";
 import { currentCash } from "./ledger.ts";
@@ -36,24 +44,26 @@ export function positionView(
   sessionStart: Date,
 ) {
   const state = positionState(position);
+  // Money shown is in cents; the cost basis keeps more places only so the average price is exact.
+  const costBasis = roundFixed(state.costBasis, 2);
   const marketValue = mulFixed(state.qty, quote.last, 2);
-  const unrealized = marketValue - state.costBasis;
+  const unrealized = marketValue - costBasis;
   // A holding opened before today's session is measured from the previous close, one opened today from its cost.
   const dayBasis = position.openedAt < sessionStart
     ? mulFixed(state.qty, quote.prevClose, 2)
-    : state.costBasis;
+    : costBasis;
   const today = marketValue - dayBasis;
   return {
     symbol: position.symbol,
     accountId: position.accountId,
     qty: position.qty,
     avgEntryPrice: formatFixed(averageEntryPrice(state, Math.max(priceDecimals, 2))),
-    costBasis: formatFixed(state.costBasis),
+    costBasis: formatFixed(costBasis),
     lastPrice: formatFixed(quote.last),
     prevClose: formatFixed(quote.prevClose),
     marketValue: formatFixed(marketValue),
     unrealizedPnl: formatFixed(unrealized),
-    unrealizedPnlPercent: percent(unrealized, state.costBasis),
+    unrealizedPnlPercent: percent(unrealized, costBasis),
     todayPnl: formatFixed(today),
     todayPnlPercent: percent(today, dayBasis),
     realizedPnl: formatFixed(state.realizedPnl),

@@ -1,10 +1,12 @@
 /**
  * Positions: one per account and symbol (`_id` `<accountId>:<symbol>`). Average-cost method:
- * a buy adds its cost to the cost basis; a sell removes the same fraction of the cost basis as of
- * the quantity sold, and the difference to the proceeds is realized P&L.
+ * a buy adds qty × price to the cost basis; a sell removes the same fraction of the cost basis as
+ * of the quantity sold, and the difference to the proceeds is realized P&L. The cost basis keeps
+ * eight decimals (0.01 BTC at 69,022.46 costs 690.2246), so the average price is exactly what was
+ * paid even though cash moves in whole cents.
  */
 import type { Doc } from "../store/port.ts";
-import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, roundFixed } from "../money.ts";
 
 export function positionId(accountId: string, symbol: string): string {
   return `${accountId}:${symbol}`;
@@ -17,24 +19,24 @@ export function positionState(position: Position | null): PositionState {
   if (!position) return { qty: 0n, costBasis: 0n, realizedPnl: 0n };
   return {
     qty: parseFixed(position.qty, 8),
-    costBasis: parseFixed(position.costBasis, 2),
+    costBasis: parseFixed(position.costBasis, 8),
     realizedPnl: parseFixed(position.realizedPnl, 2),
   };
 }
 
-/** A buy of `qty` costing `gross` (cents): quantity and cost basis grow. */
-export function applyBuy(state: PositionState, qty: Fixed, gross: Fixed): PositionState {
+/** A buy of `qty` at `price`: quantity and cost basis grow. */
+export function applyBuy(state: PositionState, qty: Fixed, price: Fixed): PositionState {
   return {
     qty: state.qty + qty,
-    costBasis: state.costBasis + gross,
+    costBasis: state.costBasis + mulFixed(qty, price, 8),
     realizedPnl: state.realizedPnl,
   };
 }
 
 /**
- * A sell of `qty` for `proceeds` (cents): the cost basis shrinks in proportion (rounded to the
- * cent, half-even; selling everything removes exactly what is left), and the realized P&L of
- * this sale is returned alongside.
+ * A sell of `qty` for `proceeds` (cents): the cost basis shrinks in proportion (selling everything
+ * removes exactly what is left), and the realized P&L of this sale, rounded half-even to the
+ * cent, is returned alongside.
  */
 export function applySell(
   state: PositionState,
@@ -44,8 +46,9 @@ export function applySell(
   if (qty > state.qty) throw new RangeError("cannot sell more than the position holds");
   const removed = qty === state.qty
     ? state.costBasis
-    : mulFixed(state.costBasis, divFixed(qty, state.qty, 8, "half_even"), 2);
-  const realized = proceeds - removed;
+    // costBasis × qty ÷ held keeps the units of the cost basis: one division, truncated at 10⁻⁸.
+    : state.costBasis * qty / state.qty;
+  const realized = roundFixed(proceeds - removed, 2);
   return {
     state: {
       qty: state.qty - qty,

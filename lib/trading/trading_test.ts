@@ -482,3 +482,37 @@ Deno.test("[trading] idempotency records are pruned after their retention", asyn
   assert.equal(await pruneIdempotencyKeys(t.deps.store, new Date(Date.now() - 86400_000)), 1);
   assert.equal((await t.deps.store.find("idempotency_keys", { limit: 10 })).items.length, 1);
 });
+
+Deno.test("[trading] fractional crypto: the average price is what was paid, cash moves in cents", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  await trader(t, "u1");
+  const { order } = await placeOrder(ctx, "u1", {
+    symbol: "BTC/USD",
+    side: "buy",
+    type: "market",
+    qty: "0.01",
+    timeInForce: "gtc",
+  }, {});
+  const account = (await activeAccount(t.deps.store, "u1"))!;
+  const snap = await accountSnapshot(ctx, account);
+  assert.equal(snap.positions[0].avgEntryPrice, order.filledAvgPrice);
+  const cash = await currentCash(t.deps.store, account);
+  assert.equal(cash % 1_000_000n, 0n, "whole cents");
+  const cost = parseFixed("100000", 2) - cash;
+  const exact = parseFixed(order.filledAvgPrice!, 2) / 100n;
+  assert.ok(
+    cost - exact <= 1_000_000n && exact - cost <= 1_000_000n,
+    "within a cent of qty × price",
+  );
+  const sold = await placeOrder(ctx, "u1", {
+    symbol: "BTC/USD",
+    side: "sell",
+    type: "market",
+    qty: "0.01",
+    timeInForce: "gtc",
+  }, {});
+  assert.equal(sold.order.status, "filled");
+  const after = await accountSnapshot(ctx, (await activeAccount(t.deps.store, "u1"))!);
+  assert.equal(after.positions.length, 0, "flat");
+});
