@@ -8,6 +8,7 @@ import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { type Fixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import { retryOnConflict } from "../store/retry.ts";
 import { appendEntries } from "./ledger.ts";
 
 /** The ops that open a demo account for `userId` with `startingCash`, deposit included. */
@@ -103,39 +104,35 @@ export async function resetDemoAccount(
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<Account> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const { closed, opened } = await retryOnConflict(async () => {
     // Re-read: an order or fill may have moved the account on since the caller read it.
     const current = (await store.get<Account>("accounts", account._id))!;
     if (current.status !== "active") {
       throw new AppError(409, "account_closed", "This account is already closed.");
     }
     const next = openAccountOps(current.userId, current.epoch + 1, startingCash, now);
-    try {
-      await store.commit([
-        {
-          op: "update",
-          collection: "accounts",
-          id: current._id,
-          set: { status: "closed", closedAt: now },
-          ifVersion: current._v,
-        },
-        ...next.ops,
-        auditOp({
-          action: "account.reset",
-          outcome: "success",
-          userId: current.userId,
-          origin,
-          details: { closedAccount: current.number, newAccount: next.account.number },
-        }, now),
-      ]);
-      // The closed account's working orders end now; if this stops half-way, the worker ends the rest.
-      await cancelOrdersOfClosedAccount(store, current._id, now);
-      return (await store.get<Account>("accounts", next.account._id))!;
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
-  }
-  throw new AppError(409, "conflict", "The account is busy. Please try again.");
+    await store.commit([
+      {
+        op: "update",
+        collection: "accounts",
+        id: current._id,
+        set: { status: "closed", closedAt: now },
+        ifVersion: current._v,
+      },
+      ...next.ops,
+      auditOp({
+        action: "account.reset",
+        outcome: "success",
+        userId: current.userId,
+        origin,
+        details: { closedAccount: current.number, newAccount: next.account.number },
+      }, now),
+    ]);
+    return { closed: current, opened: next.account };
+  }, "The account is busy. Please try again.");
+  // The closed account's working orders end now; if this stops half-way, the worker ends the rest.
+  await cancelOrdersOfClosedAccount(store, closed._id, now);
+  return (await store.get<Account>("accounts", opened._id))!;
 }
 
 /** Cancels the working orders of a closed account, in units small enough for any store. */

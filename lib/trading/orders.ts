@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import { type Fixed, formatFixed, parseFixed, sumFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import { retryOnConflict } from "../store/retry.ts";
 import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
 import { filledOrderFields, fillOps } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
@@ -334,7 +335,7 @@ export async function cancelOrder(
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  return await retryOnConflict(async () => {
     const order = await ownOrder(ctx.store, userId, orderId);
     if (!order.open) {
       throw new AppError(
@@ -350,24 +351,19 @@ export async function cancelOrder(
       cancelledAt: now,
       updatedAt: now,
     };
-    try {
-      // The version check decides a race with a fill: exactly one of them ends the order.
-      await ctx.store.commit([
-        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-        auditOp(
-          orderAudit("order.cancelled", "success", userId, origin, {
-            orderId,
-            symbol: order.symbol,
-          }),
-          now,
-        ),
-      ]);
-      return orderJson({ ...order, ...set, _v: order._v + 1 });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
-  }
-  throw new AppError(409, "conflict", "The order is busy. Please try again.");
+    // The version check decides a race with a fill: exactly one of them ends the order.
+    await ctx.store.commit([
+      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+      auditOp(
+        orderAudit("order.cancelled", "success", userId, origin, {
+          orderId,
+          symbol: order.symbol,
+        }),
+        now,
+      ),
+    ]);
+    return orderJson({ ...order, ...set, _v: order._v + 1 });
+  }, "The order is busy. Please try again.");
 }
 
 /** Cancels every working order of the user; returns the ones cancelled. */
@@ -409,7 +405,7 @@ export async function replaceOrder(
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  return await retryOnConflict(async () => {
     const order = await ownOrder(ctx.store, userId, orderId);
     if (!order.open) {
       throw new AppError(
@@ -469,32 +465,27 @@ export async function replaceOrder(
       holdAmount: request.side === "buy" ? formatFixed(hold) : "0.00",
       updatedAt: now,
     };
-    try {
-      await ctx.store.commit([
-        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-        {
-          op: "update",
-          collection: "accounts",
-          id: account._id,
-          set: { ledgerSeq: account.ledgerSeq },
-          ifVersion: account._v,
-        },
-        auditOp(
-          orderAudit("order.replaced", "success", userId, origin, {
-            orderId,
-            qty: set.qty,
-            limitPrice: set.limitPrice,
-            stopPrice: set.stopPrice,
-          }),
-          now,
-        ),
-      ]);
-      return orderJson({ ...order, ...set, _v: order._v + 1 });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
-  }
-  throw new AppError(409, "conflict", "The order is busy. Please try again.");
+    await ctx.store.commit([
+      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+      {
+        op: "update",
+        collection: "accounts",
+        id: account._id,
+        set: { ledgerSeq: account.ledgerSeq },
+        ifVersion: account._v,
+      },
+      auditOp(
+        orderAudit("order.replaced", "success", userId, origin, {
+          orderId,
+          qty: set.qty,
+          limitPrice: set.limitPrice,
+          stopPrice: set.stopPrice,
+        }),
+        now,
+      ),
+    ]);
+    return orderJson({ ...order, ...set, _v: order._v + 1 });
+  }, "The order is busy. Please try again.");
 }
 
 /** One of the user's orders, or 404 (also for another user's). */
