@@ -197,7 +197,7 @@ export async function runChecks(
   const secrets = secretValues(ctx);
   const results: CheckResult[] = [];
   for (const check of checks) {
-    const outcome = await runOne(check, ctx, timeoutMs);
+    const outcome = await runOne(check, ctx, check.timeoutMs ?? timeoutMs);
     results.push({
       id: check.id,
       group: check.group,
@@ -384,6 +384,8 @@ export type Check = {
   id: string;
   group: string;
   title: string;
+  /** How long this check may take; scans of the whole store need more than a ping. */
+  timeoutMs?: number;
   run(ctx: CheckContext): Promise<CheckOutcome>;
 };
 

@@ -1,4 +1,4 @@
-/** `deno task bench`: throughput, latency, cold start and page weight of the app, all on 127.0.0.1. */
+/** `deno task bench`: throughput, latency, cold start, page weight and trading figures, all on 127.0.0.1. */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import zlib from "node:zlib";
@@ -6,15 +6,27 @@ import {
   extractAssetUrls,
   formatBytes,
   formatMs,
+  formatRatio,
   formatTable,
   httpGet,
   type LatencySummary,
   median,
   type PageAsset,
+  ratio,
   reusedOnRepeatVisit,
   runLoad,
   summarize,
 } from "./bench_lib.ts";
+import {
+  apiClient,
+  LIST,
+  type ListFigures,
+  measureMarketOrders,
+  measureOrderLists,
+  ORDER_LOAD,
+  type OrderFigures,
+} from "./bench_trading.ts";
+import { ORDERS_PER_COMMIT } from "./seed_orders.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const APP_SCRIPT = "main.ts";
@@ -26,17 +38,32 @@ const COLD_START_RUNS = 3;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 2;
-// §7 names /dashboard, which needs a signed-in session; until it exists the landing page stands in.
-const PAGE_PATH = "/";
+/** The public landing page, and the page §7 budgets, which needs a signed-in trader. */
+const PUBLIC_PAGE = "/";
+const SIGNED_IN_PAGE = "/dashboard";
 const ACCEPT_ENCODING = "br, gzip";
 /** DESIGN §7, in bytes of compressed bodies. */
 const BUDGETS = { firstVisitBytes: 30 * 1024, repeatVisitBytes: 8 * 1024 };
 
-/** The app as a test would run it: loopback only, throwaway store, no per-request log lines. */
-const APP_ENV = { HOST: "127.0.0.1", KV_PATH: ":memory:", NODE_ENV: "test", LOG_LEVEL: "warn" };
+/**
+ * The app as a test would run it: loopback only, throwaway store, no per-request log lines, the
+ * market always open, sign-up without email verification, and the client address taken from
+ * X-Forwarded-For (the bench sends a fresh one per request; see clientAddress in bench_lib.ts).
+ */
+const APP_ENV = {
+  HOST: "127.0.0.1",
+  KV_PATH: ":memory:",
+  NODE_ENV: "test",
+  LOG_LEVEL: "warn",
+  MARKET_HOURS: "always",
+  REQUIRE_EMAIL_VERIFICATION: "false",
+  TRUST_PROXY: "true",
+};
 
 /** Every child still running, so an interrupt can take them down too. */
 const running = new Set<Deno.ChildProcess>();
+/** Temporary KV files (hundreds of MB with 100 000 orders), removed on every way out. */
+let scratchDir: string | undefined;
 
 async function main(): Promise<Results> {
   const environment = await describeEnvironment();
@@ -49,12 +76,15 @@ async function main(): Promise<Results> {
     coldStartRuns.push(server.readyMs);
   }
 
-  progress(`page weight of ${PAGE_PATH}, then load on GET /api/health`);
+  progress(`page weight of ${PUBLIC_PAGE} and ${SIGNED_IN_PAGE}, then load on GET /api/health`);
   const app = await startServer(APP_SCRIPT, "/api/health");
-  let page: PageWeight;
+  let pages: Results["pages"];
   let health: LoadFigures;
   try {
-    page = await measurePageWeight(new URL(PAGE_PATH, app.origin));
+    pages = {
+      home: await measurePageWeight(new URL(PUBLIC_PAGE, app.origin)),
+      dashboard: await measureSignedInPage(new URL(SIGNED_IN_PAGE, app.origin)),
+    };
     health = await measureLoad(new URL("/api/health", app.origin));
   } finally {
     await app.stop();
@@ -69,17 +99,49 @@ async function main(): Promise<Results> {
     await bare.stop();
   }
 
+  scratchDir = await Deno.makeTempDir({ prefix: "orion-bench-" });
+  const start = (env: Record<string, string>) => startServer(APP_SCRIPT, "/api/health", env);
+  progress(
+    `market orders: ${ORDER_LOAD.concurrency} traders for ${
+      ORDER_LOAD.durationMs / 1000
+    } s through the API, then the same commits on the raw store`,
+  );
+  const orders = await measureMarketOrders(start, scratchDir);
+  progress(
+    `order lists: seeding ${LIST.small.toLocaleString("en-US")} and ${
+      LIST.large.toLocaleString("en-US")
+    } orders, then ${LIST.requests} GETs of each list`,
+  );
+  const lists = await measureOrderLists(start, scratchDir);
+
   return {
     ...environment,
     load: {
       ...LOAD,
       health,
       bareHono: baseline,
-      healthVsBare: baseline.perSecond > 0 ? health.perSecond / baseline.perSecond : null,
+      healthVsBare: ratio(health.perSecond, baseline.perSecond),
     },
     coldStart: { runsMs: coldStartRuns, medianMs: median(coldStartRuns) },
-    page,
+    pages,
+    trading: { orders, lists },
   };
+}
+
+/**
+ * The page weight of a page that needs a session, for a trader signed up through the API just
+ * before. A page that does not exist yet is reported as missing rather than failing the bench.
+ */
+async function measureSignedInPage(pageUrl: URL): Promise<PageWeight | MissingPage> {
+  const api = apiClient(pageUrl.origin, 1);
+  try {
+    const cookie = await api.signUp("bench-dashboard@example.com");
+    const probe = await api.request("GET", pageUrl.pathname, { cookie });
+    if (probe.status === 404) return { url: pageUrl.href, missing: true, status: probe.status };
+    return await measurePageWeight(pageUrl, cookie);
+  } finally {
+    api.close();
+  }
 }
 
 /**
@@ -105,15 +167,22 @@ async function measureLoad(url: URL): Promise<LoadFigures> {
   }
 }
 
-/** Spawns `deno run -A script` and resolves once `readyPath` answers 200; kills it on failure. */
-async function startServer(script: string, readyPath: string): Promise<Server> {
+/**
+ * Spawns `deno run -A script` with APP_ENV and `env` on top, and resolves once `readyPath`
+ * answers 200; kills it on failure.
+ */
+async function startServer(
+  script: string,
+  readyPath: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
   const port = freePort();
   const origin = `http://127.0.0.1:${port}`;
   const spawnedAt = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script],
     cwd: ROOT,
-    env: { ...APP_ENV, PORT: String(port) },
+    env: { ...APP_ENV, ...env, PORT: String(port) },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -182,14 +251,16 @@ async function pollUntilOk(
  * length is the compressed size. The body is decompressed here only to parse the HTML and to
  * report the decoded size.
  */
-async function measurePageWeight(pageUrl: URL): Promise<PageWeight> {
-  const html = await download(pageUrl.href, "html");
+async function measurePageWeight(pageUrl: URL, cookie?: string): Promise<PageWeight> {
+  const html = await download(pageUrl.href, "html", cookie);
   const assets = extractAssetUrls(new TextDecoder().decode(html.decoded), pageUrl);
   const resources = [html.resource];
-  for (const asset of assets) resources.push((await download(asset.url, asset.kind)).resource);
+  for (const asset of assets) {
+    resources.push((await download(asset.url, asset.kind, cookie)).resource);
+  }
 
   // A repeat visit fetches the page again plus whatever the browser may not reuse from its cache.
-  const repeatHtml = (await download(pageUrl.href, "html")).resource;
+  const repeatHtml = (await download(pageUrl.href, "html", cookie)).resource;
   const refetched = resources.filter((resource) =>
     resource.kind !== "html" && !reusedOnRepeatVisit(resource.cacheControl)
   );
@@ -220,9 +291,11 @@ async function measurePageWeight(pageUrl: URL): Promise<PageWeight> {
   };
 }
 
+/** One resource through curl, with the session cookie a signed-in browser would send. */
 async function download(
   url: string,
   kind: Resource["kind"],
+  cookie?: string,
 ): Promise<{ resource: Resource; decoded: Uint8Array }> {
   const bodyFile = await Deno.makeTempFile({ prefix: "orion-bench-" });
   try {
@@ -240,6 +313,7 @@ async function download(
           `Accept-Encoding: ${ACCEPT_ENCODING}`,
           "--output",
           bodyFile,
+          ...(cookie ? ["--cookie", cookie] : []),
           "--write-out",
           '{"info":%{json},"headers":%{header_json}}',
           url,
@@ -359,19 +433,7 @@ async function describeEnvironment() {
 }
 
 function report(results: Results): string {
-  const { load, coldStart, page } = results;
-  const mark = (ok: boolean) => (ok ? "✅" : "❌");
-  const loadRow = (name: string, figures: LoadFigures) => [
-    name,
-    Math.round(figures.perSecond).toLocaleString("en-US"),
-    formatMs(figures.latency.p50Ms),
-    formatMs(figures.latency.p99Ms),
-    figures.requests.toLocaleString("en-US"),
-    `${figures.errors.toLocaleString("en-US")}${figures.errors > 0 ? " ❌" : ""}`,
-  ];
-  const ratio = load.healthVsBare === null ? "n/a" : `${Math.round(load.healthVsBare * 100)} %`;
-  const kb = (bytes: number) => `${bytes / 1024} KB`;
-  const { firstVisit, repeatVisit } = page;
+  const { load, coldStart, pages, trading } = results;
   const firstErrors = [load.health, load.bareHono]
     .filter((figures) => figures.firstError !== null)
     .map((figures) => `first error on ${figures.url}: ${figures.firstError}`);
@@ -394,14 +456,53 @@ function report(results: Results): string {
       ],
       ["left", "right", "right", "right", "right", "right"],
     ),
-    `app / bare throughput: ${ratio}`,
+    `app / bare throughput: ${formatRatio(load.healthVsBare)}`,
     ...firstErrors,
     "",
     `Cold start (spawn → first 200 from /api/health): median ${
       formatMs(coldStart.medianMs)
     } (runs: ${coldStart.runsMs.map((ms) => ms.toFixed(1)).join(", ")} ms)`,
     "",
-    `Page weight of ${page.url} (Accept-Encoding: ${page.acceptEncoding}; bytes on the wire)`,
+    pageReport(pages.home),
+    "",
+    "missing" in pages.dashboard
+      ? `Page weight of ${pages.dashboard.url}: missing (HTTP ${pages.dashboard.status} for a signed-in trader) ❌`
+      : pageReport(pages.dashboard, "signed in"),
+    "",
+    ordersReport(trading.orders),
+    "",
+    listsReport(trading.lists),
+    "",
+    `Results written to ${RESULTS_FILE}`,
+  ].join("\n");
+}
+
+function mark(ok: boolean): string {
+  return ok ? "✅" : "❌";
+}
+
+function count(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+function loadRow(name: string, figures: Omit<LoadFigures, "url">): string[] {
+  return [
+    name,
+    count(Math.round(figures.perSecond)),
+    formatMs(figures.latency.p50Ms),
+    formatMs(figures.latency.p99Ms),
+    count(figures.requests),
+    `${count(figures.errors)}${figures.errors > 0 ? " ❌" : ""}`,
+  ];
+}
+
+function pageReport(page: PageWeight, note?: string): string {
+  const kb = (bytes: number) => `${bytes / 1024} KB`;
+  const { firstVisit, repeatVisit } = page;
+  return [
+    `Page weight of ${page.url}${
+      note ? `, ${note}` : ""
+    } (Accept-Encoding: ${page.acceptEncoding}; bytes on the wire)`,
     formatTable(
       ["resource", "kind", "encoding", "wire", "decoded", "cache-control"],
       page.resources.map((resource) => [
@@ -441,8 +542,75 @@ function report(results: Results): string {
       ],
       ["left", "right", "right", "left"],
     ),
-    "",
-    `Results written to ${RESULTS_FILE}`,
+  ].join("\n");
+}
+
+function ordersReport(orders: OrderFigures): string {
+  const scan = orders.integrityAfterLoad;
+  const firstErrors = [orders.endToEnd, orders.rawStore]
+    .filter((figures) => figures.firstError !== null)
+    .map((figures) => `first error of ${figures.what}: ${figures.firstError}`);
+  return [
+    `Market orders: ${orders.concurrency} traders (one account each), ${
+      orders.warmupMs / 1000
+    } s warm-up, ${orders.durationMs / 1000} s measured; 1 share of ${
+      orders.symbols.join(", ")
+    }, buy then sell; both on a KV file`,
+    formatTable(
+      ["what", "per s", "p50", "p99", "calls", "errors"],
+      [
+        loadRow("app POST /api/orders (market, end to end)", orders.endToEnd),
+        loadRow("raw store.commit of the same unit", orders.rawStore),
+      ],
+      ["left", "right", "right", "right", "right", "right"],
+    ),
+    `end to end / raw store: ${formatRatio(orders.ratio)} (target ≥ ${
+      formatRatio(orders.target)
+    }) ${mark(orders.ratio !== null && orders.ratio >= orders.target)}`,
+    ...firstErrors,
+    `invariants after the load: ${count(scan.orders)} orders, ${count(scan.trades)} trades, ${
+      count(scan.ledgerEntries)
+    } ledger entries scanned in ${formatMs(scan.elapsedMs)}: ${
+      scan.problems === 0 ? "all hold" : `${count(scan.problems)} problems`
+    } ${mark(scan.problems === 0)}`,
+    ...scan.firstProblems.map((line) => `  ${line}`),
+  ].join("\n");
+}
+
+function listsReport(lists: ListFigures): string {
+  const row = (figures: ListFigures["small"]) => [
+    count(figures.orders),
+    formatMs(figures.latency.p50Ms),
+    formatMs(figures.latency.p99Ms),
+    count(figures.requests),
+    `${count(figures.errors)}${figures.errors > 0 ? " ❌" : ""}`,
+    formatBytes(figures.bodyBytes),
+  ];
+  const same = lists.p50Ratio !== null && lists.p50Ratio <= lists.tolerance;
+  const { seed, integrityScan: scan } = lists;
+  return [
+    `Order list latency: GET ${lists.path}, one request at a time${
+      lists.htmlPage
+        ? " (the HTML page)"
+        : ` (the JSON list: /orders answered HTTP ${lists.htmlProbeStatus}, not an HTML page)`
+    }`,
+    formatTable(
+      ["orders behind it", "p50", "p99", "requests", "errors", "body (decoded)"],
+      [row(lists.small), row(lists.large)],
+      ["right", "right", "right", "right", "right", "right"],
+    ),
+    `${count(lists.large.orders)} / ${count(lists.small.orders)} orders: p50 ${
+      formatRatio(lists.p50Ratio)
+    }, p99 ${formatRatio(lists.p99Ratio)} (same cost: p50 within ${formatRatio(lists.tolerance)}) ${
+      mark(same)
+    }`,
+    `seeded ${count(seed.orders)} orders in ${(seed.elapsedMs / 1000).toFixed(1)} s (${
+      count(Math.round(seed.perSecond))
+    } orders/s, ${ORDERS_PER_COMMIT} per commit; KV file ${formatBytes(seed.fileBytes)})`,
+    `integrity scan of that store (${count(scan.orders)} orders): ${formatMs(scan.elapsedMs)}, ${
+      scan.problems === 0 ? "all invariants hold" : `${count(scan.problems)} problems`
+    } ${mark(scan.problems === 0)}`,
+    ...scan.firstProblems.map((line) => `  ${line}`),
   ].join("\n");
 }
 
@@ -453,8 +621,13 @@ function progress(message: string) {
 if (import.meta.main) {
   // Loopback must never go through a proxy that the environment may configure.
   Deno.env.set("NO_PROXY", ["127.0.0.1", Deno.env.get("NO_PROXY")].filter(Boolean).join(","));
+  const removeScratch = () => {
+    if (scratchDir) Deno.removeSync(scratchDir, { recursive: true });
+    scratchDir = undefined;
+  };
   const interrupt = () => {
     for (const child of running) kill(child, "SIGKILL");
+    removeScratch();
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", interrupt);
@@ -474,6 +647,7 @@ if (import.meta.main) {
     Deno.exitCode = 1;
   } finally {
     for (const child of running) kill(child, "SIGKILL");
+    removeScratch();
     Deno.removeSignalListener("SIGINT", interrupt);
     Deno.removeSignalListener("SIGTERM", interrupt);
   }
@@ -543,5 +717,9 @@ type Results = Awaited<ReturnType<typeof describeEnvironment>> & {
     healthVsBare: number | null;
   };
   coldStart: { runsMs: number[]; medianMs: number };
-  page: PageWeight;
+  pages: { home: PageWeight; dashboard: PageWeight | MissingPage };
+  trading: { orders: OrderFigures; lists: ListFigures };
 };
+
+/** A page the bench measures that the app does not serve yet. */
+type MissingPage = { url: string; missing: true; status: number };

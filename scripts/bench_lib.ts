@@ -30,13 +30,14 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
 
 /**
  * Calls `perform` from `concurrency` workers in a closed loop: each worker starts its next call
- * as soon as the previous one settles. A call that throws or rejects is an error; one that
+ * as soon as the previous one settles. Each call gets its worker's number (0..concurrency-1), so
+ * a worker can keep state of its own, such as a signed-in user. A call that throws or rejects is an error; one that
  * resolves is a success and its latency is kept. Calls started during the warm-up are not
  * counted, so JIT, connection set-up and lazy caches do not weigh on the figures. Stops starting
  * calls after `durationMs` of measurement or `maxRequests` measured calls, whichever comes first.
  */
 export async function runLoad(
-  perform: () => Promise<unknown>,
+  perform: (worker: number) => Promise<unknown>,
   options: LoadOptions,
 ): Promise<LoadResult> {
   const { concurrency, warmupMs = 0, durationMs, maxRequests = Infinity } = options;
@@ -51,7 +52,7 @@ export async function runLoad(
   const measureFrom = performance.now() + warmupMs;
   const stopAt = measureFrom + durationMs;
 
-  async function worker() {
+  async function worker(number: number) {
     for (;;) {
       const start = performance.now();
       if (start >= stopAt) return;
@@ -61,7 +62,7 @@ export async function runLoad(
       let failure: unknown;
       let failed = false;
       try {
-        await perform();
+        await perform(number);
       } catch (error) {
         failed = true;
         failure = error;
@@ -78,7 +79,7 @@ export async function runLoad(
     }
   }
 
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, number) => worker(number)));
   // The window runs until the last measured call settled, so calls in flight at the deadline count.
   const elapsedMs = Math.max(0, lastEnd - measureFrom);
   const requests = samplesMs.length + errors;
@@ -186,11 +187,37 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-/** Bytes as "1,234 B" under 10 KiB and "12.3 KB" (KiB) above, to keep table columns short. */
+/**
+ * Bytes as "1,234 B" under 10 KiB, "12.3 KB" (KiB) under 10 MiB and "516.4 MB" (MiB) above, to
+ * keep table columns short.
+ */
 export function formatBytes(bytes: number): string {
-  return bytes < 10 * 1024
-    ? `${bytes.toLocaleString("en-US")} B`
-    : `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 10 * 1024) return `${bytes.toLocaleString("en-US")} B`;
+  if (bytes < 10 * 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** part ÷ whole, or null when the whole is not a positive figure (nothing to compare with). */
+export function ratio(part: number, whole: number): number | null {
+  return whole > 0 && Number.isFinite(part) && Number.isFinite(whole) ? part / whole : null;
+}
+
+/** A ratio as a whole percentage ("63 %"), or "n/a". */
+export function formatRatio(value: number | null): string {
+  return value === null ? "n/a" : `${Math.round(value * 100)} %`;
+}
+
+/**
+ * The n-th client address of a load run (n ≥ 0), in 10.0.0.0/8 and never a network (.0) or
+ * broadcast (.255) address. Sent as X-Forwarded-For to an app that trusts its proxy, each request
+ * looks like another trader behind the proxy, so the per-address API limit never shapes a figure.
+ */
+export function clientAddress(n: number): string {
+  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`n must be a whole number (got ${n})`);
+  const hosts = 254;
+  const host = (n % hosts) + 1;
+  const subnet = Math.floor(n / hosts) % (256 * 256);
+  return `10.${subnet >> 8}.${subnet & 255}.${host}`;
 }
 
 /** A millisecond figure with one decimal, or "n/a" when there was nothing to measure. */

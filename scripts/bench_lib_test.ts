@@ -1,14 +1,17 @@
 /** Tests of the bench's app-independent parts: statistics, load runner, asset scan, tables. */
 import assert from "node:assert/strict";
 import {
+  clientAddress,
   displayWidth,
   extractAssetUrls,
   formatBytes,
   formatMs,
+  formatRatio,
   formatTable,
   httpGet,
   median,
   percentile,
+  ratio,
   reusedOnRepeatVisit,
   runLoad,
   summarize,
@@ -66,6 +69,20 @@ Deno.test("[bench] runLoad keeps the number of calls in flight at the concurrenc
   assert.equal(result.samplesMs.length, result.requests);
   assert.ok(result.perSecond > 0);
   assert.ok(result.samplesMs.every((ms) => ms >= 0));
+});
+
+Deno.test("[bench] runLoad gives each worker its own number, every call of it the same", async () => {
+  const callsBy = new Map<number, number>();
+  const inFlight = new Set<number>();
+  const result = await runLoad(async (worker) => {
+    assert.ok(!inFlight.has(worker), "a worker never overlaps itself");
+    inFlight.add(worker);
+    callsBy.set(worker, (callsBy.get(worker) ?? 0) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    inFlight.delete(worker);
+  }, { concurrency: 3, durationMs: 30 });
+  assert.deepEqual([...callsBy.keys()].sort(), [0, 1, 2]);
+  assert.equal([...callsBy.values()].reduce((a, b) => a + b), result.requests);
 });
 
 Deno.test("[bench] runLoad counts a throwing call as an error, not a sample", async () => {
@@ -194,6 +211,28 @@ Deno.test("[bench] formatBytes and formatMs keep figures short and say n/a for n
   assert.equal(formatBytes(183), "183 B");
   assert.equal(formatBytes(1046), "1,046 B");
   assert.equal(formatBytes(11_980), "11.7 KB");
+  assert.equal(formatBytes(541_434_000), "516.4 MB");
   assert.equal(formatMs(5.6789), "5.7 ms");
   assert.equal(formatMs(NaN), "n/a");
+});
+
+Deno.test("[bench] ratio and formatRatio compare two figures and say n/a without a base", () => {
+  assert.equal(ratio(50, 200), 0.25);
+  assert.equal(ratio(1, 0), null);
+  assert.equal(ratio(NaN, 3), null);
+  assert.equal(formatRatio(0.634), "63 %");
+  assert.equal(formatRatio(1.5), "150 %");
+  assert.equal(formatRatio(null), "n/a");
+});
+
+Deno.test("[bench] clientAddress counts through 10/8 without network or broadcast addresses", () => {
+  assert.equal(clientAddress(0), "10.0.0.1");
+  assert.equal(clientAddress(253), "10.0.0.254");
+  assert.equal(clientAddress(254), "10.0.1.1");
+  assert.equal(clientAddress(254 * 256), "10.1.0.1");
+  const many = new Set(Array.from({ length: 100_000 }, (_, n) => clientAddress(n)));
+  assert.equal(many.size, 100_000, "distinct for every request of a run");
+  assert.ok([...many].every((a) => /^10\.\d+\.\d+\.(\d+)$/.test(a) && !/\.(0|255)$/.test(a)));
+  assert.throws(() => clientAddress(-1), RangeError);
+  assert.throws(() => clientAddress(1.5), RangeError);
 });

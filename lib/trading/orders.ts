@@ -108,7 +108,10 @@ export async function placeOrder(
   }
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const fresh = (await ctx.store.get<Account>("accounts", account._id))!;
+    // The account was just read; only a retry needs it again.
+    const fresh = attempt === 1
+      ? account
+      : (await ctx.store.get<Account>("accounts", account._id))!;
     try {
       const order = await tryPlace(
         ctx,

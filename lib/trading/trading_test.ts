@@ -516,3 +516,28 @@ Deno.test("[trading] fractional crypto: the average price is what was paid, cash
   const after = await accountSnapshot(ctx, (await activeAccount(t.deps.store, "u1"))!);
   assert.equal(after.positions.length, 0, "flat");
 });
+
+Deno.test("[trading] orders left working on a closed account (an interrupted reset) are ended by the worker", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  const account = await trader(t, "u1");
+  const { order } = await placeOrder(ctx, "u1", {
+    symbol: "INTC",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: "5",
+    timeInForce: "gtc",
+  }, {});
+  const fresh = (await t.deps.store.get<Account>("accounts", account._id))!;
+  // Only the first half of a reset: the account is closed, its orders not yet cancelled.
+  await t.deps.store.update<Account>("accounts", fresh._id, {
+    status: "closed",
+    closedAt: new Date(),
+  }, { ifVersion: fresh._v });
+  await runExecutionPass(ctx);
+  const [ended] = await ordersOf(t, "u1");
+  assert.equal(ended._id, order.id);
+  assert.equal(ended.status, "cancelled");
+  assert.equal(ended.holdAmount, "0.00");
+});

@@ -28,6 +28,16 @@ export type PassResult = {
 /** Evaluates every working order once. */
 export async function runExecutionPass(ctx: TradingContext, now = new Date()): Promise<PassResult> {
   const result: PassResult = { filled: 0, expired: 0, rejected: 0, triggered: 0, conflicts: 0 };
+  // Account status per pass: read once per account, not once per order.
+  const statuses = new Map<string, Promise<Account["status"] | "missing">>();
+  const accountStatus = (accountId: string) => {
+    let status = statuses.get(accountId);
+    if (!status) {
+      status = ctx.store.get<Account>("accounts", accountId).then((a) => a?.status ?? "missing");
+      statuses.set(accountId, status);
+    }
+    return status;
+  };
   let cursor: string | undefined;
   do {
     const page = await ctx.store.find<Order>("orders", {
@@ -44,7 +54,7 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     );
     for (const order of page.items) {
       try {
-        const outcome = await evaluate(ctx, order, quotes.get(order.symbol), now);
+        const outcome = await evaluate(ctx, order, quotes.get(order.symbol), now, accountStatus);
         if (outcome) result[outcome]++;
       } catch (err) {
         // Someone else (a cancel, another worker) changed the order or account first; next pass sees it.
@@ -61,6 +71,7 @@ async function evaluate(
   order: Order,
   quote: LiveQuote | undefined,
   now: Date,
+  accountStatus: (accountId: string) => Promise<Account["status"] | "missing">,
 ): Promise<keyof Omit<PassResult, "conflicts"> | null> {
   const { store } = ctx;
   if (order.expiresAt && now >= order.expiresAt) {
@@ -82,6 +93,12 @@ async function evaluate(
     ]);
     return "expired";
   }
+  const owner = await accountStatus(order.accountId);
+  if (owner !== "active") {
+    // A reset closed the account after this order was placed: it ends instead of ever filling.
+    if (owner === "closed") await cancelOrdersOfClosedAccount(store, order.accountId, now);
+    return null;
+  }
   const security = ctx.market.catalog.get(order.symbol);
   if (!security || !quote || !marketOpen(ctx.market, security, now)) return null;
 
@@ -102,12 +119,8 @@ async function evaluate(
   const price = executionPrice(order.side, limitPrice, quote);
   if (price === null) return null;
 
+  // Read again: the fill checks the account's version, and an earlier fill this pass moved it on.
   const account = (await store.get<Account>("accounts", order.accountId))!;
-  if (account.status !== "active") {
-    // A reset closed the account after this order was read: it ends instead of filling.
-    await cancelOrdersOfClosedAccount(store, account._id, now);
-    return null;
-  }
   const [cash, working, position] = await Promise.all([
     currentCash(store, account),
     workingOrders(store, account._id),

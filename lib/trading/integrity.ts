@@ -1,0 +1,554 @@
+/** A full scan of the trading data that checks the money and share invariants of DESIGN.md §4. */
+import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
+import type { Doc, Store } from "../store/port.ts";
+import type { CollectionName } from "../store/schema.ts";
+import type { Account } from "./accounts.ts";
+import type { Trade } from "./history.ts";
+import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
+import type { Order } from "./orders.ts";
+import { type Position, positionId } from "./positions.ts";
+
+/** Documents per page of the scan: large enough to keep round trips few, small enough to stream. */
+const PAGE_SIZE = 500;
+/** Cash is kept to the cent; quantities and prices to the store's full scale. */
+const CASH_DECIMALS = 2;
+const WORKING_STATUSES: ReadonlySet<string> = new Set(["new", "partially_filled"]);
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+  "filled",
+  "cancelled",
+  "expired",
+  "rejected",
+]);
+
+/**
+ * Reads every user, account, ledger entry, trade, order and position, page by page, and checks
+ * DESIGN.md §4: cash = Σ ledger with an unbroken sequence and running balance, cash ≥ 0, position
+ * qty = Σ fills, held buying power = Σ holds of open buy orders (and within cash), a fill applied
+ * exactly once, and no document pointing at an owner that does not exist. Each violation is one
+ * line naming the account number, order, trade or ledger entry (never an email address).
+ *
+ * The store offers no snapshot, so on a live system a scan can catch an order half-way: its
+ * ledger entry read before it existed and its trade read after. When a scan finds problems, a
+ * second one runs; a line both scans report is a problem, a line only one reports becomes a
+ * warning (a write in flight, or a problem fixed meanwhile), so nothing found is dropped.
+ * Memory grows with the numbers of accounts, ledger entries and trades; orders only stream past.
+ */
+export async function checkIntegrity(store: Store): Promise<IntegrityReport> {
+  const first = await scanOnce(store);
+  if (first.problems.length === 0) return first;
+  const second = await scanOnce(store);
+  const before = new Set(first.problems);
+  const after = new Set(second.problems);
+  const once = [
+    ...first.problems.filter((line) => !after.has(line)),
+    ...second.problems.filter((line) => !before.has(line)),
+  ];
+  return {
+    ...second,
+    problems: second.problems.filter((line) => before.has(line)),
+    warnings: [
+      ...second.warnings,
+      ...once.map((line) => `found by one of two scans (a write in flight?): ${line}`),
+    ],
+  };
+}
+
+/** One pass over the store; see checkIntegrity. */
+async function scanOnce(store: Store): Promise<IntegrityReport> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const amount = (value: unknown, decimals: number, where: string, field: string) =>
+    parseAmount(value, decimals, where, field, problems);
+
+  const users = new Set<string>();
+  for await (const user of scan<Doc>(store, "users")) users.add(user._id);
+
+  const accounts = new Map<string, AccountFacts>();
+  const activeByUser = new Map<string, string[]>();
+  const usersWithAccounts = new Set<string>();
+  for await (const account of scan<Account>(store, "accounts")) {
+    const label = `account ${account.number}`;
+    accounts.set(account._id, {
+      label,
+      userId: account.userId,
+      ledgerSeq: account.ledgerSeq,
+      closed: account.status === "closed",
+      // Only margin accounts may borrow; every account type this app opens must stay in credit.
+      mayGoNegative: (account.type as string) === "margin",
+      entries: [],
+      held: 0n,
+    });
+    usersWithAccounts.add(account.userId);
+    if (!users.has(account.userId)) {
+      problems.push(`${label}: its user ${account.userId} does not exist`);
+    }
+    if (account.status === "active") {
+      const active = activeByUser.get(account.userId) ?? [];
+      active.push(account.number);
+      activeByUser.set(account.userId, active);
+    }
+  }
+  for (const [userId, numbers] of activeByUser) {
+    if (numbers.length > 1) {
+      problems.push(`user ${userId} has ${numbers.length} active accounts: ${numbers.join(", ")}`);
+    }
+  }
+  for (const userId of users) {
+    if (!usersWithAccounts.has(userId)) {
+      warnings.push(`user ${userId} has no trading account yet (one opens at their first order)`);
+    }
+  }
+
+  // Ledger entries are grouped per account and judged once all are read, so the scan does not
+  // depend on the order in which a backend returns them.
+  const fillEntries = new Map<string, { entryIds: string[]; amount: Fixed | null }>();
+  const tradeRefs = new Map<string, string>();
+  let ledgerEntries = 0;
+  for await (const entry of scan<LedgerEntry>(store, "cash_ledger")) {
+    ledgerEntries++;
+    const account = accounts.get(entry.accountId);
+    const where = `ledger entry ${entry._id}`;
+    if (!account) {
+      problems.push(`${where}: its account ${entry.accountId} does not exist`);
+      continue;
+    }
+    const at = `${account.label}: ledger entry ${entry.seq}`;
+    const facts: EntryFacts = {
+      id: entry._id,
+      seq: entry.seq,
+      amount: amount(entry.amount, CASH_DECIMALS, at, "amount"),
+      balanceAfter: amount(entry.balanceAfter, CASH_DECIMALS, at, "balanceAfter"),
+    };
+    account.entries.push(facts);
+    if (entry._id !== ledgerEntryId(entry.accountId, entry.seq)) {
+      problems.push(`${at}: stored as ${entry._id}, not under its own sequence number`);
+    }
+    if (entry.tradeId) tradeRefs.set(entry.tradeId, `${at} (${entry.type})`);
+    if (entry.type === "fill") {
+      if (!entry.tradeId) {
+        problems.push(`${at}: a fill entry without a trade`);
+        continue;
+      }
+      const seen = fillEntries.get(entry.tradeId);
+      if (seen) seen.entryIds.push(`${entry.seq}`);
+      else fillEntries.set(entry.tradeId, { entryIds: [`${entry.seq}`], amount: facts.amount });
+    }
+  }
+  for (const account of accounts.values()) checkLedger(account, problems);
+
+  // Trades are kept (compactly) so orders and positions can be compared with them as they stream.
+  const trades = new Map<string, TradeFacts>();
+  const tradesByOrder = new Map<string, string[]>();
+  const netByPosition = new Map<string, NetFacts>();
+  for await (const trade of scan<Trade>(store, "trades")) {
+    const where = `trade ${trade._id}`;
+    const account = accounts.get(trade.accountId);
+    if (!account) problems.push(`${where}: its account ${trade.accountId} does not exist`);
+    else if (trade.userId !== account.userId) {
+      problems.push(`${where}: its user is not the owner of ${account.label}`);
+    }
+    const qty = amount(trade.qty, SCALE, where, "qty");
+    const price = amount(trade.price, SCALE, where, "price");
+    const gross = amount(trade.gross, CASH_DECIMALS, where, "gross");
+    if (qty !== null && qty <= 0n) problems.push(`${where}: qty ${trade.qty} is not positive`);
+    if (qty !== null && price !== null && gross !== null) {
+      const expected = mulFixed(qty, price, CASH_DECIMALS);
+      if (gross !== expected) {
+        problems.push(
+          `${where}: gross ${trade.gross} is not qty × price (${trade.qty} × ${trade.price} = ${
+            formatFixed(expected)
+          })`,
+        );
+      }
+    }
+    trades.set(trade._id, {
+      orderId: trade.orderId,
+      accountId: trade.accountId,
+      symbol: trade.symbol,
+      side: trade.side,
+      qty,
+      price,
+      orderSeen: false,
+    });
+    const siblings = tradesByOrder.get(trade.orderId);
+    if (siblings) siblings.push(trade._id);
+    else tradesByOrder.set(trade.orderId, [trade._id]);
+
+    if (qty !== null) {
+      const key = positionId(trade.accountId, trade.symbol);
+      const net = netByPosition.get(key) ??
+        { label: account?.label ?? `account ${trade.accountId}`, symbol: trade.symbol, net: 0n };
+      net.net += trade.side === "buy" ? qty : -qty;
+      netByPosition.set(key, net);
+    }
+
+    const fills = fillEntries.get(trade._id);
+    if (!fills) problems.push(`${where}: no fill entry in the cash ledger moved its cash`);
+    else {
+      if (fills.entryIds.length > 1) {
+        problems.push(
+          `${where}: applied ${fills.entryIds.length} times — ledger entries ${
+            fills.entryIds.join(", ")
+          } of ${account?.label ?? trade.accountId} are all its fill`,
+        );
+      }
+      const signed = gross === null ? null : trade.side === "buy" ? -gross : gross;
+      if (signed !== null && fills.amount !== null && fills.amount !== signed) {
+        problems.push(
+          `${where}: its fill entry moved ${formatFixed(fills.amount)}, not ${formatFixed(signed)}`,
+        );
+      }
+    }
+  }
+  for (const [tradeId, at] of tradeRefs) {
+    if (!trades.has(tradeId)) problems.push(`${at}: names trade ${tradeId}, which does not exist`);
+  }
+
+  let orders = 0;
+  for await (const order of scan<Order>(store, "orders")) {
+    orders++;
+    checkOrder(order, accounts.get(order.accountId), trades, tradesByOrder, amount, {
+      problems,
+      warnings,
+    });
+  }
+  for (const [tradeId, trade] of trades) {
+    if (!trade.orderSeen) {
+      problems.push(`trade ${tradeId}: its order ${trade.orderId} does not exist`);
+    }
+  }
+
+  let positions = 0;
+  const positioned = new Set<string>();
+  for await (const position of scan<Position>(store, "positions")) {
+    positions++;
+    positioned.add(position._id);
+    checkPosition(
+      position,
+      accounts.get(position.accountId),
+      netByPosition.get(position._id),
+      amount,
+      problems,
+    );
+  }
+  for (const [key, { label, symbol, net }] of netByPosition) {
+    if (!positioned.has(key)) {
+      problems.push(
+        `${label}: trades in ${symbol} net ${formatFixed(net, 0)} but no position exists`,
+      );
+    }
+  }
+
+  for (const account of accounts.values()) {
+    if (account.cash !== undefined && account.held > account.cash) {
+      problems.push(
+        `${account.label}: open buy orders hold ${formatFixed(account.held)} but cash is ${
+          formatFixed(account.cash)
+        }`,
+      );
+    }
+  }
+
+  return {
+    users: users.size,
+    accounts: accounts.size,
+    ledgerEntries,
+    orders,
+    trades: trades.size,
+    positions,
+    problems,
+    warnings,
+  };
+}
+
+/** Sequence 1..ledgerSeq without gaps, a running balance that adds up, and never below zero. */
+function checkLedger(account: AccountFacts, problems: string[]): void {
+  const { label, entries, ledgerSeq } = account;
+  entries.sort((a, b) => a.seq - b.seq);
+  let expected = 1;
+  let previous: EntryFacts | undefined;
+  let balance = 0n;
+  let sum = 0n;
+  let cash: Fixed | undefined = ledgerSeq === 0 ? 0n : undefined;
+  for (const entry of entries) {
+    if (!Number.isInteger(entry.seq) || entry.seq < 1) {
+      problems.push(`${label}: ledger entry ${entry.id} has no valid sequence number`);
+      continue;
+    }
+    if (previous && entry.seq === previous.seq) {
+      problems.push(
+        `${label}: ledger entry ${entry.seq} exists twice (${previous.id}, ${entry.id})`,
+      );
+      continue;
+    }
+    const gap = entry.seq > expected;
+    if (gap) problems.push(`${label}: ${missing(expected, entry.seq - 1)}`);
+    if (entry.seq > ledgerSeq) {
+      problems.push(
+        `${label}: ledger entry ${entry.seq} is beyond the account's last entry ${ledgerSeq}`,
+      );
+    }
+    if (entry.amount !== null) sum += entry.amount;
+    if (entry.amount !== null && entry.balanceAfter !== null) {
+      // After a gap the chain restarts at this entry, so one lost entry is reported once.
+      if (!gap && entry.balanceAfter !== balance + entry.amount) {
+        problems.push(
+          `${label}: ledger entry ${entry.seq} says the balance is ${
+            formatFixed(entry.balanceAfter)
+          }, but ${formatFixed(balance)} ${entry.amount < 0n ? "−" : "+"} ${
+            formatFixed(entry.amount < 0n ? -entry.amount : entry.amount)
+          } is ${formatFixed(balance + entry.amount)}`,
+        );
+      }
+    }
+    if (entry.balanceAfter !== null) {
+      balance = entry.balanceAfter;
+      if (balance < 0n && !account.mayGoNegative) {
+        problems.push(
+          `${label}: cash is ${
+            formatFixed(balance)
+          } after ledger entry ${entry.seq}; it may never go below 0`,
+        );
+      }
+      if (entry.seq === ledgerSeq) cash = balance;
+    }
+    previous = entry;
+    expected = entry.seq + 1;
+  }
+  if (expected <= ledgerSeq) problems.push(`${label}: ${missing(expected, ledgerSeq)}`);
+  if (cash !== undefined && cash !== sum) {
+    problems.push(
+      `${label}: cash is ${formatFixed(cash)} but its ${entries.length} ledger entries sum to ${
+        formatFixed(sum)
+      }`,
+    );
+  }
+  // Without its latest entry the account's cash is unknown; the missing entry is reported above.
+  account.cash = cash;
+}
+
+function missing(from: number, to: number): string {
+  return from === to
+    ? `ledger entry ${from} is missing`
+    : `ledger entries ${from}..${to} are missing (${to - from + 1} entries)`;
+}
+
+/** One order against its account, its trades and the status rules. */
+function checkOrder(
+  order: Order,
+  account: AccountFacts | undefined,
+  trades: Map<string, TradeFacts>,
+  tradesByOrder: Map<string, string[]>,
+  amount: AmountParser,
+  { problems, warnings }: { problems: string[]; warnings: string[] },
+): void {
+  const where = `order ${order._id}`;
+  if (!account) problems.push(`${where}: its account ${order.accountId} does not exist`);
+  else if (order.userId !== account.userId) {
+    problems.push(`${where}: its user is not the owner of ${account.label}`);
+  }
+
+  const working = WORKING_STATUSES.has(order.status);
+  if (!working && !TERMINAL_STATUSES.has(order.status)) {
+    problems.push(`${where}: unknown status "${order.status}"`);
+  } else if (order.open !== working) {
+    problems.push(
+      `${where}: ${order.open ? "open" : "closed"} but its status is ${order.status}`,
+    );
+  }
+  if (order.open && account?.closed) {
+    // A reset closes the account first and ends its orders right after; a crash in between
+    // leaves them for the execution worker, so this is a loose end rather than wrong money.
+    warnings.push(`${where}: still working on closed ${account.label}`);
+  }
+
+  const hold = amount(order.holdAmount, CASH_DECIMALS, where, "holdAmount");
+  if (hold !== null && hold !== 0n) {
+    if (hold < 0n) problems.push(`${where}: holds a negative amount, ${order.holdAmount}`);
+    else if (!order.open) {
+      problems.push(`${where}: ${order.status} but still holds ${order.holdAmount}`);
+    } else if (order.side === "sell") {
+      problems.push(`${where}: a sell order holding ${order.holdAmount} of cash`);
+    }
+  }
+  if (order.open && order.side === "buy") {
+    if (hold === 0n) problems.push(`${where}: an open buy order that holds no buying power`);
+    if (hold !== null && account) account.held += hold;
+  }
+
+  const qty = amount(order.qty, SCALE, where, "qty");
+  const filledQty = amount(order.filledQty, SCALE, where, "filledQty");
+  if (qty !== null && filledQty !== null) {
+    if (filledQty > qty) problems.push(`${where}: filled ${order.filledQty} of only ${order.qty}`);
+    if (filledQty < 0n) problems.push(`${where}: filledQty ${order.filledQty} is negative`);
+    if (order.status === "filled" && filledQty !== qty) {
+      problems.push(`${where}: filled but only ${order.filledQty} of ${order.qty} executed`);
+    }
+  }
+
+  const tradeIds = tradesByOrder.get(order._id) ?? [];
+  let executed = 0n;
+  for (const tradeId of tradeIds) {
+    const trade = trades.get(tradeId)!;
+    trade.orderSeen = true;
+    if (trade.qty !== null) executed += trade.qty;
+    const differs = [
+      trade.accountId !== order.accountId && "account",
+      trade.symbol !== order.symbol && "symbol",
+      trade.side !== order.side && "side",
+    ].filter(Boolean);
+    if (differs.length) {
+      problems.push(
+        `trade ${tradeId}: its ${differs.join(", ")} differ from its order ${order._id}`,
+      );
+    }
+  }
+  if (filledQty !== null && executed !== filledQty) {
+    problems.push(
+      `${where}: filledQty is ${order.filledQty} but its ${tradeIds.length} trade${
+        tradeIds.length === 1 ? "" : "s"
+      } executed ${formatFixed(executed, 0)}`,
+    );
+  }
+  if (order.status === "filled") {
+    const expectedId = `${order._id}:1`;
+    if (tradeIds.length !== 1 || tradeIds[0] !== expectedId) {
+      problems.push(
+        `${where}: filled, so it needs exactly trade ${expectedId}; found ${
+          tradeIds.length ? tradeIds.join(", ") : "none"
+        }`,
+      );
+    } else {
+      const price = trades.get(expectedId)!.price;
+      const average = amount(order.filledAvgPrice, SCALE, where, "filledAvgPrice");
+      if (price !== null && average !== price) {
+        problems.push(
+          `${where}: filledAvgPrice ${order.filledAvgPrice} differs from its trade's price ${
+            formatFixed(price)
+          }`,
+        );
+      }
+    }
+  }
+}
+
+/** One position against the trades of its account and symbol. */
+function checkPosition(
+  position: Position,
+  account: AccountFacts | undefined,
+  trades: NetFacts | undefined,
+  amount: AmountParser,
+  problems: string[],
+): void {
+  const label = account?.label ?? `account ${position.accountId}`;
+  const where = `${label}: position ${position.symbol}`;
+  if (!account) problems.push(`${where}: its account ${position.accountId} does not exist`);
+  else if (position.userId !== account.userId) {
+    problems.push(`${where}: its user is not the owner of the account`);
+  }
+  if (position._id !== positionId(position.accountId, position.symbol)) {
+    problems.push(`${where}: stored as ${position._id}`);
+  }
+  const qty = amount(position.qty, SCALE, where, "qty");
+  // The cost basis keeps eight places so the average price is exact (positions.ts); it is not cash.
+  const costBasis = amount(position.costBasis, SCALE, where, "costBasis");
+  if (qty === null) return;
+  const net = trades?.net ?? 0n;
+  if (qty !== net) {
+    problems.push(
+      `${where}: holds ${position.qty} but its trades net ${formatFixed(net, 0)}`,
+    );
+  }
+  if (qty < 0n) problems.push(`${where}: holds a negative quantity, ${position.qty}`);
+  const shouldBe = qty > 0n ? "open" : "closed";
+  if (position.status !== shouldBe) {
+    problems.push(`${where}: status ${position.status} with qty ${position.qty}`);
+  }
+  if (costBasis !== null) {
+    if (costBasis < 0n) problems.push(`${where}: negative cost basis ${position.costBasis}`);
+    else if (qty === 0n && costBasis !== 0n) {
+      problems.push(`${where}: flat but its cost basis is ${position.costBasis}`);
+    }
+  }
+}
+
+/** Every document of a collection, a page at a time, in the order of its primary key. */
+async function* scan<T extends Doc>(store: Store, collection: CollectionName): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<T>(collection, { limit: PAGE_SIZE, cursor });
+    yield* page.items;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+/** An amount, or null after recording why the stored value is not one. */
+function parseAmount(
+  value: unknown,
+  decimals: number,
+  where: string,
+  field: string,
+  problems: string[],
+): Fixed | null {
+  try {
+    return parseFixed(value, decimals, field);
+  } catch (err) {
+    if (!(err instanceof DecimalError)) throw err;
+    const why = err.code === "too_many_decimals"
+      ? `has more than ${decimals} decimals`
+      : err.code === "out_of_range"
+      ? "is out of range"
+      : "is not a decimal amount";
+    problems.push(`${where}: ${field} ${JSON.stringify(value) ?? "undefined"} ${why}`);
+    return null;
+  }
+}
+
+type AmountParser = (value: unknown, decimals: number, where: string, field: string) =>
+  | Fixed
+  | null;
+
+type EntryFacts = { id: string; seq: number; amount: Fixed | null; balanceAfter: Fixed | null };
+
+type AccountFacts = {
+  /** "account PA12345678": how a person finds it. */
+  label: string;
+  userId: string;
+  ledgerSeq: number;
+  closed: boolean;
+  mayGoNegative: boolean;
+  entries: EntryFacts[];
+  /** Σ holds of its open buy orders. */
+  held: Fixed;
+  /** The balance after its latest entry, once the ledger is checked; undefined when unknown. */
+  cash?: Fixed;
+};
+
+type TradeFacts = {
+  orderId: string;
+  accountId: string;
+  symbol: string;
+  side: string;
+  qty: Fixed | null;
+  price: Fixed | null;
+  orderSeen: boolean;
+};
+
+type NetFacts = { label: string; symbol: string; net: Fixed };
+
+/** What a scan found: how many of each it read, and one line per violation. */
+export type IntegrityReport = {
+  users: number;
+  accounts: number;
+  ledgerEntries: number;
+  orders: number;
+  trades: number;
+  positions: number;
+  /** Broken invariants: money or shares are wrong somewhere. */
+  problems: string[];
+  /**
+   * Loose ends that are not wrong money: a user without an account (one opens at their first
+   * order), an order still working on an account a reset has just closed.
+   */
+  warnings: string[];
+};

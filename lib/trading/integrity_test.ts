@@ -1,0 +1,377 @@
+/** Tests of the integrity scan and its readiness check: a real trading session, then one corruption at a time. */
+import assert from "node:assert/strict";
+import { runChecks } from "../readiness.ts";
+import type { Doc, Fields, Query, Store } from "../store/port.ts";
+import type { CollectionName } from "../store/schema.ts";
+import { testApp } from "../../routes/testing.ts";
+import type { Account } from "./accounts.ts";
+import { checkIntegrity } from "./integrity.ts";
+import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
+import type { Order } from "./orders.ts";
+import { positionId } from "./positions.ts";
+import { tradingChecks } from "./readiness.ts";
+import { runExecutionPass } from "./worker.ts";
+
+const ORIGIN = "http://localhost:8000";
+const PASSWORD = "vivid-otter-planet-42";
+const DAY_MS = 86_400_000;
+type App = Awaited<ReturnType<typeof testApp>>;
+
+/** A JSON request as a signed-in browser on our own origin sends it. */
+async function call(
+  t: App,
+  path: string,
+  init: { method?: string; body?: unknown; cookie?: string },
+) {
+  const headers: Record<string, string> = { Origin: ORIGIN };
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  if (init.cookie) headers.Cookie = init.cookie;
+  const res = await t.app.request(`${ORIGIN}${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
+  const text = await res.text();
+  assert.ok(res.status < 300, `${init.method ?? "POST"} ${path} → ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Signs a new trader up through the API and returns their session cookie and account. */
+async function trader(t: App, email: string) {
+  await call(t, "/api/auth/sign-up", { body: { email, password: PASSWORD, name: "Test Trader" } });
+  const res = await t.app.request(`${ORIGIN}/api/auth/sign-in`, {
+    method: "POST",
+    headers: { Origin: ORIGIN, "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
+  assert.equal(res.status, 200, await res.clone().text());
+  const cookie = res.headers.getSetCookie().find((c) => c.includes("orion_session="))!
+    .split(";")[0];
+  const { accounts } = await call(t, "/api/accounts", { cookie });
+  return { cookie, accountId: accounts[0].id as string, number: accounts[0].number as string };
+}
+
+function order(t: App, cookie: string, body: Record<string, unknown>) {
+  return call(t, "/api/orders", { cookie, body: { type: "market", timeInForce: "day", ...body } });
+}
+
+/**
+ * Two traders and every path that moves money or shares: market buys and sells, resting limit and
+ * stop orders, a cancel, a replace that the worker then fills, day orders the worker expires,
+ * fractional crypto, and a demo account reset with a working order in it.
+ */
+async function scenario() {
+  const t = await testApp();
+  const ada = await trader(t, "ada@example.com");
+  const bob = await trader(t, "bob@example.com");
+
+  await order(t, ada.cookie, { symbol: "INTC", side: "buy", qty: 10 });
+  await order(t, ada.cookie, { symbol: "T", side: "buy", qty: "5" });
+  await order(t, ada.cookie, { symbol: "INTC", side: "sell", qty: 3 });
+  const resting = await order(t, ada.cookie, {
+    symbol: "CSCO",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 2,
+    timeInForce: "gtc",
+  });
+  assert.equal(resting.status, "new");
+  await order(t, ada.cookie, {
+    symbol: "T",
+    side: "buy",
+    type: "stop",
+    stopPrice: "9000",
+    qty: 1,
+    timeInForce: "gtc",
+  });
+  const cancelled = await order(t, ada.cookie, {
+    symbol: "NFLX",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 1,
+  });
+  await call(t, `/api/orders/${cancelled.id}`, { method: "DELETE", cookie: ada.cookie });
+  await order(t, ada.cookie, {
+    symbol: "INTC",
+    side: "sell",
+    type: "limit",
+    limitPrice: "5000",
+    qty: 2,
+  });
+  const replaced = await order(t, ada.cookie, {
+    symbol: "DIS",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 1,
+    timeInForce: "gtc",
+  });
+  await call(t, `/api/orders/${replaced.id}`, {
+    method: "PATCH",
+    cookie: ada.cookie,
+    body: { limitPrice: "5000" },
+  });
+  const now = new Date();
+  assert.equal((await runExecutionPass(t.deps.trading, now)).filled, 1, "the replaced buy fills");
+  // Two days on, the day orders are past their session's close.
+  const later = await runExecutionPass(t.deps.trading, new Date(now.getTime() + 2 * DAY_MS));
+  assert.equal(later.expired, 1, "the day sell expires");
+
+  await order(t, bob.cookie, { symbol: "BTC/USD", side: "buy", qty: "0.0105", timeInForce: "gtc" });
+  await order(t, bob.cookie, {
+    symbol: "ETH/USD",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 2,
+    timeInForce: "gtc",
+  });
+  await call(t, `/api/accounts/${bob.accountId}/reset`, { cookie: bob.cookie, body: {} });
+  await order(t, bob.cookie, { symbol: "INTC", side: "buy", qty: 1 });
+
+  return {
+    t,
+    store: t.deps.store,
+    ada,
+    bob,
+    [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
+  };
+}
+
+/** Writes a document as it is, behind the trading code's back. */
+async function insert(store: Store, collection: CollectionName, doc: Fields & { _id: string }) {
+  await store.commit([{ op: "insert", collection, doc }]);
+}
+
+async function ledgerOf(store: Store, accountId: string): Promise<LedgerEntry[]> {
+  return (await store.find<LedgerEntry>("cash_ledger", {
+    where: { accountId },
+    sort: { field: "seq", direction: 1 },
+    limit: 100,
+  })).items;
+}
+
+/** The problems after a corruption; each must name what was corrupted, and no line an email. */
+async function problemsOf(store: Store): Promise<string[]> {
+  const report = await checkIntegrity(store);
+  assert.ok(report.problems.length > 0, "the corruption is reported");
+  for (const line of report.problems) assert.ok(!line.includes("@"), `no email in: ${line}`);
+  return report.problems;
+}
+
+function someLine(problems: string[], pattern: RegExp) {
+  assert.ok(problems.some((line) => pattern.test(line)), `${pattern} in:\n${problems.join("\n")}`);
+}
+
+Deno.test("[integrity] a real trading session keeps every invariant", async () => {
+  await using s = await scenario();
+  const report = await checkIntegrity(s.store);
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(report.warnings, []);
+  assert.equal(report.users, 2);
+  assert.equal(report.accounts, 3, "Bob's reset closed one account and opened another");
+  assert.equal(report.orders, 11);
+  assert.equal(report.trades, 6);
+  assert.equal(report.positions, 5);
+  const orders = (await s.store.find<Order>("orders", { limit: 100 })).items;
+  const statuses = Object.fromEntries(
+    Map.groupBy(orders, (o) => o.status).entries().map(([k, v]) => [k, v.length]),
+  );
+  assert.deepEqual(statuses, { filled: 6, new: 2, cancelled: 2, expired: 1 });
+  // Deposits (3) plus one fill entry per trade; commission is 0 by default.
+  assert.equal(report.ledgerEntries, 9);
+});
+
+Deno.test("[integrity] an edited ledger amount breaks the running balance and the sum", async () => {
+  await using s = await scenario();
+  const entry = (await ledgerOf(s.store, s.ada.accountId))[1];
+  await s.store.update<LedgerEntry>("cash_ledger", entry._id, { amount: "-1.00" });
+  const problems = await problemsOf(s.store);
+  someLine(problems, new RegExp(`^account ${s.ada.number}: ledger entry 2 says the balance is`));
+  someLine(problems, new RegExp(`^account ${s.ada.number}: cash is .* ledger entries sum to`));
+});
+
+Deno.test("[integrity] a deleted ledger entry is reported as missing", async () => {
+  await using s = await scenario();
+  await s.store.delete("cash_ledger", ledgerEntryId(s.ada.accountId, 3));
+  const problems = await problemsOf(s.store);
+  someLine(problems, new RegExp(`^account ${s.ada.number}: ledger entry 3 is missing$`));
+});
+
+Deno.test("[integrity] a second fill entry for one trade is a fill applied twice", async () => {
+  await using s = await scenario();
+  const entries = await ledgerOf(s.store, s.ada.accountId);
+  const fill = entries.find((e) => e.type === "fill")!;
+  const account = (await s.store.get<Account>("accounts", s.ada.accountId))!;
+  const last = entries.at(-1)!;
+  const seq = account.ledgerSeq + 1;
+  // A perfect copy in every other respect: sequence, running balance and account all agree.
+  const { _v, ...copy } = fill;
+  await s.store.commit([
+    {
+      op: "insert",
+      collection: "cash_ledger",
+      doc: {
+        ...copy,
+        _id: ledgerEntryId(account._id, seq),
+        seq,
+        balanceAfter: (Number(last.balanceAfter) + Number(fill.amount)).toFixed(2),
+      },
+    },
+    { op: "update", collection: "accounts", id: account._id, set: { ledgerSeq: seq } },
+  ]);
+  const problems = await problemsOf(s.store);
+  assert.equal(problems.length, 1, problems.join("\n"));
+  someLine(
+    problems,
+    new RegExp(`^trade ${fill.tradeId}: applied 2 times — ledger entries 2, ${seq}`),
+  );
+});
+
+Deno.test("[integrity] a position that disagrees with its trades is reported", async () => {
+  await using s = await scenario();
+  await s.store.update("positions", positionId(s.ada.accountId, "INTC"), { qty: "8" });
+  const problems = await problemsOf(s.store);
+  someLine(
+    problems,
+    new RegExp(`^account ${s.ada.number}: position INTC: holds 8 but its trades net 7$`),
+  );
+});
+
+Deno.test("[integrity] a closed order that still holds cash is reported", async () => {
+  await using s = await scenario();
+  const closed = (await s.store.find<Order>("orders", {
+    where: { accountId: s.ada.accountId, open: false },
+    limit: 100,
+  })).items.find((o) => o.status === "cancelled")!;
+  await s.store.update<Order>("orders", closed._id, { holdAmount: "50.00" });
+  const problems = await problemsOf(s.store);
+  assert.deepEqual(problems, [`order ${closed._id}: cancelled but still holds 50.00`]);
+});
+
+Deno.test("[integrity] a trade without its order is reported", async () => {
+  await using s = await scenario();
+  const trade = (await s.store.find<Doc & { orderId: string }>("trades", {
+    where: {
+      orderId: (await s.store.find<Order>("orders", {
+        where: { accountId: s.ada.accountId, open: false },
+        limit: 100,
+      })).items.find((o) => o.status === "filled")!._id,
+    },
+    limit: 1,
+  })).items[0];
+  const { _v, ...copy } = trade;
+  await insert(s.store, "trades", {
+    ...copy,
+    _id: "01GHOST00000000000000000:1",
+    orderId: "01GHOST",
+  });
+  const problems = await problemsOf(s.store);
+  someLine(problems, /^trade 01GHOST00000000000000000:1: its order 01GHOST does not exist$/);
+  someLine(problems, /^trade 01GHOST00000000000000000:1: no fill entry in the cash ledger/);
+});
+
+Deno.test("[integrity] working holds beyond cash, and orphans, are reported", async () => {
+  await using s = await scenario();
+  const open = (await s.store.find<Order>("orders", {
+    where: { accountId: s.ada.accountId, open: true },
+    limit: 100,
+  })).items.find((o) => o.side === "buy")!;
+  await s.store.update<Order>("orders", open._id, { holdAmount: "1000000.00" });
+  await insert(s.store, "positions", {
+    _id: positionId("nobody:1", "T"),
+    userId: "nobody",
+    accountId: "nobody:1",
+    symbol: "T",
+    qty: "0",
+    costBasis: "0.00",
+    realizedPnl: "0.00",
+    status: "closed",
+  });
+  const problems = await problemsOf(s.store);
+  someLine(
+    problems,
+    new RegExp(`^account ${s.ada.number}: open buy orders hold 1\\d{6}\\.\\d\\d but cash is`),
+  );
+  someLine(problems, /^account nobody:1: position T: its account nobody:1 does not exist$/);
+});
+
+Deno.test("[integrity] an order placed during the scan is a warning, not a problem", async () => {
+  await using s = await scenario();
+  let placed = false;
+  // The order lands after the ledger was read and before the trades are: the first scan sees a
+  // trade without its fill entry, the second sees both.
+  const live = new Proxy(s.store, {
+    get(target, prop) {
+      if (prop === "find") {
+        return async (collection: CollectionName, query: Query) => {
+          if (collection === "trades" && !placed) {
+            placed = true;
+            await order(s.t, s.ada.cookie, { symbol: "T", side: "buy", qty: 1 });
+          }
+          return await target.find(collection, query);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const report = await checkIntegrity(live);
+  assert.ok(placed);
+  assert.deepEqual(report.problems, []);
+  assert.ok(
+    report.warnings.some((line) =>
+      /^found by one of two scans \(a write in flight\?\): trade \w+:1: no fill entry/.test(line)
+    ),
+    report.warnings.join("\n"),
+  );
+});
+
+Deno.test("[integrity] loose ends are warnings, not problems", async () => {
+  await using s = await scenario();
+  await insert(s.store, "users", { _id: "01LONELY", email: "carol@example.com", role: "USER" });
+  // A reset that stopped between closing the account and ending its working orders.
+  await s.store.update<Account>("accounts", s.ada.accountId, { status: "closed" });
+  const report = await checkIntegrity(s.store);
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.warnings.length, 3, report.warnings.join("\n"));
+  assert.match(report.warnings[0], /^user 01LONELY has no trading account/);
+  for (const line of report.warnings.slice(1)) {
+    assert.match(line, new RegExp(`^order \\w+: still working on closed account ${s.ada.number}$`));
+  }
+  assert.ok(!report.warnings.join().includes("carol"));
+});
+
+Deno.test("[integrity] the readiness check passes with counts, warns, and fails with the first problems", async () => {
+  await using s = await scenario();
+  const run = async () => (await runChecks(tradingChecks, { env: {}, store: s.store }))[0];
+
+  const clean = await run();
+  assert.equal(clean.status, "pass");
+  assert.equal(clean.group, "data integrity");
+  assert.match(
+    clean.detail,
+    /^3 accounts, 9 ledger entries, 11 orders, 6 trades, 5 positions: all invariants hold$/,
+  );
+
+  await insert(s.store, "users", { _id: "01LONELY", email: "carol@example.com", role: "USER" });
+  const warned = await run();
+  assert.equal(warned.status, "warn");
+  assert.match(warned.detail, /user 01LONELY has no trading account/);
+
+  // Seven corrupted holds: five are listed and the rest counted.
+  const closed = (await s.store.find<Order>("orders", { where: { open: false }, limit: 100 }))
+    .items.slice(0, 7);
+  for (const o of closed) await s.store.update<Order>("orders", o._id, { holdAmount: "1.00" });
+  const failed = await run();
+  assert.equal(failed.status, "fail");
+  assert.match(
+    failed.detail,
+    /^7 problems: order .*; order .*; order .*; order .*; order .* \(\+2 more\)/,
+  );
+
+  const missing = (await runChecks(tradingChecks, { env: {} }))[0];
+  assert.equal(missing.status, "fail");
+});
