@@ -1,5 +1,6 @@
 /** Production readiness checks run by `deno task check`: each one small, named and grouped. */
 import { ALIASES, type Config, ConfigError, loadConfig } from "./config.ts";
+import { transactionSupport } from "./store/mongo.ts";
 import { openStore } from "./store/open.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
 import type { Doc, Store } from "./store/port.ts";
@@ -78,6 +79,15 @@ export const defaultChecks: Check[] = [
       await store.ping();
       const where = store.backend === "kv" && ctx.config?.kvPath ? ` at ${ctx.config.kvPath}` : "";
       return pass(`${store.backend === "kv" ? "Deno KV" : "MongoDB"}${where} answered a ping`);
+    }),
+  },
+  {
+    id: "store.transactions",
+    group: "store",
+    title: "Atomic units (transactions)",
+    run: withStore(async (store) => {
+      const support = await transactionSupport(store);
+      return support.ok ? pass(support.detail) : fail(support.detail);
     }),
   },
   {

@@ -24,7 +24,8 @@ import {
   type Where,
   type WriteOp,
 } from "./port.ts";
-import { COLLECTION_NAMES, indexName, type IndexSpec, SCHEMA } from "./schema.ts";
+import { type DeclaredIndex, declaredIndexes, planIndex } from "./plan.ts";
+import { COLLECTION_NAMES } from "./schema.ts";
 import { newId } from "../ids.ts";
 
 /** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
@@ -38,7 +39,6 @@ const SCHEMA_KEY = ["m", "schema"];
 type Stored = Doc & Fields;
 type Key = Deno.KvKey;
 type KeyPart = Deno.KvKeyPart;
-type DeclaredIndex = { name: string; spec: IndexSpec; fields: string[] };
 
 /** Opens a KV store at `path` (a file, `:memory:`, or undefined for the platform's default). */
 export async function openKvStore(path?: string): Promise<Store> {
@@ -52,23 +52,12 @@ export async function openKvStore(path?: string): Promise<Store> {
 class KvStore implements Store {
   readonly backend = "kv" as const;
   #closed = false;
-  readonly #indexes = new Map<CollectionName, DeclaredIndex[]>(
-    COLLECTION_NAMES.map((c) => [
-      c,
-      (SCHEMA[c] as readonly IndexSpec[]).map((spec) => ({
-        name: indexName(spec),
-        spec,
-        fields: Object.keys(spec.fields),
-      })),
-    ]),
-  );
-
   constructor(readonly kv: Deno.Kv) {}
 
   async ensureSchema(): Promise<void> {
     const built = (await this.kv.get<Record<string, string[]>>(SCHEMA_KEY)).value ?? {};
     for (const collection of COLLECTION_NAMES) {
-      const declared = this.#indexes.get(collection)!;
+      const declared = declaredIndexes(collection);
       const have = new Set(built[collection] ?? []);
       for (const index of declared) {
         if (!have.has(index.name)) await this.#backfill(collection, index);
@@ -235,7 +224,7 @@ class KvStore implements Store {
           written.push(null);
           return;
         }
-        for (const index of this.#indexes.get(collection)!) {
+        for (const index of declaredIndexes(collection)) {
           const oldKey = before && indexKey(collection, index, before);
           const newKey = after && indexKey(collection, index, after);
           if (oldKey && newKey && sameKey(oldKey, newKey)) continue;
@@ -286,33 +275,18 @@ class KvStore implements Store {
 
   /** The key range that answers a query, or an error naming the missing index. */
   #plan(collection: CollectionName, where: Where, sortField?: string) {
+    const index = planIndex(collection, where, sortField);
+    if (!index) return { prefix: ["d", collection] as Key, tail: 1, sorted: false, primary: true };
     const fields = Object.keys(where);
-    if (!fields.length && (!sortField || sortField === "_id")) {
-      return { prefix: ["d", collection] as Key, tail: 1, sorted: false, primary: true };
-    }
-    for (const index of this.#indexes.get(collection)!) {
-      const lead = index.fields.slice(0, fields.length);
-      if (lead.length !== fields.length || !lead.every((f) => f in where)) continue;
-      const next = index.fields[fields.length];
-      const byId = sortField === undefined || sortField === "_id";
-      if (next !== sortField && !(byId && (next === undefined || sortField === undefined))) {
-        continue;
-      }
-      if (sortField === "_id" && index.spec.unique) continue;
-      const prefix: Key = [
-        index.spec.unique ? "u" : "i",
-        collection,
-        index.name,
-        ...lead.map((f) => encodeValue(where[f])),
-      ];
-      const tail = index.fields.length - fields.length + (index.spec.unique ? 0 : 1);
-      return { prefix, tail, sorted: next !== undefined && next === sortField, primary: false };
-    }
-    throw new Error(
-      `no declared index on ${collection} serves where ${JSON.stringify(fields)} sorted by ${
-        sortField ?? "_id"
-      }`,
-    );
+    const prefix: Key = [
+      index.spec.unique ? "u" : "i",
+      collection,
+      index.name,
+      ...index.fields.slice(0, fields.length).map((f) => encodeValue(where[f])),
+    ];
+    const tail = index.fields.length - fields.length + (index.spec.unique ? 0 : 1);
+    const next = index.fields[fields.length];
+    return { prefix, tail, sorted: next !== undefined && next === sortField, primary: false };
   }
 
   async #getEntries(keys: Key[]): Promise<Deno.KvEntryMaybe<unknown>[]> {

@@ -1,14 +1,35 @@
 /** Chooses and opens the storage backend the configuration asks for. */
 import type { Config } from "../config.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { openKvStore } from "./kv.ts";
+import { openMongoStore, transactionSupport } from "./mongo.ts";
 import type { Store } from "./port.ts";
 
-/** Deno KV at KV_PATH; MongoDB when MONGODB_URI is set. The schema is ensured before use. */
-export async function openStore(config: Config): Promise<Store> {
+/**
+ * MongoDB when MONGODB_URI is set (database MONGODB_DB), Deno KV at KV_PATH otherwise. The schema
+ * is ensured before use. A MongoDB server that cannot run transactions is refused here, since
+ * every write is one: better one clear line at start-up than a failure on every request.
+ */
+export async function openStore(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+): Promise<Store> {
   if (config.mongodbUri) {
-    throw new Error(
-      "MONGODB_URI: the MongoDB backend is not part of this build; unset it to use Deno KV",
-    );
+    const store = await openMongoStore({ uri: config.mongodbUri, db: config.mongodbDb, log });
+    try {
+      const transactions = await transactionSupport(store);
+      if (!transactions.ok) throw new Error(`MONGODB_URI: ${transactions.detail}`);
+      await store.ensureSchema();
+      log.info("store opened", {
+        backend: store.backend,
+        db: config.mongodbDb,
+        topology: transactions.detail,
+      });
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
   const store = await openKvStore(config.kvPath);
   await store.ensureSchema();
