@@ -5,6 +5,9 @@ import { ConfigError, loadConfig, readEnv, withListenAddress } from "./lib/confi
 import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
+import { metrics } from "./lib/metrics.ts";
+import { readOnlySwitch } from "./lib/read_only.ts";
+import { instrumentStore } from "./lib/store/instrumented.ts";
 import { createRateLimiter } from "./lib/rate_limit.ts";
 import { openMarket, tradingContext } from "./lib/trading/setup.ts";
 import { startTradingWorkers } from "./lib/trading/worker.ts";
@@ -23,7 +26,10 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-const store = await openStore(config);
+const rawStore = await openStore(config, log);
+// Scrapes read pool figures from the backend itself; every other call goes through the timer.
+metrics.observeStore(rawStore);
+const store = instrumentStore(rawStore, metrics);
 const market = await openMarket(store, config, log);
 const trading = tradingContext(store, market, config, log);
 const mailer = createMailer(config, log);
@@ -45,6 +51,8 @@ const server = Deno.serve({
       mailer,
       limiter,
       trading,
+      metrics,
+      readOnly: readOnlySwitch(store, config.readOnly),
       startedAt,
       version: denoJson.version,
     });

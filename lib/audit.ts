@@ -72,6 +72,8 @@ export type AuditAction =
   | "auth.recovery_code_used"
   | "auth.recovery_codes_regenerated"
   | "admin.role_changed"
+  | "admin.read_only"
+  | "admin.sessions_cleared"
   | "account.reset"
   | "order.placed"
   | "order.rejected"

@@ -132,6 +132,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    readOnly: config.readOnly,
+    metricsToken: secretState(config.metricsToken),
     email: config.email,
   } satisfies Record<Exclude<keyof Config, "appUrlIsDefault">, unknown>;
 }
@@ -213,6 +215,12 @@ function envSchema(production: boolean) {
       .default([]),
     BODY_LIMIT_BYTES: integer(1, MAX_BODY_LIMIT_BYTES).default(65536),
     TRUST_PROXY: boolean().default(false),
+    READ_ONLY: boolean().default(false),
+    // GET /metrics has no rate limit, so the token alone must resist guessing.
+    METRICS_TOKEN: secret().refine(
+      (value) => value === undefined || value.length >= 32,
+      "must be at least 32 characters",
+    ),
   });
 }
 
@@ -308,6 +316,8 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     corsOrigins: env.CORS_ORIGINS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
+    readOnly: env.READ_ONLY,
+    metricsToken: env.METRICS_TOKEN,
     email: {
       kind: env.RESEND_API_KEY !== undefined
         ? "resend"
@@ -441,5 +451,9 @@ export type Config = {
   bodyLimitBytes: number;
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy: boolean;
+  /** Emergency switch for every instance: stop all writes but signing in and out and admin work. */
+  readOnly: boolean;
+  /** Bearer token that lets a Prometheus scraper read GET /metrics; admins may read it signed in. */
+  metricsToken?: string;
   email: { kind: "resend" | "smtp" | "dev" };
 };

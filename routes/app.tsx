@@ -11,10 +11,14 @@ import { authApi } from "./auth_api.ts";
 import { authPages } from "./auth_pages.tsx";
 import { devMailboxRoutes } from "./dev_mailbox.tsx";
 import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { recordHttpMetrics } from "./middleware/http_metrics.ts";
+import { readOnlyGuard } from "./middleware/read_only.ts";
 import { apiRateLimit } from "./middleware/api_rate_limit.ts";
 import { loadSession } from "./middleware/session.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { tradingApi } from "./trading_api.ts";
+import { tradingPages } from "./trading_pages.tsx";
 import { homeRoutes } from "./home.tsx";
 import { compression } from "./middleware/compression.ts";
 import { flash } from "./middleware/flash.ts";
@@ -28,6 +32,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
+  app.use(recordHttpMetrics(deps.metrics));
   app.use(requestLog(deps.log));
   app.use(securityHeaders({ production: config.isProduction }));
   app.use(async function varyOnHtmx(c, next) {
@@ -61,15 +66,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   app.use(loadSession(deps));
+  app.use(readOnlyGuard(deps.readOnly));
   app.use("/api/*", apiRateLimit(deps));
 
   app.route("/static", staticRoutes(deps.assets));
   app.route("/api/health", healthRoutes(deps));
+  app.route("/metrics", metricsRoutes(deps));
   app.route("/api/auth", authApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings", settingsRoutes(deps));
+  app.route("/", tradingPages(deps));
   // The development mailbox shows emails "sent" when no provider is configured; never in production.
   if (!config.isProduction && deps.mailer.mailbox) {
     app.route("/dev", devMailboxRoutes(deps.mailer.mailbox));

@@ -30,7 +30,7 @@ import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, requestOrigin, safeNext } from "./request.ts";
 
 /** Where a user lands after signing in, unless a `next` path says otherwise. */
-export const HOME_AFTER_SIGN_IN = "/settings";
+export const HOME_AFTER_SIGN_IN = "/dashboard";
 
 export function authPages(deps: AppDeps) {
   const ctx = authContext(deps);

@@ -121,7 +121,7 @@ Deno.test("[pages] with htmx, a failing form answers its own partial and success
   assert.match(ok.headers.get("HX-Redirect")!, /^\/verify-email\?sent=1/);
 
   const signIn = await b.post("/sign-in", { email: "ada@example.com", password: PASSWORD }, htmx);
-  assert.equal(signIn.headers.get("HX-Redirect"), "/settings");
+  assert.equal(signIn.headers.get("HX-Redirect"), "/dashboard");
   const wrongPassword = await b.post("/settings/password", {
     currentPassword: "nope-nope",
     newPassword: "fresh-sturdy-phrase-1",

@@ -7,6 +7,8 @@ import type { RateLimiter } from "../lib/rate_limit.ts";
 import type { TradingContext } from "../lib/trading/orders.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import type { ReadOnlySwitch } from "../lib/read_only.ts";
 import type { Store } from "../lib/store/port.ts";
 import type { Flash } from "./middleware/flash.ts";
 
@@ -19,6 +21,10 @@ export type AppDeps = {
   mailer: Mailer;
   limiter: RateLimiter;
   trading: TradingContext;
+  /** The process's metrics, served at GET /metrics. */
+  metrics: Metrics;
+  /** The emergency read-only switch (READ_ONLY, or an admin's). */
+  readOnly: ReadOnlySwitch;
   /** `performance.now()` when the process started, for uptime. */
   startedAt: number;
   /** The app's version, from deno.json. */
@@ -33,6 +39,8 @@ export type AppEnv = {
     assets: AssetMap;
     flash?: Flash;
     flashSecret: string;
+    /** Whether writes are stopped (read-only mode), for the banner. */
+    readOnly?: boolean;
     /** Set by loadSession when the request carries a valid session. */
     user?: User;
     session?: Session;

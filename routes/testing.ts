@@ -4,6 +4,9 @@ import { loadConfig } from "../lib/config.ts";
 import { createMailer } from "../lib/email.ts";
 import { createRateLimiter } from "../lib/rate_limit.ts";
 import { createLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/metrics.ts";
+import { readOnlySwitch } from "../lib/read_only.ts";
+import { instrumentStore } from "../lib/store/instrumented.ts";
 import { openStore } from "../lib/store/open.ts";
 import { openMarket, tradingContext } from "../lib/trading/setup.ts";
 import { createApp } from "./app.tsx";
@@ -20,13 +23,18 @@ export async function testApp(env: Record<string, string> = {}) {
   });
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, (line) => logLines.push(line));
-  const store = await openStore(config);
+  const metrics = createMetrics();
+  const rawStore = await openStore(config, log);
+  metrics.observeStore(rawStore);
+  const store = instrumentStore(rawStore, metrics);
   const market = await openMarket(store, config, log);
   const deps: AppDeps = {
     config,
     store,
     log,
     trading: tradingContext(store, market, config, log),
+    metrics,
+    readOnly: readOnlySwitch(store, config.readOnly),
     assets: await loadAssets(),
     mailer: createMailer(config, log),
     limiter: createRateLimiter(config, log),

@@ -143,6 +143,12 @@ class Journey {
 
     await page.getByLabel("Password").fill(STRONG_PASSWORD);
     await this.submitExpectingRedirect("Sign in", "/sign-in");
+    this.assertPath("/dashboard");
+    await this.assertHeading("Dashboard");
+    await this.navigation(
+      page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" })
+        .click(),
+    );
     this.assertPath("/settings");
     await this.assertHeading("Settings");
     const emailSection = page.getByRole("region", { name: "Email", exact: true });

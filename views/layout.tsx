@@ -6,11 +6,23 @@ import type { AppEnv } from "../routes/env.ts";
 // htmx's own indicator styles are injected by script; ours live in app.css so the CSP stays strict.
 const HTMX_CONFIG = JSON.stringify({ includeIndicatorCSS: false });
 
+/** Where a signed-in user goes; one row that scrolls sideways on a phone. */
+const APP_NAV = [
+  ["/dashboard", "Dashboard"],
+  ["/trade", "Trade"],
+  ["/orders", "Orders"],
+  ["/positions", "Positions"],
+  ["/history", "History"],
+  ["/watchlist", "Watchlist"],
+  ["/settings", "Settings"],
+] as const;
+
 export function Layout(props: { title?: string; children?: Child }) {
   const c = useRequestContext<AppEnv>();
   const assets = c.get("assets").byName;
   const flash = c.get("flash");
   const user = c.get("user");
+  const path = c.req.path;
   return (
     <html lang="en">
       <head>
@@ -36,11 +48,20 @@ export function Layout(props: { title?: string; children?: Child }) {
             <img src={assets.get("icon.svg")!.url} alt="" width="24" height="24" />
             Orion
           </a>
-          <nav aria-label="Main">
+          <nav aria-label="Main" class={user ? "app" : undefined}>
             {user
               ? (
                 <>
-                  <a href="/settings">Settings</a>
+                  {APP_NAV.map(([href, label]) => (
+                    <a
+                      href={href}
+                      aria-current={path === href || path.startsWith(`${href}/`)
+                        ? "page"
+                        : undefined}
+                    >
+                      {label}
+                    </a>
+                  ))}
                   <form method="post" action="/sign-out" class="inline">
                     <button type="submit" class="link">Sign out</button>
                   </form>

@@ -4,6 +4,7 @@
  */
 import { audit, type AuditAction, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
+import { countSignIns } from "../metrics.ts";
 import type { AuthContext } from "./context.ts";
 import { enforceLimit, LIMITS, tooManyRequests } from "./limits.ts";
 import { decoyPasswordHash, verifyPassword } from "./password.ts";
@@ -17,8 +18,13 @@ import {
 import { checkSecondFactor } from "./two_factor.ts";
 import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
 
-/** Checks the credentials and opens a new session; throws the contract's 401/403/429 errors. */
-export async function signIn(
+/**
+ * Checks the credentials and opens a new session; throws the contract's 401/403/429 errors.
+ * Every attempt is counted by its outcome in auth_sign_in_total.
+ */
+export const signIn = countSignIns(attemptSignIn);
+
+async function attemptSignIn(
   ctx: AuthContext,
   input: { email: string; password: string; totpCode?: string },
   origin: RequestOrigin,

@@ -132,6 +132,8 @@ export async function openMongoStore(options: {
     options.uri,
     clientOptions(options.uri, options.serverSelectionTimeoutMs),
   );
+  // Counting starts before connect() so that no connection the pool opens goes uncounted.
+  const pool = new PoolCounter(client);
   try {
     await client.connect();
   } catch (cause) {
@@ -141,7 +143,15 @@ export async function openMongoStore(options: {
       cause,
     });
   }
-  return new MongoStore(client, options.db, options.log ?? createLogger("info"));
+  return new MongoStore(client, options.db, options.log ?? createLogger("info"), pool);
+}
+
+/**
+ * The connection pool figures of a MongoDB store (the store `openMongoStore` returned, not a
+ * wrapper of it), summed over the servers it talks to; null for any other backend.
+ */
+export function mongoPoolFigures(store: Store): MongoPoolFigures | null {
+  return store instanceof MongoStore ? store.pool.figures() : null;
 }
 
 /**
@@ -179,12 +189,14 @@ class MongoStore implements Store {
   readonly #client: MongoClient;
   readonly #db: Db;
   readonly #log: Logger;
+  readonly pool: PoolCounter;
   #closing: Promise<void> | null = null;
   /** When the current outage began; null while the server answers. Only used to log once. */
   #outageSince: number | null = null;
 
-  constructor(client: MongoClient, db: string, log: Logger) {
+  constructor(client: MongoClient, db: string, log: Logger, pool: PoolCounter) {
     this.#client = client;
+    this.pool = pool;
     this.#db = client.db(db);
     this.#log = log.child({ store: "mongodb", db });
   }
@@ -522,6 +534,64 @@ class MongoStore implements Store {
     return this.#db.collection<Stored>(name);
   }
 }
+
+/**
+ * Counts a client's pooled connections from the driver's connection pool monitoring events, the
+ * documented way to observe the pool (its counters are internal to the driver).
+ */
+class PoolCounter {
+  #open = 0;
+  #checkedOut = 0;
+  /** Connections created but not yet ready (connecting, handshaking), by `address/id`. */
+  readonly #pending = new Set<string>();
+  readonly #client: MongoClient;
+
+  constructor(client: MongoClient) {
+    this.#client = client;
+    const key = (event: { address: string; connectionId: number | string }) =>
+      `${event.address}/${event.connectionId}`;
+    client.on("connectionCreated", (event) => {
+      this.#open++;
+      this.#pending.add(key(event));
+    });
+    client.on("connectionReady", (event) => this.#pending.delete(key(event)));
+    // A connection that fails its handshake is closed without ever being ready.
+    client.on("connectionClosed", (event) => {
+      this.#open--;
+      this.#pending.delete(key(event));
+    });
+    client.on("connectionCheckedOut", () => this.#checkedOut++);
+    // The pool checks a broken or stale connection in before closing it, so this always follows.
+    client.on("connectionCheckedIn", () => this.#checkedOut--);
+  }
+
+  figures(): MongoPoolFigures {
+    const open = Math.max(0, this.#open);
+    const checkedOut = Math.max(0, this.#checkedOut);
+    const pending = this.#pending.size;
+    return {
+      open,
+      checkedOut,
+      pending,
+      available: Math.max(0, open - checkedOut - pending),
+      maxPerServer: this.#client.options.maxPoolSize,
+    };
+  }
+}
+
+/** A snapshot of the connection pools: connections open, in use, idle, still connecting. */
+export type MongoPoolFigures = {
+  /** Every pooled connection, in use, idle or connecting. */
+  open: number;
+  /** Lent to an operation right now. */
+  checkedOut: number;
+  /** Idle and ready to lend. */
+  available: number;
+  /** Created and still connecting or handshaking. */
+  pending: number;
+  /** maxPoolSize: the most connections the pool of one server may hold. */
+  maxPerServer: number;
+};
 
 /** One of the plans the KV backend would make; `order` is empty when a unique index is fully fixed. */
 export type QueryPlan = {

@@ -83,6 +83,8 @@ export const SCHEMA = {
   idempotency_keys: [
     { fields: { createdAt: 1 } },
   ],
+  /** Switches ops flip at run time, one document each (`read_only`). */
+  app_settings: [],
   /** Failed sign-ins per email address (known or not), keyed by a hash of the address. */
   sign_in_throttles: [],
 } as const satisfies Record<string, readonly IndexSpec[]>;

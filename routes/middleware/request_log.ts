@@ -1,8 +1,9 @@
-/** One structured log line per request: id, method, path (never the query), status, duration. */
+/** One structured log line per request: id, method, path (never the query), status, duration, user. */
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../lib/log.ts";
+import type { AppEnv } from "../env.ts";
 
-export const requestLog = (log: Logger): MiddlewareHandler => {
+export const requestLog = (log: Logger): MiddlewareHandler<AppEnv> => {
   return async function requestLog(c, next) {
     const start = performance.now();
     await next();
@@ -13,6 +14,8 @@ export const requestLog = (log: Logger): MiddlewareHandler => {
       path: c.req.path,
       status: c.res.status,
       durationMs: Math.round((performance.now() - start) * 10) / 10,
+      // The session is loaded inside next(), so the user is known by now; absent when signed out.
+      userId: c.get("user")?._id,
     });
   };
 };

@@ -1,0 +1,73 @@
+/** /positions and /history: what the account holds, and every fill and cash movement, paged. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { formatFixed, parseFixed, sumFixed } from "../lib/money.ts";
+import { listTrades } from "../lib/trading/history.ts";
+import { listLedger } from "../lib/trading/ledger.ts";
+import { accountSnapshot } from "../lib/trading/portfolio.ts";
+import { HistoryPage, PositionsPage } from "../views/portfolio.tsx";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { requireUser } from "./middleware/session.ts";
+import { renderView } from "./render.ts";
+import { parseInput } from "./request.ts";
+import { noStore, tradingPageContext } from "./trading_context.ts";
+
+const PAGE_SIZE = 25;
+const cursor = z.string().max(500).optional();
+const historyQuery = z.object({ tradesCursor: cursor, cashCursor: cursor });
+
+export function positionRoutes(deps: AppDeps) {
+  const pages = tradingPageContext(deps);
+  return new Hono<AppEnv>()
+    .use(requireUser, noStore)
+    .get("/", async (c) => {
+      const snapshot = await accountSnapshot(deps.trading, await pages.account(c));
+      const unrealized = sumFixed(snapshot.positions.map((p) => parseFixed(p.unrealizedPnl, 2)));
+      return renderView(c, {
+        page: <PositionsPage snapshot={snapshot} unrealized={formatFixed(unrealized)} />,
+        title: "Positions",
+      });
+    });
+}
+
+export function historyRoutes(deps: AppDeps) {
+  const pages = tradingPageContext(deps);
+  return new Hono<AppEnv>()
+    .use(requireUser, noStore)
+    .get("/", async (c) => {
+      const query = parseInput(historyQuery, c.req.query());
+      const account = await pages.account(c);
+      const [trades, ledger] = await Promise.all([
+        listTrades(deps.store, pages.userId(c), PAGE_SIZE, query.tradesCursor),
+        listLedger(deps.store, account._id, PAGE_SIZE, query.cashCursor),
+      ]);
+      // Each list pages on its own; a link keeps the other list where it is.
+      const href = (params: Record<string, string | null | undefined>) => {
+        const search = new URLSearchParams(
+          Object.entries(params).filter((e): e is [string, string] => !!e[1]),
+        );
+        return search.size ? `/history?${search}` : "/history";
+      };
+      return renderView(c, {
+        page: (
+          <HistoryPage
+            trades={trades.items}
+            ledger={ledger.items}
+            tradesPages={{
+              newer: query.tradesCursor ? href({ cashCursor: query.cashCursor }) : undefined,
+              older: trades.nextCursor
+                ? href({ tradesCursor: trades.nextCursor, cashCursor: query.cashCursor })
+                : undefined,
+            }}
+            cashPages={{
+              newer: query.cashCursor ? href({ tradesCursor: query.tradesCursor }) : undefined,
+              older: ledger.nextCursor
+                ? href({ tradesCursor: query.tradesCursor, cashCursor: ledger.nextCursor })
+                : undefined,
+            }}
+          />
+        ),
+        title: "History",
+      });
+    });
+}

@@ -1,0 +1,246 @@
+/** /trade: symbol search, a live quote, and the order ticket (preview, then place once). */
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { AppError } from "../lib/errors.ts";
+import { recentBars } from "../lib/market/bars.ts";
+import type { Security } from "../lib/market/securities.ts";
+import { formatFixed, maxFixed, minFixed, mulFixed, parseFixed } from "../lib/money.ts";
+import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
+import { parseOrderRequest } from "../lib/trading/order_rules.ts";
+import { type OrderJson, placeOrder } from "../lib/trading/orders.ts";
+import { accountSnapshot } from "../lib/trading/portfolio.ts";
+import type { FormState } from "../views/form.tsx";
+import { describeOrder } from "../views/orders.tsx";
+import {
+  type Estimate,
+  EstimateText,
+  OrderTicket,
+  QuoteNumbers,
+  SearchResults,
+  ticketDefaults,
+  TradePage,
+} from "../views/trade.tsx";
+import { price, quantity } from "../views/trading.tsx";
+import type { AppDeps, AppEnv } from "./env.ts";
+import type { Flash } from "./middleware/flash.ts";
+import { setFlash } from "./middleware/flash.ts";
+import { requireUser } from "./middleware/session.ts";
+import { formFailure, renderView } from "./render.ts";
+import { formBody, parseInput, redirectAfterPost, wantsPartial } from "./request.ts";
+import { noStore, tradingPageContext } from "./trading_context.ts";
+import { idempotencyKey, orderInput } from "./trading_schemas.ts";
+
+const SEARCH_LIMIT = 10;
+/** An hour of one-minute bars for the sparkline. */
+const SPARK_BARS = 60;
+
+const searchQuery = z.object({ q: z.string().max(40, "Use at most 40 characters.").default("") });
+
+/** The ticket: the API's order fields, plus the form's one-time key and which button was pressed. */
+const ticketInput = orderInput.extend({
+  idempotencyKey,
+  intent: z.enum(["place", "preview"]).default("place"),
+});
+
+/** Ticket fields a link may prefill (the positions page's Sell link sends side and qty). */
+const TICKET_FIELDS = ["side", "type", "qty", "limitPrice", "stopPrice", "timeInForce"] as const;
+
+export function tradeRoutes(deps: AppDeps) {
+  const ctx = deps.trading;
+  const { market } = ctx;
+  const pages = tradingPageContext(deps);
+
+  /** What the order would cost or bring; the order rules' 422s say what is missing or wrong. */
+  async function estimate(
+    c: Context<AppEnv>,
+    security: Security,
+    values: Record<string, string>,
+  ): Promise<Estimate> {
+    const request = parseOrderRequest({
+      side: values.side ?? "",
+      type: values.type ?? "",
+      timeInForce: values.timeInForce ?? "",
+      qty: values.qty,
+      limitPrice: values.limitPrice,
+      stopPrice: values.stopPrice,
+    }, security);
+    const now = new Date();
+    const [snapshot, quote] = await Promise.all([
+      accountSnapshot(ctx, await pages.account(c), now),
+      liveQuote(market, security, now),
+    ]);
+    const buy = request.side === "buy";
+    const touch = buy ? quote.ask : quote.bid;
+    // A limit through the market fills at the market now; a stop is judged at its trigger.
+    const unit = request.limitPrice !== null
+      ? (buy ? minFixed : maxFixed)(request.limitPrice, touch)
+      : request.stopPrice ?? touch;
+    const commission = ctx.settings.commission;
+    const value = mulFixed(request.qty, unit, 2);
+    const total = buy ? value + commission : value - commission;
+    const held = snapshot.positions.find((p) => p.symbol === security.symbol)?.qty ?? "0";
+    return {
+      side: request.side,
+      qty: formatFixed(request.qty, 0),
+      price: formatFixed(unit),
+      commission: formatFixed(commission),
+      total: formatFixed(total),
+      buyingPower: snapshot.account.buyingPower,
+      held,
+      exceeds: buy
+        ? total > parseFixed(snapshot.account.buyingPower, 2)
+        : request.qty > parseFixed(held, 8),
+    };
+  }
+
+  /** The estimate, or a line saying why there is none yet: a preview never fails. */
+  async function estimateOrNote(
+    c: Context<AppEnv>,
+    values: Record<string, string>,
+  ): Promise<Estimate> {
+    if (!values.qty?.trim()) return { note: "Enter a quantity to see the estimated cost." };
+    try {
+      const input = parseInput(orderInput, values);
+      return await estimate(c, securityFor(market, input.symbol), values);
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) return { note: err.message };
+      throw err;
+    }
+  }
+
+  /** The page of one symbol with its ticket, or just the ticket for htmx. */
+  async function symbolPage(
+    c: Context<AppEnv>,
+    security: Security,
+    ticket: { state: FormState; idempotencyKey: string; estimate: Estimate },
+    status?: ContentfulStatusCode,
+  ) {
+    const now = new Date();
+    const [[quote], bars] = await Promise.all([
+      market.provider.quotes([security], now),
+      recentBars(deps.store, security.symbol, SPARK_BARS),
+    ]);
+    const ticketProps = { security, ...ticket };
+    return renderView(c, {
+      page: (
+        <TradePage
+          q=""
+          results={[]}
+          chosen={{ quote, bars, open: marketOpen(market, security, now), ticket: ticketProps }}
+        />
+      ),
+      partial: <OrderTicket {...ticketProps} />,
+      title: `${security.symbol} · Trade`,
+      status,
+    });
+  }
+
+  return new Hono<AppEnv>()
+    .use(requireUser, noStore)
+    .get("/", (c) => {
+      const { q } = parseInput(searchQuery, c.req.query());
+      const results = market.catalog.search(q, SEARCH_LIMIT);
+      return renderView(c, {
+        page: <TradePage q={q} results={results} />,
+        partial: <SearchResults q={q} results={results} />,
+        title: "Trade",
+      });
+    })
+    .post("/preview", async (c) => {
+      const values = await formBody(c);
+      return c.html(<EstimateText estimate={await estimateOrNote(c, values)} />);
+    })
+    .post("/", async (c) => {
+      const values = await formBody(c);
+      let security: Security | undefined;
+      try {
+        const { intent, idempotencyKey: key, ...input } = parseInput(ticketInput, values);
+        security = securityFor(market, input.symbol);
+        if (intent === "preview") {
+          return await symbolPage(c, security, {
+            state: { values },
+            idempotencyKey: key,
+            estimate: await estimate(c, security, values),
+          });
+        }
+        const { order } = await placeOrder(
+          ctx,
+          pages.userId(c),
+          { ...input, symbol: security.symbol },
+          { idempotencyKey: key, origin: pages.origin(c) },
+        );
+        await setFlash(c, placedFlash(order));
+        return redirectAfterPost(c, "/orders");
+      } catch (err) {
+        const { state, status } = formFailure(c, err, values);
+        security ??= market.catalog.get(values.symbol ?? "");
+        // With no security there is no ticket to show the error on (the symbol is a hidden field).
+        if (!security) throw err;
+        const reused = err instanceof AppError && err.code === "idempotency_key_reused";
+        if (reused) {
+          state.error =
+            "This ticket already placed an order. Check the values and submit again to place another.";
+        }
+        const keyOk = idempotencyKey.safeParse(values.idempotencyKey).success;
+        return symbolPage(c, security, {
+          state,
+          idempotencyKey: keyOk && !reused ? values.idempotencyKey : crypto.randomUUID(),
+          estimate: await estimateOrNote(c, values),
+        }, status);
+      }
+    })
+    .get("/:symbol{.+}", async (c) => {
+      const symbol = c.req.param("symbol");
+      const security = market.catalog.get(symbol);
+      if (!security) {
+        const results = market.catalog.search(symbol.slice(0, 40), SEARCH_LIMIT);
+        return renderView(c, {
+          page: <TradePage q={symbol} results={results} unknown={symbol} />,
+          title: "Trade",
+          status: 404,
+        });
+      }
+      if (wantsPartial(c)) {
+        // The quote poll: just the numbers, a few hundred bytes every few seconds.
+        const [quote] = await market.provider.quotes([security], new Date());
+        return c.html(<QuoteNumbers quote={quote} />);
+      }
+      const query = c.req.query();
+      const values: Record<string, string> = {
+        ...ticketDefaults(security),
+        symbol: security.symbol,
+      };
+      for (const field of TICKET_FIELDS) {
+        const value = query[field];
+        if (typeof value === "string" && value.length <= 40) values[field] = value;
+      }
+      return symbolPage(c, security, {
+        state: { values },
+        idempotencyKey: crypto.randomUUID(),
+        estimate: await estimateOrNote(c, values),
+      });
+    });
+}
+
+/** The flash after placing: what was ordered and what happened to it at once. */
+function placedFlash(order: OrderJson): Flash {
+  const what = describeOrder(order);
+  switch (order.status) {
+    case "filled":
+      return {
+        kind: "success",
+        text: `Order placed: ${what} (filled at ${price(order.filledAvgPrice!)})`,
+      };
+    case "partially_filled":
+      return {
+        kind: "success",
+        text: `Order placed: ${what} (${quantity(order.filledQty)} filled, the rest working)`,
+      };
+    case "new":
+      return { kind: "success", text: `Order placed: ${what} (accepted, working)` };
+    default:
+      // An immediate-or-cancel or fill-or-kill order that could not fill at once.
+      return { kind: "info", text: `Order ${order.status}: ${what} could not fill at once.` };
+  }
+}

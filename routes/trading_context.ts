@@ -1,0 +1,62 @@
+/** What every trading page needs from a request: the user, their active account, quotes, where to go back. */
+import type { Context, MiddlewareHandler } from "hono";
+import { AppError } from "../lib/errors.ts";
+import type { Quote } from "../lib/market/simulator.ts";
+import { type Account, ensureActiveAccount } from "../lib/trading/accounts.ts";
+import type { Market } from "../lib/trading/market.ts";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { setFlash } from "./middleware/flash.ts";
+import { redirectAfterPost, requestOrigin, safeNext } from "./request.ts";
+
+export function tradingPageContext(deps: AppDeps) {
+  return {
+    userId: (c: Context<AppEnv>): string => c.get("user")!._id,
+    /** The user's active demo account, opened on first use. */
+    account: (c: Context<AppEnv>): Promise<Account> =>
+      ensureActiveAccount(deps.store, c.get("user")!._id, deps.trading.settings.startingCash),
+    origin: (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy),
+  };
+}
+
+/** Trading pages show the user's own numbers as of now: no cache may keep or replay them. */
+export const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
+  await next();
+  c.header("Cache-Control", "no-store");
+};
+
+/**
+ * Quotes for symbols already known to be listed (a watchlist's, a position's). A symbol halted
+ * since it was added still shows its quote; one no longer listed is left out.
+ */
+export async function quotesOf(market: Market, symbols: string[], at: Date): Promise<Quote[]> {
+  const securities = symbols.map((s) => market.catalog.get(s)).filter((s) => s !== undefined);
+  return securities.length ? await market.provider.quotes(securities, at) : [];
+}
+
+/** Where a POST from a list goes back to: the page it came from (a local path only). */
+export function backTo(values: Record<string, string>, fallback: string): string {
+  return safeNext(values.next, fallback);
+}
+
+/** A form sends "" for a field left empty; the domain reads a missing field as "unchanged". */
+export function withoutBlanks(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ""));
+}
+
+/**
+ * Runs a button's action (a form with no fields to show again): its message or its 4xx error is
+ * flashed and the user goes back. A 404 is not caught: another user's object shows the 404 page.
+ */
+export async function buttonAction(
+  c: Context<AppEnv>,
+  back: string,
+  action: () => Promise<string>,
+): Promise<Response> {
+  try {
+    await setFlash(c, { kind: "success", text: await action() });
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status >= 500 || err.status === 404) throw err;
+    await setFlash(c, { kind: "error", text: err.message });
+  }
+  return redirectAfterPost(c, back);
+}

@@ -1,0 +1,486 @@
+/** The trading pages without JavaScript (forms, 303s, flashes) and with htmx (partials, HX-Redirect). */
+import assert from "node:assert/strict";
+import zlib from "node:zlib";
+import { recordMinuteBars } from "../lib/market/bars.ts";
+import type { Order } from "../lib/trading/orders.ts";
+import { testApp } from "./testing.ts";
+
+const ORIGIN = "http://localhost:8000";
+const PASSWORD = "vivid-otter-planet-42";
+const PAGES = [
+  "/dashboard",
+  "/trade",
+  "/trade/AAPL",
+  "/orders",
+  "/positions",
+  "/history",
+  "/watchlist",
+];
+type App = Awaited<ReturnType<typeof testApp>>;
+const htmx = { "HX-Request": "true" };
+
+/** A browser keeping its cookies across requests, submitting forms as a browser does. */
+function browser(t: App) {
+  const jar = new Map<string, string>();
+  const send = async (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("Origin", ORIGIN);
+    if (jar.size) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    const res = await t.app.request(`${ORIGIN}${path}`, { ...init, headers });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(cookie) || value === "") jar.delete(name);
+      else jar.set(name, value);
+    }
+    return res;
+  };
+  return {
+    get: (path: string, headers: Record<string, string> = {}) => send(path, { headers }),
+    post: (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
+      send(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams(form).toString(),
+      }),
+    /** GET and read the page, which must be a 200. */
+    async page(path: string, headers: Record<string, string> = {}) {
+      const res = await send(path, { headers });
+      assert.equal(res.status, 200, `GET ${path}`);
+      return await res.text();
+    },
+  };
+}
+
+/** A new user, signed in; returns the browser and the user's id. */
+async function signedIn(t: App, email = "ada@example.com") {
+  const b = browser(t);
+  await b.post("/sign-up", { name: "Ada", email, password: PASSWORD });
+  const res = await b.post("/sign-in", { email, password: PASSWORD });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("Location"), "/dashboard", "signing in lands on the dashboard");
+  const user = await t.deps.store.findOne<{ _id: string; _v: number }>("users", { email });
+  return { b, userId: user!._id };
+}
+
+/** The ticket as the trade page renders it, with its one-time key, and the fields to post. */
+async function ticket(
+  b: ReturnType<typeof browser>,
+  fields: Record<string, string>,
+  symbol = "AAPL",
+) {
+  const html = await b.page(`/trade/${encodeURIComponent(symbol)}`);
+  const idempotencyKey = html.match(/name="idempotencyKey" value="([^"]+)"/)![1];
+  return { symbol, idempotencyKey, timeInForce: "day", type: "market", side: "buy", ...fields };
+}
+
+async function ordersOf(t: App, userId: string) {
+  return (await t.deps.store.find<Order>("orders", { where: { userId }, limit: 100 })).items;
+}
+
+const brotli = (text: string) =>
+  zlib.brotliCompressSync(new TextEncoder().encode(text), {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 },
+  }).byteLength;
+
+Deno.test("[trading pages] every page sends a signed-out visitor to sign in, and back", async () => {
+  await using t = await testApp();
+  const b = browser(t);
+  for (const path of PAGES) {
+    const res = await b.get(path);
+    assert.equal(res.status, 303, path);
+    assert.equal(res.headers.get("Location"), `/sign-in?next=${encodeURIComponent(path)}`);
+  }
+  const post = await b.post("/trade", { symbol: "AAPL", side: "buy", qty: "1" });
+  assert.equal(post.status, 401, "a form post without a session places nothing");
+});
+
+Deno.test("[trading pages] each page renders for a signed-in user, uncached, with the nav", async () => {
+  await using t = await testApp();
+  const { b } = await signedIn(t);
+  for (const path of PAGES) {
+    const res = await b.get(path);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("Cache-Control"), "no-store", path);
+    const html = await res.text();
+    assert.match(html, /<nav aria-label="Main" class="app">/);
+    assert.match(html, /<a href="\/watchlist"/);
+    assert.ok(!/ style=| hx-on/.test(html), `${path}: no inline styles or hx-on handlers`);
+  }
+  const dashboard = await b.page("/dashboard");
+  assert.match(dashboard, /Demo account <span class="muted">PA\d{8}<\/span>/);
+  for (const text of ["Equity", "Buying power", "Held for orders", "Today&#39;s P&amp;L", "Cash"]) {
+    assert.ok(dashboard.includes(text), text);
+  }
+  assert.match(dashboard, /<dd>\$100,000\.00<\/dd>/);
+  assert.match(dashboard, /Market open/, "MARKET_HOURS=always");
+  assert.match(dashboard, /<h2 id="watchlist-h">My watchlist<\/h2>/);
+  assert.match(dashboard, /href="\/trade\/BTC%2FUSD"/, "symbols with a slash are encoded");
+  assert.match(dashboard, /<a href="\/dashboard" aria-current="page">/);
+
+  const trade = await b.page("/trade?q=apple");
+  assert.match(trade, /<form method="get" action="\/trade" role="search"/);
+  assert.match(trade, /<a href="\/trade\/AAPL"><strong>AAPL<\/strong> Apple Inc\.<\/a>/);
+  const aapl = await b.page("/trade/AAPL");
+  assert.match(aapl, /<h2>Order ticket<\/h2>/);
+  assert.match(aapl, /<dl class="quote" hx-get="\/trade\/AAPL" hx-trigger="every 5s">/);
+  assert.match(aapl, /<dt>Prev close<\/dt>/);
+  const btc = await b.page("/trade/BTC%2FUSD");
+  assert.match(btc, /hx-get="\/trade\/BTC%2FUSD"/);
+  assert.ok(!btc.includes('<option value="day"'), "crypto has no day orders");
+  assert.match(await b.page("/trade/btc/usd"), /<h1>BTC\/USD/, "any common spelling opens it");
+
+  const unknown = await b.get("/trade/NOPE");
+  assert.equal(unknown.status, 404);
+  assert.match(await unknown.text(), /There is no security with the symbol NOPE/);
+});
+
+Deno.test("[trading pages] a market order from the form: 303, a flash, and it shows everywhere", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const placed = await b.post("/trade", await ticket(b, { qty: "10" }));
+  assert.equal(placed.status, 303);
+  assert.equal(placed.headers.get("Location"), "/orders");
+
+  const orders = await b.page("/orders?status=all");
+  assert.match(
+    orders,
+    /<p class="flash flash-success" role="status">Order placed: BUY 10 AAPL \(filled at \$[\d,]+\.\d\d\)<\/p>/,
+  );
+  assert.match(orders, /<span class="status filled">filled<\/span>/);
+  assert.ok(!(await b.page("/orders")).includes("flash"), "the flash shows once");
+
+  const [order] = await ordersOf(t, userId);
+  assert.equal(order.status, "filled");
+  assert.equal(order.qty, "10");
+  const positions = await b.page("/positions");
+  assert.match(
+    positions,
+    /<th scope="row"><a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num">10<\/td>/,
+  );
+  assert.match(positions, /href="\/trade\/AAPL\?side=sell&amp;qty=10"/);
+  assert.match(
+    await b.page("/dashboard"),
+    /<a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num">10</,
+  );
+
+  const sell = await b.page("/trade/AAPL?side=sell&qty=10");
+  assert.match(sell, /<option value="sell" selected>/, "the Sell link prefills the ticket");
+  assert.match(sell, /name="qty"[^>]* value="10"/);
+  assert.match(sell, /Estimated proceeds <strong>\$[\d,.]+<\/strong>/);
+  assert.match(sell, /You hold 10/);
+
+  const history = await b.page("/history");
+  assert.match(history, /<td>BUY<\/td><td class="num">10<\/td>/);
+  assert.match(history, /Bought 10 AAPL at/);
+  assert.match(history, /Demo account funding/);
+});
+
+Deno.test("[trading pages] the same ticket posted twice places one order", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const form = await ticket(b, { qty: "2" });
+  assert.equal((await b.post("/trade", form)).status, 303);
+  const again = await b.post("/trade", form, htmx);
+  assert.equal(again.status, 200);
+  assert.equal(again.headers.get("HX-Redirect"), "/orders", "with htmx, a redirect header");
+  assert.equal((await ordersOf(t, userId)).length, 1, "one order for one ticket");
+
+  const changed = await b.post("/trade", { ...form, qty: "3" });
+  assert.equal(changed.status, 422, "the key belongs to the first order");
+  const html = await changed.text();
+  assert.match(html, /This ticket already placed an order/);
+  assert.ok(!html.includes(form.idempotencyKey), "a fresh key to place another");
+  assert.equal((await ordersOf(t, userId)).length, 1);
+
+  assert.equal((await b.post("/trade", await ticket(b, { qty: "3" }))).status, 303);
+  assert.equal((await ordersOf(t, userId)).length, 2, "a new ticket places a new order");
+});
+
+Deno.test("[trading pages] a failed order shows the ticket again with the error and the values", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const form = await ticket(b, {
+    type: "limit",
+    limitPrice: "1000",
+    qty: "500",
+    timeInForce: "gtc",
+  });
+  const poor = await b.post("/trade", form);
+  assert.equal(poor.status, 422);
+  const html = await poor.text();
+  assert.match(html, /<html/, "the whole page without htmx");
+  assert.match(
+    html,
+    /<p class="form-error" role="alert">This order needs [\d.]+ and your buying power is 100000\.00\.<\/p>/,
+  );
+  assert.match(
+    html,
+    /<small id="t-qty-error" class="error">More than your buying power covers\.<\/small>/,
+  );
+  assert.match(html, /name="qty"[^>]* value="500"/);
+  assert.match(html, /name="limitPrice"[^>]* value="1000"/);
+  assert.match(html, /<option value="limit" selected>/);
+  assert.match(html, /<option value="gtc" selected>/);
+  assert.ok(html.includes(`value="${form.idempotencyKey}"`), "nothing was placed: the key stays");
+
+  const partial = await b.post("/trade", { ...form, qty: "x" }, htmx);
+  assert.equal(partial.status, 422);
+  const text = await partial.text();
+  assert.match(text, /^<form id="ticket"/, "just the ticket, swapped in place");
+  assert.match(text, /class="field invalid"><label for="t-qty">/);
+  assert.match(text, /qty must be a decimal number/);
+
+  const unknown = await b.post("/trade", { ...form, symbol: "NOPE" });
+  assert.equal(unknown.status, 422);
+  assert.match(await unknown.text(), /There is no security with the symbol NOPE/);
+  assert.equal((await ordersOf(t, userId)).length, 0);
+});
+
+Deno.test("[trading pages] preview: a button without JavaScript, a small partial with htmx", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const form = await ticket(b, { type: "limit", limitPrice: "2.50", qty: "4", intent: "preview" });
+  const preview = await b.post("/trade", form);
+  assert.equal(preview.status, 200);
+  const html = await preview.text();
+  assert.match(
+    html,
+    /Estimated cost <strong>\$10\.00<\/strong> <span class="muted">\(4 × \$2\.50\)<\/span>/,
+  );
+  assert.match(html, /Buying power \$100,000\.00/);
+  assert.ok(html.includes(`value="${form.idempotencyKey}"`), "the same ticket, the same key");
+  assert.equal((await ordersOf(t, userId)).length, 0, "a preview places nothing");
+
+  const partial = await b.post("/trade/preview", { ...form, intent: "" }, htmx);
+  assert.equal(partial.status, 200);
+  const estimate = await partial.text();
+  assert.match(estimate, /^Estimated cost <strong>\$10\.00<\/strong>/);
+  assert.ok(estimate.length < 300, `${estimate.length} bytes`);
+  const empty = await b.post("/trade/preview", { ...form, qty: "" }, htmx);
+  assert.match(await empty.text(), /Enter a quantity/);
+  const wrong = await b.post("/trade/preview", { ...form, limitPrice: "" }, htmx);
+  assert.equal(wrong.status, 200, "a preview of an incomplete ticket says what is missing");
+  assert.match(await wrong.text(), /A limit order needs a limitPrice/);
+  const tooMuch = await b.post("/trade/preview", { ...form, limitPrice: "300", qty: "400" }, htmx);
+  assert.match(await tooMuch.text(), /more than your buying power/);
+});
+
+Deno.test("[trading pages] htmx: the search and the quote poll answer small partials", async () => {
+  await using t = await testApp();
+  const { b } = await signedIn(t);
+  const search = await b.get("/trade?q=a", htmx);
+  assert.equal(search.status, 200);
+  assert.ok(search.headers.get("Vary")?.includes("HX-Request"));
+  const results = await search.text();
+  assert.match(results, /^<div id="search-results" aria-live="polite"><ul class="results">/);
+  assert.ok(!results.includes("<html"));
+  assert.equal(results.match(/<li>/g)?.length, 10);
+  assert.ok(results.length < 2048, `search partial: ${results.length} bytes`);
+  assert.match(await (await b.get("/trade?q=zzzz", htmx)).text(), /Nothing matches “zzzz”/);
+
+  const poll = await b.get("/trade/BTC%2FUSD", htmx);
+  assert.equal(poll.status, 200);
+  assert.equal(poll.headers.get("Cache-Control"), "no-store");
+  const quote = await poll.text();
+  assert.match(quote, /^<dt>Last<\/dt><dd>\$[\d,.]+<\/dd><dt>Change<\/dt>/);
+  assert.ok(!quote.includes("<html"));
+  const bytes = new TextEncoder().encode(quote).byteLength;
+  assert.ok(bytes < 300, `quote partial: ${bytes} bytes`);
+  assert.ok(brotli(quote) < 200, `quote partial: ${brotli(quote)} bytes compressed`);
+});
+
+Deno.test("[trading pages] the sparkline draws the recent bars without styles", async () => {
+  await using t = await testApp();
+  const { b } = await signedIn(t);
+  const security = t.deps.trading.market.catalog.get("AAPL")!;
+  const now = Date.now();
+  for (let minute = 5; minute > 0; minute--) {
+    await recordMinuteBars(
+      t.deps.store,
+      [security],
+      t.deps.trading.market.clock,
+      new Date(now - minute * 60_000),
+    );
+  }
+  const html = await b.page("/trade/AAPL");
+  const svg = html.match(/<svg class="spark[^"]*"[^>]*>(.*?)<\/svg>/)?.[0];
+  assert.ok(svg, "a sparkline");
+  assert.match(svg, /<polyline points="0,\d+( \d+,\d+){4}" fill="none" stroke="currentColor"/);
+  assert.ok(!/<svg class="spark/.test(await b.page("/trade/MSFT")), "no bars, no line");
+});
+
+Deno.test("[trading pages] orders: cancel, change, cancel all, paging, and nobody else's", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const rest = { type: "limit", limitPrice: "1.00", qty: "5", timeInForce: "gtc" };
+  assert.equal((await b.post("/trade", await ticket(b, rest))).status, 303);
+  const [order] = await ordersOf(t, userId);
+  assert.equal(order.status, "new");
+  const open = await b.page("/orders");
+  assert.match(open, /Order placed: BUY 5 AAPL limit \$1\.00 \(accepted, working\)/);
+  assert.match(open, /<a href="\/orders\?status=open" aria-current="page">Open<\/a>/);
+  assert.match(open, /<span class="status new">new<\/span>/);
+  assert.ok(open.includes(`action="/orders/${order._id}/cancel"`));
+  assert.match(open, /Cancel all open orders/);
+
+  const changed = await b.post(`/orders/${order._id}/replace`, {
+    qty: "6",
+    limitPrice: "",
+    next: "/orders",
+  });
+  assert.equal(changed.status, 303);
+  assert.match(await b.page("/orders"), /Order changed: BUY 6 AAPL limit \$1\.00\./);
+  const badChange = await b.post(`/orders/${order._id}/replace`, { qty: "0", next: "/orders" });
+  assert.equal(badChange.status, 422);
+  const badHtml = await badChange.text();
+  assert.match(badHtml, /<details open>/, "the change form stays open");
+  assert.match(badHtml, /qty must be greater than zero/);
+  const badPartial = await b.post(`/orders/${order._id}/replace`, { qty: "0.5" }, htmx);
+  assert.equal(badPartial.status, 422);
+  assert.match(await badPartial.text(), new RegExp(`^<form id="replace-${order._id}"`));
+
+  const dashboard = await b.page("/dashboard");
+  assert.match(dashboard, /<h2 id="orders-h">Open orders<\/h2>/);
+  assert.ok(dashboard.includes(`<input type="hidden" name="next" value="/dashboard">`));
+  assert.match(dashboard, /<dt>Held for orders<\/dt><dd>\$6\.00<\/dd>/);
+
+  const cancelled = await b.post(`/orders/${order._id}/cancel`, { next: "/orders?status=open" });
+  assert.equal(cancelled.status, 303);
+  assert.equal(cancelled.headers.get("Location"), "/orders?status=open");
+  assert.match(await b.page("/orders"), /Order cancelled: BUY 6 AAPL limit \$1\.00\./);
+  const closed = await b.page("/orders?status=closed");
+  assert.match(closed, /<span class="status cancelled">cancelled<\/span>/);
+  assert.ok(!closed.includes(`/orders/${order._id}/cancel`), "no cancel on a closed order");
+
+  const twice = await b.post(`/orders/${order._id}/cancel`, { next: "/orders" });
+  assert.equal(twice.status, 303);
+  assert.match(
+    await b.page("/orders"),
+    /<p class="flash flash-error" role="status">This order is cancelled and can no longer be cancelled\.<\/p>/,
+  );
+  const offsite = await b.post(`/orders/${order._id}/cancel`, { next: "//evil.example" });
+  assert.equal(offsite.headers.get("Location"), "/orders", "only local paths to go back to");
+
+  for (let n = 0; n < 2; n++) {
+    assert.equal((await b.post("/trade", await ticket(b, rest))).status, 303);
+  }
+  const all = await b.post("/orders/cancel-all", { next: "/orders" });
+  assert.equal(all.status, 303);
+  assert.match(await b.page("/orders"), /Cancelled 2 open orders\./);
+  assert.equal((await ordersOf(t, userId)).filter((o) => o.open).length, 0);
+
+  const other = await signedIn(t, "grace@example.com");
+  assert.equal((await other.b.post("/trade", await ticket(other.b, rest))).status, 303);
+  const [theirs] = await ordersOf(t, other.userId);
+  const stranger = await b.post(`/orders/${theirs._id}/cancel`, { next: "/orders" });
+  assert.equal(stranger.status, 404);
+  assert.match(await stranger.text(), /No such order/);
+  assert.equal((await b.post(`/orders/${theirs._id}/replace`, { qty: "1" })).status, 404);
+  assert.equal((await ordersOf(t, other.userId))[0].status, "new", "their order is untouched");
+
+  const bad = await b.get("/orders?status=nope");
+  assert.equal(bad.status, 422);
+});
+
+Deno.test("[trading pages] orders and history page by cursor, 25 at a time", async () => {
+  await using t = await testApp();
+  const { b } = await signedIn(t);
+  for (let n = 0; n < 26; n++) {
+    assert.equal((await b.post("/trade", await ticket(b, { qty: "1" }, "F"))).status, 303);
+  }
+  const first = await b.page("/orders?status=all");
+  assert.equal(first.match(/<span class="status filled">/g)?.length, 25);
+  const older = first.match(/<a href="(\/orders\?status=all&amp;cursor=[^"]+)">Older<\/a>/)![1];
+  const second = await b.page(older.replaceAll("&amp;", "&"));
+  assert.equal(second.match(/<span class="status filled">/g)?.length, 1);
+  assert.match(second, /<a href="\/orders\?status=all">Newest<\/a>/);
+  assert.ok(!second.includes(">Older<"));
+
+  const history = await b.page("/history");
+  assert.equal(history.match(/<td>BUY<\/td>/g)?.length, 25);
+  const olderFills = history.match(/<a href="(\/history\?tradesCursor=[^"]+)">Older<\/a>/)![1];
+  const olderCash = history.match(/<a href="(\/history\?cashCursor=[^"]+)">Older<\/a>/)![1];
+  const fills2 = await b.page(olderFills.replaceAll("&amp;", "&"));
+  assert.equal(fills2.match(/<td>BUY<\/td>/g)?.length, 1);
+  const cash2 = await b.page(olderCash.replaceAll("&amp;", "&"));
+  assert.match(cash2, /Demo account funding/, "the deposit is the oldest cash entry");
+  assert.equal((await b.get("/history?tradesCursor=garbage")).status, 400);
+});
+
+Deno.test("[trading pages] watchlists: add, remove, unknown symbols, create, rename, delete", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const page = await b.page("/watchlist");
+  assert.match(page, /<h2 id="wl0-h">My watchlist<\/h2>/);
+  const listId = `${userId}:default`;
+  const base = `/watchlist/${encodeURIComponent(listId)}`;
+  assert.ok(page.includes(`action="${base}/symbols"`));
+
+  const added = await b.post(`${base}/symbols`, { symbol: "tsla" });
+  assert.equal(added.status, 303);
+  const after = await b.page("/watchlist");
+  assert.match(after, /Added TSLA to “My watchlist”\./);
+  assert.match(after, /<a href="\/trade\/TSLA">TSLA<\/a>/);
+
+  const unknown = await b.post(`${base}/symbols`, { symbol: "NOPE" });
+  assert.equal(unknown.status, 422);
+  const html = await unknown.text();
+  assert.match(html, /There is no security with the symbol NOPE\./);
+  assert.match(html, /<small id="wl0-symbol-error" class="error">Unknown symbol\.<\/small>/);
+  assert.match(html, /id="wl0-symbol" name="symbol"[^>]*value="NOPE"/);
+  const partial = await b.post(`${base}/symbols`, { symbol: "NOPE" }, htmx);
+  assert.match(await partial.text(), /^<form id="add-0"/);
+
+  const removed = await b.post(`${base}/symbols/remove`, { symbol: "BTC/USD" });
+  assert.equal(removed.status, 303);
+  const without = await b.page("/watchlist");
+  assert.match(without, /Removed BTC\/USD from “My watchlist”\./);
+  assert.ok(!without.includes('href="/trade/BTC%2FUSD"'));
+
+  assert.equal((await b.post("/watchlist", { name: "  " })).status, 422);
+  assert.equal((await b.post("/watchlist", { name: "Crypto" })).status, 303);
+  const two = await b.page("/watchlist");
+  assert.match(two, /<h2 id="wl1-h">Crypto<\/h2>/);
+  const cryptoId = two.match(/action="\/watchlist\/([^/"]+)\/rename"/g)![1].split("/")[2];
+  assert.equal((await b.post(`/watchlist/${cryptoId}/rename`, { name: "Coins" })).status, 303);
+  assert.match(await b.page("/watchlist"), /<h2 id="wl1-h">Coins<\/h2>/);
+  assert.equal((await b.post(`/watchlist/${cryptoId}/delete`, {})).status, 303);
+  const one = await b.page("/watchlist");
+  assert.match(one, /The watchlist is deleted\./);
+  assert.ok(!one.includes("Coins"));
+
+  const other = await signedIn(t, "grace@example.com");
+  assert.equal((await other.b.post(`${base}/symbols`, { symbol: "IBM" })).status, 404);
+  assert.equal((await other.b.post(`${base}/delete`, {})).status, 404);
+});
+
+Deno.test("[trading pages] reset the demo account: confirmed with a box, a new number flashed", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  assert.equal(
+    (await b.post(
+      "/trade",
+      await ticket(b, { type: "limit", limitPrice: "1.00", qty: "5", timeInForce: "gtc" }),
+    ))
+      .status,
+    303,
+  );
+  const before = (await b.page("/dashboard")).match(/PA\d{8}/)![0];
+
+  const unconfirmed = await b.post("/dashboard/reset", {});
+  assert.equal(unconfirmed.status, 422);
+  assert.match(await unconfirmed.text(), /Tick the box to confirm/);
+  const partial = await b.post("/dashboard/reset", {}, htmx);
+  assert.match(await partial.text(), /^<form id="reset-form"/);
+
+  const reset = await b.post("/dashboard/reset", { confirm: "yes" });
+  assert.equal(reset.status, 303);
+  assert.equal(reset.headers.get("Location"), "/dashboard");
+  const dashboard = await b.page("/dashboard");
+  const after = dashboard.match(/Your new account number is (PA\d{8})\./)![1];
+  assert.notEqual(after, before);
+  assert.match(dashboard, new RegExp(`Demo account <span class="muted">${after}</span>`));
+  assert.match(dashboard, /No open orders\./);
+  assert.equal((await ordersOf(t, userId))[0].status, "cancelled");
+});

@@ -1,0 +1,206 @@
+/** The orders page (open, closed, all) and the orders table the dashboard shares, with cancel and change. */
+import type { OrderJson } from "../lib/trading/orders.ts";
+import { FormError, type FormState, HxForm } from "./form.tsx";
+import {
+  ActionsHeader,
+  FieldOf,
+  Pager,
+  PostButton,
+  price,
+  quantity,
+  Scroll,
+  Time,
+  tradeHref,
+} from "./trading.tsx";
+
+export type OrdersTab = "open" | "closed" | "all";
+
+const TABS: readonly [OrdersTab, string][] = [
+  ["open", "Open"],
+  ["closed", "Closed"],
+  ["all", "All"],
+];
+
+/** "BUY 5 AAPL limit $1.00": an order in a few words, for tables and flash messages. */
+export function describeOrder(order: OrderJson): string {
+  const prices = [
+    order.stopPrice !== null && `stop ${price(order.stopPrice)}`,
+    order.limitPrice !== null && `limit ${price(order.limitPrice)}`,
+  ].filter(Boolean).join(" ");
+  return `${order.side.toUpperCase()} ${quantity(order.qty)} ${order.symbol}${
+    prices ? ` ${prices}` : ""
+  }`;
+}
+
+/** An order whose change failed, with what was typed and the errors. */
+export type FailedReplace = { orderId: string; state: FormState };
+
+export function OrdersPage(props: {
+  tab: OrdersTab;
+  orders: OrderJson[];
+  newer?: string;
+  older?: string;
+  failed?: FailedReplace;
+}) {
+  const anyOpen = props.orders.some((o) => isWorking(o));
+  return (
+    <div class="page">
+      <h1>Orders</h1>
+      <nav class="tabs" aria-label="Order status">
+        {TABS.map(([tab, label]) => (
+          <a href={`/orders?status=${tab}`} aria-current={tab === props.tab ? "page" : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      <OrdersTable
+        orders={props.orders}
+        next={`/orders?status=${props.tab}`}
+        failed={props.failed}
+        empty={props.tab === "open" ? "No open orders." : "No orders here yet."}
+      />
+      <Pager newer={props.newer} older={props.older} label="Order pages" />
+      {anyOpen && (
+        <PostButton
+          action="/orders/cancel-all"
+          label="Cancel all open orders"
+          class="danger"
+          values={{ next: `/orders?status=${props.tab}` }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** A working order still rests in the market and can be cancelled or changed. */
+function isWorking(order: OrderJson): boolean {
+  return order.status === "new" || order.status === "partially_filled";
+}
+
+/** Orders, newest first; working ones carry Cancel and a change form. `next` is where actions return. */
+export function OrdersTable(
+  props: { orders: OrderJson[]; next: string; empty: string; failed?: FailedReplace },
+) {
+  if (props.orders.length === 0) return <p class="muted">{props.empty}</p>;
+  const actions = props.orders.some(isWorking);
+  return (
+    <Scroll label="Orders">
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Symbol</th>
+            <th>Side</th>
+            <th>Type</th>
+            <th class="num">Qty</th>
+            <th class="num">Filled</th>
+            <th class="num">Avg price</th>
+            <th class="num">Limit / stop</th>
+            <th>Status</th>
+            <th>TIF</th>
+            {actions && <ActionsHeader />}
+          </tr>
+        </thead>
+        <tbody>
+          {props.orders.map((o) => (
+            <tr>
+              <td>
+                <Time at={o.placedAt} />
+              </td>
+              <th scope="row">
+                <a href={tradeHref(o.symbol)}>{o.symbol}</a>
+              </th>
+              <td>{o.side.toUpperCase()}</td>
+              <td>{o.type.replace("_", " ")}</td>
+              <td class="num">{quantity(o.qty)}</td>
+              <td class="num">{quantity(o.filledQty)}</td>
+              <td class="num">{o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)}</td>
+              <td class="num">
+                {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
+              </td>
+              <td>
+                <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>
+              </td>
+              <td>{o.timeInForce.toUpperCase()}</td>
+              {actions && (
+                <td class="act">
+                  {isWorking(o) && (
+                    <OrderActions
+                      order={o}
+                      next={props.next}
+                      failed={props.failed?.orderId === o.id ? props.failed.state : undefined}
+                    />
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+function OrderActions(props: { order: OrderJson; next: string; failed?: FormState }) {
+  const { order } = props;
+  return (
+    <div class="order-actions">
+      <PostButton
+        action={`/orders/${encodeURIComponent(order.id)}/cancel`}
+        label={
+          <>
+            Cancel<span class="sr">{` ${describeOrder(order)}`}</span>
+          </>
+        }
+        values={{ next: props.next }}
+      />
+      <details open={props.failed !== undefined}>
+        <summary>
+          Change<span class="sr">{` ${describeOrder(order)}`}</span>
+        </summary>
+        <ReplaceForm order={order} next={props.next} state={props.failed} />
+      </details>
+    </div>
+  );
+}
+
+/** New quantity or prices for a working order; fields it does not use are left out. */
+export function ReplaceForm(props: { order: OrderJson; next: string; state?: FormState }) {
+  const { order } = props;
+  const state = {
+    ...props.state,
+    values: {
+      qty: order.qty,
+      limitPrice: order.limitPrice ?? "",
+      stopPrice: order.stopPrice ?? "",
+      ...props.state?.values,
+    },
+  };
+  const id = (field: string) => `r-${order.id}-${field}`;
+  return (
+    <HxForm id={`replace-${order.id}`} action={`/orders/${encodeURIComponent(order.id)}/replace`}>
+      <FormError state={props.state} />
+      <input type="hidden" name="next" value={props.next} />
+      <FieldOf id={id("qty")} label="Quantity" name="qty" inputmode="decimal" state={state} />
+      {order.limitPrice !== null && (
+        <FieldOf
+          id={id("limit")}
+          label="Limit price"
+          name="limitPrice"
+          inputmode="decimal"
+          state={state}
+        />
+      )}
+      {order.stopPrice !== null && (
+        <FieldOf
+          id={id("stop")}
+          label="Stop price"
+          name="stopPrice"
+          inputmode="decimal"
+          state={state}
+        />
+      )}
+      <button type="submit">Save changes</button>
+    </HxForm>
+  );
+}

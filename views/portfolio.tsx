@@ -1,0 +1,144 @@
+/** The positions page and the history page (fills and cash activity). */
+import type { LedgerEntry } from "../lib/trading/ledger.ts";
+import type { Trade } from "../lib/trading/history.ts";
+import type { Snapshot } from "./dashboard.tsx";
+import {
+  Pager,
+  Pnl,
+  PositionsTable,
+  price,
+  quantity,
+  Scroll,
+  signedUsd,
+  Time,
+  tradeHref,
+  trend,
+  usd,
+} from "./trading.tsx";
+
+export function PositionsPage(props: { snapshot: Snapshot; unrealized: string }) {
+  const { account, positions } = props.snapshot;
+  return (
+    <div class="page">
+      <h1>Positions</h1>
+      <dl class="stats card">
+        <div>
+          <dt>Market value</dt>
+          <dd>{usd(account.positionsValue)}</dd>
+        </div>
+        <div>
+          <dt>Unrealized P&amp;L</dt>
+          <dd>
+            <Pnl amount={props.unrealized} />
+          </dd>
+        </div>
+        <div>
+          <dt>Today's P&amp;L</dt>
+          <dd>
+            <Pnl amount={account.todayPnl} percent={account.todayPnlPercent} />
+          </dd>
+        </div>
+        <div>
+          <dt>Cash</dt>
+          <dd>{usd(account.cash)}</dd>
+        </div>
+        <div>
+          <dt>Equity</dt>
+          <dd>{usd(account.equity)}</dd>
+        </div>
+      </dl>
+      <PositionsTable positions={positions} sell />
+    </div>
+  );
+}
+
+export function HistoryPage(props: {
+  trades: Trade[];
+  ledger: LedgerEntry[];
+  tradesPages: { newer?: string; older?: string };
+  cashPages: { newer?: string; older?: string };
+}) {
+  return (
+    <div class="page">
+      <h1>History</h1>
+      <section aria-labelledby="fills-h">
+        <h2 id="fills-h">Fills</h2>
+        {props.trades.length === 0 ? <p class="muted">No fills yet.</p> : (
+          <Scroll label="Fills">
+            <table class="data">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Symbol</th>
+                  <th>Side</th>
+                  <th class="num">Qty</th>
+                  <th class="num">Price</th>
+                  <th class="num">Value</th>
+                  <th class="num">Commission</th>
+                  <th class="num">Realized P&amp;L</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.trades.map((t) => (
+                  <tr>
+                    <td>
+                      <Time at={t.executedAt} />
+                    </td>
+                    <th scope="row">
+                      <a href={tradeHref(t.symbol)}>{t.symbol}</a>
+                    </th>
+                    <td>{t.side.toUpperCase()}</td>
+                    <td class="num">{quantity(t.qty)}</td>
+                    <td class="num">{price(t.price)}</td>
+                    <td class="num">{usd(t.gross)}</td>
+                    <td class="num">{usd(t.commission)}</td>
+                    <td class="num">
+                      {t.realizedPnl === null ? "—" : <Pnl amount={t.realizedPnl} />}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Scroll>
+        )}
+        <Pager {...props.tradesPages} label="Fill pages" />
+      </section>
+      <section aria-labelledby="cash-h">
+        <h2 id="cash-h">Cash activity</h2>
+        {props.ledger.length === 0
+          ? <p class="muted">No cash activity yet.</p>
+          : (
+            <Scroll label="Cash activity">
+              <table class="data">
+                <thead>
+                  <tr>
+                    <th>Time</th>
+                    <th>Type</th>
+                    <th>Description</th>
+                    <th class="num">Amount</th>
+                    <th class="num">Balance</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {props.ledger.map((e) => (
+                    <tr>
+                      <td>
+                        <Time at={e.at} />
+                      </td>
+                      <td>{e.type}</td>
+                      <td>{e.description}</td>
+                      <td class="num">
+                        <span class={trend(e.amount)}>{signedUsd(e.amount)}</span>
+                      </td>
+                      <td class="num">{usd(e.balanceAfter)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          )}
+        <Pager {...props.cashPages} label="Cash activity pages" />
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,289 @@
+/** Building blocks every trading page shares: money and quantity formats, P&L, tables, paging, fields. */
+import type { Child } from "hono/jsx";
+import type { Quote } from "../lib/market/simulator.ts";
+import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
+import type { PositionView } from "../lib/trading/portfolio.ts";
+import type { FormState } from "./form.tsx";
+
+// Amounts arrive as exact decimal strings; Intl formats such a string without a float in between.
+const MONEY = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+const SIGNED_MONEY = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  signDisplay: "exceptZero",
+});
+/** Prices keep every decimal their security trades in (DOGE/USD has five). */
+const PRICE = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  maximumFractionDigits: 8,
+});
+const SIGNED_PRICE = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  maximumFractionDigits: 8,
+  signDisplay: "exceptZero",
+});
+const QUANTITY = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
+const PERCENT = new Intl.NumberFormat("en-US", {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+  signDisplay: "exceptZero",
+});
+
+const decimal = (value: string) => value as Intl.StringNumericLiteral;
+
+/** Cash, to the cent: "$1,234.50". */
+export const usd = (value: string) => MONEY.format(decimal(value));
+/** A price at its own precision: "$0.14251". */
+export const price = (value: string) => PRICE.format(decimal(value));
+export const quantity = (value: string) => QUANTITY.format(decimal(value));
+/** "+$12.30", "-$4.00", "$0.00". */
+export const signedUsd = (value: string) => SIGNED_MONEY.format(decimal(value));
+/** A signed price move at its own precision: "+$0.00012". */
+export const signedPrice = (value: string) => SIGNED_PRICE.format(decimal(value));
+/** "+1.25%" from "1.25". */
+export const percent = (value: string) => `${PERCENT.format(decimal(value))}%`;
+
+/** The `.up`/`.down` class of a signed amount; nothing for zero. */
+export function trend(value: string): "up" | "down" | undefined {
+  if (value.startsWith("-")) return "down";
+  return /^[+]?0*(\.0*)?$/.test(value) ? undefined : "up";
+}
+
+/** A P&L figure in its colour: the amount, and the percentage when there is one. */
+export function Pnl(props: { amount: string; percent?: string }) {
+  return (
+    <span class={trend(props.amount)}>
+      {signedUsd(props.amount)}
+      {props.percent !== undefined && ` (${percent(props.percent)})`}
+    </span>
+  );
+}
+
+/** The move since the previous close, as amount and percentage (decimal strings). */
+export function changeOf(quote: Pick<Quote, "last" | "prevClose">) {
+  const last = parseFixed(quote.last, 8);
+  const prevClose = parseFixed(quote.prevClose, 8);
+  const change = last - prevClose;
+  return {
+    amount: formatFixed(change),
+    percent: prevClose === 0n ? "0.00" : formatFixed(divFixed(change * 100n, prevClose, 2)),
+  };
+}
+
+/** The trade page of a symbol; `BTC/USD` keeps its slash encoded. */
+export function tradeHref(symbol: string, query?: Record<string, string>): string {
+  const search = query ? `?${new URLSearchParams(query)}` : "";
+  return `/trade/${encodeURIComponent(symbol)}${search}`;
+}
+
+/** An instant as "2025-01-02 14:03 UTC", machine-readable in `datetime`. */
+export function Time(props: { at: Date | string }) {
+  const iso = typeof props.at === "string" ? props.at : props.at.toISOString();
+  return <time datetime={iso}>{iso.slice(0, 16).replace("T", " ")}</time>;
+}
+
+/** Whether US equities trade now; crypto always does. */
+export function MarketBadge(props: { open: boolean }) {
+  return props.open
+    ? <span class="badge ok">Market open</span>
+    : <span class="badge warn">Market closed</span>;
+}
+
+/** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
+export function Scroll(props: { label: string; children?: Child }) {
+  return (
+    <div class="scroll" role="region" aria-label={props.label} tabindex={0}>
+      {props.children}
+    </div>
+  );
+}
+
+/** The head of a row-actions column; on a phone the column stays in view while the rest scrolls. */
+export function ActionsHeader() {
+  return (
+    <th class="act">
+      <span class="sr">Actions</span>
+    </th>
+  );
+}
+
+/** The open positions with their value and P&L; `sell` adds a link that prefills a sell ticket. */
+export function PositionsTable(props: { positions: PositionView[]; sell?: boolean }) {
+  if (props.positions.length === 0) {
+    return (
+      <p class="muted">
+        No positions yet. <a href="/trade">Find something to trade</a>.
+      </p>
+    );
+  }
+  return (
+    <Scroll label="Positions">
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Symbol</th>
+            <th class="num">Qty</th>
+            <th class="num">Avg price</th>
+            <th class="num">Last</th>
+            <th class="num">Market value</th>
+            <th class="num">Unrealized P&amp;L</th>
+            <th class="num">Today</th>
+            {props.sell && <ActionsHeader />}
+          </tr>
+        </thead>
+        <tbody>
+          {props.positions.map((p) => (
+            <tr>
+              <th scope="row">
+                <a href={tradeHref(p.symbol)}>{p.symbol}</a>
+              </th>
+              <td class="num">{quantity(p.qty)}</td>
+              <td class="num">{price(p.avgEntryPrice)}</td>
+              <td class="num">{price(p.lastPrice)}</td>
+              <td class="num">{usd(p.marketValue)}</td>
+              <td class="num">
+                <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
+              </td>
+              <td class="num">
+                <Pnl amount={p.todayPnl} percent={p.todayPnlPercent} />
+              </td>
+              {props.sell && (
+                <td class="act">
+                  <a href={tradeHref(p.symbol, { side: "sell", qty: p.qty })}>
+                    Sell<span class="sr">{p.symbol}</span>
+                  </a>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+/** Quotes of a list of symbols; `action` renders an extra cell per row (a remove button). */
+export function QuotesTable(
+  props: { label: string; quotes: Quote[]; action?: (symbol: string) => Child },
+) {
+  return (
+    <Scroll label={props.label}>
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Symbol</th>
+            <th class="num">Last</th>
+            <th class="num">Change</th>
+            <th class="num">Bid</th>
+            <th class="num">Ask</th>
+            {props.action && <ActionsHeader />}
+          </tr>
+        </thead>
+        <tbody>
+          {props.quotes.map((q) => {
+            const change = changeOf(q);
+            return (
+              <tr>
+                <th scope="row">
+                  <a href={tradeHref(q.symbol)}>{q.symbol}</a>
+                </th>
+                <td class="num">{price(q.last)}</td>
+                <td class="num">
+                  <span class={trend(change.amount)}>{percent(change.percent)}</span>
+                </td>
+                <td class="num">{price(q.bid)}</td>
+                <td class="num">{price(q.ask)}</td>
+                {props.action && <td class="act">{props.action(q.symbol)}</td>}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+/** "Newest" and "Older" links of a cursor-paged list. */
+export function Pager(props: { newer?: string; older?: string; label: string }) {
+  if (!props.newer && !props.older) return null;
+  return (
+    <nav class="pager" aria-label={props.label}>
+      {props.newer && <a href={props.newer}>Newest</a>}
+      {props.older && <a href={props.older}>Older</a>}
+    </nav>
+  );
+}
+
+/**
+ * A labelled input or select with its error. Unlike form.tsx's Field it takes its own id, because
+ * a page may hold the same field in several forms (one per watchlist or order), and it offers the
+ * decimal keyboard that prices need on a phone.
+ */
+export function FieldOf(props: {
+  id: string;
+  label: string;
+  name: string;
+  state?: FormState;
+  value?: string;
+  options?: readonly (readonly [value: string, label: string])[];
+  inputmode?: "decimal" | "numeric" | "text";
+  required?: boolean;
+  hint?: string;
+  maxlength?: number;
+  placeholder?: string;
+  class?: string;
+}) {
+  const error = props.state?.fields?.[props.name];
+  const value = props.state?.values?.[props.name] ?? props.value;
+  const describedBy = [props.hint && `${props.id}-hint`, error && `${props.id}-error`]
+    .filter(Boolean).join(" ") || undefined;
+  const common = {
+    id: props.id,
+    name: props.name,
+    required: props.required ?? true,
+    "aria-invalid": error ? "true" : undefined,
+    "aria-describedby": describedBy,
+  };
+  return (
+    <div class={[error ? "field invalid" : "field", props.class].filter(Boolean).join(" ")}>
+      <label for={props.id}>{props.label}</label>
+      {props.options
+        ? (
+          <select {...common}>
+            {props.options.map(([v, label]) => (
+              <option value={v} selected={v === value}>{label}</option>
+            ))}
+          </select>
+        )
+        : (
+          <input
+            {...common}
+            type="text"
+            value={value}
+            inputmode={props.inputmode}
+            maxlength={props.maxlength}
+            placeholder={props.placeholder}
+            autocomplete="off"
+          />
+        )}
+      {props.hint && <small id={`${props.id}-hint`} class="hint">{props.hint}</small>}
+      {error && <small id={`${props.id}-error`} class="error">{error}</small>}
+    </div>
+  );
+}
+
+/** A form that is one button: it posts `values` (hidden fields, such as `next`) to `action`. */
+export function PostButton(
+  props: { action: string; label: Child; values?: Record<string, string>; class?: string },
+) {
+  return (
+    <form method="post" action={props.action} class="inline">
+      {Object.entries(props.values ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      <button type="submit" class={props.class ?? "link"}>{props.label}</button>
+    </form>
+  );
+}
