@@ -73,6 +73,14 @@ export function formatFixed(value: Fixed, minDecimals = 2): string {
   return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
 }
 
+const USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+
+/** An amount as people read dollars: formatUsd(90705000000000n) → "$907,050.00". */
+export function formatUsd(value: Fixed): string {
+  // Intl formats a decimal string exactly; it never passes through a float.
+  return USD.format(formatFixed(roundFixed(value, 2)) as Intl.StringNumericLiteral);
+}
+
 /** Keeps `decimals` places, rounding the rest away as asked. */
 export function roundFixed(value: Fixed, decimals: number, mode: Rounding = "half_even"): Fixed {
   const step = 10n ** BigInt(SCALE - decimals);

@@ -64,7 +64,7 @@ export function tradingApi(deps: AppDeps) {
     })
     .get("/securities/:symbol{.+}", (c) => {
       return c.json(
-        securityJson(securityFor(ctx.market, decodeURIComponent(c.req.param("symbol")))),
+        securityJson(securityFor(ctx.market, c.req.param("symbol"))),
       );
     })
     .get("/quotes", async (c) => {
@@ -191,7 +191,7 @@ export function tradingApi(deps: AppDeps) {
       );
     })
     .delete("/watchlists/:id/symbols/:symbol{.+}", async (c) => {
-      const symbol = normalizeSymbol(decodeURIComponent(c.req.param("symbol")));
+      const symbol = normalizeSymbol(c.req.param("symbol"));
       return c.json(watchlistJson(await removeSymbol(store, userId(c), c.req.param("id"), symbol)));
     });
 }

@@ -295,3 +295,23 @@ Deno.test("[trading-api] watchlists: create, add, remove, quotes beside the symb
     "the default list and Tech",
   );
 });
+
+Deno.test("[trading-api] symbols in paths are decoded once; a stray % is a clean 4xx", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  assert.equal((await call(t, cookie, "GET", "/securities/%25")).status, 422);
+  assert.equal(
+    (await call(t, cookie, "GET", "/securities/BTC%252FUSD")).status,
+    422,
+    "no double decoding",
+  );
+  const message = (await (await call(t, cookie, "POST", "/orders", {
+    symbol: "AAPL",
+    side: "buy",
+    type: "limit",
+    limitPrice: "10.00",
+    qty: "20000",
+    timeInForce: "gtc",
+  })).json()).error.message;
+  assert.match(message, /needs \$200,00\d\.\d\d and your buying power is \$100,000\.00/);
+});

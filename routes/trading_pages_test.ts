@@ -212,7 +212,7 @@ Deno.test("[trading pages] a failed order shows the ticket again with the error 
   assert.match(html, /<html/, "the whole page without htmx");
   assert.match(
     html,
-    /<p class="form-error" role="alert">This order needs [\d.]+ and your buying power is 100000\.00\.<\/p>/,
+    /<p class="form-error" role="alert">This order needs \$[\d,.]+ and your buying power is \$100,000\.00\.<\/p>/,
   );
   assert.match(
     html,

@@ -9,41 +9,67 @@ export type FormState = {
   error?: string;
 };
 
+/**
+ * A labelled input (or a select, given `options`) with its hint and error. `id` defaults to
+ * `f-<name>`; pages with several forms that share field names pass their own.
+ */
 export function Field(props: {
   label: string;
   name: string;
+  id?: string;
   type?: string;
   state?: FormState;
+  /** The value when the state has none (a form shown for the first time). */
+  value?: string;
+  options?: readonly (readonly [value: string, label: string])[];
   autocomplete?: string;
   hint?: string;
   required?: boolean;
-  inputmode?: "numeric" | "email" | "text";
+  inputmode?: "numeric" | "decimal" | "email" | "text";
   maxlength?: number;
   minlength?: number;
+  placeholder?: string;
+  class?: string;
   /** Passwords and codes are never echoed back into the page. */
   keepValue?: boolean;
 }) {
   const error = props.state?.fields?.[props.name];
-  const id = `f-${props.name}`;
-  const describedBy = [props.hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(
-    " ",
-  );
+  const id = props.id ?? `f-${props.name}`;
+  const value = props.keepValue === false
+    ? undefined
+    : props.state?.values?.[props.name] ?? props.value;
+  const common = {
+    id,
+    name: props.name,
+    required: props.required ?? true,
+    "aria-invalid": error ? "true" : undefined,
+    "aria-describedby":
+      [props.hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") ||
+      undefined,
+  };
   return (
-    <div class={error ? "field invalid" : "field"}>
+    <div class={[error ? "field invalid" : "field", props.class].filter(Boolean).join(" ")}>
       <label for={id}>{props.label}</label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? "text"}
-        value={props.keepValue === false ? undefined : props.state?.values?.[props.name]}
-        autocomplete={props.autocomplete}
-        required={props.required ?? true}
-        inputmode={props.inputmode}
-        maxlength={props.maxlength}
-        minlength={props.minlength}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={describedBy || undefined}
-      />
+      {props.options
+        ? (
+          <select {...common}>
+            {props.options.map(([v, label]) => (
+              <option value={v} selected={v === value}>{label}</option>
+            ))}
+          </select>
+        )
+        : (
+          <input
+            {...common}
+            type={props.type ?? "text"}
+            value={value}
+            autocomplete={props.autocomplete}
+            inputmode={props.inputmode}
+            maxlength={props.maxlength}
+            minlength={props.minlength}
+            placeholder={props.placeholder}
+          />
+        )}
       {props.hint && <small id={`${id}-hint`} class="hint">{props.hint}</small>}
       {error && <small id={`${id}-error`} class="error">{error}</small>}
     </div>

@@ -1,9 +1,8 @@
 /** The orders page (open, closed, all) and the orders table the dashboard shares, with cancel and change. */
 import type { OrderJson } from "../lib/trading/orders.ts";
-import { FormError, type FormState, HxForm } from "./form.tsx";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   ActionsHeader,
-  FieldOf,
   Pager,
   PostButton,
   price,
@@ -181,9 +180,17 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
     <HxForm id={`replace-${order.id}`} action={`/orders/${encodeURIComponent(order.id)}/replace`}>
       <FormError state={props.state} />
       <input type="hidden" name="next" value={props.next} />
-      <FieldOf id={id("qty")} label="Quantity" name="qty" inputmode="decimal" state={state} />
+      <Field
+        autocomplete="off"
+        id={id("qty")}
+        label="Quantity"
+        name="qty"
+        inputmode="decimal"
+        state={state}
+      />
       {order.limitPrice !== null && (
-        <FieldOf
+        <Field
+          autocomplete="off"
           id={id("limit")}
           label="Limit price"
           name="limitPrice"
@@ -192,7 +199,8 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
         />
       )}
       {order.stopPrice !== null && (
-        <FieldOf
+        <Field
+          autocomplete="off"
           id={id("stop")}
           label="Stop price"
           name="stopPrice"

@@ -4,10 +4,9 @@ import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { parseFixed } from "../lib/money.ts";
 import { ORDER_TYPES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
-import { FormError, type FormState, HxForm } from "./form.tsx";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   changeOf,
-  FieldOf,
   MarketBadge,
   percent,
   price,
@@ -240,15 +239,24 @@ export function OrderTicket(props: TicketProps) {
       <input type="hidden" name="symbol" value={security.symbol} />
       <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
       <div class="grid2">
-        <FieldOf id="t-side" label="Side" name="side" options={SIDE_OPTIONS} state={ticketState} />
-        <FieldOf
+        <Field
+          autocomplete="off"
+          id="t-side"
+          label="Side"
+          name="side"
+          options={SIDE_OPTIONS}
+          state={ticketState}
+        />
+        <Field
+          autocomplete="off"
           id="t-type"
           label="Order type"
           name="type"
           options={ORDER_TYPES.map((t) => [t, TYPE_LABELS[t]] as const)}
           state={ticketState}
         />
-        <FieldOf
+        <Field
+          autocomplete="off"
           id="t-qty"
           label="Quantity"
           name="qty"
@@ -257,7 +265,8 @@ export function OrderTicket(props: TicketProps) {
           hint={crypto ? "Fractions allowed" : "Whole shares"}
           state={ticketState}
         />
-        <FieldOf
+        <Field
+          autocomplete="off"
           id="t-tif"
           label="Time in force"
           name="timeInForce"
@@ -266,7 +275,8 @@ export function OrderTicket(props: TicketProps) {
           )}
           state={ticketState}
         />
-        <FieldOf
+        <Field
+          autocomplete="off"
           id="t-limit"
           label="Limit price"
           name="limitPrice"
@@ -276,7 +286,8 @@ export function OrderTicket(props: TicketProps) {
           hint="Limit and stop limit"
           state={ticketState}
         />
-        <FieldOf
+        <Field
+          autocomplete="off"
           id="t-stop"
           label="Stop price"
           name="stopPrice"

@@ -3,7 +3,6 @@ import type { Child } from "hono/jsx";
 import type { Quote } from "../lib/market/simulator.ts";
 import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
-import type { FormState } from "./form.tsx";
 
 // Amounts arrive as exact decimal strings; Intl formats such a string without a float in between.
 const MONEY = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
@@ -213,64 +212,6 @@ export function Pager(props: { newer?: string; older?: string; label: string }) 
       {props.newer && <a href={props.newer}>Newest</a>}
       {props.older && <a href={props.older}>Older</a>}
     </nav>
-  );
-}
-
-/**
- * A labelled input or select with its error. Unlike form.tsx's Field it takes its own id, because
- * a page may hold the same field in several forms (one per watchlist or order), and it offers the
- * decimal keyboard that prices need on a phone.
- */
-export function FieldOf(props: {
-  id: string;
-  label: string;
-  name: string;
-  state?: FormState;
-  value?: string;
-  options?: readonly (readonly [value: string, label: string])[];
-  inputmode?: "decimal" | "numeric" | "text";
-  required?: boolean;
-  hint?: string;
-  maxlength?: number;
-  placeholder?: string;
-  class?: string;
-}) {
-  const error = props.state?.fields?.[props.name];
-  const value = props.state?.values?.[props.name] ?? props.value;
-  const describedBy = [props.hint && `${props.id}-hint`, error && `${props.id}-error`]
-    .filter(Boolean).join(" ") || undefined;
-  const common = {
-    id: props.id,
-    name: props.name,
-    required: props.required ?? true,
-    "aria-invalid": error ? "true" : undefined,
-    "aria-describedby": describedBy,
-  };
-  return (
-    <div class={[error ? "field invalid" : "field", props.class].filter(Boolean).join(" ")}>
-      <label for={props.id}>{props.label}</label>
-      {props.options
-        ? (
-          <select {...common}>
-            {props.options.map(([v, label]) => (
-              <option value={v} selected={v === value}>{label}</option>
-            ))}
-          </select>
-        )
-        : (
-          <input
-            {...common}
-            type="text"
-            value={value}
-            inputmode={props.inputmode}
-            maxlength={props.maxlength}
-            placeholder={props.placeholder}
-            autocomplete="off"
-          />
-        )}
-      {props.hint && <small id={`${props.id}-hint`} class="hint">{props.hint}</small>}
-      {error && <small id={`${props.id}-error`} class="error">{error}</small>}
-    </div>
   );
 }
 

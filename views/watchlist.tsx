@@ -1,8 +1,8 @@
 /** The watchlists page: each list with live quotes, and forms to add, remove, rename, create and delete. */
 import type { Quote } from "../lib/market/simulator.ts";
 import type { Watchlist } from "../lib/trading/watchlists.ts";
-import { FormError, type FormState, HxForm } from "./form.tsx";
-import { FieldOf, PostButton, QuotesTable } from "./trading.tsx";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import { PostButton, QuotesTable } from "./trading.tsx";
 
 /** Which form failed: adding to or renaming a list (by id), or creating one. */
 export type WatchlistForm = { form: "add" | "rename"; listId: string } | { form: "create" };
@@ -83,7 +83,8 @@ export function AddSymbolForm(props: { list: Watchlist; index: number; state?: F
     <HxForm id={`add-${props.index}`} action={`${listPath(props.list)}/symbols`}>
       <FormError state={props.state} />
       <div class="row">
-        <FieldOf
+        <Field
+          autocomplete="off"
           id={`wl${props.index}-symbol`}
           label="Add a symbol"
           name="symbol"
@@ -103,7 +104,8 @@ export function RenameForm(props: { list: Watchlist; index: number; state?: Form
     <HxForm id={`rename-${props.index}`} action={`${listPath(props.list)}/rename`}>
       <FormError state={props.state} />
       <div class="row">
-        <FieldOf
+        <Field
+          autocomplete="off"
           id={`wl${props.index}-name`}
           label="Name"
           name="name"
@@ -121,7 +123,14 @@ export function CreateForm(props: { state?: FormState }) {
     <HxForm id="create-list" action="/watchlist">
       <FormError state={props.state} />
       <div class="row">
-        <FieldOf id="new-list-name" label="Name" name="name" maxlength={60} state={props.state} />
+        <Field
+          autocomplete="off"
+          id="new-list-name"
+          label="Name"
+          name="name"
+          maxlength={60}
+          state={props.state}
+        />
         <button type="submit">Create</button>
       </div>
     </HxForm>

@@ -7,7 +7,7 @@ import {
   DecimalError,
   type Fixed,
   fixed,
-  formatFixed,
+  formatUsd,
   mulFixed,
   parseFixed,
   roundFixed,
@@ -96,17 +96,15 @@ export function checkOrderValue(request: OrderRequest, referencePrice: Fixed): v
   if (value < MIN_ORDER_VALUE) {
     throw invalid(
       "qty",
-      `The order is worth ${formatFixed(value)}; the smallest order is ${
-        formatFixed(MIN_ORDER_VALUE)
+      `The order is worth ${formatUsd(value)}; the smallest order is ${
+        formatUsd(MIN_ORDER_VALUE)
       }.`,
     );
   }
   if (value > MAX_ORDER_VALUE) {
     throw invalid(
       "qty",
-      `The order is worth ${formatFixed(value)}; the largest order is ${
-        formatFixed(MAX_ORDER_VALUE)
-      }.`,
+      `The order is worth ${formatUsd(value)}; the largest order is ${formatUsd(MAX_ORDER_VALUE)}.`,
     );
   }
 }

@@ -9,7 +9,7 @@ import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { type Fixed, formatFixed, parseFixed, sumFixed } from "../money.ts";
+import { type Fixed, formatFixed, formatUsd, parseFixed, sumFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
@@ -216,12 +216,13 @@ async function tryPlace(
     throw new AppError(
       422,
       "insufficient_buying_power",
-      `This order needs ${formatFixed(cost)} and your buying power is ${
-        formatFixed(buyingPower < 0n ? 0n : buyingPower)
+      `This order needs ${formatUsd(cost)} and your buying power is ${
+        formatUsd(buyingPower < 0n ? 0n : buyingPower)
       }.`,
       {
         fields: { qty: "More than your buying power covers." },
-        details: { required: formatFixed(cost), buyingPower: formatFixed(buyingPower) },
+        required: formatFixed(cost),
+        buyingPower: formatFixed(buyingPower),
       },
     );
   }
@@ -417,6 +418,13 @@ export async function replaceOrder(
         `This order is ${order.status.replace("_", " ")} and can no longer be changed.`,
       );
     }
+    if (order.triggeredAt) {
+      throw new AppError(
+        422,
+        "order_not_replaceable",
+        "This stop order has triggered and is executing; cancel it instead of changing it.",
+      );
+    }
     const security = securityFor(ctx.market, order.symbol);
     const request = parseOrderRequest({
       side: order.side,
@@ -442,8 +450,8 @@ export async function replaceOrder(
         throw new AppError(
           422,
           "insufficient_buying_power",
-          `The changed order needs ${formatFixed(hold)} and your buying power is ${
-            formatFixed(buyingPower)
+          `The changed order needs ${formatUsd(hold)} and your buying power is ${
+            formatUsd(buyingPower < 0n ? 0n : buyingPower)
           }.`,
         );
       }

@@ -12,6 +12,7 @@ import {
   cancelOrder,
   type Order,
   placeOrder,
+  replaceOrder,
   type TradingContext,
   workingOrders,
 } from "./orders.ts";
@@ -540,4 +541,27 @@ Deno.test("[trading] orders left working on a closed account (an interrupted res
   assert.equal(ended._id, order.id);
   assert.equal(ended.status, "cancelled");
   assert.equal(ended.holdAmount, "0.00");
+});
+
+Deno.test("[trading] a triggered stop cannot be changed, only cancelled", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  await trader(t, "u1");
+  const start = new Date();
+  const last = quoteAt(ctx, "XOM", start).last;
+  const stop = formatFixed((last + last / 200n) / 1_000_000n * 1_000_000n);
+  const { order } = await placeOrder(
+    ctx,
+    "u1",
+    { symbol: "XOM", side: "buy", type: "stop", stopPrice: stop, qty: "5", timeInForce: "gtc" },
+    {},
+    start,
+  );
+  const up = findMinute(ctx, "XOM", start, (q) => q.last >= parseFixed(stop, 2));
+  assert.equal((await runExecutionPass(ctx, up.at)).triggered, 1);
+  await assert.rejects(
+    replaceOrder(ctx, "u1", order.id, { qty: "6" }),
+    (e: { code?: string }) => e.code === "order_not_replaceable",
+  );
+  assert.equal((await cancelOrder(ctx, "u1", order.id)).status, "cancelled");
 });
