@@ -50,6 +50,7 @@ Deno.test("[read-only] an admin's switch applies to writes at once on this insta
   assert.equal((await signUp("b@example.com")).status, 503);
   const page = await t.app.request(`${ORIGIN}/`);
   assert.equal(page.status, 200, "pages still render");
+  assert.match(await page.text(), /read-only mode for maintenance/, "with a banner");
   await setReadOnly(t.deps.store, false, "", "admin-1", { ip: "127.0.0.1", userAgent: "test" });
   t.deps.readOnly.invalidate();
   assert.equal((await signUp("b@example.com")).status, 201);

@@ -76,6 +76,12 @@ export function Layout(props: { title?: string; children?: Child }) {
           </nav>
         </header>
         <main id="main">
+          {c.get("readOnly") && (
+            <p class="flash flash-info" role="status">
+              Orion is in read-only mode for maintenance: you can look around, but changes are
+              paused.
+            </p>
+          )}
           {flash && <p class={`flash flash-${flash.kind}`} role="status">{flash.text}</p>}
           {props.children}
         </main>
