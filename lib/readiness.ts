@@ -11,6 +11,8 @@ const CHECK_TIMEOUT_MS = 5000;
 const LATENCY_PINGS = 5;
 const LATENCY_WARN_MS = 50;
 const LATENCY_FAIL_MS = 500;
+const INDEXED_QUERY_WARN_MS = 100;
+const INDEXED_QUERY_FAIL_MS = 1000;
 const MIN_SECRET_LENGTH = 32;
 const MIN_DISTINCT_SECRET_CHARS = 10;
 const ADMIN_PAGE_SIZE = 50;
@@ -152,6 +154,27 @@ export const defaultChecks: Check[] = [
     }),
   },
   {
+    id: "store.indexed_query",
+    group: "store",
+    title: "Indexed query speed",
+    run: withStore(async (store) => {
+      // The worker's own query: every working order, oldest first, through the {open, placedAt} index.
+      const start = performance.now();
+      await store.find("orders", {
+        where: { open: true },
+        sort: { field: "placedAt", direction: 1 },
+        limit: 50,
+      });
+      const ms = performance.now() - start;
+      const detail = `a page of working orders in ${ms.toFixed(1)} ms`;
+      if (ms > INDEXED_QUERY_FAIL_MS) return fail(`${detail} (limit ${INDEXED_QUERY_FAIL_MS} ms)`);
+      if (ms > INDEXED_QUERY_WARN_MS) {
+        return warn(`${detail} (aim for under ${INDEXED_QUERY_WARN_MS} ms)`);
+      }
+      return pass(detail);
+    }),
+  },
+  {
     id: "security.auth_secret",
     group: "security",
     title: "AUTH_SECRET strength",
@@ -162,6 +185,23 @@ export const defaultChecks: Check[] = [
     group: "security",
     title: "APP_URL uses https",
     run: (ctx) => Promise.resolve(appUrlOutcome(ctx)),
+  },
+  {
+    id: "security.transport",
+    group: "security",
+    title: "HSTS and allowed origins",
+    run: ({ config }) => {
+      if (!config) return Promise.resolve(fail("not checked until the configuration parses"));
+      const origins = config.corsOrigins.length
+        ? config.corsOrigins.join(", ")
+        : "none besides APP_URL";
+      // Production refuses http CORS origins at start-up, so what is left to report is the list.
+      return Promise.resolve(pass(
+        config.isProduction
+          ? `HSTS max-age=31536000 with includeSubDomains on every response; cross-origin writes allowed from: ${origins}`
+          : `HSTS is sent only in production; cross-origin writes allowed from: ${origins}`,
+      ));
+    },
   },
   {
     id: "security.default_admin",
