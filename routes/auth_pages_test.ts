@@ -1,38 +1,11 @@
 /** The auth pages without JavaScript (forms, 303s, flashes) and with htmx (partials, HX-Redirect). */
 import assert from "node:assert/strict";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
-const ORIGIN = "http://localhost:8000";
 const PASSWORD = "vivid-otter-planet-42";
 type App = Awaited<ReturnType<typeof testApp>>;
 
-/** A browser keeping its cookies across requests, submitting forms as a browser does. */
-function browser(t: App) {
-  const jar = new Map<string, string>();
-  const send = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("Origin", ORIGIN);
-    if (jar.size) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await t.app.request(`${ORIGIN}${path}`, { ...init, headers });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(";");
-      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
-      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(cookie) || value === "") jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-  return {
-    get: (path: string, headers: Record<string, string> = {}) => send(path, { headers }),
-    post: (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-      send(path, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
-        body: new URLSearchParams(form).toString(),
-      }),
-    jar,
-  };
-}
+const browser = testBrowser;
 
 const htmx = { "HX-Request": "true" };
 

@@ -53,3 +53,45 @@ export async function testApp(env: Record<string, string> = {}) {
     },
   };
 }
+
+/** The origin test requests are sent to (APP_URL's default). */
+export const TEST_ORIGIN = "http://localhost:8000";
+
+/**
+ * A browser for app.request: it keeps cookies across requests and submits forms the way a
+ * browser without JavaScript does, from our own origin.
+ */
+export function testBrowser(
+  t: { app: { request: (url: string, init?: RequestInit) => Response | Promise<Response> } },
+) {
+  const jar = new Map<string, string>();
+  const send = async (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("Origin", TEST_ORIGIN);
+    if (jar.size) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    const res = await t.app.request(`${TEST_ORIGIN}${path}`, { ...init, headers });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(cookie) || value === "") jar.delete(name);
+      else jar.set(name, value);
+    }
+    return res;
+  };
+  return {
+    get: (path: string, headers: Record<string, string> = {}) => send(path, { headers }),
+    post: (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
+      send(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams(form).toString(),
+      }),
+    /** GET a page that must answer 200, and read it. */
+    async page(path: string, headers: Record<string, string> = {}) {
+      const res = await send(path, { headers });
+      if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+      return await res.text();
+    },
+    jar,
+  };
+}

@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { recordMinuteBars } from "../lib/market/bars.ts";
 import type { Order } from "../lib/trading/orders.ts";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
-const ORIGIN = "http://localhost:8000";
 const PASSWORD = "vivid-otter-planet-42";
 const PAGES = [
   "/dashboard",
@@ -19,38 +18,7 @@ const PAGES = [
 type App = Awaited<ReturnType<typeof testApp>>;
 const htmx = { "HX-Request": "true" };
 
-/** A browser keeping its cookies across requests, submitting forms as a browser does. */
-function browser(t: App) {
-  const jar = new Map<string, string>();
-  const send = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("Origin", ORIGIN);
-    if (jar.size) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await t.app.request(`${ORIGIN}${path}`, { ...init, headers });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(";");
-      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
-      if (/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(cookie) || value === "") jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-  return {
-    get: (path: string, headers: Record<string, string> = {}) => send(path, { headers }),
-    post: (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-      send(path, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
-        body: new URLSearchParams(form).toString(),
-      }),
-    /** GET and read the page, which must be a 200. */
-    async page(path: string, headers: Record<string, string> = {}) {
-      const res = await send(path, { headers });
-      assert.equal(res.status, 200, `GET ${path}`);
-      return await res.text();
-    },
-  };
-}
+const browser = testBrowser;
 
 /** A new user, signed in; returns the browser and the user's id. */
 async function signedIn(t: App, email = "ada@example.com") {

@@ -16,7 +16,6 @@ import {
   type Doc,
   type Fields,
   type IndexValue,
-  type NewDoc,
   type Page,
   type Query,
   type Store,
@@ -26,7 +25,7 @@ import {
 } from "./port.ts";
 import { type DeclaredIndex, declaredIndexes, planIndex } from "./plan.ts";
 import { COLLECTION_NAMES } from "./schema.ts";
-import { newId } from "../ids.ts";
+import { BaseStore, unitTargets } from "./base.ts";
 
 /** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
 const MAX_CHECKS = 100;
@@ -49,10 +48,12 @@ export async function openKvStore(path?: string): Promise<Store> {
   return new KvStore(await Deno.openKv(path));
 }
 
-class KvStore implements Store {
+class KvStore extends BaseStore {
   readonly backend = "kv" as const;
   #closed = false;
-  constructor(readonly kv: Deno.Kv) {}
+  constructor(readonly kv: Deno.Kv) {
+    super();
+  }
 
   async ensureSchema(): Promise<void> {
     const built = (await this.kv.get<Record<string, string[]>>(SCHEMA_KEY)).value ?? {};
@@ -149,46 +150,8 @@ class KvStore implements Store {
     };
   }
 
-  async findOne<T extends Doc>(collection: CollectionName, where: Where): Promise<T | null> {
-    return (await this.find<T>(collection, { where, limit: 1 })).items[0] ?? null;
-  }
-
-  async insert<T extends Doc>(collection: CollectionName, doc: NewDoc<T>): Promise<T> {
-    const [written] = await this.commit([{ op: "insert", collection, doc: doc as NewDoc<Doc> }]);
-    return written as T;
-  }
-
-  async update<T extends Doc>(
-    collection: CollectionName,
-    id: string,
-    set: Partial<Omit<T, "_id" | "_v">>,
-    options: { ifVersion?: number } = {},
-  ): Promise<T> {
-    const [written] = await this.commit([
-      { op: "update", collection, id, set, ifVersion: options.ifVersion },
-    ]);
-    return written as T;
-  }
-
-  async delete(
-    collection: CollectionName,
-    id: string,
-    options: { ifVersion?: number } = {},
-  ): Promise<void> {
-    await this.commit([{ op: "delete", collection, id, ifVersion: options.ifVersion }]);
-  }
-
   async commit(ops: WriteOp[]): Promise<(Doc | null)[]> {
-    const targets = ops.map((op) => ({
-      collection: op.collection,
-      id: op.op === "insert" ? (op.doc._id ?? newId()) : op.id,
-    }));
-    const seen = new Set<string>();
-    for (const t of targets) {
-      const k = `${t.collection}/${t.id}`;
-      if (seen.has(k)) throw new Error(`an atomic unit touches ${k} twice`);
-      seen.add(k);
-    }
+    const targets = unitTargets(ops);
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = await this.#getEntries(targets.map((t) => docKey(t.collection, t.id)));

@@ -37,7 +37,6 @@ import {
   type Doc,
   type Fields,
   type IndexValue,
-  type NewDoc,
   type Page,
   type Query,
   type Store,
@@ -47,7 +46,7 @@ import {
 } from "./port.ts";
 import { COLLECTION_NAMES, type IndexSpec } from "./schema.ts";
 import { declaredIndexes, planIndex } from "./plan.ts";
-import { newId } from "../ids.ts";
+import { BaseStore, unitTargets } from "./base.ts";
 import { createLogger, type Logger } from "../log.ts";
 
 /** MongoDB names the mandatory primary-key index this way; it is never declared, created or dropped. */
@@ -184,7 +183,7 @@ export function helloSupport(hello: Document): { ok: boolean; detail: string } {
   };
 }
 
-class MongoStore implements Store {
+class MongoStore extends BaseStore {
   readonly backend = "mongodb" as const;
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -195,6 +194,7 @@ class MongoStore implements Store {
   #outageSince: number | null = null;
 
   constructor(client: MongoClient, db: string, log: Logger, pool: PoolCounter) {
+    super();
     this.#client = client;
     this.pool = pool;
     this.#db = client.db(db);
@@ -307,47 +307,9 @@ class MongoStore implements Store {
     });
   }
 
-  async findOne<T extends Doc>(collection: CollectionName, where: Where): Promise<T | null> {
-    return (await this.find<T>(collection, { where, limit: 1 })).items[0] ?? null;
-  }
-
-  async insert<T extends Doc>(collection: CollectionName, doc: NewDoc<T>): Promise<T> {
-    const [written] = await this.commit([{ op: "insert", collection, doc: doc as NewDoc<Doc> }]);
-    return written as T;
-  }
-
-  async update<T extends Doc>(
-    collection: CollectionName,
-    id: string,
-    set: Partial<Omit<T, "_id" | "_v">>,
-    options: { ifVersion?: number } = {},
-  ): Promise<T> {
-    const [written] = await this.commit([
-      { op: "update", collection, id, set, ifVersion: options.ifVersion },
-    ]);
-    return written as T;
-  }
-
-  async delete(
-    collection: CollectionName,
-    id: string,
-    options: { ifVersion?: number } = {},
-  ): Promise<void> {
-    await this.commit([{ op: "delete", collection, id, ifVersion: options.ifVersion }]);
-  }
-
   async commit(ops: WriteOp[]): Promise<(Doc | null)[]> {
     // Ids are made once, so a retried transaction inserts the same documents.
-    const targets = ops.map((op) => ({
-      collection: op.collection,
-      id: op.op === "insert" ? (op.doc._id ?? newId()) : op.id,
-    }));
-    const seen = new Set<string>();
-    for (const t of targets) {
-      const k = `${t.collection}/${t.id}`;
-      if (seen.has(k)) throw new Error(`an atomic unit touches ${k} twice`);
-      seen.add(k);
-    }
+    const targets = unitTargets(ops);
     for (const op of ops) {
       if (op.op === "insert") checkIndexedFields(op.collection, op.doc);
       if (op.op === "update") checkUpdateFields(op.collection, op.set);
