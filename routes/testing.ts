@@ -1,4 +1,8 @@
-/** Builds the app for tests: an in-memory store, a captured log, and configuration from a plain object. */
+/**
+ * Builds the app for tests: a fresh store, a captured log, and configuration from a plain object.
+ * The store is in-memory Deno KV, or, when MONGODB_URI is set, a MongoDB database of its own that
+ * is dropped afterwards, so the same tests prove both backends.
+ */
 import { loadAssets } from "../lib/assets.ts";
 import { loadConfig } from "../lib/config.ts";
 import { createMailer } from "../lib/email.ts";
@@ -7,18 +11,22 @@ import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { readOnlySwitch } from "../lib/read_only.ts";
 import { instrumentStore } from "../lib/store/instrumented.ts";
+import { dropMongoDatabase } from "../lib/store/mongo.ts";
 import { openStore } from "../lib/store/open.ts";
 import { openMarket, tradingContext } from "../lib/trading/setup.ts";
 import { createApp } from "./app.tsx";
 import type { AppDeps } from "./env.ts";
 
-/** A fresh app on a fresh in-memory store; `logLines` holds every log line written. */
+/** A fresh app on a fresh store; `logLines` holds every log line written. */
 export async function testApp(env: Record<string, string> = {}) {
+  const mongoUri = Deno.env.get("MONGODB_URI");
+  const mongoDb = `orion_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const config = loadConfig({
     NODE_ENV: "test",
     KV_PATH: ":memory:",
     LOG_LEVEL: "debug",
     MARKET_HOURS: "always",
+    ...(mongoUri ? { MONGODB_URI: mongoUri, MONGODB_DB: mongoDb } : {}),
     ...env,
   });
   const logLines: string[] = [];
@@ -50,6 +58,7 @@ export async function testApp(env: Record<string, string> = {}) {
       await deps.limiter.close();
       await deps.mailer.close();
       await deps.store.close();
+      if (config.mongodbUri) await dropMongoDatabase(config.mongodbUri, mongoDb);
     },
   };
 }

@@ -890,3 +890,13 @@ function delay(ms: number): Promise<void> {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Drops a whole database: for tests that give each run a database of its own. */
+export async function dropMongoDatabase(uri: string, db: string): Promise<void> {
+  const client = new MongoClient(uri);
+  try {
+    await client.db(db).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
