@@ -7,6 +7,8 @@ import { AppError } from "../lib/errors.ts";
 import { Layout } from "../views/layout.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { errorHandler, notFoundHandler } from "./errors.tsx";
+import { adminRoutes } from "./admin.tsx";
+import { adminApi } from "./admin_api.ts";
 import { authApi } from "./auth_api.ts";
 import { authPages } from "./auth_pages.tsx";
 import { devMailboxRoutes } from "./dev_mailbox.tsx";
@@ -73,11 +75,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/health", healthRoutes(deps));
   app.route("/metrics", metricsRoutes(deps));
   app.route("/api/auth", authApi(deps));
+  app.route("/api/admin", adminApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings", settingsRoutes(deps));
   app.route("/", tradingPages(deps));
+  app.route("/admin", adminRoutes(deps));
   // The development mailbox shows emails "sent" when no provider is configured; never in production.
   if (!config.isProduction && deps.mailer.mailbox) {
     app.route("/dev", devMailboxRoutes(deps.mailer.mailbox));

@@ -16,6 +16,8 @@ const APP_NAV = [
   ["/watchlist", "Watchlist"],
   ["/settings", "Settings"],
 ] as const;
+/** Admins also see their console. */
+const ADMIN_NAV = [...APP_NAV, ["/admin", "Admin"]] as const;
 
 export function Layout(props: { title?: string; children?: Child }) {
   const c = useRequestContext<AppEnv>();
@@ -52,7 +54,7 @@ export function Layout(props: { title?: string; children?: Child }) {
             {user
               ? (
                 <>
-                  {APP_NAV.map(([href, label]) => (
+                  {(user.role === "ADMIN" ? ADMIN_NAV : APP_NAV).map(([href, label]) => (
                     <a
                       href={href}
                       aria-current={path === href || path.startsWith(`${href}/`)

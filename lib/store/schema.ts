@@ -51,6 +51,11 @@ export const SCHEMA = {
     { fields: { accountId: 1, symbol: 1 } },
     { fields: { accountId: 1, executedAt: -1 } },
     { fields: { orderId: 1 } },
+    /**
+     * Admin metrics: traded value per day across every account, a range on executedAt. One more
+     * index write per fill; without it the day's fills could only be found by reading them all.
+     */
+    { fields: { executedAt: -1 } },
   ],
   watchlist: [
     { fields: { userId: 1 } },
@@ -59,6 +64,12 @@ export const SCHEMA = {
     { fields: { at: -1 } },
     { fields: { userId: 1, at: -1 } },
     { fields: { action: 1, at: -1 } },
+    /**
+     * The admin audit page filtered by action and outcome (failed sign-ins) without reading the
+     * far more numerous successes; the metrics count each outcome apart with it, so successes
+     * cannot crowd failures out of a day's row cap. One more index write per audit entry.
+     */
+    { fields: { action: 1, outcome: 1, at: -1 } },
   ],
   market_data: [
     { fields: { symbol: 1, time: -1 } },
