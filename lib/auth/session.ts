@@ -68,7 +68,9 @@ export async function validateSessionToken(
   }
   const renew = now.getTime() - (session.expiresAt.getTime() - SESSION_TTL_MS) >= RENEW_AFTER_MS;
   const seen = now.getTime() - session.lastSeenAt.getTime() >= LAST_SEEN_RESOLUTION_MS;
-  if (renew || seen || session.ip !== origin.ip) {
+  // A changed address is recorded with the next "last seen" write, not at once: a phone moving
+  // between networks must not cost a write per request.
+  if (renew || seen) {
     const expiresAt = renew
       ? new Date(Math.min(now.getTime() + SESSION_TTL_MS, session.absoluteExpiresAt.getTime()))
       : session.expiresAt;
