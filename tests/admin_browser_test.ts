@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type { ConsoleMessage, Locator, Page } from "playwright-core";
-import { launchBrowser, type OpenedPage, openPage } from "./support/browser.ts";
+import type { Locator } from "playwright-core";
+import { browserTest, launchBrowser, openPage } from "./support/browser.ts";
+import { Journey } from "./support/journey.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 
-const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
 // Kept on disk so a person (or a CI artifact upload) can look at the phone layout.
 const USER_SCREENSHOT = "/tmp/orion-admin-user.png";
 const METRICS_SCREENSHOT = "/tmp/orion-admin-metrics.png";
@@ -17,15 +17,8 @@ const ADMIN = "admin@example.com";
 const PASSWORD = "vivid-otter-planet-42";
 const ROOT = new URL("../", import.meta.url);
 
-if (SKIP) {
-  console.error(
-    "\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in tests/admin_browser_test.ts ran. !!!!!\n",
-  );
-}
-
-Deno.test({
+browserTest(import.meta.url, {
   name: "[browser] an admin finds a user, suspends them and sees it in the audit log",
-  ignore: SKIP,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "orion-admin-" });
     const kvPath = `${dir}/orion.kv`;
@@ -50,7 +43,7 @@ Deno.test({
           await shift.findAndSuspend(target);
           await shift.readAudit(target);
           if (javaScript) await shift.metrics();
-          shift.assertClean();
+          shift.assertClean("the shift");
         });
       }
     } finally {
@@ -102,31 +95,12 @@ async function promote(kvPath: string, email: string) {
   assert.match(text.decode(out.stdout), /admin@example.com is now an ADMIN/);
 }
 
-class Shift {
-  readonly page: Page;
-  readonly consoleErrors: { text: string; url: string }[] = [];
-
-  constructor(
-    readonly opened: OpenedPage,
-    readonly server: TestServer,
-    readonly javaScript: boolean,
-  ) {
-    this.page = opened.page;
-    assert.equal(opened.response?.status(), 200);
-    this.page.on("console", (message: ConsoleMessage) => {
-      if (message.type() === "error") {
-        this.consoleErrors.push({ text: message.text(), url: message.location().url });
-      }
-    });
-  }
-
+/** One admin's walk through the admin pages; it provokes no failure, so none is allowed. */
+class Shift extends Journey {
   /** Signs up through the form, is promoted by the ops script, and signs in again as an admin. */
   async becomeAdmin(kvPath: string) {
     const { page } = this;
-    await this.navigation(this.nav("Sign up").click());
-    await page.getByLabel("Name").fill("Ada Admin");
-    await page.getByLabel("Email").fill(ADMIN);
-    await page.getByLabel("Password").fill(PASSWORD);
+    await this.fillSignUp("Ada Admin", ADMIN, PASSWORD);
     await this.navigation(page.getByRole("button", { name: "Create my account" }).click());
     await promote(kvPath, ADMIN);
     await this.signIn();
@@ -172,10 +146,7 @@ class Shift {
 
     await this.navigation(page.getByRole("button", { name: "Suspend" }).click());
     await this.assertHeading(email);
-    assert.equal(
-      await page.locator("main > .flash[role=status]").textContent(),
-      `${email} is suspended and signed out everywhere.`,
-    );
+    await this.assertFlash(`${email} is suspended and signed out everywhere.`);
     assert.equal(await page.getByRole("button", { name: "Reinstate" }).count(), 1);
   }
 
@@ -210,43 +181,10 @@ class Shift {
     await page.screenshot({ path: METRICS_SCREENSHOT, fullPage: true });
   }
 
-  nav(name: string): Locator {
-    return this.page.getByRole("navigation", { name: "Main" }).getByRole("link", {
-      name,
-      exact: true,
-    });
-  }
-
   section(name: string): Locator {
     return this.page.getByRole("navigation", { name: "Admin sections" }).getByRole("link", {
       name,
       exact: true,
     });
-  }
-
-  async navigation(action: Promise<unknown>) {
-    await Promise.all([this.page.waitForEvent("load"), action]);
-  }
-
-  assertPath(path: string) {
-    assert.equal(new URL(this.page.url()).pathname, path, `at ${this.page.url()}`);
-  }
-
-  async assertHeading(text: string) {
-    assert.equal(await this.page.getByRole("heading", { level: 1 }).textContent(), text);
-  }
-
-  /** Nothing went wrong on any page: no console error, script error, failed request or CSP block. */
-  assertClean() {
-    assert.deepEqual(
-      {
-        consoleErrors: this.consoleErrors.map((e) => `${e.text} (${e.url})`),
-        pageErrors: this.opened.pageErrors,
-        failedRequests: this.opened.failedRequests,
-        cspViolations: this.opened.cspViolations,
-      },
-      { consoleErrors: [], pageErrors: [], failedRequests: [], cspViolations: [] },
-      `the shift reported problems; server log:\n${this.server.logs()}`,
-    );
   }
 }

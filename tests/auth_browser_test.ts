@@ -1,10 +1,9 @@
 /** A new user's whole account journey in real Chromium, through the UI only, with JavaScript on and off. */
 import assert from "node:assert/strict";
-import type { ConsoleMessage, Locator, Page } from "playwright-core";
-import { launchBrowser, type OpenedPage, openPage } from "./support/browser.ts";
-import { startServer, type TestServer } from "./support/server.ts";
+import { browserTest, launchBrowser, openPage } from "./support/browser.ts";
+import { Journey } from "./support/journey.ts";
+import { startServer } from "./support/server.ts";
 
-const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
 // Kept on disk so a person (or a CI artifact upload) can look at the phone layout.
 const SIGN_UP_ERROR_SCREENSHOT = "/tmp/orion-signup-error.png";
 const SETTINGS_SCREENSHOT = "/tmp/orion-settings.png";
@@ -14,15 +13,8 @@ const WEAK_PASSWORD = "password1";
 const STRONG_PASSWORD = "vivid-otter-planet-42";
 const WRONG_PASSWORD = "wrong-otter-planet-43";
 
-if (SKIP) {
-  console.error(
-    "\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in tests/auth_browser_test.ts ran. !!!!!\n",
-  );
-}
-
-Deno.test({
+browserTest(import.meta.url, {
   name: "[browser] a new user signs up, confirms the email, signs in and out",
-  ignore: SKIP,
   async fn(t) {
     await using server = await startServer({ REQUIRE_EMAIL_VERIFICATION: "true" });
     await using browser = await launchBrowser();
@@ -30,7 +22,7 @@ Deno.test({
     for (const javaScript of [true, false]) {
       await t.step(`JavaScript ${javaScript ? "on" : "off"}`, async () => {
         await using opened = await openPage(browser, `${server.url}/`, { javaScript });
-        const journey = new Journey(opened, server, javaScript);
+        const journey = new AuthJourney(opened, server, javaScript);
         await journey.run(`ada.${javaScript ? "js" : "nojs"}@example.com`);
       });
     }
@@ -38,29 +30,7 @@ Deno.test({
 });
 
 /** One user's walk through the auth pages, and the failures the walk provokes on purpose. */
-class Journey {
-  readonly page: Page;
-  /** 4xx answers to form posts this journey triggers deliberately: the only failures allowed. */
-  readonly expected: { method: string; url: string; status: number }[] = [];
-  /** Console errors with the URL that logged them, so expected ones can be matched exactly. */
-  readonly consoleErrors: { text: string; url: string }[] = [];
-
-  constructor(
-    readonly opened: OpenedPage,
-    readonly server: TestServer,
-    readonly javaScript: boolean,
-  ) {
-    this.page = opened.page;
-    assert.equal(opened.response?.status(), 200);
-    this.assertClean("the landing page");
-    // From here on, this listener sees every console error the harness sees, with its URL.
-    this.page.on("console", (message: ConsoleMessage) => {
-      if (message.type() === "error") {
-        this.consoleErrors.push({ text: message.text(), url: message.location().url });
-      }
-    });
-  }
-
+class AuthJourney extends Journey {
   async run(email: string) {
     await this.signUp(email);
     await this.confirmEmail(email);
@@ -71,13 +41,7 @@ class Journey {
 
   async signUp(email: string) {
     const { page } = this;
-    await this.navigation(
-      page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sign up" }).click(),
-    );
-    this.assertPath("/sign-up");
-    await page.getByLabel("Name").fill(NAME);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(WEAK_PASSWORD);
+    await this.fillSignUp(NAME, email, WEAK_PASSWORD);
     await this.submitExpectingError(
       "Create my account",
       "/sign-up",
@@ -145,10 +109,7 @@ class Journey {
     await this.submitExpectingRedirect("Sign in", "/sign-in");
     this.assertPath("/dashboard");
     await this.assertHeading("Dashboard");
-    await this.navigation(
-      page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" })
-        .click(),
-    );
+    await this.navigation(this.nav("Settings").click());
     this.assertPath("/settings");
     await this.assertHeading("Settings");
     const emailSection = page.getByRole("region", { name: "Email", exact: true });
@@ -172,117 +133,5 @@ class Journey {
     await this.navigation(page.goto(`${this.server.url}/settings`));
     assert.equal(page.url(), `${this.server.url}/sign-in?next=%2Fsettings`);
     await this.assertHeading("Sign in");
-  }
-
-  /**
-   * Clicks `button` and waits for the form to come back with an error: with JavaScript, swapped
-   * in place by htmx on the same document; without, as a new page with the same form. `error`
-   * is what must appear.
-   */
-  async submitExpectingError(button: string, path: string, status: number, error: Locator) {
-    const { page } = this;
-    const url = `${this.server.url}${path}`;
-    this.expected.push({ method: "POST", url, status });
-    const before = page.url();
-    if (this.javaScript) {
-      // A new page load would drop this mark; an htmx swap keeps the document and the mark.
-      await page.evaluate(() => (globalThis as { stillHere?: boolean }).stillHere = true);
-    }
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.url() === url && r.request().method() === "POST"),
-      page.getByRole("button", { name: button }).click(),
-    ]);
-    assert.equal(response.status(), status, `POST ${path}`);
-    assert.equal(response.request().isNavigationRequest(), !this.javaScript);
-    assert.equal(response.request().headers()["hx-request"], this.javaScript ? "true" : undefined);
-    if (this.javaScript) {
-      await error.waitFor();
-      assert.equal(
-        await page.evaluate(() => (globalThis as { stillHere?: boolean }).stillHere),
-        true,
-        "htmx swapped the form in place, without a new page load",
-      );
-      assert.equal(page.url(), before);
-    } else {
-      await page.waitForLoadState("load");
-      this.assertPath(path);
-      await error.waitFor();
-    }
-  }
-
-  /**
-   * Clicks `button` of an htmx form and waits for the page the server sends the browser to: with
-   * JavaScript by an `HX-Redirect` header on a 200, without by a 303.
-   */
-  async submitExpectingRedirect(button: string, path: string) {
-    const url = `${this.server.url}${path}`;
-    const [response] = await Promise.all([
-      this.page.waitForResponse((r) => r.url() === url && r.request().method() === "POST"),
-      this.navigation(this.page.getByRole("button", { name: button }).click()),
-    ]);
-    if (this.javaScript) {
-      assert.equal(response.status(), 200, `POST ${path}`);
-      assert.ok(response.headers()["hx-redirect"], `POST ${path} answers with HX-Redirect`);
-    } else {
-      assert.equal(response.status(), 303, `POST ${path}`);
-    }
-  }
-
-  /** Runs `action` and waits for the page load it causes (an htmx HX-Redirect included). */
-  async navigation(action: Promise<unknown>) {
-    await Promise.all([this.page.waitForEvent("load"), action]);
-  }
-
-  assertPath(path: string) {
-    assert.equal(new URL(this.page.url()).pathname, path, `at ${this.page.url()}`);
-  }
-
-  async assertHeading(text: string) {
-    assert.equal(await this.page.getByRole("heading", { level: 1 }).textContent(), text);
-  }
-
-  async assertFlash(text: string) {
-    assert.equal(await this.page.locator("main > .flash[role=status]").textContent(), text);
-  }
-
-  /**
-   * Nothing may have gone wrong except the deliberate 4xx answers: with JavaScript each is one
-   * failed htmx request, and Chromium may log one "Failed to load resource" line for it (without
-   * JavaScript, for the page it navigated to).
-   */
-  assertClean(when: string) {
-    const failedRequests = [...this.opened.failedRequests];
-    const consoleErrors = [...this.consoleErrors];
-    for (const { method, url, status } of this.expected) {
-      if (this.javaScript) {
-        const entry = `${method} ${url}: HTTP ${status}`;
-        const at = failedRequests.indexOf(entry);
-        assert.ok(at >= 0, `the harness saw the expected ${entry}: ${failedRequests.join("\n")}`);
-        failedRequests.splice(at, 1);
-      }
-      const logged = consoleErrors.findIndex((e) =>
-        e.url === url &&
-        e.text.startsWith(
-          `Failed to load resource: the server responded with a status of ${status}`,
-        )
-      );
-      if (logged >= 0) consoleErrors.splice(logged, 1);
-    }
-    assert.deepEqual(
-      this.opened.consoleErrors,
-      this.consoleErrors.map((e) => e.text),
-      "this journey's console listener saw what the harness saw",
-    );
-    const problems = {
-      consoleErrors: consoleErrors.map((e) => `${e.text} (${e.url})`),
-      pageErrors: this.opened.pageErrors,
-      failedRequests,
-      cspViolations: this.opened.cspViolations,
-    };
-    assert.deepEqual(
-      problems,
-      { consoleErrors: [], pageErrors: [], failedRequests: [], cspViolations: [] },
-      `${when} reported problems; server log:\n${this.server.logs()}`,
-    );
   }
 }

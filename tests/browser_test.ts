@@ -1,21 +1,13 @@
 /** End-to-end checks of the real server in real Chromium, with JavaScript on and off. */
 import assert from "node:assert/strict";
-import { launchBrowser, type OpenedPage, openPage } from "./support/browser.ts";
+import { browserTest, launchBrowser, type OpenedPage, openPage } from "./support/browser.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 
-const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
 // Kept on disk so a person (or a CI artifact upload) can look at the phone layout.
 const LANDING_SCREENSHOT = "/tmp/orion-landing.png";
 
-if (SKIP) {
-  console.error(
-    "\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in tests/browser_test.ts ran. !!!!!\n",
-  );
-}
-
-Deno.test({
+browserTest(import.meta.url, {
   name: "[browser] the real server works in Chromium",
-  ignore: SKIP,
   async fn(t) {
     await using server = await startServer();
     await using browser = await launchBrowser();
@@ -63,9 +55,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+browserTest(import.meta.url, {
   name: "[browser] the harness notices errors, failed requests and CSP violations",
-  ignore: SKIP,
   async fn() {
     // A page built to fail every check; if it passes them, the checks above prove nothing.
     const html = `<!doctype html><title>broken</title>

@@ -1,24 +1,17 @@
 /** A new trader's first orders in real Chromium, through the UI only, with JavaScript on and off. */
 import assert from "node:assert/strict";
-import type { ConsoleMessage, Locator, Page } from "playwright-core";
-import { launchBrowser, type OpenedPage, openPage } from "./support/browser.ts";
-import { startServer, type TestServer } from "./support/server.ts";
+import type { Locator } from "playwright-core";
+import { browserTest, launchBrowser, openPage } from "./support/browser.ts";
+import { Journey } from "./support/journey.ts";
+import { startServer } from "./support/server.ts";
 
-const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
 // Kept on disk so a person (or a CI artifact upload) can look at the phone layout.
 const DASHBOARD_SCREENSHOT = "/tmp/orion-dashboard.png";
 const TRADE_SCREENSHOT = "/tmp/orion-trade.png";
 const PASSWORD = "vivid-otter-planet-42";
 
-if (SKIP) {
-  console.error(
-    "\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in tests/trading_browser_test.ts ran. !!!!!\n",
-  );
-}
-
-Deno.test({
+browserTest(import.meta.url, {
   name: "[browser] a new trader searches, places, cancels and fills orders",
-  ignore: SKIP,
   async fn(t) {
     await using server = await startServer({ MARKET_HOURS: "always" });
     await using browser = await launchBrowser();
@@ -26,7 +19,7 @@ Deno.test({
     for (const javaScript of [true, false]) {
       await t.step(`JavaScript ${javaScript ? "on" : "off"}`, async () => {
         await using opened = await openPage(browser, `${server.url}/`, { javaScript });
-        const journey = new Journey(opened, server, javaScript);
+        const journey = new TradingJourney(opened, server, javaScript);
         await journey.run(`trader.${javaScript ? "js" : "nojs"}@example.com`);
       });
     }
@@ -34,27 +27,7 @@ Deno.test({
 });
 
 /** One trader's walk through the trading pages, and the failure it provokes on purpose. */
-class Journey {
-  readonly page: Page;
-  /** 4xx answers to form posts this journey triggers deliberately: the only failures allowed. */
-  readonly expected: { method: string; url: string; status: number }[] = [];
-  /** Console errors with the URL that logged them, so expected ones can be matched exactly. */
-  readonly consoleErrors: { text: string; url: string }[] = [];
-
-  constructor(
-    readonly opened: OpenedPage,
-    readonly server: TestServer,
-    readonly javaScript: boolean,
-  ) {
-    this.page = opened.page;
-    assert.equal(opened.response?.status(), 200);
-    this.page.on("console", (message: ConsoleMessage) => {
-      if (message.type() === "error") {
-        this.consoleErrors.push({ text: message.text(), url: message.location().url });
-      }
-    });
-  }
-
+class TradingJourney extends Journey {
   async run(email: string) {
     await this.signUpAndIn(email);
     await this.openSymbol("AAPL", "Apple Inc.");
@@ -66,15 +39,12 @@ class Journey {
 
   async signUpAndIn(email: string) {
     const { page } = this;
-    await this.navigation(this.nav("Sign up").click());
-    await page.getByLabel("Name").fill("Ada Trader");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await this.submit("Create my account", "/sign-up");
+    await this.fillSignUp("Ada Trader", email, PASSWORD);
+    await this.submitExpectingRedirect("Create my account", "/sign-up");
     await this.navigation(this.nav("Sign in").click());
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await this.submit("Sign in", "/sign-in");
+    await this.submitExpectingRedirect("Sign in", "/sign-in");
     this.assertPath("/dashboard");
     await this.assertHeading("Dashboard");
     const account = page.getByRole("region", { name: /^Demo account PA\d{8}$/ });
@@ -123,7 +93,7 @@ class Journey {
     if (this.javaScript) {
       await page.screenshot({ path: TRADE_SCREENSHOT, fullPage: true });
     }
-    await this.submit("Place order", "/trade");
+    await this.submitExpectingRedirect("Place order", "/trade");
     this.assertPath("/orders");
     await this.assertFlash("Order placed: BUY 5 AAPL limit $1.00 (accepted, working)");
     const row = this.orderRow("BUY 5 AAPL limit $1.00");
@@ -181,7 +151,7 @@ class Journey {
 
     await page.getByLabel("Quantity").fill("1");
     await this.settleEstimate("(1 × $");
-    await this.submit("Place order", "/trade");
+    await this.submitExpectingRedirect("Place order", "/trade");
     this.assertPath("/orders");
     await this.assertFlash(/^Order placed: BUY 1 AAPL \(filled at \$[\d,]+\.\d\d\)$/);
 
@@ -210,121 +180,9 @@ class Journey {
     await this.page.locator("#ticket .estimate", { hasText: text }).waitFor();
   }
 
-  nav(name: string): Locator {
-    return this.page.getByRole("navigation", { name: "Main" }).getByRole("link", {
-      name,
-      exact: true,
-    });
-  }
-
   orderRow(description: string): Locator {
     return this.page.getByRole("row").filter({
       has: this.page.getByRole("button", { name: `Cancel ${description}` }),
     });
-  }
-
-  /**
-   * Clicks `button` of a form and waits for the page the server sends the browser to: with
-   * JavaScript an htmx form answers HX-Redirect on a 200, without it answers a 303.
-   */
-  async submit(button: string, path: string) {
-    const url = `${this.server.url}${path}`;
-    const [response] = await Promise.all([
-      this.page.waitForResponse((r) => r.url() === url && r.request().method() === "POST"),
-      this.navigation(this.page.getByRole("button", { name: button, exact: true }).click()),
-    ]);
-    if (this.javaScript) {
-      assert.equal(response.status(), 200, `POST ${path}`);
-      assert.ok(response.headers()["hx-redirect"], `POST ${path} answers with HX-Redirect`);
-    } else {
-      assert.equal(response.status(), 303, `POST ${path}`);
-    }
-  }
-
-  /**
-   * Clicks `button` and waits for the form to come back with an error: with JavaScript swapped in
-   * place by htmx on the same document; without, as a new page with the same form.
-   */
-  async submitExpectingError(button: string, path: string, status: number, error: Locator) {
-    const { page } = this;
-    const url = `${this.server.url}${path}`;
-    this.expected.push({ method: "POST", url, status });
-    if (this.javaScript) {
-      await page.evaluate(() => (globalThis as { stillHere?: boolean }).stillHere = true);
-    }
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.url() === url && r.request().method() === "POST"),
-      page.getByRole("button", { name: button, exact: true }).click(),
-    ]);
-    assert.equal(response.status(), status, `POST ${path}`);
-    assert.equal(response.request().isNavigationRequest(), !this.javaScript);
-    if (this.javaScript) {
-      await error.waitFor();
-      assert.equal(
-        await page.evaluate(() => (globalThis as { stillHere?: boolean }).stillHere),
-        true,
-        "htmx swapped the ticket in place, without a new page load",
-      );
-    } else {
-      await page.waitForLoadState("load");
-      this.assertPath(path);
-      await error.waitFor();
-    }
-  }
-
-  /** Runs `action` and waits for the page load it causes (an htmx HX-Redirect included). */
-  async navigation(action: Promise<unknown>) {
-    await Promise.all([this.page.waitForEvent("load"), action]);
-  }
-
-  assertPath(path: string) {
-    assert.equal(new URL(this.page.url()).pathname, path, `at ${this.page.url()}`);
-  }
-
-  async assertHeading(text: string) {
-    assert.equal(
-      (await this.page.getByRole("heading", { level: 1 }).textContent())?.replace(/\s+/g, " "),
-      text,
-    );
-  }
-
-  async assertFlash(text: string | RegExp) {
-    const shown = (await this.page.locator("main > .flash[role=status]").textContent()) ?? "";
-    if (typeof text === "string") assert.equal(shown, text);
-    else assert.match(shown, text);
-  }
-
-  /**
-   * Nothing may have gone wrong except the deliberate 4xx answers: with JavaScript each is one
-   * failed htmx request, and Chromium may log one "Failed to load resource" line for it.
-   */
-  assertClean(when: string) {
-    const failedRequests = [...this.opened.failedRequests];
-    const consoleErrors = [...this.consoleErrors];
-    for (const { method, url, status } of this.expected) {
-      if (this.javaScript) {
-        const entry = `${method} ${url}: HTTP ${status}`;
-        const at = failedRequests.indexOf(entry);
-        assert.ok(at >= 0, `the harness saw the expected ${entry}: ${failedRequests.join("\n")}`);
-        failedRequests.splice(at, 1);
-      }
-      const logged = consoleErrors.findIndex((e) =>
-        e.url === url &&
-        e.text.startsWith(
-          `Failed to load resource: the server responded with a status of ${status}`,
-        )
-      );
-      if (logged >= 0) consoleErrors.splice(logged, 1);
-    }
-    assert.deepEqual(
-      {
-        consoleErrors: consoleErrors.map((e) => `${e.text} (${e.url})`),
-        pageErrors: this.opened.pageErrors,
-        failedRequests,
-        cspViolations: this.opened.cspViolations,
-      },
-      { consoleErrors: [], pageErrors: [], failedRequests: [], cspViolations: [] },
-      `${when} reported problems; server log:\n${this.server.logs()}`,
-    );
   }
 }

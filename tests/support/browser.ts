@@ -1,9 +1,35 @@
 /** Drives Debian's Chromium through playwright-core and records everything a page does wrong. */
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page, type Response } from "playwright-core";
 
+const ROOT = new URL("../../", import.meta.url);
+const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
 const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 /** A mid-size phone, the device the app is designed for first. */
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+/** Test files whose skip has been announced: one banner a file, however many tests it has. */
+const announcedSkips = new Set<string>();
+
+/**
+ * `Deno.test` for a test that needs Chromium; `module` is the test file's `import.meta.url`.
+ * With SKIP_BROWSER_TESTS=1 the test is ignored and its file is named on stderr, since an
+ * ignored test is easy to miss in a green run.
+ */
+export function browserTest(
+  module: string,
+  test: { name: string; fn(t: Deno.TestContext): Promise<void> },
+) {
+  if (SKIP && !announcedSkips.has(module)) {
+    announcedSkips.add(module);
+    const file = relative(fileURLToPath(ROOT), fileURLToPath(module));
+    console.error(
+      `\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in ${file} ran. !!!!!\n`,
+    );
+  }
+  Deno.test({ ...test, ignore: SKIP });
+}
 
 /**
  * Launches headless Chromium from `CHROMIUM_PATH` or /usr/bin/chromium. Playwright adds
