@@ -32,8 +32,8 @@ metrics.observeStore(rawStore);
 const store = instrumentStore(rawStore, metrics);
 const market = await openMarket(store, config, log);
 const trading = tradingContext(store, market, config, log);
-const mailer = createMailer(config, log);
-const limiter = createRateLimiter(config, log);
+const mailer = await createMailer(config, log);
+const limiter = await createRateLimiter(config, log);
 const assets = await loadAssets();
 
 // The app is built once the address is known, so default links point where the server listens.

@@ -1,6 +1,4 @@
 /** Email behind one `Mailer`: Resend's API, an SMTP server (nodemailer), or an in-memory dev mailbox. */
-import { createTransport } from "nodemailer";
-import { Resend } from "resend";
 import type { Config } from "./config.ts";
 import { newId } from "./ids.ts";
 import type { Logger } from "./log.ts";
@@ -62,20 +60,31 @@ export class DevMailbox {
  * EMAIL_SERVER_HOST is, the dev mailbox otherwise. `options.resendBaseUrl` points the Resend SDK
  * at another API origin (tests use a local server). Throws for the dev mailer in production.
  */
-export function createMailer(
+export async function createMailer(
   config: Pick<Config, "email" | "resendApiKey" | "emailFrom" | "emailServer" | "isProduction">,
   log: Logger,
   options: { resendBaseUrl?: string } = {},
-): Mailer {
+): Promise<Mailer> {
   const from = config.emailFrom;
   switch (config.email.kind) {
     case "resend": {
       if (config.resendApiKey === undefined) throw new Error("Resend needs RESEND_API_KEY.");
-      return resendMailer(config.resendApiKey, from, log, options.resendBaseUrl);
+      // Each provider's client loads only when configured, keeping the others out of cold starts.
+      const { Resend } = await import("resend");
+      return resendMailer(
+        new Resend(
+          config.resendApiKey,
+          options.resendBaseUrl === undefined ? undefined : { baseUrl: options.resendBaseUrl },
+        ),
+        config.resendApiKey,
+        from,
+        log,
+      );
     }
     case "smtp": {
       if (config.emailServer === undefined) throw new Error("SMTP needs EMAIL_SERVER_HOST.");
-      return smtpMailer(config.emailServer, from, log);
+      const { createTransport } = await import("nodemailer");
+      return smtpMailer(createTransport, config.emailServer, from, log);
     }
     case "dev": {
       // Config validation already refuses this; checking again keeps a production app from silently
@@ -90,10 +99,14 @@ export function createMailer(
   }
 }
 
-function resendMailer(apiKey: string, from: string, log: Logger, baseUrl?: string): Mailer {
-  // The SDK takes `baseUrl` as a constructor option (without it, it reads RESEND_BASE_URL), so
-  // tests point it at a local server without touching the process environment.
-  const resend = new Resend(apiKey, baseUrl === undefined ? undefined : { baseUrl });
+// The Resend SDK takes `baseUrl` as a constructor option (without it, it reads RESEND_BASE_URL),
+// so tests point it at a local server without touching the process environment.
+function resendMailer(
+  resend: import("resend").Resend,
+  apiKey: string,
+  from: string,
+  log: Logger,
+): Mailer {
   return mailer("resend", log, [apiKey], async (email) => {
     // The SDK reports API and network failures as `error` rather than throwing.
     const { data, error } = await resend.emails.send(
@@ -110,7 +123,12 @@ function resendMailer(apiKey: string, from: string, log: Logger, baseUrl?: strin
   });
 }
 
-function smtpMailer(server: NonNullable<Config["emailServer"]>, from: string, log: Logger): Mailer {
+function smtpMailer(
+  createTransport: typeof import("nodemailer").createTransport,
+  server: NonNullable<Config["emailServer"]>,
+  from: string,
+  log: Logger,
+): Mailer {
   const transport = createTransport({
     host: server.host,
     port: server.port,

@@ -16,7 +16,7 @@ const EMAIL: Email = {
 
 Deno.test("[email] smtp delivers one message with text and HTML parts from EMAIL_FROM", async () => {
   await using server = await startSmtpServer();
-  const { mailer, logLines } = setup({
+  const { mailer, logLines } = await setup({
     EMAIL_SERVER_HOST: "127.0.0.1",
     EMAIL_SERVER_PORT: String(server.port),
   });
@@ -53,13 +53,17 @@ Deno.test("[email] smtp authenticates, and a wrong password is an EmailError tha
   await using server = await startSmtpServer({ auth: { user: "orion", password: "right-pa55" } });
   const env = { EMAIL_SERVER_HOST: "127.0.0.1", EMAIL_SERVER_PORT: String(server.port) };
 
-  const good = setup({ ...env, EMAIL_SERVER_USER: "orion", EMAIL_SERVER_PASSWORD: "right-pa55" });
+  const good = await setup({
+    ...env,
+    EMAIL_SERVER_USER: "orion",
+    EMAIL_SERVER_PASSWORD: "right-pa55",
+  });
   await good.mailer.send(EMAIL);
   await good.mailer.close();
   assert.equal(server.messages.length, 1);
 
   const password = "wrong-Pa55-s3cret";
-  const bad = setup({ ...env, EMAIL_SERVER_USER: "orion", EMAIL_SERVER_PASSWORD: password });
+  const bad = await setup({ ...env, EMAIL_SERVER_USER: "orion", EMAIL_SERVER_PASSWORD: password });
   const error = await rejection(bad.mailer.send(EMAIL));
   await bad.mailer.close();
   assert.ok(error instanceof EmailError);
@@ -74,7 +78,10 @@ Deno.test("[email] smtp to a closed port is an EmailError within a few seconds",
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close();
-  const { mailer } = setup({ EMAIL_SERVER_HOST: "127.0.0.1", EMAIL_SERVER_PORT: String(port) });
+  const { mailer } = await setup({
+    EMAIL_SERVER_HOST: "127.0.0.1",
+    EMAIL_SERVER_PORT: String(port),
+  });
   const started = performance.now();
   const error = await rejection(mailer.send(EMAIL));
   await mailer.close();
@@ -90,7 +97,7 @@ Deno.test("[email] smtp to a server that never greets gives up after the greetin
   const accepting = (async () => {
     for await (const conn of listener) held.push(conn);
   })().catch(() => {});
-  const { mailer } = setup({
+  const { mailer } = await setup({
     EMAIL_SERVER_HOST: "127.0.0.1",
     EMAIL_SERVER_PORT: String(listener.addr.port),
   });
@@ -120,7 +127,7 @@ Deno.test("[email] resend posts the email to the API with the key as a bearer to
       return Response.json({ id: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c" });
     },
   );
-  const { mailer, logLines } = setup(
+  const { mailer, logLines } = await setup(
     { RESEND_API_KEY: "re_test_key" },
     `http://127.0.0.1:${api.addr.port}`,
   );
@@ -161,7 +168,7 @@ Deno.test("[email] resend errors become EmailErrors without the API key", async 
       return replies.shift()!;
     },
   );
-  const { mailer, logLines } = setup(
+  const { mailer, logLines } = await setup(
     { RESEND_API_KEY: "re_test_key" },
     `http://127.0.0.1:${api.addr.port}`,
   );
@@ -182,14 +189,14 @@ Deno.test("[email] resend that cannot be reached is an EmailError", async () => 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close();
-  const { mailer } = setup({ RESEND_API_KEY: "re_test_key" }, `http://127.0.0.1:${port}`);
+  const { mailer } = await setup({ RESEND_API_KEY: "re_test_key" }, `http://127.0.0.1:${port}`);
   const error = await rejection(mailer.send(EMAIL));
   assert.ok(error instanceof EmailError, String(error));
   assert.ok(!error.message.includes("re_test_key"));
 });
 
 Deno.test("[email] dev mailer keeps emails newest first and logs the envelope only", async () => {
-  const { mailer, logLines } = setup({});
+  const { mailer, logLines } = await setup({});
   assert.equal(mailer.kind, "dev");
   await mailer.send(EMAIL);
   await mailer.send({ ...EMAIL, to: "other@example.com", subject: "Reset your password" });
@@ -222,7 +229,7 @@ Deno.test("[email] the dev mailbox keeps only the newest emails", () => {
   assert.equal(emails.at(-1)!.subject, "#6");
 });
 
-Deno.test("[email] the dev mailer refuses to exist in production", () => {
+Deno.test("[email] the dev mailer refuses to exist in production", async () => {
   const config = {
     email: { kind: "dev" as const },
     emailFrom: FROM,
@@ -230,11 +237,11 @@ Deno.test("[email] the dev mailer refuses to exist in production", () => {
     resendApiKey: undefined,
     emailServer: undefined,
   };
-  assert.throws(() => createMailer(config, createLogger("error", () => {})), /production/);
+  await assert.rejects(createMailer(config, createLogger("error", () => {})), /production/);
 });
 
 Deno.test("[email] a recipient that is not exactly one address is refused before sending", async () => {
-  const { mailer } = setup({});
+  const { mailer } = await setup({});
   for (
     const to of [
       "a@example.com, b@example.com",
@@ -248,11 +255,11 @@ Deno.test("[email] a recipient that is not exactly one address is refused before
 });
 
 /** A mailer built from environment variables the way the app builds it, with its log captured. */
-function setup(env: Record<string, string>, resendBaseUrl?: string) {
+async function setup(env: Record<string, string>, resendBaseUrl?: string) {
   const config = loadConfig({ NODE_ENV: "test", EMAIL_FROM: FROM, ...env });
   const logLines: string[] = [];
   const log = createLogger("info", (line) => logLines.push(line));
-  return { mailer: createMailer(config, log, { resendBaseUrl }), logLines };
+  return { mailer: await createMailer(config, log, { resendBaseUrl }), logLines };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

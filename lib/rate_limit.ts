@@ -1,8 +1,8 @@
 /** Sliding-window rate limits behind one port: Upstash over REST, Redis over TCP, or in-process. */
 import { createHash } from "node:crypto";
-import { Ratelimit } from "@upstash/ratelimit";
-import { Redis } from "@upstash/redis";
-import { Redis as IoRedis } from "ioredis";
+import type { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis";
+import type { Redis as IoRedis } from "ioredis";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
@@ -27,11 +27,17 @@ const UPSTASH_ONLY_SHEBANG = /^#!lua flags=allow-key-locking\n/;
  * Picks the backend: Upstash when `config.upstash` is set, else Redis when `rateLimitRedisUrl`
  * is set, else an in-process limiter (counts are per process, so only right for one instance).
  */
-export function createRateLimiter(
+export async function createRateLimiter(
   config: Pick<Config, "upstash" | "rateLimitRedisUrl">,
   log: Logger,
-): RateLimiter {
+): Promise<RateLimiter> {
+  // The clients load only when configured: a single instance on the in-process limiter (and
+  // its cold start) never pays for them.
   if (config.upstash) {
+    const [{ Redis }, { Ratelimit }] = await Promise.all([
+      import("@upstash/redis"),
+      import("@upstash/ratelimit"),
+    ]);
     const redis = new Redis({
       url: config.upstash.url,
       token: config.upstash.token,
@@ -44,12 +50,16 @@ export function createRateLimiter(
       enableTelemetry: false,
     });
     log.info("rate limiter", { kind: "upstash" });
-    return createScriptedLimiter("upstash", redis, () => Promise.resolve());
+    return createScriptedLimiter(Ratelimit, "upstash", redis, () => Promise.resolve());
   }
   if (config.rateLimitRedisUrl) {
-    const { client, close } = connectRedis(config.rateLimitRedisUrl, log);
+    const [{ Redis: IoRedisClient }, { Ratelimit }] = await Promise.all([
+      import("ioredis"),
+      import("@upstash/ratelimit"),
+    ]);
+    const { client, close } = connectRedis(IoRedisClient, config.rateLimitRedisUrl, log);
     log.info("rate limiter", { kind: "redis" });
-    return createScriptedLimiter("redis", ioredisScripts(client), close);
+    return createScriptedLimiter(Ratelimit, "redis", ioredisScripts(client), close);
   }
   log.info("rate limiter", { kind: "memory" });
   return createMemoryLimiter();
@@ -89,6 +99,7 @@ export async function limitWithDeadline(
 
 /** The Upstash and Redis backends: @upstash/ratelimit's sliding window over either client. */
 function createScriptedLimiter(
+  Ratelimit: typeof import("@upstash/ratelimit").Ratelimit,
   kind: "upstash" | "redis",
   redis: ScriptRedis,
   close: () => Promise<void>,
@@ -138,8 +149,12 @@ function storedIdentifier(key: string): string {
  * Opens the TCP client. It logs once when Redis becomes unreachable and once when it is back,
  * rather than at every reconnect attempt.
  */
-function connectRedis(url: string, log: Logger): { client: IoRedis; close(): Promise<void> } {
-  const client = new IoRedis(url, {
+function connectRedis(
+  IoRedisClient: typeof import("ioredis").Redis,
+  url: string,
+  log: Logger,
+): { client: IoRedis; close(): Promise<void> } {
+  const client = new IoRedisClient(url, {
     lazyConnect: false,
     connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: REQUEST_TIMEOUT_MS,

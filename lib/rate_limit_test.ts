@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
     });
 
   test("allows exactly `limit` hits, then denies with a retry-after inside the window", async (h) => {
-    const limiter = h.create();
+    const limiter = await h.create();
     assert.equal(limiter.kind, backend.kind);
     const rule = { name: "exact", limit: 3, windowS: LONG_WINDOW_S };
     for (const remaining of [2, 1, 0]) {
@@ -73,7 +73,7 @@ for (const backend of BACKENDS) {
   });
 
   test("different keys and different rules count separately", async (h) => {
-    const limiter = h.create();
+    const limiter = await h.create();
     const signIn = { name: "sign_in", limit: 2, windowS: LONG_WINDOW_S };
     const signUp = { name: "sign_up", limit: 2, windowS: LONG_WINDOW_S };
     await exhaust(limiter, signIn, "ip:1");
@@ -91,7 +91,7 @@ for (const backend of BACKENDS) {
   });
 
   test("reset() restores the whole allowance of that key only", async (h) => {
-    const limiter = h.create();
+    const limiter = await h.create();
     const rule = { name: "reset_me", limit: 2, windowS: LONG_WINDOW_S };
     await exhaust(limiter, rule, "a");
     await exhaust(limiter, rule, "b");
@@ -103,7 +103,7 @@ for (const backend of BACKENDS) {
   });
 
   test("a key is allowed again once the window has passed", async (h) => {
-    const limiter = h.create();
+    const limiter = await h.create();
     const rule = { name: "short", limit: 2, windowS: 1 };
     await earlyInBucket(rule.windowS * 1000);
     await exhaust(limiter, rule, "k");
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
   });
 
   test("20 concurrent hits under a limit of 5 allow exactly 5", async (h) => {
-    const limiter = h.create();
+    const limiter = await h.create();
     const rule = { name: "burst", limit: 5, windowS: LONG_WINDOW_S };
     const decisions = await Promise.all(
       Array.from({ length: 20 }, () => limiter.hit(rule, "k")),
@@ -129,8 +129,8 @@ for (const backend of BACKENDS) {
 
   if (backend.kind !== "memory") {
     test("two app instances share counts and resets", async (h) => {
-      const first = h.create();
-      const second = h.create();
+      const first = await h.create();
+      const second = await h.create();
       const rule = { name: "shared", limit: 3, windowS: LONG_WINDOW_S };
       await first.hit(rule, "k");
       await first.hit(rule, "k");
@@ -149,14 +149,14 @@ for (const backend of BACKENDS) {
 
 Deno.test("[rate-limit] the backend follows the config: Upstash first, then Redis, else memory", async () => {
   const log = capture().log;
-  const limiters = [
+  const limiters = await Promise.all([
     createRateLimiter({
       upstash: { url: "http://127.0.0.1:9", token: "t" },
       rateLimitRedisUrl: "redis://127.0.0.1:9",
     }, log),
     createRateLimiter({ rateLimitRedisUrl: "redis://127.0.0.1:9" }, log),
     createRateLimiter({}, log),
-  ];
+  ]);
   try {
     assert.deepEqual(limiters.map((limiter) => limiter.kind), ["upstash", "redis", "memory"]);
   } finally {
@@ -165,7 +165,7 @@ Deno.test("[rate-limit] the backend follows the config: Upstash first, then Redi
 });
 
 Deno.test("[rate-limit] a rule name cannot be reused with other numbers or carry glob characters", async () => {
-  const limiter = createRateLimiter({}, capture().log);
+  const limiter = await createRateLimiter({}, capture().log);
   try {
     await limiter.hit({ name: "login", limit: 5, windowS: 60 }, "k");
     await assert.rejects(limiter.hit({ name: "login", limit: 6, windowS: 60 }, "k"), /already 5/);
@@ -183,7 +183,7 @@ Deno.test({
   fn: async () => {
     const { log, warnings } = capture();
     await using redis = await startRedis();
-    const limiter = createRateLimiter({ rateLimitRedisUrl: redis.url }, log);
+    const limiter = await createRateLimiter({ rateLimitRedisUrl: redis.url }, log);
     try {
       const rule = { name: "down", limit: 5, windowS: LONG_WINDOW_S };
       assert.equal((await limiter.hit(rule, "k")).allowed, true);
@@ -202,7 +202,7 @@ Deno.test({
     "[rate-limit] redis: a Redis that never answered denies within the deadline when failing closed",
   fn: async () => {
     const { log } = capture();
-    const limiter = createRateLimiter(
+    const limiter = await createRateLimiter(
       { rateLimitRedisUrl: `redis://127.0.0.1:${deadPort()}` },
       log,
     );
@@ -218,7 +218,7 @@ Deno.test({
 
 Deno.test("[rate-limit] upstash: an unreachable endpoint denies within the deadline when failing closed", async () => {
   const { log } = capture();
-  const limiter = createRateLimiter({
+  const limiter = await createRateLimiter({
     upstash: { url: `http://127.0.0.1:${deadPort()}`, token: "t" },
   }, log);
   try {
@@ -237,7 +237,7 @@ Deno.test({
     await using redis = await startRedis();
     await using rest = await startUpstashRestAdapter(redis.url);
     const { log } = capture();
-    const limiter = createRateLimiter({ upstash: { url: rest.url, token: "wrong" } }, log);
+    const limiter = await createRateLimiter({ upstash: { url: rest.url, token: "wrong" } }, log);
     try {
       const rule = { name: "token", limit: 5, windowS: LONG_WINDOW_S };
       await assert.rejects(limiter.hit(rule, "k"), /Unauthorized/);
@@ -256,7 +256,7 @@ Deno.test("[rate-limit] upstash: an endpoint that never answers is an error, not
     for await (const conn of listener) connections.push(conn);
   })();
   const { log } = capture();
-  const limiter = createRateLimiter({
+  const limiter = await createRateLimiter({
     upstash: { url: `http://127.0.0.1:${listener.addr.port}`, token: "t" },
   }, log);
   try {
@@ -306,7 +306,7 @@ Deno.test("[rate-limit] a limiter that never answers is denied at the deadline w
 
 Deno.test("[rate-limit] limitWithDeadline passes a healthy limiter's answer through", async () => {
   const { log, warnings } = capture();
-  const limiter = createRateLimiter({}, log);
+  const limiter = await createRateLimiter({}, log);
   try {
     const rule = { name: "healthy", limit: 1, windowS: 60 };
     const options = { failClosed: true, log };
@@ -381,8 +381,8 @@ function harness(
   const { log, warnings } = capture();
   const limiters: RateLimiter[] = [];
   return {
-    create() {
-      const limiter = createRateLimiter(config, log);
+    async create() {
+      const limiter = await createRateLimiter(config, log);
       limiters.push(limiter);
       return limiter;
     },
@@ -397,5 +397,5 @@ function harness(
   };
 }
 
-type Harness = { create(): RateLimiter; [Symbol.asyncDispose](): Promise<void> };
+type Harness = { create(): Promise<RateLimiter>; [Symbol.asyncDispose](): Promise<void> };
 type Backend = { kind: RateLimiter["kind"]; ignore: boolean; open(): Promise<Harness> };

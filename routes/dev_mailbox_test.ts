@@ -107,7 +107,7 @@ Deno.test("[email] the dev mailbox filters by recipient on the page and in JSON"
  */
 async function mailboxApp() {
   const config = loadConfig({ NODE_ENV: "test", EMAIL_FROM: FROM });
-  const mailer = createMailer(config, createLogger("error", () => {}));
+  const mailer = await createMailer(config, createLogger("error", () => {}));
   const assets = await loadAssets();
   const app = new Hono<AppEnv>();
   app.use(async function withAssets(c, next) {

@@ -44,8 +44,8 @@ export async function testApp(env: Record<string, string> = {}) {
     metrics,
     readOnly: readOnlySwitch(store, config.readOnly),
     assets: await loadAssets(),
-    mailer: createMailer(config, log),
-    limiter: createRateLimiter(config, log),
+    mailer: await createMailer(config, log),
+    limiter: await createRateLimiter(config, log),
     startedAt: performance.now(),
     version: "test",
   };

@@ -51,7 +51,7 @@ export async function changePassword(
       fields: { currentPassword: "This is not your current password." },
     });
   }
-  const weak = passwordProblem(input.newPassword, [user.email, user.name]);
+  const weak = await passwordProblem(input.newPassword, [user.email, user.name]);
   if (weak) throw new AppError(422, "validation_failed", weak, { fields: { newPassword: weak } });
   await ctx.store.commit([
     {

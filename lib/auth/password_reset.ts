@@ -66,7 +66,7 @@ export async function resetPassword(
   if (!reset) return null;
   const user = await store.get<User>("users", reset.userId);
   if (!user) return null;
-  const weak = passwordProblem(password, [user.email, user.name]);
+  const weak = await passwordProblem(password, [user.email, user.name]);
   if (weak) throw new AppError(422, "validation_failed", weak, { fields: { password: weak } });
   const passwordHash = await hashPassword(password);
   try {

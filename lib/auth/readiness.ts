@@ -50,7 +50,7 @@ export const authChecks: Check[] = [
     title: "Rate limiter",
     run: async ({ config }) => {
       if (!config) return fail("not checked until the configuration parses");
-      const limiter = createRateLimiter(config, createLogger("error", () => {}));
+      const limiter = await createRateLimiter(config, createLogger("error", () => {}));
       try {
         // One real event under a rule of its own proves the limiter answers.
         await limiter.hit({ name: "readiness-probe", limit: 1000, windowS: 60 }, "check");

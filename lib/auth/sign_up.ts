@@ -21,7 +21,7 @@ export async function signUp(
   await enforceLimit(ctx, LIMITS.signUpPerIp, origin.ip);
   const email = normalizeEmail(input.email);
   const name = input.name.trim();
-  const weak = passwordProblem(input.password, [email, name, "orion", "broker"]);
+  const weak = await passwordProblem(input.password, [email, name, "orion", "broker"]);
   if (weak) {
     throw new AppError(422, "validation_failed", weak, { fields: { password: weak } });
   }

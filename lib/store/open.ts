@@ -2,7 +2,6 @@
 import type { Config } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { openKvStore } from "./kv.ts";
-import { openMongoStore, transactionSupport } from "./mongo.ts";
 import type { Store } from "./port.ts";
 
 /**
@@ -15,6 +14,8 @@ export async function openStore(
   log: Logger = createLogger(config.logLevel),
 ): Promise<Store> {
   if (config.mongodbUri) {
+    // The driver is large; a KV install (and its cold start) should not pay for loading it.
+    const { openMongoStore, transactionSupport } = await import("./mongo.ts");
     const store = await openMongoStore({ uri: config.mongodbUri, db: config.mongodbDb, log });
     try {
       const transactions = await transactionSupport(store);
