@@ -317,7 +317,7 @@ function authSecretOutcome(ctx: CheckContext): CheckOutcome {
   if (value === undefined) {
     if (production) return fail(`${name} is not set; production requires one (${generate})`);
     return warn(
-      `${name} is not set, so one was generated for this process: sessions and flash messages will not survive a restart (${generate})`,
+      `${name} is not set, so one was generated for this process: flash messages, emailed codes, recovery codes and two-factor keys will not survive a restart (${generate})`,
     );
   }
   const normalized = normalizeSecret(value);
