@@ -1,5 +1,6 @@
 /** Tests of the integrity scan and its readiness check: a real trading session, then one corruption at a time. */
 import assert from "node:assert/strict";
+import { formatFixed, parseFixed } from "../money.ts";
 import { runChecks } from "../readiness.ts";
 import type { Doc, Fields, Query, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
@@ -217,7 +218,7 @@ Deno.test("[integrity] a second fill entry for one trade is a fill applied twice
         ...copy,
         _id: ledgerEntryId(account._id, seq),
         seq,
-        balanceAfter: (Number(last.balanceAfter) + Number(fill.amount)).toFixed(2),
+        balanceAfter: formatFixed(parseFixed(last.balanceAfter, 2) + parseFixed(fill.amount, 2)),
       },
     },
     { op: "update", collection: "accounts", id: account._id, set: { ledgerSeq: seq } },
