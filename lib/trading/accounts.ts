@@ -44,6 +44,21 @@ export function openAccountOps(
   };
 }
 
+/**
+ * The write that moves the account on from the version read (to `ledgerSeq`, when entries were
+ * appended). Every change to an account's cash or holds carries it, so two such changes made from
+ * the same reading conflict instead of spending the same buying power twice.
+ */
+export function accountStep(account: Account, ledgerSeq = account.ledgerSeq): WriteOp {
+  return {
+    op: "update",
+    collection: "accounts",
+    id: account._id,
+    set: { ledgerSeq },
+    ifVersion: account._v,
+  };
+}
+
 /** The user's active account, or null. */
 export async function activeAccount(store: Store, userId: string): Promise<Account | null> {
   return await store.findOne<Account>("accounts", { userId, status: "active" });

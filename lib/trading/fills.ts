@@ -8,7 +8,7 @@ import { auditOp } from "../audit.ts";
 import { type Fixed, formatFixed, mulFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import type { WriteOp } from "../store/port.ts";
-import type { Account } from "./accounts.ts";
+import { type Account, accountStep } from "./accounts.ts";
 import { appendEntries } from "./ledger.ts";
 import type { Order } from "./orders.ts";
 import {
@@ -134,13 +134,7 @@ export function fillOps(
     ...ledger.ops,
     // The sequence is checked against the version read: concurrent movements of this account's
     // cash or holds conflict here instead of overdrawing it.
-    {
-      op: "update",
-      collection: "accounts",
-      id: account._id,
-      set: { ledgerSeq: ledger.seq },
-      ifVersion: account._v,
-    },
+    accountStep(account, ledger.seq),
     auditOp({
       action: "order.filled",
       outcome: "success",

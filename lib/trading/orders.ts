@@ -13,7 +13,7 @@ import { type Fixed, formatFixed, formatUsd, parseFixed, sumFixed } from "../mon
 import type { Security } from "../market/securities.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
-import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
+import { type Account, accountStep, ensureActiveAccount, ownAccount } from "./accounts.ts";
 import { filledOrderFields, fillOps } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
@@ -294,13 +294,7 @@ async function tryPlace(
     ops.push(
       { op: "insert", collection: "orders", doc: order },
       // Bumping the account serialises this hold with every other change to its buying power.
-      {
-        op: "update",
-        collection: "accounts",
-        id: account._id,
-        set: { ledgerSeq: account.ledgerSeq },
-        ifVersion: account._v,
-      },
+      accountStep(account),
     );
   }
   const json = orderJson({ ...order, _v: 1 });
@@ -478,13 +472,7 @@ export async function replaceOrder(
     };
     await ctx.store.commit([
       { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      {
-        op: "update",
-        collection: "accounts",
-        id: account._id,
-        set: { ledgerSeq: account.ledgerSeq },
-        ifVersion: account._v,
-      },
+      accountStep(account),
       auditOp(
         orderAudit("order.replaced", "success", userId, origin, {
           orderId,

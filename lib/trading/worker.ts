@@ -8,7 +8,7 @@ import { auditOp } from "../audit.ts";
 import { pruneBars, recordMinuteBars } from "../market/bars.ts";
 import { mulFixed, parseFixed, sumFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
-import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
+import { type Account, accountStep, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { filledOrderFields, fillOps } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
@@ -148,13 +148,7 @@ async function evaluate(
     };
     await store.commit([
       { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      {
-        op: "update",
-        collection: "accounts",
-        id: account._id,
-        set: { ledgerSeq: account.ledgerSeq },
-        ifVersion: account._v,
-      },
+      accountStep(account),
       auditOp({
         action: "order.rejected",
         outcome: "failure",
