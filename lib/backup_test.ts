@@ -1,7 +1,7 @@
 /** Tests of backup and restore: a real trading session round-trips, and damaged backups are refused before any write. */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { testApp } from "../routes/testing.ts";
+import { testApi as api, testApp } from "../routes/testing.ts";
 import { BackupError, backupStore, type Manifest, restoreStore } from "./backup.ts";
 import { openKvStore } from "./store/kv.ts";
 import type { Doc, Fields, Store, WriteOp } from "./store/port.ts";
@@ -9,66 +9,17 @@ import { COLLECTION_NAMES, type CollectionName } from "./store/schema.ts";
 import { checkIntegrity } from "./trading/integrity.ts";
 import { runExecutionPass } from "./trading/worker.ts";
 
-const ORIGIN = "http://localhost:8000";
-const PASSWORD = "vivid-otter-planet-42";
 const NOW = new Date("2031-03-14T15:09:26.535Z");
 type App = Awaited<ReturnType<typeof testApp>>;
 type Dump = Record<CollectionName, (Doc & Fields)[]>;
 
-/** A request as a browser on our own origin sends it; JSON in, the response as it came. */
-function request(t: App, path: string, init: { method?: string; body?: unknown; cookie?: string }) {
-  const headers: Record<string, string> = { Origin: ORIGIN };
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.cookie) headers.Cookie = init.cookie;
-  return t.app.request(`${ORIGIN}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
-}
-
-/** A request that must succeed; its JSON body. */
-async function call(
-  t: App,
-  path: string,
-  init: { method?: string; body?: unknown; cookie?: string },
-) {
-  const res = await request(t, path, init);
-  const text = await res.text();
-  assert.ok(res.status < 300, `${init.method ?? "POST"} ${path} → ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Signs in through the API; the session cookie and the first account. */
-async function signIn(t: App, email: string) {
-  const res = await request(t, "/api/auth/sign-in", { body: { email, password: PASSWORD } });
-  assert.equal(res.status, 200, await res.clone().text());
-  const cookie = res.headers.getSetCookie().find((c) => c.includes("orion_session="))!
-    .split(";")[0];
-  const { accounts } = await call(t, "/api/accounts", { cookie });
-  return { cookie, accountId: accounts[0].id as string, number: accounts[0].number as string };
-}
-
-/** Signs a trader up, verifies their email with the link the dev mailbox got, and signs in. */
-async function trader(t: App, email: string) {
-  await call(t, "/api/auth/sign-up", { body: { email, password: PASSWORD, name: "Test Trader" } });
-  const mail = t.deps.mailer.mailbox!.list().find((e) => e.to === email)!;
-  const link = new URL(mail.text.match(/https?:\/\/\S+verify-email\?token=\S+/)![0]);
-  await call(t, "/api/auth/verify-email", { body: { token: link.searchParams.get("token") } });
-  return await signIn(t, email);
-}
-
-function order(t: App, cookie: string, body: Record<string, unknown>) {
-  return call(t, "/api/orders", { cookie, body: { type: "market", timeInForce: "day", ...body } });
-}
-
 /** Two verified traders with fills, a resting limit order, a cancel, a worker fill and a watchlist. */
 async function scenario(t: App) {
-  const ada = await trader(t, "ada@example.com");
-  const bob = await trader(t, "bob@example.com");
-  await order(t, ada.cookie, { symbol: "INTC", side: "buy", qty: 10 });
-  await order(t, ada.cookie, { symbol: "INTC", side: "sell", qty: 3 });
-  await order(t, ada.cookie, {
+  const ada = await api(t).trader("ada@example.com");
+  const bob = await api(t).trader("bob@example.com");
+  await api(t).order(ada.cookie, { symbol: "INTC", side: "buy", qty: 10 });
+  await api(t).order(ada.cookie, { symbol: "INTC", side: "sell", qty: 3 });
+  await api(t).order(ada.cookie, {
     symbol: "CSCO",
     side: "buy",
     type: "limit",
@@ -76,16 +27,21 @@ async function scenario(t: App) {
     qty: 2,
     timeInForce: "gtc",
   });
-  const cancelled = await order(t, ada.cookie, {
+  const cancelled = await api(t).order(ada.cookie, {
     symbol: "NFLX",
     side: "buy",
     type: "limit",
     limitPrice: "1.00",
     qty: 1,
   });
-  await call(t, `/api/orders/${cancelled.id}`, { method: "DELETE", cookie: ada.cookie });
-  await order(t, bob.cookie, { symbol: "BTC/USD", side: "buy", qty: "0.0105", timeInForce: "gtc" });
-  const resting = await order(t, bob.cookie, {
+  await api(t).call(`/api/orders/${cancelled.id}`, { method: "DELETE", cookie: ada.cookie });
+  await api(t).order(bob.cookie, {
+    symbol: "BTC/USD",
+    side: "buy",
+    qty: "0.0105",
+    timeInForce: "gtc",
+  });
+  const resting = await api(t).order(bob.cookie, {
     symbol: "DIS",
     side: "buy",
     type: "limit",
@@ -94,14 +50,14 @@ async function scenario(t: App) {
     timeInForce: "gtc",
   });
   // Replaced at a marketable price, it is left for the worker pass to fill.
-  await call(t, `/api/orders/${resting.id}`, {
+  await api(t).call(`/api/orders/${resting.id}`, {
     method: "PATCH",
     cookie: bob.cookie,
     body: { limitPrice: "5000" },
   });
   assert.equal((await runExecutionPass(t.deps.trading, new Date())).filled, 1);
-  const { watchlists } = await call(t, "/api/watchlists", { cookie: ada.cookie });
-  await call(t, `/api/watchlists/${watchlists[0].id}/symbols`, {
+  const { watchlists } = await api(t).call("/api/watchlists", { cookie: ada.cookie });
+  await api(t).call(`/api/watchlists/${watchlists[0].id}/symbols`, {
     cookie: ada.cookie,
     body: { symbol: "INTC" },
   });
@@ -230,13 +186,13 @@ Deno.test("[backup] a user signs in and trades on an app built over the restored
     await restoreStore(store, dir);
   }
   await using t = await testApp({ KV_PATH: kvPath });
-  const ada = await signIn(t, "ada@example.com");
+  const ada = await api(t).signIn("ada@example.com");
   const user = source.users.find((u) => u.email === "ada@example.com")!;
   assert.equal(ada.accountId, source.accounts.find((a) => a.userId === user._id)?._id);
   // The first write after a restore goes through the version checks from _v 1.
-  const placed = await order(t, ada.cookie, { symbol: "INTC", side: "buy", qty: 1 });
+  const placed = await api(t).order(ada.cookie, { symbol: "INTC", side: "buy", qty: 1 });
   assert.equal(placed.status, "filled");
-  const { watchlists } = await call(t, "/api/watchlists", { cookie: ada.cookie });
+  const { watchlists } = await api(t).call("/api/watchlists", { cookie: ada.cookie });
   assert.ok(watchlists[0].symbols.includes("INTC"));
   assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
 });

@@ -104,3 +104,62 @@ export function testBrowser(
     jar,
   };
 }
+
+/** The password every test trader signs up with. */
+export const TEST_PASSWORD = "vivid-otter-planet-42";
+
+type RequestInit_ = { method?: string; body?: unknown; cookie?: string };
+
+/**
+ * The JSON API as a browser on our own origin calls it, for tests that build a realistic
+ * scenario: raw requests, calls that must succeed, and verified, signed-in traders.
+ */
+export function testApi(t: Awaited<ReturnType<typeof testApp>>) {
+  const request = (path: string, init: RequestInit_ = {}) => {
+    const headers: Record<string, string> = { Origin: TEST_ORIGIN };
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    if (init.cookie) headers.Cookie = init.cookie;
+    return t.app.request(`${TEST_ORIGIN}${path}`, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
+  };
+  /** A request that must succeed; its JSON body. */
+  const call = async (path: string, init: RequestInit_ = {}) => {
+    const res = await request(path, init);
+    const text = await res.text();
+    if (res.status >= 300) {
+      throw new Error(`${init.method ?? "POST"} ${path} → ${res.status}: ${text}`);
+    }
+    return text ? JSON.parse(text) : null;
+  };
+  /** Signs in; the session cookie and the user's first account. */
+  const signIn = async (email: string) => {
+    const res = await request("/api/auth/sign-in", { body: { email, password: TEST_PASSWORD } });
+    if (res.status !== 200) throw new Error(`sign-in → ${res.status}: ${await res.text()}`);
+    const cookie =
+      res.headers.getSetCookie().find((c) => c.includes("orion_session="))!.split(";")[0];
+    const { accounts } = await call("/api/accounts", { cookie });
+    return { cookie, accountId: accounts[0].id as string, number: accounts[0].number as string };
+  };
+  return {
+    request,
+    call,
+    signIn,
+    /** Signs a trader up, confirms the email with the link the dev mailbox got, and signs in. */
+    async trader(email: string) {
+      await call("/api/auth/sign-up", {
+        body: { email, password: TEST_PASSWORD, name: "Test Trader" },
+      });
+      const mail = t.deps.mailer.mailbox!.list().find((e) => e.to === email)!;
+      const link = new URL(mail.text.match(/https?:\/\/\S+verify-email\?token=\S+/)![0]);
+      await call("/api/auth/verify-email", { body: { token: link.searchParams.get("token") } });
+      return await signIn(email);
+    },
+    /** Places an order (a day market order unless the body says otherwise); it must be accepted. */
+    order(cookie: string, body: Record<string, unknown>) {
+      return call("/api/orders", { cookie, body: { type: "market", timeInForce: "day", ...body } });
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { formatFixed, parseFixed } from "../money.ts";
 import { runChecks } from "../readiness.ts";
 import type { Doc, Fields, Query, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
-import { testApp } from "../../routes/testing.ts";
+import { testApi as api, testApp } from "../../routes/testing.ts";
 import type { Account } from "./accounts.ts";
 import { checkIntegrity } from "./integrity.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
@@ -13,48 +13,8 @@ import { positionId } from "./positions.ts";
 import { tradingChecks } from "./readiness.ts";
 import { runExecutionPass } from "./worker.ts";
 
-const ORIGIN = "http://localhost:8000";
-const PASSWORD = "vivid-otter-planet-42";
 const DAY_MS = 86_400_000;
 type App = Awaited<ReturnType<typeof testApp>>;
-
-/** A JSON request as a signed-in browser on our own origin sends it. */
-async function call(
-  t: App,
-  path: string,
-  init: { method?: string; body?: unknown; cookie?: string },
-) {
-  const headers: Record<string, string> = { Origin: ORIGIN };
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  if (init.cookie) headers.Cookie = init.cookie;
-  const res = await t.app.request(`${ORIGIN}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
-  const text = await res.text();
-  assert.ok(res.status < 300, `${init.method ?? "POST"} ${path} → ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Signs a new trader up through the API and returns their session cookie and account. */
-async function trader(t: App, email: string) {
-  await call(t, "/api/auth/sign-up", { body: { email, password: PASSWORD, name: "Test Trader" } });
-  const res = await t.app.request(`${ORIGIN}/api/auth/sign-in`, {
-    method: "POST",
-    headers: { Origin: ORIGIN, "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD }),
-  }, { remoteAddr: { hostname: "203.0.113.9", port: 1, transport: "tcp" } });
-  assert.equal(res.status, 200, await res.clone().text());
-  const cookie = res.headers.getSetCookie().find((c) => c.includes("orion_session="))!
-    .split(";")[0];
-  const { accounts } = await call(t, "/api/accounts", { cookie });
-  return { cookie, accountId: accounts[0].id as string, number: accounts[0].number as string };
-}
-
-function order(t: App, cookie: string, body: Record<string, unknown>) {
-  return call(t, "/api/orders", { cookie, body: { type: "market", timeInForce: "day", ...body } });
-}
 
 /**
  * Two traders and every path that moves money or shares: market buys and sells, resting limit and
@@ -63,13 +23,13 @@ function order(t: App, cookie: string, body: Record<string, unknown>) {
  */
 async function scenario() {
   const t = await testApp();
-  const ada = await trader(t, "ada@example.com");
-  const bob = await trader(t, "bob@example.com");
+  const ada = await api(t).trader("ada@example.com");
+  const bob = await api(t).trader("bob@example.com");
 
-  await order(t, ada.cookie, { symbol: "INTC", side: "buy", qty: 10 });
-  await order(t, ada.cookie, { symbol: "T", side: "buy", qty: "5" });
-  await order(t, ada.cookie, { symbol: "INTC", side: "sell", qty: 3 });
-  const resting = await order(t, ada.cookie, {
+  await api(t).order(ada.cookie, { symbol: "INTC", side: "buy", qty: 10 });
+  await api(t).order(ada.cookie, { symbol: "T", side: "buy", qty: "5" });
+  await api(t).order(ada.cookie, { symbol: "INTC", side: "sell", qty: 3 });
+  const resting = await api(t).order(ada.cookie, {
     symbol: "CSCO",
     side: "buy",
     type: "limit",
@@ -78,7 +38,7 @@ async function scenario() {
     timeInForce: "gtc",
   });
   assert.equal(resting.status, "new");
-  await order(t, ada.cookie, {
+  await api(t).order(ada.cookie, {
     symbol: "T",
     side: "buy",
     type: "stop",
@@ -86,22 +46,22 @@ async function scenario() {
     qty: 1,
     timeInForce: "gtc",
   });
-  const cancelled = await order(t, ada.cookie, {
+  const cancelled = await api(t).order(ada.cookie, {
     symbol: "NFLX",
     side: "buy",
     type: "limit",
     limitPrice: "1.00",
     qty: 1,
   });
-  await call(t, `/api/orders/${cancelled.id}`, { method: "DELETE", cookie: ada.cookie });
-  await order(t, ada.cookie, {
+  await api(t).call(`/api/orders/${cancelled.id}`, { method: "DELETE", cookie: ada.cookie });
+  await api(t).order(ada.cookie, {
     symbol: "INTC",
     side: "sell",
     type: "limit",
     limitPrice: "5000",
     qty: 2,
   });
-  const replaced = await order(t, ada.cookie, {
+  const replaced = await api(t).order(ada.cookie, {
     symbol: "DIS",
     side: "buy",
     type: "limit",
@@ -109,7 +69,7 @@ async function scenario() {
     qty: 1,
     timeInForce: "gtc",
   });
-  await call(t, `/api/orders/${replaced.id}`, {
+  await api(t).call(`/api/orders/${replaced.id}`, {
     method: "PATCH",
     cookie: ada.cookie,
     body: { limitPrice: "5000" },
@@ -120,8 +80,13 @@ async function scenario() {
   const later = await runExecutionPass(t.deps.trading, new Date(now.getTime() + 2 * DAY_MS));
   assert.equal(later.expired, 1, "the day sell expires");
 
-  await order(t, bob.cookie, { symbol: "BTC/USD", side: "buy", qty: "0.0105", timeInForce: "gtc" });
-  await order(t, bob.cookie, {
+  await api(t).order(bob.cookie, {
+    symbol: "BTC/USD",
+    side: "buy",
+    qty: "0.0105",
+    timeInForce: "gtc",
+  });
+  await api(t).order(bob.cookie, {
     symbol: "ETH/USD",
     side: "buy",
     type: "limit",
@@ -129,8 +94,8 @@ async function scenario() {
     qty: 2,
     timeInForce: "gtc",
   });
-  await call(t, `/api/accounts/${bob.accountId}/reset`, { cookie: bob.cookie, body: {} });
-  await order(t, bob.cookie, { symbol: "INTC", side: "buy", qty: 1 });
+  await api(t).call(`/api/accounts/${bob.accountId}/reset`, { cookie: bob.cookie, body: {} });
+  await api(t).order(bob.cookie, { symbol: "INTC", side: "buy", qty: 1 });
 
   return {
     t,
@@ -310,7 +275,7 @@ Deno.test("[integrity] an order placed during the scan is a warning, not a probl
         return async (collection: CollectionName, query: Query) => {
           if (collection === "trades" && !placed) {
             placed = true;
-            await order(s.t, s.ada.cookie, { symbol: "T", side: "buy", qty: 1 });
+            await api(s.t).order(s.ada.cookie, { symbol: "T", side: "buy", qty: 1 });
           }
           return await target.find(collection, query);
         };
