@@ -303,13 +303,6 @@ export function AdminMetricsPage(props: { metrics: BusinessMetrics | null }) {
 
 function Metrics(props: { metrics: BusinessMetrics }) {
   const m = props.metrics;
-  const counts = (rows: { day: string; count: number; capped: boolean }[]): ChartPoint[] =>
-    rows.map((r) => ({
-      label: r.day,
-      value: BigInt(r.count),
-      text: countText({ value: r.count, capped: r.capped }),
-      capped: r.capped,
-    }));
   const rate = (value: number | null) => value === null ? "no sign-ins" : `${value.toFixed(1)}%`;
   const stats: [string, string][] = [
     ["Active sessions now", countText(m.activeSessions)],
@@ -338,33 +331,27 @@ function Metrics(props: { metrics: BusinessMetrics }) {
         ))}
       </dl>
       <div class="charts">
-        <BarChart
+        <CountChart
           id="chart-signups"
           title="Sign-ups per day"
           valueLabel="Sign-ups"
-          summary={summary(m.totals.registrations, counts(m.registrations))}
-          points={counts(m.registrations)}
+          total={m.totals.registrations}
+          days={m.registrations}
         />
-        <BarChart
+        <CountChart
           id="chart-signins"
           title="Sign-ins per day"
           valueLabel="Successful sign-ins"
-          summary={summary(
-            m.totals.signInSuccesses,
-            counts(m.signIns.map((d) => ({ ...d, count: d.successes }))),
-          )}
-          points={counts(m.signIns.map((d) => ({ ...d, count: d.successes })))}
+          total={m.totals.signInSuccesses}
+          days={m.signIns.map((d) => ({ ...d, count: d.successes }))}
         />
-        <BarChart
+        <CountChart
           id="chart-signin-failures"
           title="Failed sign-ins per day"
           valueLabel="Failed sign-ins"
           tone="bad"
-          summary={summary(
-            m.totals.signInFailures,
-            counts(m.signIns.map((d) => ({ ...d, count: d.failures }))),
-          )}
-          points={counts(m.signIns.map((d) => ({ ...d, count: d.failures })))}
+          total={m.totals.signInFailures}
+          days={m.signIns.map((d) => ({ ...d, count: d.failures }))}
         />
         <LineChart
           id="chart-failure-rate"
@@ -382,12 +369,12 @@ function Metrics(props: { metrics: BusinessMetrics }) {
             text: rate(d.failureRate),
           }))}
         />
-        <BarChart
+        <CountChart
           id="chart-orders"
           title="Orders placed per day"
           valueLabel="Orders placed"
-          summary={summary(m.totals.ordersPlaced, counts(m.ordersPlaced))}
-          points={counts(m.ordersPlaced)}
+          total={m.totals.ordersPlaced}
+          days={m.ordersPlaced}
         />
         <BarChart
           id="chart-traded"
@@ -406,6 +393,25 @@ function Metrics(props: { metrics: BusinessMetrics }) {
       </div>
     </>
   );
+}
+
+/** A bar chart of a count per day, its summary computed from the same points. */
+function CountChart(props: {
+  id: string;
+  title: string;
+  valueLabel: string;
+  tone?: "bad";
+  total: Count;
+  days: { day: string; count: number; capped: boolean }[];
+}) {
+  const points = props.days.map((r): ChartPoint => ({
+    label: r.day,
+    value: BigInt(r.count),
+    text: countText({ value: r.count, capped: r.capped }),
+    capped: r.capped,
+  }));
+  const { total, days: _, ...chart } = props;
+  return <BarChart {...chart} summary={summary(total, points)} points={points} />;
 }
 
 /** "12 over 14 days; most on 2025-01-31 (5)." */
