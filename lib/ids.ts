@@ -2,10 +2,16 @@
 
 // Crockford base32 keeps the textual order equal to the numeric order, so ids sort by creation time.
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const RANDOM_CHARS = 16;
+
+let lastTime = -1;
+let lastRandom: number[] = [];
 
 /**
  * A new id: 48 bits of millisecond time then 80 bits from the CSPRNG (the ULID layout),
- * 26 characters. Ids made in the same millisecond are unordered among themselves.
+ * 26 characters. Within one process ids are strictly increasing even inside one millisecond
+ * (ULID's monotonic mode: the random part of the previous id plus one), so "newest first by id"
+ * is exact for rows this process wrote.
  */
 export function newId(now: number = Date.now()): string {
   let time = "";
@@ -14,8 +20,23 @@ export function newId(now: number = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const random = crypto.getRandomValues(new Uint8Array(16));
-  let rest = "";
-  for (let i = 0; i < 16; i++) rest += ALPHABET[random[i] & 31];
-  return time + rest;
+  if (now !== lastTime || !increment(lastRandom)) {
+    const random = crypto.getRandomValues(new Uint8Array(RANDOM_CHARS));
+    // The top bit stays clear so a burst in one millisecond has room to count upwards.
+    lastRandom = [...random].map((byte, i) => i === 0 ? byte & 15 : byte & 31);
+    lastTime = now;
+  }
+  return time + lastRandom.map((digit) => ALPHABET[digit]).join("");
+}
+
+/** Adds one to a base-32 digit array in place; false when it would overflow. */
+function increment(digits: number[]): boolean {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    if (digits[i] < 31) {
+      digits[i]++;
+      return true;
+    }
+    digits[i] = 0;
+  }
+  return false;
 }
