@@ -1,7 +1,8 @@
 /** Securities and quotes as the API shows them. */
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
-import { type Market, securityFor } from "../lib/trading/market.ts";
+import { formatFixed, parseFixed } from "../lib/money.ts";
+import { type Market, securityFor, touchSize } from "../lib/trading/market.ts";
 
 export function securityJson(security: Security) {
   return {
@@ -17,8 +18,24 @@ export function securityJson(security: Security) {
   };
 }
 
-/** Quotes for symbols a user named; an unknown one is a 422 `unknown_symbol`. */
-export async function quotesFor(market: Market, symbols: string[], at: Date): Promise<Quote[]> {
+/**
+ * Quotes for symbols a user named, with the size shown at each side (what one order can take from
+ * this quote); an unknown symbol is a 422 `unknown_symbol`.
+ */
+export async function quotesFor(
+  market: Market,
+  symbols: string[],
+  at: Date,
+): Promise<(Quote & { bidSize: string; askSize: string })[]> {
   const securities = symbols.map((s) => securityFor(market, s));
-  return securities.length ? await market.provider.quotes(securities, at) : [];
+  const quotes = securities.length ? await market.provider.quotes(securities, at) : [];
+  return quotes.map((quote, n) => {
+    const security = securities[n];
+    const size = (side: "bid" | "ask") =>
+      formatFixed(
+        touchSize(security, side, parseFixed(quote[side], security.priceDecimals), at),
+        0,
+      );
+    return { ...quote, bidSize: size("bid"), askSize: size("ask") };
+  });
 }

@@ -235,11 +235,28 @@ function placedFlash(order: OrderJson): Flash {
     case "partially_filled":
       return {
         kind: "success",
-        text: `Order placed: ${what} (${quantity(order.filledQty)} filled, the rest working)`,
+        text: `Order placed: ${what} (${quantity(order.filledQty)} filled at ${
+          price(order.filledAvgPrice!)
+        }; the quote showed no more, so the rest is working)`,
       };
     case "new":
       return { kind: "success", text: `Order placed: ${what} (accepted, working)` };
     default:
+      if (order.filledQty !== "0") {
+        return {
+          kind: "info",
+          text: `Order placed: ${what} (${quantity(order.filledQty)} filled at ${
+            price(order.filledAvgPrice!)
+          }; the quote showed no more, so immediate-or-cancel ended the rest)`,
+        };
+      }
+      if (order.rejectReason === "insufficient_liquidity") {
+        return {
+          kind: "info",
+          text:
+            `Order cancelled: ${what} — the quote did not show the whole quantity, so fill-or-kill filled nothing.`,
+        };
+      }
       // An immediate-or-cancel or fill-or-kill order that could not fill at once.
       return { kind: "info", text: `Order ${order.status}: ${what} could not fill at once.` };
   }

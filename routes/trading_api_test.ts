@@ -100,6 +100,8 @@ Deno.test("[trading-api] a new user has a funded demo account; orders, positions
     (await (await call(t, cookie, "GET", "/quotes?symbols=AAPL,BTC/USD")).json()).quotes;
   assert.equal(quotes.length, 2);
   assert.ok(Number(quotes[0].bid) < Number(quotes[0].ask));
+  assert.match(quotes[0].askSize, /^[1-9]\d*00$/, "stocks show round lots at the ask");
+  assert.ok(Number(quotes[1].bidSize) > 0, "crypto shows a fractional size");
   const search = (await (await call(t, cookie, "GET", "/securities?q=micro")).json()).securities;
   assert.ok(search.some((s: { symbol: string }) => s.symbol === "MSFT"));
   assert.equal(

@@ -452,3 +452,34 @@ Deno.test("[trading pages] reset the demo account: confirmed with a box, a new n
   assert.match(dashboard, /No open orders\./);
   assert.equal((await ordersOf(t, userId))[0].status, "cancelled");
 });
+
+Deno.test("[trading pages] an order larger than the quote's size fills in part; the rest can be cancelled, not changed", async () => {
+  await using t = await testApp({ DEMO_STARTING_CASH: "2000000" });
+  const { b, userId } = await signedIn(t);
+  // $500,000 of MSFT is more than any quote shows ($400,000 at most), and within the order limit.
+  const msft = (await (await b.get("/api/quotes?symbols=MSFT")).json()).quotes[0];
+  const qty = String(Math.ceil(500_000 / Number(msft.ask)));
+  assert.equal((await b.post("/trade", await ticket(b, { qty }, "MSFT"))).status, 303);
+  const [order] = await ordersOf(t, userId);
+  assert.equal(order.status, "partially_filled");
+  const open = await b.page("/orders");
+  assert.match(
+    open,
+    new RegExp(
+      `Order placed: BUY ${
+        Number(qty).toLocaleString("en-US")
+      } MSFT \\([\\d,]+ filled at \\$[\\d,.]+; the quote showed no more, so the rest is working\\)`,
+    ),
+  );
+  assert.match(open, /<span class="status partially_filled">partially filled<\/span>/);
+  assert.ok(open.includes(`action="/orders/${order._id}/cancel"`), "it can be cancelled");
+  assert.ok(!open.includes(`action="/orders/${order._id}/replace"`), "it cannot be changed");
+
+  assert.equal((await b.post(`/orders/${order._id}/cancel`, { next: "/orders" })).status, 303);
+  const ended = (await t.deps.store.get<Order>("orders", order._id))!;
+  assert.equal(ended.status, "cancelled");
+  assert.equal(ended.filledQty, order.filledQty, "what filled stays filled");
+  assert.equal(ended.holdAmount, "0.00");
+  const positions = await b.page("/positions");
+  assert.match(positions, new RegExp(`>${Number(order.filledQty).toLocaleString("en-US")}<`));
+});

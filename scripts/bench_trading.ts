@@ -9,7 +9,7 @@ import { fixed, parseFixed } from "../lib/money.ts";
 import { openKvStore } from "../lib/store/kv.ts";
 import type { WriteOp } from "../lib/store/port.ts";
 import { type Account, openAccountOps } from "../lib/trading/accounts.ts";
-import { filledOrderFields, fillOps } from "../lib/trading/fills.ts";
+import { fillOps, orderFillFields } from "../lib/trading/fills.ts";
 import { checkIntegrity } from "../lib/trading/integrity.ts";
 import type { Order } from "../lib/trading/orders.ts";
 import type { Position } from "../lib/trading/positions.ts";
@@ -186,6 +186,8 @@ function marketFillUnit(
     status: "new",
     open: true,
     holdAmount: "0.00",
+    fillCount: 0,
+    lastFillAt: null,
     triggeredAt: null,
     expiresAt: new Date(at.getTime() + 86_400_000),
     placedAt: at,
@@ -208,7 +210,7 @@ function marketFillUnit(
   };
   const fill = fillOps(input);
   const ops: WriteOp[] = [
-    { op: "insert", collection: "orders", doc: { ...order, ...filledOrderFields(input) } },
+    { op: "insert", collection: "orders", doc: { ...order, ...orderFillFields(input) } },
     ...fill.ops,
     auditOp({
       action: "order.placed",

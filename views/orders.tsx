@@ -153,12 +153,17 @@ function OrderActions(props: { order: OrderJson; next: string; failed?: FormStat
         }
         values={{ next: props.next }}
       />
-      <details open={props.failed !== undefined}>
-        <summary>
-          Change<span class="sr">{` ${describeOrder(order)}`}</span>
-        </summary>
-        <ReplaceForm order={order} next={props.next} state={props.failed} />
-      </details>
+      {
+        // Part of a partly filled order is done: it can be cancelled, not changed.
+        order.status === "new" && (
+          <details open={props.failed !== undefined}>
+            <summary>
+              Change<span class="sr">{` ${describeOrder(order)}`}</span>
+            </summary>
+            <ReplaceForm order={order} next={props.next} state={props.failed} />
+          </details>
+        )
+      }
     </div>
   );
 }

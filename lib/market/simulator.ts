@@ -138,6 +138,16 @@ function logDeviation(symbol: string, time: number): number {
   return x;
 }
 
+/**
+ * A uniform number in [0, 1) for (symbol, salt, bucket): the simulator's noise for anything that is
+ * not a price (the displayed size at the touch, for one). Pure, like every price here.
+ */
+export function symbolUniform(symbol: string, salt: number, bucket: number): number {
+  const { seed } = symbolNoise(symbol);
+  const high = Math.floor(bucket / 0x1_0000_0000);
+  return fmix(mix(mix(mix(seed, 0x51ed + salt), bucket | 0), high | 0)) / 0x1_0000_0000;
+}
+
 function knot(seed: number, octave: number, bucket: number): number {
   // Buckets exceed 32 bits only for octave 0 thousands of years out; both halves are mixed anyway.
   const high = Math.floor(bucket / 0x1_0000_0000);

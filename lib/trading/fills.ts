@@ -5,7 +5,7 @@
  * not from two workers, two app instances, or a retry after a crash.
  */
 import { auditOp } from "../audit.ts";
-import { type Fixed, formatFixed, mulFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import type { WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
@@ -22,28 +22,87 @@ import {
 
 /** Everything read before the fill, at the versions the unit will check. */
 export type FillInput = {
-  order: Pick<Order, "_id" | "userId" | "accountId" | "symbol" | "side">;
+  order:
+    & Pick<
+      Order,
+      "_id" | "userId" | "accountId" | "symbol" | "side" | "qty" | "filledQty" | "filledAvgPrice"
+    >
+    & { fillCount?: number };
   security: Security;
   account: Account;
   cash: Fixed;
   position: Position | null;
+  /** This fill's quantity: all that is left of the order, or the part the quote's size allows. */
   qty: Fixed;
   price: Fixed;
+  /** Booked with an order's first fill only. */
   commission: Fixed;
   at: Date;
 };
 
-/** The order's fields once filled (the caller inserts or updates the order with them). */
-export function filledOrderFields(input: FillInput) {
-  return {
-    status: "filled" as const,
-    open: false,
-    filledQty: formatFixed(input.qty, 0),
-    filledAvgPrice: formatFixed(input.price),
-    holdAmount: "0.00",
-    filledAt: input.at,
-    updatedAt: input.at,
+/**
+ * How the order stands after this fill. `rest` is what is left: 0 makes it filled; otherwise it
+ * keeps working with `restHold` held (partially filled), or, with `endRest` (ioc), is cancelled.
+ */
+export function orderFillFields(
+  input: FillInput,
+  { restHold = 0n, endRest = false }: { restHold?: Fixed; endRest?: boolean } = {},
+) {
+  const { order, at } = input;
+  const filledBefore = parseFixed(order.filledQty, SCALE);
+  const filledQty = filledBefore + input.qty;
+  const done = filledQty === parseFixed(order.qty, SCALE);
+  const fields = {
+    filledQty: formatFixed(filledQty, 0),
+    filledAvgPrice: formatFixed(
+      nextAveragePrice(order.filledAvgPrice, filledBefore, input.price, input.qty),
+    ),
+    fillCount: fillNumber(order),
+    lastFillAt: at,
+    updatedAt: at,
   };
+  if (done) {
+    return { ...fields, status: "filled" as const, open: false, holdAmount: "0.00", filledAt: at };
+  }
+  if (endRest) {
+    return {
+      ...fields,
+      status: "cancelled" as const,
+      open: false,
+      holdAmount: "0.00",
+      cancelledAt: at,
+      rejectReason: "insufficient_liquidity",
+    };
+  }
+  return {
+    ...fields,
+    status: "partially_filled" as const,
+    open: true,
+    holdAmount: formatFixed(restHold),
+  };
+}
+
+/**
+ * The average fill price after one more fill: the price itself for the first, then the
+ * quantity-weighted mean at 8 places. Integrity recomputes it from the trades the same way.
+ */
+export function nextAveragePrice(
+  average: string | null,
+  filledBefore: Fixed,
+  price: Fixed,
+  qty: Fixed,
+): Fixed {
+  if (average === null || filledBefore === 0n) return price;
+  const notional = mulFixed(parseFixed(average, SCALE), filledBefore, SCALE) +
+    mulFixed(price, qty, SCALE);
+  return divFixed(notional, filledBefore + qty, SCALE);
+}
+
+/** The number of this order's next fill; its trade is `<orderId>:<number>`. */
+export function fillNumber(order: Pick<Order, "filledQty"> & { fillCount?: number }): number {
+  // Orders from before partial fills carry no count: a filled quantity then means one fill.
+  const count = order.fillCount ?? (parseFixed(order.filledQty, SCALE) > 0n ? 1 : 0);
+  return count + 1;
 }
 
 /**
@@ -64,7 +123,7 @@ export function fillOps(
     after = sold.state;
     realized = sold.realized;
   }
-  const tradeId = `${order._id}:1`;
+  const tradeId = `${order._id}:${fillNumber(order)}`;
   const ledger = appendEntries(account, input.cash, [
     {
       type: "fill",

@@ -5,6 +5,7 @@ import type { CollectionName } from "../store/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { Trade } from "./history.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
+import { nextAveragePrice } from "./fills.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -410,26 +411,44 @@ function checkOrder(
       } executed ${formatFixed(executed, 0)}`,
     );
   }
-  if (order.status === "filled") {
-    const expectedId = `${order._id}:1`;
-    if (tradeIds.length !== 1 || tradeIds[0] !== expectedId) {
+  // Fills are numbered: the trades of an order are <id>:1 … <id>:n, n its fill count, and its
+  // average price folds over them in that order (fills.ts nextAveragePrice).
+  const count = order.fillCount ?? (tradeIds.length ? 1 : 0);
+  const expectedIds = Array.from({ length: count }, (_, n) => `${order._id}:${n + 1}`);
+  const sorted = [...tradeIds].sort((a, b) => tradeNumber(a) - tradeNumber(b));
+  if (sorted.join() !== expectedIds.join()) {
+    problems.push(
+      `${where}: ${count} fill${count === 1 ? "" : "s"}, so it needs trades ${
+        expectedIds.join(", ") || "none"
+      }; found ${sorted.length ? sorted.join(", ") : "none"}`,
+    );
+  } else if (count > 0) {
+    let average: Fixed | null = null;
+    let filled = 0n;
+    for (const tradeId of sorted) {
+      const trade = trades.get(tradeId)!;
+      if (trade.price === null || trade.qty === null) return;
+      average = nextAveragePrice(
+        average === null ? null : formatFixed(average),
+        filled,
+        trade.price,
+        trade.qty,
+      );
+      filled += trade.qty;
+    }
+    const stored = amount(order.filledAvgPrice, SCALE, where, "filledAvgPrice");
+    if (stored !== null && average !== stored) {
       problems.push(
-        `${where}: filled, so it needs exactly trade ${expectedId}; found ${
-          tradeIds.length ? tradeIds.join(", ") : "none"
+        `${where}: filledAvgPrice ${order.filledAvgPrice} differs from its trades' average ${
+          formatFixed(average!)
         }`,
       );
-    } else {
-      const price = trades.get(expectedId)!.price;
-      const average = amount(order.filledAvgPrice, SCALE, where, "filledAvgPrice");
-      if (price !== null && average !== price) {
-        problems.push(
-          `${where}: filledAvgPrice ${order.filledAvgPrice} differs from its trade's price ${
-            formatFixed(price)
-          }`,
-        );
-      }
     }
   }
+}
+
+function tradeNumber(tradeId: string): number {
+  return Number(tradeId.slice(tradeId.lastIndexOf(":") + 1));
 }
 
 /** One position against the trades of its account and symbol. */

@@ -3,7 +3,8 @@ import { AppError } from "../errors.ts";
 import type { MarketClock } from "../market/clock.ts";
 import type { QuoteProvider } from "../market/provider.ts";
 import { normalizeSymbol, type Security, type SecurityCatalog } from "../market/securities.ts";
-import { type Fixed, parseFixed } from "../money.ts";
+import { symbolUniform } from "../market/simulator.ts";
+import { divFixed, type Fixed, fixed, parseFixed, SCALE } from "../money.ts";
 
 export type Market = { catalog: SecurityCatalog; clock: MarketClock; provider: QuoteProvider };
 
@@ -16,6 +17,9 @@ export type LiveQuote = {
   open: Fixed;
   prevClose: Fixed;
   time: Date;
+  /** The quantity shown at the bid and at the ask: the most one order takes from this quote. */
+  bidSize: Fixed;
+  askSize: Fixed;
 };
 
 /** The security a trader named, or 422 `unknown_symbol`. */
@@ -43,17 +47,47 @@ export async function liveQuotes(
   if (securities.length === 0) return [];
   const quotes = await market.provider.quotes(securities, at);
   return quotes.map((q, n) => {
-    const decimals = securities[n].priceDecimals;
+    const security = securities[n];
+    const decimals = security.priceDecimals;
+    const bid = parseFixed(q.bid, decimals);
+    const ask = parseFixed(q.ask, decimals);
     return {
       symbol: q.symbol,
-      bid: parseFixed(q.bid, decimals),
-      ask: parseFixed(q.ask, decimals),
+      bid,
+      ask,
       last: parseFixed(q.last, decimals),
       open: parseFixed(q.open, decimals),
       prevClose: parseFixed(q.prevClose, decimals),
       time: new Date(q.time),
+      bidSize: touchSize(security, "bid", bid, at),
+      askSize: touchSize(security, "ask", ask, at),
     };
   });
+}
+
+/** Displayed liquidity per side and second, as a notional amount in dollars: log-uniform in this range. */
+const TOUCH_NOTIONAL_MIN = 40_000;
+const TOUCH_NOTIONAL_MAX = 400_000;
+/** Stocks and ETFs are shown in round lots. */
+const ROUND_LOT = fixed(100);
+
+/**
+ * The simulated quantity available at one side of the quote during the second `at` falls in: worth
+ * between $40,000 and $400,000, whole round lots (at least one) for stocks and ETFs, down to the
+ * smallest unit for crypto. A pure function of (symbol, side, second), so every app instance agrees.
+ * Every provider's quotes get it, since no free quote feed reports depth. An order larger than the
+ * size fills in parts (see README, "Liquidity and partial fills").
+ */
+export function touchSize(security: Security, side: "bid" | "ask", price: Fixed, at: Date): Fixed {
+  const u = symbolUniform(security.symbol, side === "bid" ? 1 : 2, Math.floor(at.getTime() / 1000));
+  const notional = TOUCH_NOTIONAL_MIN * (TOUCH_NOTIONAL_MAX / TOUCH_NOTIONAL_MIN) ** u;
+  const qty = divFixed(parseFixed(notional.toFixed(2), 2), price, security.qtyDecimals, "floor");
+  if (security.qtyDecimals > 0) {
+    const unit = 10n ** BigInt(SCALE - security.qtyDecimals);
+    return qty < unit ? unit : qty;
+  }
+  const lots = qty / ROUND_LOT;
+  return (lots < 1n ? 1n : lots) * ROUND_LOT;
 }
 
 export async function liveQuote(market: Market, security: Security, at: Date): Promise<LiveQuote> {

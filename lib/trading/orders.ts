@@ -9,12 +9,12 @@ import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { type Fixed, formatFixed, formatUsd, parseFixed, sumFixed } from "../money.ts";
+import { type Fixed, formatFixed, formatUsd, parseFixed, SCALE, sumFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { type Account, accountStep, ensureActiveAccount, ownAccount } from "./accounts.ts";
-import { filledOrderFields, fillOps } from "./fills.ts";
+import { fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
 import {
@@ -188,11 +188,7 @@ async function tryPlace(
   const price = open && triggered ? executionPrice(request.side, request.limitPrice, quote) : null;
 
   if (request.side === "sell") {
-    const reserved = sumFixed(
-      working.filter((o) => o.side === "sell" && o.symbol === security.symbol).map((o) =>
-        parseFixed(o.qty, 8)
-      ),
-    );
+    const reserved = reservedToSell(working, security.symbol);
     const available = positionState(position).qty - reserved;
     if (request.qty > available) {
       throw new AppError(
@@ -209,9 +205,21 @@ async function tryPlace(
       );
     }
   }
+  // A marketable order takes what the quote shows; fok wants all of it or nothing, ioc ends the
+  // rest at once, and day and gtc orders keep working for the rest (README, "Liquidity").
+  const shown = request.side === "buy" ? quote.askSize : quote.bidSize;
+  const fillQty = price === null ? 0n : request.qty < shown ? request.qty : shown;
+  const rest = request.qty - fillQty;
+  const unfilledFok = price !== null && rest > 0n && request.timeInForce === "fok";
+  const restWorks = rest > 0n && (request.timeInForce === "day" || request.timeInForce === "gtc");
+  const restHold = price !== null && restWorks
+    ? holdFor({ ...request, qty: rest }, quote.last, 0n)
+    : 0n;
   const cost = price === null
     ? holdFor(request, quote.last, commission)
-    : fillCost(request, price, commission);
+    : unfilledFok
+    ? 0n
+    : fillCost({ ...request, qty: fillQty }, price, commission) + restHold;
   if (request.side === "buy" && cost > buyingPower) {
     throw new AppError(
       422,
@@ -246,6 +254,8 @@ async function tryPlace(
     status: "new",
     open: true,
     holdAmount: "0.00",
+    fillCount: 0,
+    lastFillAt: null,
     triggeredAt: request.stopPrice !== null && triggered && open ? now : null,
     expiresAt: request.timeInForce === "day" ? market.clock.nextSession(now).close : null,
     placedAt: now,
@@ -258,33 +268,30 @@ async function tryPlace(
 
   const ops: WriteOp[] = [];
   let order: Omit<Order, "_v">;
-  if (price !== null) {
-    const fill = fillOps({
+  if (unfilledFok) {
+    // The whole quantity was not there: fill-or-kill fills nothing.
+    order = {
+      ...base,
+      status: "cancelled",
+      open: false,
+      cancelledAt: now,
+      rejectReason: "insufficient_liquidity",
+    };
+    ops.push({ op: "insert", collection: "orders", doc: order });
+  } else if (price !== null) {
+    const input = {
       order: base,
       security,
       account,
       cash,
       position,
-      qty: request.qty,
+      qty: fillQty,
       price,
       commission,
       at: now,
-    });
-    order = {
-      ...base,
-      ...filledOrderFields({
-        order: base,
-        security,
-        account,
-        cash,
-        position,
-        qty: request.qty,
-        price,
-        commission,
-        at: now,
-      }),
     };
-    ops.push({ op: "insert", collection: "orders", doc: order }, ...fill.ops);
+    order = { ...base, ...orderFillFields(input, { restHold, endRest: !restWorks }) };
+    ops.push({ op: "insert", collection: "orders", doc: order }, ...fillOps(input).ops);
   } else if (request.timeInForce === "ioc" || request.timeInForce === "fok") {
     // Not marketable now, and these never wait: the order ends at once, nothing held.
     order = { ...base, status: "cancelled", open: false, cancelledAt: now };
@@ -412,6 +419,13 @@ export async function replaceOrder(
         `This order is ${order.status.replace("_", " ")} and can no longer be changed.`,
       );
     }
+    if (order.status === "partially_filled") {
+      throw new AppError(
+        422,
+        "order_not_replaceable",
+        `${order.filledQty} of this order have filled; cancel the rest and place a new order instead.`,
+      );
+    }
     if (order.triggeredAt) {
       throw new AppError(
         422,
@@ -450,11 +464,7 @@ export async function replaceOrder(
         );
       }
     } else {
-      const reserved = sumFixed(
-        others.filter((o) => o.side === "sell" && o.symbol === order.symbol).map((o) =>
-          parseFixed(o.qty, 8)
-        ),
-      );
+      const reserved = reservedToSell(others, order.symbol);
       if (request.qty > positionState(position).qty - reserved) {
         throw new AppError(
           422,
@@ -492,6 +502,15 @@ export async function ownOrder(store: Store, userId: string, orderId: string): P
   const order = await store.get<Order>("orders", orderId);
   if (!order || order.userId !== userId) throw new AppError(404, "not_found", "No such order.");
   return order;
+}
+
+/** The quantity of `symbol` that working sell orders still have to sell. */
+export function reservedToSell(working: Order[], symbol: string): Fixed {
+  return sumFixed(
+    working.filter((o) => o.side === "sell" && o.symbol === symbol).map((o) =>
+      parseFixed(o.qty, SCALE) - parseFixed(o.filledQty, SCALE)
+    ),
+  );
 }
 
 /** The working (open) orders of an account. */
@@ -613,6 +632,10 @@ export type Order = Doc & {
   open: boolean;
   /** Buying power held by a working buy, in dollars; "0.00" otherwise. */
   holdAmount: string;
+  /** Fills so far; the n-th fill's trade is `<orderId>:<n>`. Absent on orders from before partial fills. */
+  fillCount?: number;
+  /** When the last fill happened: an order takes from one quote (one second) at most once. */
+  lastFillAt?: Date | null;
   /** When a stop's trigger was reached. */
   triggeredAt: Date | null;
   /** When a day order ends: the close of its session. */

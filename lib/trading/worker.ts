@@ -9,10 +9,10 @@ import { pruneBars, recordMinuteBars } from "../market/bars.ts";
 import { mulFixed, parseFixed, sumFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
 import { type Account, accountStep, cancelOrdersOfClosedAccount } from "./accounts.ts";
-import { filledOrderFields, fillOps } from "./fills.ts";
+import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
-import { executionPrice, stopTriggered } from "./order_rules.ts";
+import { executionPrice, holdFor, stopTriggered } from "./order_rules.ts";
 import { type Order, type TradingContext, workingOrders } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
 
@@ -119,6 +119,9 @@ async function evaluate(
   const price = executionPrice(order.side, limitPrice, quote);
   if (price === null) return null;
 
+  // One quote's size is taken once: an order that filled during this second waits for the next.
+  if (order.lastFillAt && sameSecond(order.lastFillAt, now)) return null;
+
   // Read again: the fill checks the account's version, and an earlier fill this pass moved it on.
   const account = (await store.get<Account>("accounts", order.accountId))!;
   const [cash, working, position] = await Promise.all([
@@ -126,31 +129,42 @@ async function evaluate(
     workingOrders(store, account._id),
     store.get<Position>("positions", positionId(account._id, order.symbol)),
   ]);
-  const qty = parseFixed(order.qty, security.qtyDecimals);
-  const commission = ctx.settings.commission;
+  const remaining = parseFixed(order.qty, security.qtyDecimals) -
+    parseFixed(order.filledQty, security.qtyDecimals);
+  const shown = order.side === "buy" ? quote.askSize : quote.bidSize;
+  const qty = remaining < shown ? remaining : shown;
+  const rest = remaining - qty;
+  // The flat commission was booked with the first fill.
+  const commission = fillNumber(order) === 1 ? ctx.settings.commission : 0n;
+  const restHold = order.side === "buy" && rest > 0n
+    ? holdFor({ ...order, qty: rest, limitPrice, stopPrice }, quote.last, 0n)
+    : 0n;
   const otherHolds = sumFixed(
     working.filter((o) => o._id !== order._id).map((o) => parseFixed(o.holdAmount, 2)),
   );
-  const cost = mulFixed(qty, price, 2) + commission;
+  const cost = mulFixed(qty, price, 2) + commission + restHold;
   const short = order.side === "sell"
     ? qty > positionState(position).qty
     : cost > cash - otherHolds;
   if (short) {
     // The price moved past what the hold covered (or shares went elsewhere): a cash account
-    // cannot go below zero, so the order is rejected rather than filled.
+    // cannot go below zero, so the order ends rather than fills — rejected, or cancelled when
+    // part of it has already filled.
     const reason = order.side === "sell" ? "insufficient_position" : "insufficient_buying_power";
+    const partly = order.status === "partially_filled";
     const set = {
-      status: "rejected" as const,
+      status: partly ? "cancelled" as const : "rejected" as const,
       open: false,
       holdAmount: "0.00",
       rejectReason: reason,
       updatedAt: now,
+      ...(partly ? { cancelledAt: now } : {}),
     };
     await store.commit([
       { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
       accountStep(account),
       auditOp({
-        action: "order.rejected",
+        action: partly ? "order.cancelled" : "order.rejected",
         outcome: "failure",
         userId: order.userId,
         details: { orderId: order._id, symbol: order.symbol, reason },
@@ -164,12 +178,16 @@ async function evaluate(
       op: "update",
       collection: "orders",
       id: order._id,
-      set: filledOrderFields(input),
+      set: orderFillFields(input, { restHold }),
       ifVersion: order._v,
     },
     ...fillOps(input).ops,
   ]);
   return "filled";
+}
+
+function sameSecond(a: Date, b: Date): boolean {
+  return Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
 }
 
 /** How often working orders are evaluated. */
