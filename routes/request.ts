@@ -58,7 +58,13 @@ export async function jsonBody(c: Context): Promise<unknown> {
 
 /** A form body as a plain object of strings (files are not accepted anywhere). */
 export async function formBody(c: Context): Promise<Record<string, string>> {
-  const body = await c.req.parseBody();
+  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    // A multipart body without its boundary, or cut short: the client's fault, not ours.
+    throw new AppError(400, "malformed_body", "The form could not be read. Please try again.");
+  }
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(body)) {
     if (typeof value === "string") out[key] = value;
@@ -68,5 +74,13 @@ export async function formBody(c: Context): Promise<Record<string, string>> {
 
 /** A `next` parameter is followed only to a path on this site, never to another origin. */
 export function safeNext(next: string | undefined, fallback: string): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : fallback;
+  // Browsers drop tabs and newlines from URLs and read "\" as "/", so "/\t/evil.example" would
+  // leave the site: only a plain path of printable characters that stays on this origin is followed.
+  if (!next || !next.startsWith("/") || /[\x00-\x20\x7f\\]/.test(next)) return fallback;
+  const base = "http://orion.invalid";
+  const url = new URL(next, base);
+  // The parsed form is percent-encoded, so it is always a valid Location header.
+  return url.origin === base && !next.startsWith("//")
+    ? url.pathname + url.search + url.hash
+    : fallback;
 }

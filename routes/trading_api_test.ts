@@ -143,6 +143,23 @@ Deno.test("[trading-api] bad input gets 422/400/413 with a reason and changes no
       { symbol: "BTC/USD", timeInForce: "day", limitPrice: "10.00", qty: "0.123456789" },
       "validation_failed",
     ],
+    // Worth $1,000 at its limit but a fraction of a cent at the ask it would fill at.
+    [
+      { symbol: "ETH/USD", timeInForce: "gtc", limitPrice: "99999999999", qty: "0.00000001" },
+      "validation_failed",
+    ],
+    // A sell stop far above the market would trigger at once and sell for a cent.
+    [
+      {
+        symbol: "BTC/USD",
+        side: "sell",
+        type: "stop",
+        timeInForce: "gtc",
+        stopPrice: "999999",
+        qty: "0.000001",
+      },
+      "validation_failed",
+    ],
   ];
   for (const [change, code] of cases) {
     const res = await call(t, cookie, "POST", "/orders", { ...base, ...change });

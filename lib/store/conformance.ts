@@ -46,6 +46,28 @@ export function defineStoreConformance(backend: string, factory: StoreFactory): 
     assert.deepEqual(await store.getMany("audit_logs", ["nope", made._id]), [null, made]);
   });
 
+  test("an id or value of any length reads as absent, never as an error", async (store) => {
+    const made = await store.insert<Audit>("audit_logs", {
+      userId: "u1",
+      action: "x",
+      at: new Date(),
+    });
+    const long = "A".repeat(5000);
+    assert.equal(await store.get("orders", long), null);
+    assert.deepEqual(await store.getMany("audit_logs", [long, made._id, `${long}é`]), [
+      null,
+      made,
+      null,
+    ]);
+    const page = await store.find("orders", { where: { accountId: long }, limit: 10 });
+    assert.deepEqual(page, { items: [], nextCursor: null });
+    assert.equal(await store.findOne("users", { email: long }), null);
+    await assert.rejects(
+      store.update<User>("users", long, { name: "x" }),
+      (e) => e instanceof ConflictError,
+    );
+  });
+
   test("an insert with a taken id is refused", async (store) => {
     await store.insert<User>("users", { _id: "same", email: "a@x.test", role: "USER" });
     await assert.rejects(

@@ -41,7 +41,8 @@ type KeyPart = Deno.KvKeyPart;
 
 /** Opens a KV store at `path` (a file, `:memory:`, or undefined for the platform's default). */
 export async function openKvStore(path?: string): Promise<Store> {
-  if (path && path !== ":memory:") {
+  // A local file gets its folder made; ":memory:" and a KV Connect URL (https://…) have none.
+  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
     const dir = path.replace(/[^/]*$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
@@ -87,7 +88,8 @@ class KvStore extends BaseStore {
   }
 
   async get<T extends Doc>(collection: CollectionName, id: string): Promise<T | null> {
-    return (await this.kv.get<T>(docKey(collection, id))).value;
+    const key = docKey(collection, id);
+    return oversized(key) ? null : (await this.kv.get<T>(key)).value;
   }
 
   async getMany<T extends Doc>(collection: CollectionName, ids: string[]): Promise<(T | null)[]> {
@@ -102,6 +104,8 @@ class KvStore extends BaseStore {
     }
     const where = query.where ?? {};
     const plan = this.#plan(collection, where, query.sort?.field);
+    // A value too long for a key was never indexed (its write would have failed): nothing matches.
+    if (oversized(plan.prefix)) return { items: [], nextCursor: null };
     if (plan.tail === 0) {
       // Every field of a unique index is fixed: at most one entry, read by its exact key.
       const id = query.cursor ? null : (await this.kv.get<string>(plan.prefix)).value;
@@ -122,6 +126,11 @@ class KvStore extends BaseStore {
     } else if (reverse && lt !== undefined) {
       selector = { prefix: plan.prefix, end: [...plan.prefix, lt] };
     }
+
+    const bounds = "start" in selector || "end" in selector
+      ? [(selector as { start?: Key }).start, (selector as { end?: Key }).end]
+      : [];
+    if (bounds.some((key) => key && oversized(key))) return { items: [], nextCursor: null };
 
     // One extra entry tells whether another page exists without issuing a cursor to an empty page.
     const hits: { id: string; tail: KeyPart[] }[] = [];
@@ -253,11 +262,17 @@ class KvStore extends BaseStore {
   }
 
   async #getEntries(keys: Key[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
+    // An id too long for a key names no document: it reads as absent instead of failing the read.
+    const readable = keys.filter((key) => !oversized(key));
     const chunks: Key[][] = [];
-    for (let i = 0; i < keys.length; i += GET_MANY_CHUNK) {
-      chunks.push(keys.slice(i, i + GET_MANY_CHUNK));
+    for (let i = 0; i < readable.length; i += GET_MANY_CHUNK) {
+      chunks.push(readable.slice(i, i + GET_MANY_CHUNK));
     }
-    return (await Promise.all(chunks.map((c) => this.kv.getMany(c)))).flat();
+    const entries = (await Promise.all(chunks.map((c) => this.kv.getMany(c)))).flat();
+    let next = 0;
+    return keys.map((key) =>
+      oversized(key) ? { key, value: null, versionstamp: null } : entries[next++]
+    );
   }
 
   async #backfill(collection: CollectionName, index: DeclaredIndex): Promise<void> {
@@ -288,6 +303,25 @@ class KvStore extends BaseStore {
       }
     }
   }
+}
+
+/** Deno KV refuses keys over 2 KiB (2,048 bytes to write, 2,049 to read). */
+const MAX_KEY_BYTES = 2048;
+const utf8 = new TextEncoder();
+
+/**
+ * Whether a key may exceed what Deno KV accepts. The estimate errs high (each string counts its
+ * UTF-8 bytes, each NUL twice for its escape, plus a tag and terminator per part), so every key
+ * that was written reads as not oversized.
+ */
+function oversized(key: Key): boolean {
+  let bytes = 0;
+  for (const part of key) {
+    if (typeof part === "string") {
+      bytes += utf8.encode(part).length + part.split("\0").length + 1;
+    } else bytes += 10;
+  }
+  return bytes > MAX_KEY_BYTES;
 }
 
 function docKey(collection: string, id: string): Key {

@@ -89,9 +89,24 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   return { symbol: security.symbol, side, type, timeInForce, qty, limitPrice, stopPrice };
 }
 
-/** The value an order is judged by for the size limits: its qty at the price it expects to pay. */
-export function checkOrderValue(request: OrderRequest, referencePrice: Fixed): void {
-  const price = request.limitPrice ?? request.stopPrice ?? referencePrice;
+/**
+ * The size limits, judged at the price the order would execute at: the quote (ask for buys, bid for
+ * sells), moved to the stop when a stop must be crossed first, and capped by the limit, since a
+ * buy fills at the limit or lower and a sell at the limit or higher. A buy limited far above the
+ * market fills at the ask, so judging it at its limit would let a fraction of a cent through.
+ */
+export function checkOrderValue(request: OrderRequest, quotePrice: Fixed): void {
+  const higher = (a: Fixed, b: Fixed) => a > b ? a : b;
+  const lower = (a: Fixed, b: Fixed) => a < b ? a : b;
+  const buy = request.side === "buy";
+  let price = quotePrice;
+  // A buy stop waits for the price to rise to it, a sell stop for it to fall to it.
+  if (request.stopPrice !== null) {
+    price = buy ? higher(price, request.stopPrice) : lower(price, request.stopPrice);
+  }
+  if (request.limitPrice !== null) {
+    price = buy ? lower(price, request.limitPrice) : higher(price, request.limitPrice);
+  }
   const value = mulFixed(request.qty, price, 2);
   if (value < MIN_ORDER_VALUE) {
     throw invalid(
