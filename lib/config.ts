@@ -20,6 +20,10 @@ export const ALIASES = {
   AUTH_SECRET: ["AUTH_SECRET", "BETTER_AUTH_SECRET"],
 } as const satisfies Partial<Record<Variable, readonly string[]>>;
 
+/** The problem line for production without Resend or SMTP; readiness output repeats it. */
+export const EMAIL_TRANSPORT_PROBLEM =
+  "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production (verification and password-reset emails need one)";
+
 /** Thrown by `loadConfig`; `problems` holds one line per bad or missing variable. */
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -249,16 +253,9 @@ function combinationProblems(
     problems.push(`EMAIL_SERVER_HOST: is required when ${smtpSettings.join(", ")} is set`);
   }
 
-  const verification = schema.shape.REQUIRE_EMAIL_VERIFICATION.safeParse(
-    raw.REQUIRE_EMAIL_VERIFICATION,
-  );
-  if (
-    production && verification.data === true && raw.RESEND_API_KEY === undefined &&
-    raw.EMAIL_SERVER_HOST === undefined
-  ) {
-    problems.push(
-      "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production while REQUIRE_EMAIL_VERIFICATION is on",
-    );
+  // Password reset needs email even with verification off, and the dev mailbox is not served here.
+  if (production && raw.RESEND_API_KEY === undefined && raw.EMAIL_SERVER_HOST === undefined) {
+    problems.push(EMAIL_TRANSPORT_PROBLEM);
   }
 
   // A Domain attribute that does not cover the app's host makes browsers drop the cookie silently.

@@ -130,19 +130,35 @@ Deno.test("[config] production problems name the alias that was used", () => {
   assert.match(problems[1], /^BETTER_AUTH_SECRET: /);
 });
 
+const TRANSPORT_PROBLEM =
+  "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production (verification and password-reset emails need one)";
+
 Deno.test("[config] production requires a secret, an APP_URL and an email transport", () => {
   assert.deepEqual(problemsOf({ NODE_ENV: "production" }), [
     "APP_URL: is required in production (the public https origin)",
     "AUTH_SECRET: is required in production",
-    "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production while REQUIRE_EMAIL_VERIFICATION is on",
+    TRANSPORT_PROBLEM,
   ]);
-  const withoutVerification = loadConfig({
+  const smtp = loadConfig({
     ...PRODUCTION,
     RESEND_API_KEY: undefined,
-    REQUIRE_EMAIL_VERIFICATION: "off",
+    EMAIL_SERVER_HOST: "smtp.example.com",
   });
+  assert.deepEqual(smtp.email, { kind: "smtp" });
+});
+
+Deno.test("[config] production needs an email transport even with verification off", () => {
+  // Password reset still sends email, and the development mailbox is refused in production.
+  for (const value of ["false", "off"]) {
+    assert.deepEqual(
+      problemsOf({ ...PRODUCTION, RESEND_API_KEY: undefined, REQUIRE_EMAIL_VERIFICATION: value }),
+      [TRANSPORT_PROBLEM],
+      value,
+    );
+  }
+  const withoutVerification = loadConfig({ ...PRODUCTION, REQUIRE_EMAIL_VERIFICATION: "off" });
   assert.equal(withoutVerification.requireEmailVerification, false);
-  assert.deepEqual(withoutVerification.email, { kind: "dev" });
+  assert.deepEqual(withoutVerification.email, { kind: "resend" });
 });
 
 Deno.test("[config] production requires https CORS origins", () => {

@@ -279,3 +279,21 @@ Deno.test("[check] the script fails a weak production env without printing the s
   assert.match(stdout, /^\d+ passed, \d+ warnings?, \d+ failed$/m);
   assert.ok(!output.includes(secret), output);
 });
+
+Deno.test("[check] the script fails production without an email transport, verification off or not", async () => {
+  const { code, stdout, stderr } = await runScript({
+    NODE_ENV: "production",
+    AUTH_SECRET: GOOD_SECRET,
+    APP_URL: "https://broker.example.com",
+    REQUIRE_EMAIL_VERIFICATION: "false",
+  });
+  const output = stdout + stderr;
+  assert.equal(code, 1, output);
+  const problem =
+    "RESEND_API_KEY or EMAIL_SERVER_HOST: an email transport is required in production (verification and password-reset emails need one)";
+  const lines = stdout.split("\n");
+  assert.ok(lines.includes(`  ❌ Configuration parses: ${problem}`), output);
+  assert.ok(lines.includes(`  ❌ Email verification and transport: ${problem}`), output);
+  assert.ok(!output.includes("development mailbox"), output);
+  assert.ok(!output.includes("    at "), "no stack trace");
+});

@@ -1,6 +1,7 @@
 /** Readiness checks of the auth configuration: cookies, email verification and transport, rate limiting. */
 import type { Check } from "../readiness.ts";
 import { fail, pass, warn } from "../readiness.ts";
+import { EMAIL_TRANSPORT_PROBLEM } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { createRateLimiter } from "../rate_limit.ts";
 
@@ -28,8 +29,12 @@ export const authChecks: Check[] = [
     id: "auth.email_verification",
     group: "auth",
     title: "Email verification and transport",
-    run: ({ config }) => {
-      if (!config) return Promise.resolve(fail("not checked until the configuration parses"));
+    run: ({ config, configProblems }) => {
+      if (!config) {
+        // A missing transport is config.ts's to judge; its problem line is repeated here.
+        const problem = configProblems?.find((line) => line === EMAIL_TRANSPORT_PROBLEM);
+        return Promise.resolve(fail(problem ?? "not checked until the configuration parses"));
+      }
       const transport = config.email.kind === "resend"
         ? "Resend"
         : config.email.kind === "smtp"
