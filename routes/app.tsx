@@ -25,6 +25,7 @@ import { homeRoutes } from "./home.tsx";
 import { compression } from "./middleware/compression.ts";
 import { flash } from "./middleware/flash.ts";
 import { requestLog } from "./middleware/request_log.ts";
+import { wantsPartial } from "./request.ts";
 import { sameOrigin } from "./middleware/same_origin.ts";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { staticRoutes } from "./static.ts";
@@ -62,9 +63,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(compression());
   app.use(flash(config.authSecret));
   app.use(
-    jsxRenderer(({ children, title }) => <Layout title={title}>{children}</Layout>, {
-      docType: true,
-    }),
+    jsxRenderer(({ children, title }, c) => {
+      if (wantsPartial(c)) {
+        // An htmx request that gets a whole page (an error page, or a route with no partial) must
+        // not nest it inside the element that asked: its <main> replaces ours instead.
+        c.header("HX-Retarget", "#main");
+        c.header("HX-Reselect", "#main");
+        c.header("HX-Reswap", "outerHTML");
+      }
+      return <Layout title={title}>{children}</Layout>;
+    }, { docType: true }),
   );
 
   app.use(loadSession(deps));

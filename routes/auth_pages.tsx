@@ -8,11 +8,13 @@ import { signUp } from "../lib/auth/sign_up.ts";
 import { AppError } from "../lib/errors.ts";
 import {
   ForgotPasswordPage,
+  ResetPasswordForm,
   ResetPasswordPage,
   SignInForm,
   SignInPage,
   SignUpForm,
   SignUpPage,
+  VerifyEmailForm,
   VerifyEmailPage,
 } from "../views/auth.tsx";
 import { authContext } from "./auth_context.ts";
@@ -115,8 +117,10 @@ export function authPages(deps: AppDeps) {
         return redirectAfterPost(c, c.get("user") ? "/settings" : "/sign-in");
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
+        const props = { token: values.token, email: values.email, state };
         return renderView(c, {
-          page: <VerifyEmailPage token={values.token} email={values.email} state={state} />,
+          page: <VerifyEmailPage {...props} />,
+          partial: <VerifyEmailForm {...props} />,
           title: "Confirm your email",
           status,
         });
@@ -180,8 +184,10 @@ export function authPages(deps: AppDeps) {
         return redirectAfterPost(c, "/sign-in");
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
+        const token = values.token ?? "";
         return renderView(c, {
-          page: <ResetPasswordPage token={values.token ?? ""} valid state={state} />,
+          page: <ResetPasswordPage token={token} valid state={state} />,
+          partial: <ResetPasswordForm token={token} state={state} />,
           title: "Choose a new password",
           status,
         });

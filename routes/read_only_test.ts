@@ -1,7 +1,7 @@
 /** Read-only mode: writes stop with 503 `read_only`, signing in and out still works, reads go on. */
 import assert from "node:assert/strict";
 import { setReadOnly } from "../lib/read_only.ts";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
 const ORIGIN = "http://localhost:8000";
 const headers = { Origin: ORIGIN, "Content-Type": "application/json" };
@@ -60,4 +60,28 @@ Deno.test("[read-only] an admin's switch applies to writes at once on this insta
     limit: 5,
   });
   assert.equal(audit.items.length, 2);
+});
+
+Deno.test("[read-only] the order ticket's estimate still answers; an htmx order gets the notice in place of the page's main", async () => {
+  await using t = await testApp();
+  const b = testBrowser(t);
+  await b.post("/sign-up", { name: "Ada", email: "ada@example.com", password: PASSWORD });
+  await b.post("/sign-in", { email: "ada@example.com", password: PASSWORD });
+  await setReadOnly(t.deps.store, true, "database maintenance", "admin-1", {
+    ip: "127.0.0.1",
+    userAgent: "test",
+  });
+  t.deps.readOnly.invalidate();
+  const ticket = { symbol: "AAPL", side: "buy", type: "market", qty: "1", timeInForce: "day" };
+  const preview = await b.post("/trade/preview", ticket, { "HX-Request": "true" });
+  assert.equal(preview.status, 200, "a preview writes nothing");
+  assert.match(await preview.text(), /\$[\d,]+\.\d\d/);
+
+  const placed = await b.post("/trade", ticket, { "HX-Request": "true" });
+  assert.equal(placed.status, 503);
+  // The whole error page comes back; htmx swaps its <main> for ours instead of nesting a page.
+  assert.equal(placed.headers.get("HX-Retarget"), "#main");
+  assert.equal(placed.headers.get("HX-Reselect"), "#main");
+  assert.equal(placed.headers.get("HX-Reswap"), "outerHTML");
+  assert.match(await placed.text(), /read-only mode for maintenance/);
 });

@@ -76,11 +76,21 @@ export async function formBody(c: Context): Promise<Record<string, string>> {
 export function safeNext(next: string | undefined, fallback: string): string {
   // Browsers drop tabs and newlines from URLs and read "\" as "/", so "/\t/evil.example" would
   // leave the site: only a plain path of printable characters that stays on this origin is followed.
-  if (!next || !next.startsWith("/") || /[\x00-\x20\x7f\\]/.test(next)) return fallback;
+  if (!next || !next.startsWith("/") || next.includes("\\") || hasControlOrSpace(next)) {
+    return fallback;
+  }
   const base = "http://orion.invalid";
   const url = new URL(next, base);
   // The parsed form is percent-encoded, so it is always a valid Location header.
   return url.origin === base && !next.startsWith("//")
     ? url.pathname + url.search + url.hash
     : fallback;
+}
+
+function hasControlOrSpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

@@ -166,7 +166,6 @@ export function settingsRoutes(deps: AppDeps) {
         const codes = await confirmTotpEnrolment(ctx, c.get("user")!, code, origin(c));
         // The codes are shown in this response only, never carried in a cookie or a URL.
         c.header("Cache-Control", "no-store");
-        if (c.req.header("HX-Request") === "true") c.header("HX-Retarget", "body");
         return page(c, { recoveryCodes: codes });
       } catch (err) {
         const failure = formFailure(c, err, values);

@@ -197,7 +197,7 @@ Deno.test("[trading pages] a failed order shows the ticket again with the error 
   const text = await partial.text();
   assert.match(text, /^<form id="ticket"/, "just the ticket, swapped in place");
   assert.match(text, /class="field invalid"><label for="t-qty">/);
-  assert.match(text, /qty must be a decimal number/);
+  assert.match(text, /Quantity must be a decimal number/);
 
   const unknown = await b.post("/trade", { ...form, symbol: "NOPE" });
   assert.equal(unknown.status, 422);
@@ -229,7 +229,7 @@ Deno.test("[trading pages] preview: a button without JavaScript, a small partial
   assert.match(await empty.text(), /Enter a quantity/);
   const wrong = await b.post("/trade/preview", { ...form, limitPrice: "" }, htmx);
   assert.equal(wrong.status, 200, "a preview of an incomplete ticket says what is missing");
-  assert.match(await wrong.text(), /A limit order needs a limitPrice/);
+  assert.match(await wrong.text(), /A limit order needs a limit price/);
   const tooMuch = await b.post("/trade/preview", { ...form, limitPrice: "300", qty: "400" }, htmx);
   assert.match(await tooMuch.text(), /more than your buying power/);
 });
@@ -303,7 +303,7 @@ Deno.test("[trading pages] orders: cancel, change, cancel all, paging, and nobod
   assert.equal(badChange.status, 422);
   const badHtml = await badChange.text();
   assert.match(badHtml, /<details open>/, "the change form stays open");
-  assert.match(badHtml, /qty must be greater than zero/);
+  assert.match(badHtml, /Quantity must be greater than zero/);
   const badPartial = await b.post(`/orders/${order._id}/replace`, { qty: "0.5" }, htmx);
   assert.equal(badPartial.status, 422);
   assert.match(await badPartial.text(), new RegExp(`^<form id="replace-${order._id}"`));

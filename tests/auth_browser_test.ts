@@ -88,7 +88,17 @@ class AuthJourney extends Journey {
       ((await link.getAttribute("href")) ?? "").startsWith(`${this.server.url}/verify-email?`),
       "the emailed link points at this server",
     );
-    await this.navigation(link.click());
+    const href = (await link.getAttribute("href"))!;
+    // A wrong code first: the error shows in the form, which stays the only one on the page.
+    await this.navigation(
+      page.goto(`${this.server.url}/verify-email?email=${encodeURIComponent(email)}`),
+    );
+    await page.getByLabel("Code").fill("1234 5678");
+    const codeError = page.locator("#verify-code-form").getByRole("alert");
+    await this.submitExpectingError("Confirm", "/verify-email", 422, codeError);
+    assert.match((await codeError.textContent()) ?? "", /code/i);
+
+    await this.navigation(page.goto(href));
     this.assertPath("/verify-email");
     await this.assertHeading("Confirm your email");
     await this.submitExpectingRedirect("Confirm my email", "/verify-email");
@@ -119,6 +129,14 @@ class AuthJourney extends Journey {
     if (this.javaScript) {
       await page.screenshot({ path: SETTINGS_SCREENSHOT, fullPage: true });
     }
+
+    // Two-factor set-up with a wrong code: the settings page answers in place, never nested.
+    await this.navigation(
+      page.getByRole("button", { name: "Set up two-factor authentication" }).click(),
+    );
+    await page.getByLabel("Code from the app").fill("000000");
+    const totpError = page.locator("#totp-form").getByRole("alert");
+    await this.submitExpectingError("Turn on", "/settings/2fa/confirm", 422, totpError);
   }
 
   async signOut() {

@@ -79,15 +79,11 @@ export function VerifyEmailPage(
     return (
       <section class="narrow">
         <h1>Confirm your email</h1>
-        <HxForm id="verify-token-form" action="/verify-email" class="card">
-          <FormError state={props.state} />
-          <input type="hidden" name="token" value={props.token} />
-          <button type="submit">Confirm my email</button>
-        </HxForm>
+        <VerifyEmailForm {...props} />
       </section>
     );
   }
-  const values = { email: props.email ?? "", ...props.state?.values };
+  const email = props.state?.values?.email ?? props.email ?? "";
   return (
     <section class="narrow">
       <h1>Confirm your email</h1>
@@ -97,25 +93,42 @@ export function VerifyEmailPage(
           <strong>{props.email}</strong>. Open the link, or enter the code here.
         </p>
       )}
-      <HxForm id="verify-code-form" action="/verify-email" class="card">
-        <FormError state={props.state} />
-        <Field
-          label="Email"
-          name="email"
-          type="email"
-          autocomplete="email"
-          state={{ ...props.state, values }}
-        />
-        <CodeField label="Code" name="code" state={props.state} maxlength={12} />
-        <button type="submit">Confirm</button>
-      </HxForm>
+      <VerifyEmailForm {...props} />
       <form method="post" action="/verify-email/resend" class="inline">
-        <input type="hidden" name="email" value={values.email} />
+        <input type="hidden" name="email" value={email} />
         <p>
           No email? <button type="submit" class="link">Send a new code</button>
         </p>
       </form>
     </section>
+  );
+}
+
+/** The confirmation form: one button for a link's token, else email and code (the htmx partial). */
+export function VerifyEmailForm(props: { token?: string; email?: string; state?: FormState }) {
+  if (props.token) {
+    return (
+      <HxForm id="verify-token-form" action="/verify-email" class="card">
+        <FormError state={props.state} />
+        <input type="hidden" name="token" value={props.token} />
+        <button type="submit">Confirm my email</button>
+      </HxForm>
+    );
+  }
+  const values = { email: props.email ?? "", ...props.state?.values };
+  return (
+    <HxForm id="verify-code-form" action="/verify-email" class="card">
+      <FormError state={props.state} />
+      <Field
+        label="Email"
+        name="email"
+        type="email"
+        autocomplete="email"
+        state={{ ...props.state, values }}
+      />
+      <CodeField label="Code" name="code" state={props.state} maxlength={12} />
+      <button type="submit">Confirm</button>
+    </HxForm>
   );
 }
 
@@ -154,18 +167,25 @@ export function ResetPasswordPage(props: { token: string; valid: boolean; state?
   return (
     <section class="narrow">
       <h1>Choose a new password</h1>
-      <HxForm id="reset-form" action="/reset-password" class="card">
-        <FormError state={props.state} />
-        <input type="hidden" name="token" value={props.token} />
-        <PasswordField
-          label="New password"
-          name="password"
-          state={props.state}
-          isNew
-          hint={PASSWORD_HINT}
-        />
-        <button type="submit">Set the new password</button>
-      </HxForm>
+      <ResetPasswordForm token={props.token} state={props.state} />
     </section>
+  );
+}
+
+/** The new-password form (the htmx partial). */
+export function ResetPasswordForm(props: { token: string; state?: FormState }) {
+  return (
+    <HxForm id="reset-form" action="/reset-password" class="card">
+      <FormError state={props.state} />
+      <input type="hidden" name="token" value={props.token} />
+      <PasswordField
+        label="New password"
+        name="password"
+        state={props.state}
+        isNew
+        hint={PASSWORD_HINT}
+      />
+      <button type="submit">Set the new password</button>
+    </HxForm>
   );
 }

@@ -54,7 +54,7 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   const type = oneOf(input.type, ORDER_TYPES, "type");
   const timeInForce = oneOf(input.timeInForce, TIME_IN_FORCE, "timeInForce");
   const qty = amount(input.qty, security.qtyDecimals, "qty");
-  if (qty <= 0n) throw invalid("qty", "qty must be greater than zero.");
+  if (qty <= 0n) throw invalid("qty", "Quantity must be greater than zero.");
   const needsLimit = type === "limit" || type === "stop_limit";
   const needsStop = type === "stop" || type === "stop_limit";
   const limitPrice = present(input.limitPrice)
@@ -64,19 +64,21 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
     ? amount(input.stopPrice, security.priceDecimals, "stopPrice")
     : null;
   if (needsLimit && limitPrice === null) {
-    throw invalid("limitPrice", `A ${type} order needs a limitPrice.`);
+    throw invalid("limitPrice", `A ${typeName(type)} order needs a limit price.`);
   }
   if (needsStop && stopPrice === null) {
-    throw invalid("stopPrice", `A ${type} order needs a stopPrice.`);
+    throw invalid("stopPrice", `A ${typeName(type)} order needs a stop price.`);
   }
   if (!needsLimit && limitPrice !== null) {
-    throw invalid("limitPrice", `A ${type} order takes no limitPrice.`);
+    throw invalid("limitPrice", `A ${typeName(type)} order takes no limit price.`);
   }
   if (!needsStop && stopPrice !== null) {
-    throw invalid("stopPrice", `A ${type} order takes no stopPrice.`);
+    throw invalid("stopPrice", `A ${typeName(type)} order takes no stop price.`);
   }
   for (const [field, price] of [["limitPrice", limitPrice], ["stopPrice", stopPrice]] as const) {
-    if (price !== null && price <= 0n) throw invalid(field, `${field} must be greater than zero.`);
+    if (price !== null && price <= 0n) {
+      throw invalid(field, `${LABELS[field]} must be greater than zero.`);
+    }
   }
   if (security.assetClass === "crypto" && timeInForce === "day") {
     throw invalid("timeInForce", "Crypto trades around the clock: use gtc, ioc or fok.");
@@ -175,7 +177,7 @@ function oneOf<const T extends readonly string[]>(
   field: string,
 ): T[number] {
   if ((allowed as readonly string[]).includes(value)) return value as T[number];
-  throw invalid(field, `${field} must be one of ${allowed.join(", ")}.`);
+  throw invalid(field, `${LABELS[field] ?? field} must be one of ${allowed.join(", ")}.`);
 }
 
 function present(value: unknown): boolean {
@@ -184,11 +186,25 @@ function present(value: unknown): boolean {
 
 function amount(value: unknown, decimals: number, field: string): Fixed {
   try {
-    return parseFixed(value, decimals, field);
+    return parseFixed(value, decimals, LABELS[field] ?? field);
   } catch (err) {
     if (err instanceof DecimalError) throw invalid(field, err.message);
     throw err;
   }
+}
+
+/** What the order ticket calls each field: messages name the label a person sees, details the key. */
+const LABELS: Record<string, string> = {
+  qty: "Quantity",
+  limitPrice: "Limit price",
+  stopPrice: "Stop price",
+  side: "Side",
+  type: "Order type",
+  timeInForce: "Time in force",
+};
+
+function typeName(type: string): string {
+  return type.replace("_", "-");
 }
 
 function invalid(field: string, message: string): AppError {

@@ -12,6 +12,8 @@ const ALLOWED = [
   /^\/api\/auth\/sign-(in|out)$/,
   /^\/settings\/reauth$/,
   /^\/api\/auth\/reauth$/,
+  // The order ticket's estimate only reads.
+  /^\/trade\/preview$/,
   /^\/admin(\/|$)/,
   /^\/api\/admin(\/|$)/,
 ];

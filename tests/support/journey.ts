@@ -111,6 +111,10 @@ export class Journey {
       this.assertPath(path);
       await error.waitFor();
     }
+    // Never a page inside the page: one layout, one main, one heading.
+    for (const selector of ["header.site", "main", "h1"]) {
+      assert.equal(await page.locator(selector).count(), 1, `one ${selector} after POST ${path}`);
+    }
   }
 
   assertPath(path: string) {
