@@ -1,6 +1,6 @@
 /** The trading JSON API: contract shapes, bad input that changes nothing, and other users' objects as 404. */
 import assert from "node:assert/strict";
-import { testApp } from "./testing.ts";
+import { testApi, testApp } from "./testing.ts";
 
 const ORIGIN = "http://localhost:8000";
 type App = Awaited<ReturnType<typeof testApp>>;
@@ -296,6 +296,32 @@ Deno.test("[trading-api] watchlists: create, add, remove, quotes beside the symb
     2,
     "the default list and Tech",
   );
+});
+
+Deno.test("[trading-api] the watchlist cap holds when creates race; every list is listed", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("racer@example.com");
+  await api.call("/api/watchlists", { cookie });
+  for (let n = 1; n < 7; n++) {
+    await api.call("/api/watchlists", { cookie, body: { name: `list ${n}` } });
+  }
+  const answers = await Promise.all(
+    Array.from(
+      { length: 30 },
+      (_, n) => api.request("/api/watchlists", { cookie, body: { name: `race ${n}` } }),
+    ),
+  );
+  const statuses = answers.map((res) => res.status);
+  assert.equal(statuses.filter((s) => s === 201).length, 13, `answers: ${statuses}`);
+  for (const res of answers.filter((r) => r.status !== 201)) {
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).error.code, "too_many_watchlists");
+  }
+  const { watchlists } = await api.call("/api/watchlists", { cookie });
+  assert.equal(watchlists.length, 20);
+  const page = await (await api.request("/watchlist", { cookie })).text();
+  assert.equal(page.match(/<h2 id="wl\d+-h">/g)?.length, 20);
 });
 
 Deno.test("[trading-api] symbols in paths are decoded once; a stray % is a clean 4xx", async () => {
