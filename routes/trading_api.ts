@@ -38,7 +38,7 @@ import { requireUser } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
 import {
-  idempotencyKey,
+  idempotencyHeader,
   listQuery,
   orderInput,
   ordersQuery,
@@ -101,8 +101,9 @@ export function tradingApi(deps: AppDeps) {
     .use("/orders/*", requireUser)
     .use("/orders", requireUser)
     .post("/orders", async (c) => {
-      const header = c.req.header("Idempotency-Key");
-      const key = header === undefined ? undefined : parseInput(idempotencyKey, header);
+      const { "Idempotency-Key": key } = parseInput(idempotencyHeader, {
+        "Idempotency-Key": c.req.header("Idempotency-Key"),
+      });
       const input = parseInput(orderInput, await jsonBody(c));
       const { order, replayed } = await placeOrder(ctx, userId(c), {
         ...input,

@@ -163,8 +163,19 @@ Deno.test("[trading-api] bad input gets 422/400/413 with a reason and changes no
   assert.equal(malformed.status, 400);
   const huge = await call(t, cookie, "POST", "/orders", { ...base, pad: "x".repeat(10_000) });
   assert.equal(huge.status, 413);
-  const shortKey = await call(t, cookie, "POST", "/orders", base, { "Idempotency-Key": "x" });
-  assert.equal(shortKey.status, 422);
+  const badKeys: [string, string][] = [
+    ["short", "Use at least 8 characters."],
+    ["k".repeat(101), "Use at most 100 characters."],
+    ["key\twith-tab", "Use printable ASCII only, no spaces."],
+  ];
+  for (const [key, reason] of badKeys) {
+    const res = await call(t, cookie, "POST", "/orders", base, { "Idempotency-Key": key });
+    assert.equal(res.status, 422, key);
+    const { error } = await res.json();
+    assert.equal(error.code, "validation_failed");
+    assert.deepEqual(error.details.fields, { "Idempotency-Key": reason }, "named for the header");
+    assert.equal(error.message, `Idempotency-Key: ${reason}`);
+  }
 
   assert.equal(
     (await t.deps.store.find("orders", { limit: 10 })).items.length,
