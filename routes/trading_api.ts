@@ -1,7 +1,7 @@
 /** The trading JSON API (DESIGN.md §5): accounts, clock, securities, quotes, orders, positions, history, watchlists. */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { AppError } from "../lib/errors.ts";
+import { AppError, notFound } from "../lib/errors.ts";
 import { clockJson } from "../lib/market/clock.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import {
@@ -63,9 +63,11 @@ export function tradingApi(deps: AppDeps) {
       return c.json({ securities: results.map(securityJson) });
     })
     .get("/securities/:symbol{.+}", (c) => {
-      return c.json(
-        securityJson(securityFor(ctx.market, c.req.param("symbol"))),
-      );
+      // The path names a resource: unknown is a 404 like any missing id (unknown_symbol is for
+      // input), and a halted one is still shown, with `tradable: false`.
+      const security = ctx.market.catalog.get(c.req.param("symbol"));
+      if (!security) throw notFound("No such security.");
+      return c.json(securityJson(security));
     })
     .get("/quotes", async (c) => {
       const symbols = (c.req.query("symbols") ?? "").split(",").map((s) => s.trim()).filter(

@@ -335,15 +335,39 @@ Deno.test("[trading-api] the watchlist cap holds when creates race; every list i
   assert.equal(page.match(/<h2 id="wl\d+-h">/g)?.length, 20);
 });
 
+Deno.test("[trading-api] an unknown symbol in a path is 404; errors never echo a long symbol", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const missing = await call(t, cookie, "GET", "/securities/ZZZZ");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "not_found");
+  const long = "A".repeat(3000);
+  const longPath = await call(t, cookie, "GET", `/securities/${long}`);
+  assert.equal(longPath.status, 404);
+  assert.ok(!(await longPath.text()).includes("AAAAAAAAAAAAA"), "the path is not echoed");
+
+  const quotes = await call(t, cookie, "GET", "/quotes?symbols=ZZZZ");
+  assert.equal(quotes.status, 422);
+  const { error } = await quotes.json();
+  assert.equal(error.code, "unknown_symbol");
+  assert.equal(error.message, "There is no security with the symbol ZZZZ.");
+  const cut = await (await call(t, cookie, "GET", `/quotes?symbols=${long}`)).json();
+  assert.equal(cut.error.code, "unknown_symbol");
+  assert.equal(cut.error.message, "There is no security with the symbol AAAAAAAAAAAA….");
+  const odd = await (await call(t, cookie, "GET", "/quotes?symbols=%3Cb%3Ehi%3C%2Fb%3E")).json();
+  assert.equal(odd.error.message, "There is no security with that symbol.");
+});
+
 Deno.test("[trading-api] symbols in paths are decoded once; a stray % is a clean 4xx", async () => {
   await using t = await testApp();
   const cookie = await member(t, "a@example.com");
-  assert.equal((await call(t, cookie, "GET", "/securities/%25")).status, 422);
+  assert.equal((await call(t, cookie, "GET", "/securities/%25")).status, 404);
   assert.equal(
     (await call(t, cookie, "GET", "/securities/BTC%252FUSD")).status,
-    422,
+    404,
     "no double decoding",
   );
+  assert.equal((await call(t, cookie, "GET", "/securities/BTC%2FUSD")).status, 200);
   const message = (await (await call(t, cookie, "POST", "/orders", {
     symbol: "AAPL",
     side: "buy",
