@@ -83,7 +83,6 @@ export function tradingApi(deps: AppDeps) {
       if (symbols.length > 50) {
         throw new AppError(422, "validation_failed", "Ask for at most 50 symbols at once.");
       }
-      c.header("Cache-Control", "no-store");
       return c.json({ quotes: await quotesFor(ctx.market, symbols, new Date()) });
     })
     .use("/accounts/*", requireUser)
@@ -92,7 +91,6 @@ export function tradingApi(deps: AppDeps) {
       await account(c);
       const accounts = await userAccounts(store, userId(c));
       const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a)));
-      c.header("Cache-Control", "no-store");
       return c.json({ accounts: snapshots.map((s) => s.account) });
     })
     .post("/accounts/:id/reset", async (c) => {
@@ -120,7 +118,6 @@ export function tradingApi(deps: AppDeps) {
     .get("/orders", async (c) => {
       const query = parseInput(ordersQuery, c.req.query());
       const page = await listOrders(store, userId(c), query.status, query.limit, query.cursor);
-      c.header("Cache-Control", "no-store");
       return c.json({ orders: page.items.map(orderJson), nextCursor: page.nextCursor });
     })
     .delete("/orders", async (c) => {
@@ -142,7 +139,6 @@ export function tradingApi(deps: AppDeps) {
     .get("/positions", requireUser, async (c) => {
       const accountId = c.req.query("accountId");
       const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
-      c.header("Cache-Control", "no-store");
       return c.json({ positions: (await accountSnapshot(ctx, target)).positions });
     })
     .get("/trades", requireUser, async (c) => {
