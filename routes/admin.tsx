@@ -30,7 +30,8 @@ import { setFlash } from "./middleware/flash.ts";
 import { requireRole } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, requestOrigin } from "./request.ts";
-import { noStore, withoutBlanks } from "./trading_context.ts";
+import { noStore } from "./middleware/no_store.ts";
+import { withoutBlanks } from "./trading_context.ts";
 
 export function adminRoutes(deps: AppDeps) {
   const { store } = deps;

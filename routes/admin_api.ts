@@ -17,14 +17,13 @@ import { auditQuery, ordersQuery, roleApiInput, usersQuery } from "./admin_schem
 import type { AppDeps, AppEnv } from "./env.ts";
 import { requireRole } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
-import { noStore } from "./trading_context.ts";
 
 export function adminApi(deps: AppDeps) {
   const { store } = deps;
   const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
 
   return new Hono<AppEnv>()
-    .use(requireRole("ADMIN"), noStore)
+    .use(requireRole("ADMIN"))
     .get("/users", async (c) => {
       const query = parseInput(usersQuery, c.req.query());
       const page = await searchUsers(store, query, query.limit, query.cursor);

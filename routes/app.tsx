@@ -17,6 +17,7 @@ import { metricsRoutes } from "./metrics.ts";
 import { recordHttpMetrics } from "./middleware/http_metrics.ts";
 import { readOnlyGuard } from "./middleware/read_only.ts";
 import { apiRateLimit } from "./middleware/api_rate_limit.ts";
+import { noStore } from "./middleware/no_store.ts";
 import { loadSession } from "./middleware/session.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { tradingApi } from "./trading_api.ts";
@@ -78,6 +79,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(loadSession(deps));
   app.use(readOnlyGuard(deps.readOnly));
   app.use("/api/*", apiRateLimit(deps));
+  // One rule for the whole API: most answers are one user's data, the rest (quotes, health) live.
+  app.use("/api/*", noStore);
 
   app.route("/static", staticRoutes(deps.assets));
   app.route("/api/health", healthRoutes(deps));

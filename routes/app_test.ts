@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { setFlash } from "./middleware/flash.ts";
-import { testApp } from "./testing.ts";
+import { testApi, testApp } from "./testing.ts";
 
 Deno.test("[http] pages carry a strict CSP with a fresh nonce and the other security headers", async () => {
   await using t = await testApp();
@@ -190,6 +190,46 @@ Deno.test("[http] pages are compressed with Brotli or gzip, small JSON is not", 
   const health = await t.app.request("/api/health", { headers: { "Accept-Encoding": "br" } });
   assert.equal(health.headers.get("Content-Encoding"), null, "too small to be worth it");
   assert.equal((await health.json()).status, "ok");
+});
+
+Deno.test("[http] every API answer is no-store: the user's own data, errors and public ones alike", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie, accountId } = await api.trader("ada@example.com");
+  const order = await api.order(cookie, { symbol: "AAPL", side: "buy", qty: 1 });
+  const { watchlists } = await api.call("/api/watchlists", { cookie });
+  const paths = [
+    `/api/orders/${order.id}`,
+    "/api/orders",
+    "/api/trades",
+    "/api/activities",
+    `/api/activities?accountId=${accountId}`,
+    "/api/watchlists",
+    `/api/watchlists/${watchlists[0].id}`,
+    "/api/accounts",
+    "/api/positions",
+    "/api/auth/session",
+    "/api/auth/sessions",
+    "/api/securities?q=app",
+    "/api/securities/AAPL",
+    "/api/quotes?symbols=AAPL",
+    "/api/clock",
+    "/api/health",
+    "/api/orders/nope",
+    "/api/admin/users",
+  ];
+  for (const path of paths) {
+    const res = await api.request(path, { cookie });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("Cache-Control"), "no-store", `${path} → ${res.status}`);
+  }
+  const signedOut = await api.request("/api/trades");
+  await signedOut.body?.cancel();
+  assert.equal(signedOut.status, 401);
+  assert.equal(signedOut.headers.get("Cache-Control"), "no-store", "a 401 is not kept either");
+  const created = await api.request("/api/watchlists", { cookie, body: { name: "Tech" } });
+  await created.body?.cancel();
+  assert.equal(created.headers.get("Cache-Control"), "no-store", "nor a 201");
 });
 
 Deno.test("[http] the landing page says what Orion is and links to sign up and sign in", async () => {

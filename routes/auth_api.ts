@@ -77,7 +77,6 @@ export function authApi(deps: AppDeps) {
     })
     .get("/session", requireUser, (c) => {
       const session = c.get("session")!;
-      c.header("Cache-Control", "no-store");
       return c.json({
         user: publicUser(c.get("user")!),
         session: sessionJson(session, session._id),
@@ -123,7 +122,6 @@ export function authApi(deps: AppDeps) {
     .get("/sessions", requireUser, async (c) => {
       const current = c.get("session")!;
       const sessions = await listUserSessions(store, c.get("user")!._id);
-      c.header("Cache-Control", "no-store");
       return c.json({ sessions: sessions.map((s) => sessionJson(s, current._id)) });
     })
     .delete("/sessions/:id", requireUser, async (c) => {

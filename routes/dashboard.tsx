@@ -13,7 +13,8 @@ import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
-import { noStore, quotesOf, tradingPageContext } from "./trading_context.ts";
+import { noStore } from "./middleware/no_store.ts";
+import { quotesOf, tradingPageContext } from "./trading_context.ts";
 
 /** The dashboard shows the newest few; /orders has them all. */
 const OPEN_ORDERS_SHOWN = 10;

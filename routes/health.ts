@@ -11,7 +11,6 @@ const STORE_TIMEOUT_MS = 2000;
 export function healthRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get("/", async (c) => {
     const store = await probe(() => deps.store.ping());
-    c.header("Cache-Control", "no-store");
     return c.json(
       {
         status: store.ok && store.latencyMs < SLOW_STORE_MS ? "ok" : "degraded",

@@ -19,16 +19,11 @@ import {
 } from "../views/orders.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
+import { noStore } from "./middleware/no_store.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
-import {
-  backTo,
-  buttonAction,
-  noStore,
-  tradingPageContext,
-  withoutBlanks,
-} from "./trading_context.ts";
+import { backTo, buttonAction, tradingPageContext, withoutBlanks } from "./trading_context.ts";
 import { ordersQuery, replaceInput } from "./trading_schemas.ts";
 
 const PAGE_SIZE = 25;

@@ -10,7 +10,8 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { requireUser } from "./middleware/session.ts";
 import { renderView } from "./render.ts";
 import { parseInput } from "./request.ts";
-import { noStore, tradingPageContext } from "./trading_context.ts";
+import { noStore } from "./middleware/no_store.ts";
+import { tradingPageContext } from "./trading_context.ts";
 
 const PAGE_SIZE = 25;
 const cursor = z.string().max(500).optional();

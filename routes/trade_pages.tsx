@@ -28,7 +28,8 @@ import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, wantsPartial } from "./request.ts";
-import { noStore, tradingPageContext } from "./trading_context.ts";
+import { noStore } from "./middleware/no_store.ts";
+import { tradingPageContext } from "./trading_context.ts";
 import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
 const SEARCH_LIMIT = 10;

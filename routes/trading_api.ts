@@ -1,7 +1,7 @@
 /** The trading JSON API (DESIGN.md §5): accounts, clock, securities, quotes, orders, positions, history, watchlists. */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { AppError } from "../lib/errors.ts";
+import { AppError, notFound } from "../lib/errors.ts";
 import { clockJson } from "../lib/market/clock.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import {
@@ -38,7 +38,7 @@ import { requireUser } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
 import {
-  idempotencyKey,
+  idempotencyHeader,
   listQuery,
   orderInput,
   ordersQuery,
@@ -63,9 +63,11 @@ export function tradingApi(deps: AppDeps) {
       return c.json({ securities: results.map(securityJson) });
     })
     .get("/securities/:symbol{.+}", (c) => {
-      return c.json(
-        securityJson(securityFor(ctx.market, c.req.param("symbol"))),
-      );
+      // The path names a resource: unknown is a 404 like any missing id (unknown_symbol is for
+      // input), and a halted one is still shown, with `tradable: false`.
+      const security = ctx.market.catalog.get(c.req.param("symbol"));
+      if (!security) throw notFound("No such security.");
+      return c.json(securityJson(security));
     })
     .get("/quotes", async (c) => {
       const symbols = (c.req.query("symbols") ?? "").split(",").map((s) => s.trim()).filter(
@@ -81,7 +83,6 @@ export function tradingApi(deps: AppDeps) {
       if (symbols.length > 50) {
         throw new AppError(422, "validation_failed", "Ask for at most 50 symbols at once.");
       }
-      c.header("Cache-Control", "no-store");
       return c.json({ quotes: await quotesFor(ctx.market, symbols, new Date()) });
     })
     .use("/accounts/*", requireUser)
@@ -90,7 +91,6 @@ export function tradingApi(deps: AppDeps) {
       await account(c);
       const accounts = await userAccounts(store, userId(c));
       const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a)));
-      c.header("Cache-Control", "no-store");
       return c.json({ accounts: snapshots.map((s) => s.account) });
     })
     .post("/accounts/:id/reset", async (c) => {
@@ -101,8 +101,9 @@ export function tradingApi(deps: AppDeps) {
     .use("/orders/*", requireUser)
     .use("/orders", requireUser)
     .post("/orders", async (c) => {
-      const header = c.req.header("Idempotency-Key");
-      const key = header === undefined ? undefined : parseInput(idempotencyKey, header);
+      const { "Idempotency-Key": key } = parseInput(idempotencyHeader, {
+        "Idempotency-Key": c.req.header("Idempotency-Key"),
+      });
       const input = parseInput(orderInput, await jsonBody(c));
       const { order, replayed } = await placeOrder(ctx, userId(c), {
         ...input,
@@ -117,7 +118,6 @@ export function tradingApi(deps: AppDeps) {
     .get("/orders", async (c) => {
       const query = parseInput(ordersQuery, c.req.query());
       const page = await listOrders(store, userId(c), query.status, query.limit, query.cursor);
-      c.header("Cache-Control", "no-store");
       return c.json({ orders: page.items.map(orderJson), nextCursor: page.nextCursor });
     })
     .delete("/orders", async (c) => {
@@ -139,7 +139,6 @@ export function tradingApi(deps: AppDeps) {
     .get("/positions", requireUser, async (c) => {
       const accountId = c.req.query("accountId");
       const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
-      c.header("Cache-Control", "no-store");
       return c.json({ positions: (await accountSnapshot(ctx, target)).positions });
     })
     .get("/trades", requireUser, async (c) => {

@@ -1,6 +1,6 @@
 /** The trading JSON API: contract shapes, bad input that changes nothing, and other users' objects as 404. */
 import assert from "node:assert/strict";
-import { testApp } from "./testing.ts";
+import { testApi, testApp } from "./testing.ts";
 
 const ORIGIN = "http://localhost:8000";
 type App = Awaited<ReturnType<typeof testApp>>;
@@ -180,8 +180,19 @@ Deno.test("[trading-api] bad input gets 422/400/413 with a reason and changes no
   assert.equal(malformed.status, 400);
   const huge = await call(t, cookie, "POST", "/orders", { ...base, pad: "x".repeat(10_000) });
   assert.equal(huge.status, 413);
-  const shortKey = await call(t, cookie, "POST", "/orders", base, { "Idempotency-Key": "x" });
-  assert.equal(shortKey.status, 422);
+  const badKeys: [string, string][] = [
+    ["short", "Use at least 8 characters."],
+    ["k".repeat(101), "Use at most 100 characters."],
+    ["key\twith-tab", "Use printable ASCII only, no spaces."],
+  ];
+  for (const [key, reason] of badKeys) {
+    const res = await call(t, cookie, "POST", "/orders", base, { "Idempotency-Key": key });
+    assert.equal(res.status, 422, key);
+    const { error } = await res.json();
+    assert.equal(error.code, "validation_failed");
+    assert.deepEqual(error.details.fields, { "Idempotency-Key": reason }, "named for the header");
+    assert.equal(error.message, `Idempotency-Key: ${reason}`);
+  }
 
   assert.equal(
     (await t.deps.store.find("orders", { limit: 10 })).items.length,
@@ -315,15 +326,65 @@ Deno.test("[trading-api] watchlists: create, add, remove, quotes beside the symb
   );
 });
 
+Deno.test("[trading-api] the watchlist cap holds when creates race; every list is listed", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("racer@example.com");
+  await api.call("/api/watchlists", { cookie });
+  for (let n = 1; n < 7; n++) {
+    await api.call("/api/watchlists", { cookie, body: { name: `list ${n}` } });
+  }
+  const answers = await Promise.all(
+    Array.from(
+      { length: 30 },
+      (_, n) => api.request("/api/watchlists", { cookie, body: { name: `race ${n}` } }),
+    ),
+  );
+  const statuses = answers.map((res) => res.status);
+  assert.equal(statuses.filter((s) => s === 201).length, 13, `answers: ${statuses}`);
+  for (const res of answers.filter((r) => r.status !== 201)) {
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).error.code, "too_many_watchlists");
+  }
+  const { watchlists } = await api.call("/api/watchlists", { cookie });
+  assert.equal(watchlists.length, 20);
+  const page = await (await api.request("/watchlist", { cookie })).text();
+  assert.equal(page.match(/<h2 id="wl\d+-h">/g)?.length, 20);
+});
+
+Deno.test("[trading-api] an unknown symbol in a path is 404; errors never echo a long symbol", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const missing = await call(t, cookie, "GET", "/securities/ZZZZ");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "not_found");
+  const long = "A".repeat(3000);
+  const longPath = await call(t, cookie, "GET", `/securities/${long}`);
+  assert.equal(longPath.status, 404);
+  assert.ok(!(await longPath.text()).includes("AAAAAAAAAAAAA"), "the path is not echoed");
+
+  const quotes = await call(t, cookie, "GET", "/quotes?symbols=ZZZZ");
+  assert.equal(quotes.status, 422);
+  const { error } = await quotes.json();
+  assert.equal(error.code, "unknown_symbol");
+  assert.equal(error.message, "There is no security with the symbol ZZZZ.");
+  const cut = await (await call(t, cookie, "GET", `/quotes?symbols=${long}`)).json();
+  assert.equal(cut.error.code, "unknown_symbol");
+  assert.equal(cut.error.message, "There is no security with the symbol AAAAAAAAAAAA….");
+  const odd = await (await call(t, cookie, "GET", "/quotes?symbols=%3Cb%3Ehi%3C%2Fb%3E")).json();
+  assert.equal(odd.error.message, "There is no security with that symbol.");
+});
+
 Deno.test("[trading-api] symbols in paths are decoded once; a stray % is a clean 4xx", async () => {
   await using t = await testApp();
   const cookie = await member(t, "a@example.com");
-  assert.equal((await call(t, cookie, "GET", "/securities/%25")).status, 422);
+  assert.equal((await call(t, cookie, "GET", "/securities/%25")).status, 404);
   assert.equal(
     (await call(t, cookie, "GET", "/securities/BTC%252FUSD")).status,
-    422,
+    404,
     "no double decoding",
   );
+  assert.equal((await call(t, cookie, "GET", "/securities/BTC%2FUSD")).status, 200);
   const message = (await (await call(t, cookie, "POST", "/orders", {
     symbol: "AAPL",
     side: "buy",

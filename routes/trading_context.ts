@@ -1,5 +1,5 @@
 /** What every trading page needs from a request: the user, their active account, quotes, where to go back. */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { AppError } from "../lib/errors.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { type Account, ensureActiveAccount } from "../lib/trading/accounts.ts";
@@ -17,12 +17,6 @@ export function tradingPageContext(deps: AppDeps) {
     origin: (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy),
   };
 }
-
-/** Trading pages show the user's own numbers as of now: no cache may keep or replay them. */
-export const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
-  await next();
-  c.header("Cache-Control", "no-store");
-};
 
 /**
  * Quotes for symbols already known to be listed (a watchlist's, a position's). A symbol halted

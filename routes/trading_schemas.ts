@@ -41,8 +41,9 @@ export const symbolInput = z.object({
 });
 
 /** An Idempotency-Key: printable, bounded. */
-export const idempotencyKey = z.string().trim().min(8, "Idempotency-Key is at least 8 characters.")
-  .max(
-    100,
-    "Idempotency-Key is at most 100 characters.",
-  ).regex(/^[\x21-\x7e]+$/, "Idempotency-Key must be printable ASCII.");
+export const idempotencyKey = z.string().trim().min(8, "Use at least 8 characters.")
+  .max(100, "Use at most 100 characters.")
+  .regex(/^[\x21-\x7e]+$/, "Use printable ASCII only, no spaces.");
+
+/** The API's optional `Idempotency-Key` header, so its errors are named for the header. */
+export const idempotencyHeader = z.object({ "Idempotency-Key": idempotencyKey.optional() });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { totpCode } from "../lib/auth/totp.ts";
 import type { Session } from "../lib/auth/session.ts";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
 const ORIGIN = "http://localhost:8000";
 const PASSWORD = "vivid-otter-planet-42";
@@ -139,6 +139,32 @@ Deno.test("[2fa] turning it off needs sudo mode: a recent password (and code)", 
   for (const action of ["auth.totp_enabled", "auth.reauthenticated", "auth.totp_disabled"]) {
     assert.ok(actions.includes(action), action);
   }
+});
+
+Deno.test("[2fa] turning it off (or renewing codes) when it is not on is a 422 that records nothing", async () => {
+  await using t = await testApp();
+  await api(t, "/sign-up", { email: "a@example.com", password: PASSWORD, name: "A" });
+  const cookie = cookieOf(await api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }));
+  for (const path of ["/2fa/disable", "/2fa/recovery-codes"]) {
+    const res = await api(t, path, {}, cookie);
+    assert.equal(res.status, 422, path);
+    const { error } = await res.json();
+    assert.equal(error.code, "totp_not_enabled");
+    assert.equal(error.message, "Two-factor authentication is not on.");
+  }
+
+  const b = testBrowser(t);
+  b.jar.set("orion_session", cookie.split("=")[1]);
+  const page = await b.post("/settings/2fa/disable", {});
+  assert.equal(page.status, 422);
+  assert.match(await page.text(), /role="alert">Two-factor authentication is not on\.</);
+
+  const disabled = await t.deps.store.find("audit_logs", {
+    where: { action: "auth.totp_disabled" },
+    sort: { field: "at", direction: -1 },
+    limit: 5,
+  });
+  assert.equal(disabled.items.length, 0);
 });
 
 Deno.test("[2fa] the TOTP key is stored sealed, not in the clear", async () => {

@@ -26,7 +26,8 @@ import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
-import { buttonAction, noStore, quotesOf, tradingPageContext } from "./trading_context.ts";
+import { noStore } from "./middleware/no_store.ts";
+import { buttonAction, quotesOf, tradingPageContext } from "./trading_context.ts";
 import { symbolInput, watchlistName } from "./trading_schemas.ts";
 
 export function watchlistRoutes(deps: AppDeps) {

@@ -136,6 +136,7 @@ function TwoFactor(props: SettingsProps & { state?: FormState }) {
   if (user.totp) {
     return (
       <>
+        <FormError state={props.state} />
         <p>
           <span class="badge ok">on</span> since {user.totp.enabledAt.toISOString().slice(0, 10)} ·
           {" "}
@@ -175,6 +176,7 @@ function TwoFactor(props: SettingsProps & { state?: FormState }) {
   }
   return (
     <>
+      <FormError state={props.state} />
       <p>
         Off. A code from your phone at each sign-in keeps your account safe even if your password
         leaks.

@@ -83,13 +83,14 @@ export async function confirmTotpEnrolment(
   return recoveryCodes;
 }
 
-/** Turns two-factor authentication off (the caller has checked sudo mode). */
+/** Turns two-factor authentication off (the caller has checked sudo mode); 422 when it is not on. */
 export async function disableTotp(
   ctx: AuthContext,
   user: User,
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<void> {
+  requireTotp(user);
   await ctx.store.commit([
     {
       op: "update",
@@ -109,7 +110,7 @@ export async function regenerateRecoveryCodes(
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<string[]> {
-  if (!user.totp) throw new AppError(409, "totp_not_enabled", "Two-factor authentication is off.");
+  requireTotp(user);
   const codes = generateRecoveryCodes();
   await ctx.store.commit([
     {
@@ -217,6 +218,13 @@ async function countTotpFailure(
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
     }
+  }
+}
+
+/** Changing two-factor settings needs them on; nothing is written or audited otherwise. */
+function requireTotp(user: User): void {
+  if (!user.totp) {
+    throw new AppError(422, "totp_not_enabled", "Two-factor authentication is not on.");
   }
 }
 

@@ -60,6 +60,8 @@ export const SCHEMA = {
   watchlist: [
     { fields: { userId: 1 } },
   ],
+  /** How many watchlists each user has created; `_id` is the user id (see watchlists.ts). */
+  watchlist_counters: [],
   audit_logs: [
     { fields: { at: -1 } },
     { fields: { userId: 1, at: -1 } },

@@ -19,7 +19,7 @@ type App = Awaited<ReturnType<typeof testApp>>;
 /**
  * Two traders and every path that moves money or shares: market buys and sells, resting limit and
  * stop orders, a cancel, a replace that the worker then fills, day orders the worker expires,
- * fractional crypto, and a demo account reset with a working order in it.
+ * fractional crypto, a demo account reset with a working order in it, and a new watchlist.
  */
 async function scenario() {
   const t = await testApp();
@@ -96,6 +96,7 @@ async function scenario() {
   });
   await api(t).call(`/api/accounts/${bob.accountId}/reset`, { cookie: bob.cookie, body: {} });
   await api(t).order(bob.cookie, { symbol: "INTC", side: "buy", qty: 1 });
+  await api(t).call("/api/watchlists", { cookie: bob.cookie, body: { name: "Crypto" } });
 
   return {
     t,

@@ -22,13 +22,22 @@ export type LiveQuote = {
   askSize: Fixed;
 };
 
+/** Symbols longer than this are cut when a message repeats them. */
+const SHOWN_SYMBOL_MAX = 12;
+
 /** The security a trader named, or 422 `unknown_symbol`. */
 export function securityFor(market: Market, symbol: string): Security {
   const security = market.catalog.get(normalizeSymbol(symbol));
   if (!security) {
-    throw new AppError(422, "unknown_symbol", `There is no security with the symbol ${symbol}.`, {
-      fields: { symbol: "Unknown symbol." },
-    });
+    const shown = shownSymbol(symbol);
+    throw new AppError(
+      422,
+      "unknown_symbol",
+      shown
+        ? `There is no security with the symbol ${shown}.`
+        : "There is no security with that symbol.",
+      { fields: { symbol: "Unknown symbol." } },
+    );
   }
   if (!security.tradable) {
     throw new AppError(422, "not_tradable", `${security.symbol} cannot be traded right now.`, {
@@ -36,6 +45,16 @@ export function securityFor(market: Market, symbol: string): Security {
     });
   }
   return security;
+}
+
+/**
+ * What a message may repeat of a symbol the trader typed: only if it looks like one, and short, so
+ * an error never echoes arbitrary input back at length.
+ */
+function shownSymbol(input: string): string | null {
+  const symbol = normalizeSymbol(input);
+  if (!/^[A-Z0-9][A-Z0-9./-]*$/.test(symbol)) return null;
+  return symbol.length > SHOWN_SYMBOL_MAX ? `${symbol.slice(0, SHOWN_SYMBOL_MAX)}…` : symbol;
 }
 
 /** Live quotes for these securities, in the same order. */

@@ -1,6 +1,12 @@
-/** Watchlists: a few named lists of symbols per user, each shown with live quotes. */
+/**
+ * Watchlists: a few named lists of symbols per user, each shown with live quotes. The cap on lists
+ * holds under concurrent creates: each one moves the user's counter on from the version it read
+ * before counting, in the same commit as the new list, so of two creates from one count only one
+ * commits and the other counts again.
+ */
 import { AppError } from "../errors.ts";
-import { ConflictError, type Doc, type Store } from "../store/port.ts";
+import { ConflictError, type Doc, type NewDoc, type Store, type WriteOp } from "../store/port.ts";
+import { retryOnConflict } from "../store/retry.ts";
 
 export const MAX_WATCHLISTS = 20;
 export const MAX_SYMBOLS = 50;
@@ -13,13 +19,8 @@ export async function listWatchlists(
   userId: string,
   now = new Date(),
 ): Promise<Watchlist[]> {
-  const page = await store.find<Watchlist>("watchlist", {
-    where: { userId },
-    limit: MAX_WATCHLISTS + 5,
-  });
-  if (page.items.length > 0) {
-    return page.items.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-  }
+  const lists = await storedWatchlists(store, userId);
+  if (lists.length > 0) return lists;
   try {
     // A fixed id makes the first list once, however many requests race to make it.
     await store.insert<Watchlist>("watchlist", {
@@ -33,33 +34,77 @@ export async function listWatchlists(
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
   }
-  return (await store.find<Watchlist>("watchlist", {
-    where: { userId },
-    limit: MAX_WATCHLISTS + 5,
-  })).items;
+  return await storedWatchlists(store, userId);
 }
 
+/**
+ * Every list of the user, oldest first, however many there are (lists made before the cap held
+ * must still be seen to be deleted).
+ */
+async function storedWatchlists(store: Store, userId: string): Promise<Watchlist[]> {
+  const lists: Watchlist[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Watchlist>("watchlist", {
+      where: { userId },
+      limit: MAX_WATCHLISTS + 1,
+      cursor,
+    });
+    lists.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return lists.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** A new empty list, or 422 `too_many_watchlists` when the user has MAX_WATCHLISTS already. */
 export async function createWatchlist(
   store: Store,
   userId: string,
   name: string,
   now = new Date(),
 ): Promise<Watchlist> {
-  const existing = await listWatchlists(store, userId, now);
-  if (existing.length >= MAX_WATCHLISTS) {
-    throw new AppError(
-      422,
-      "too_many_watchlists",
-      `You can have at most ${MAX_WATCHLISTS} watchlists.`,
-    );
-  }
-  return await store.insert<Watchlist>("watchlist", {
-    userId,
-    name: name.trim(),
-    symbols: [],
-    createdAt: now,
-    updatedAt: now,
-  });
+  // A lost attempt means another create committed: a race to the cap ends within MAX_WATCHLISTS.
+  return await retryOnConflict(
+    async () => {
+      // The counter is read before the lists, so a create that commits after this count moves it on.
+      const counter = await store.get<WatchlistCounter>("watchlist_counters", userId);
+      const existing = await listWatchlists(store, userId, now);
+      if (existing.length >= MAX_WATCHLISTS) {
+        throw new AppError(
+          422,
+          "too_many_watchlists",
+          `You can have at most ${MAX_WATCHLISTS} watchlists.`,
+        );
+      }
+      const list: NewDoc<Watchlist> = {
+        userId,
+        name: name.trim(),
+        symbols: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      const [created] = await store.commit([
+        { op: "insert", collection: "watchlist", doc: list },
+        counterStep(userId, counter),
+      ]);
+      return created as Watchlist;
+    },
+    "Your watchlists are busy. Please try again.",
+    MAX_WATCHLISTS + 2,
+  );
+}
+
+/** Moves the user's counter on from the version read; the first create makes it. */
+function counterStep(userId: string, counter: WatchlistCounter | null): WriteOp {
+  return counter
+    ? {
+      op: "update",
+      collection: "watchlist_counters",
+      id: userId,
+      set: { created: counter.created + 1 },
+      ifVersion: counter._v,
+    }
+    : { op: "insert", collection: "watchlist_counters", doc: { _id: userId, created: 1 } };
 }
 
 /** One of the user's watchlists, or 404. */
@@ -162,3 +207,10 @@ export type Watchlist = Doc & {
   createdAt: Date;
   updatedAt: Date;
 };
+
+/**
+ * One per user who has created a list, `_id` = the user id: how many lists they have created.
+ * Its version, not its number, is what serialises creates; deleting a list cannot break the cap,
+ * so deletes leave it alone.
+ */
+type WatchlistCounter = Doc & { created: number };
