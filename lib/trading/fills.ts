@@ -55,7 +55,12 @@ export function orderFillFields(
   const fields = {
     filledQty: formatFixed(filledQty, 0),
     filledAvgPrice: formatFixed(
-      nextAveragePrice(order.filledAvgPrice, filledBefore, input.price, input.qty),
+      nextAveragePrice(
+        order.filledAvgPrice === null ? null : parseFixed(order.filledAvgPrice, SCALE),
+        filledBefore,
+        input.price,
+        input.qty,
+      ),
     ),
     fillCount: fillNumber(order),
     lastFillAt: at,
@@ -87,13 +92,13 @@ export function orderFillFields(
  * quantity-weighted mean at 8 places. Integrity recomputes it from the trades the same way.
  */
 export function nextAveragePrice(
-  average: string | null,
+  average: Fixed | null,
   filledBefore: Fixed,
   price: Fixed,
   qty: Fixed,
 ): Fixed {
   if (average === null || filledBefore === 0n) return price;
-  const notional = mulFixed(parseFixed(average, SCALE), filledBefore, SCALE) +
+  const notional = mulFixed(average, filledBefore, SCALE) +
     mulFixed(price, qty, SCALE);
   return divFixed(notional, filledBefore + qty, SCALE);
 }

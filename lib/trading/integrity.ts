@@ -428,12 +428,7 @@ function checkOrder(
     for (const tradeId of sorted) {
       const trade = trades.get(tradeId)!;
       if (trade.price === null || trade.qty === null) return;
-      average = nextAveragePrice(
-        average === null ? null : formatFixed(average),
-        filled,
-        trade.price,
-        trade.qty,
-      );
+      average = nextAveragePrice(average, filled, trade.price, trade.qty);
       filled += trade.qty;
     }
     const stored = amount(order.filledAvgPrice, SCALE, where, "filledAvgPrice");

@@ -99,8 +99,11 @@ const ROUND_LOT = fixed(100);
  */
 export function touchSize(security: Security, side: "bid" | "ask", price: Fixed, at: Date): Fixed {
   const u = symbolUniform(security.symbol, side === "bid" ? 1 : 2, Math.floor(at.getTime() / 1000));
-  const notional = TOUCH_NOTIONAL_MIN * (TOUCH_NOTIONAL_MAX / TOUCH_NOTIONAL_MIN) ** u;
-  const qty = divFixed(parseFixed(notional.toFixed(2), 2), price, security.qtyDecimals, "floor");
+  // Whole dollars: the draw is noise, and fixed() keeps the size arithmetic in integers.
+  const notional = fixed(
+    Math.round(TOUCH_NOTIONAL_MIN * (TOUCH_NOTIONAL_MAX / TOUCH_NOTIONAL_MIN) ** u),
+  );
+  const qty = divFixed(notional, price, security.qtyDecimals, "floor");
   if (security.qtyDecimals > 0) {
     const unit = 10n ** BigInt(SCALE - security.qtyDecimals);
     return qty < unit ? unit : qty;
