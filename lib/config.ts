@@ -1,4 +1,4 @@
-/** Application configuration read from the environment and validated with zod (DESIGN §6). */
+/** Configuration from the environment, validated with zod (docs/design.md, Configuration). */
 import { parse } from "dotenv";
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";

@@ -1,7 +1,7 @@
 /**
- * Fixed-point decimals for money, prices and quantities (DESIGN.md §4): bigint counts of 10^-8,
- * exact addition, and explicit rounding (half-even unless a caller asks otherwise). No float ever
- * touches an amount; JSON carries decimal strings.
+ * Fixed-point decimals for money, prices and quantities (docs/design.md, Money invariants):
+ * bigint counts of 10^-8, exact addition, and explicit rounding (half-even unless a caller asks
+ * otherwise). No float ever touches an amount; JSON carries decimal strings.
  */
 
 /** Every amount is an integer count of 10^-SCALE. Eight places hold crypto quantities (satoshis). */

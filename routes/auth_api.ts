@@ -1,4 +1,7 @@
-/** The auth JSON API under /api/auth (DESIGN.md §5); field names match the HTML forms. */
+/**
+ * The auth JSON API under /api/auth (docs/design.md, HTTP contract); field names match the HTML
+ * forms.
+ */
 import { Hono } from "hono";
 import {
   changePassword,

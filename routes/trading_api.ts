@@ -1,4 +1,7 @@
-/** The trading JSON API (DESIGN.md §5): accounts, clock, securities, quotes, orders, positions, history, watchlists. */
+/**
+ * The trading JSON API (docs/design.md, HTTP contract): accounts, clock, securities, quotes,
+ * orders, positions, history, watchlists.
+ */
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { AppError, notFound } from "../lib/errors.ts";

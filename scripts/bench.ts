@@ -38,11 +38,11 @@ const COLD_START_RUNS = 3;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 2;
-/** The public landing page, and the page §7 budgets, which needs a signed-in trader. */
+/** The public landing page, and the budgeted page that needs a signed-in trader. */
 const PUBLIC_PAGE = "/";
 const SIGNED_IN_PAGE = "/dashboard";
 const ACCEPT_ENCODING = "br, gzip";
-/** DESIGN §7, in bytes of compressed bodies. */
+/** docs/design.md, Performance budgets: bytes of compressed bodies. */
 const BUDGETS = { firstVisitBytes: 30 * 1024, repeatVisitBytes: 8 * 1024 };
 
 /**

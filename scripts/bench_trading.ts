@@ -36,11 +36,17 @@ export const ORDER_LOAD = {
 } as const satisfies LoadOptions;
 /** Cheap listed shares, so a share costs little of the $100 000 and several books are touched. */
 export const ORDER_SYMBOLS = ["INTC", "T", "CSCO", "NFLX"] as const;
-/** DESIGN §7: placing a market order reaches at least this share of the raw store's rate. */
+/**
+ * Placing a market order reaches at least this share of the raw store's rate (docs/design.md,
+ * Performance budgets).
+ */
 export const ORDER_TARGET = 0.5;
 /** The two order histories compared, and the requests timed against each. */
 export const LIST = { small: 100, large: 100_000, requests: 200, warmupMs: 500 } as const;
-/** DESIGN §7 says "the same cost"; allow this much for noise between two runs of 200 requests. */
+/**
+ * A list costs the same with 100 or 100 000 orders behind it (docs/design.md, Performance
+ * budgets); allow this much for noise between two runs of 200 requests.
+ */
 export const LIST_TOLERANCE = 1.5;
 const STARTING_CASH = "100000";
 const PASSWORD = "bench-otter-planet-42";
@@ -323,7 +329,7 @@ export async function measureOrderLists(start: StartApp, dir: string): Promise<L
   return { ...result, seed, integrityScan: await scanIntegrity(file) };
 }
 
-/** Runs the full integrity scan over a KV file and times it (DESIGN §4 after the load). */
+/** The integrity scan over a KV file after the load, timed (docs/design.md, Money invariants). */
 async function scanIntegrity(file: string): Promise<IntegrityFigures> {
   const store = await openKvStore(file);
   try {

@@ -45,7 +45,8 @@ export async function createTrader(
 /**
  * Inserts `count` cancelled limit buys for the account, one second apart going back from `now`,
  * so every one has its own placedAt. Cancelled orders hold nothing and have no fills, so the
- * store keeps every §4 invariant. Returns how long the inserts took.
+ * store keeps every money invariant (docs/design.md, Money invariants). Returns how long the
+ * inserts took.
  */
 export async function seedClosedOrders(
   store: Store,

@@ -1,6 +1,7 @@
 /**
- * Nothing is lost (DESIGN.md §7): the real server is killed with SIGKILL in the middle of a burst
- * of orders, restarted on the same store file, and every money invariant must still hold.
+ * Nothing is lost (docs/design.md, Crash safety): the real server is killed with SIGKILL in the
+ * middle of a burst of orders, restarted on the same store file, and every money invariant must
+ * still hold.
  */
 import assert from "node:assert/strict";
 import { openKvStore } from "../lib/store/kv.ts";

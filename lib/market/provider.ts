@@ -161,7 +161,7 @@ function toQuote(security: PricedSecurity, body: unknown, at: Date): Quote {
   };
 }
 
-/** A JSON number as an amount, from its shortest decimal form (DESIGN §4). */
+/** A JSON number as an amount, in its shortest decimal form (docs/design.md, Money invariants). */
 function jsonPrice(value: number): Fixed {
   try {
     return parseFixed(value, SCALE);

@@ -1,4 +1,4 @@
-/** A full scan of the trading data that checks the money and share invariants of DESIGN.md §4. */
+/** A full scan of the trading data checking its invariants (docs/design.md, Money invariants). */
 import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Doc, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
@@ -23,9 +23,10 @@ const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
 
 /**
  * Reads every user, account, ledger entry, trade, order and position, page by page, and checks
- * DESIGN.md §4: cash = Σ ledger with an unbroken sequence and running balance, cash ≥ 0, position
- * qty = Σ fills, held buying power = Σ holds of open buy orders (and within cash), a fill applied
- * exactly once, and no document pointing at an owner that does not exist. Each violation is one
+ * the invariants of docs/design.md, Money invariants: cash = Σ ledger with an unbroken sequence
+ * and running balance, cash ≥ 0, position qty = Σ fills, held buying power = Σ holds of open buy
+ * orders (and within cash), a fill applied exactly once, and no document pointing at an owner
+ * that does not exist. Each violation is one
  * line naming the account number, order, trade or ledger entry (never an email address).
  *
  * The store offers no snapshot, so on a live system a scan can catch an order half-way: its

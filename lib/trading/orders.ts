@@ -576,7 +576,7 @@ function orderAudit(
   return { action, outcome, userId, origin, details };
 }
 
-/** An order as the API shows it (DESIGN.md §5). */
+/** An order as the API shows it (docs/design.md, HTTP contract). */
 export function orderJson(order: Order) {
   return {
     id: order._id,

@@ -1,4 +1,4 @@
-/** Readiness checks of the trading data: the money and share invariants of DESIGN.md §4 hold. */
+/** Readiness checks of the trading data: its invariants hold (docs/design.md, Money invariants). */
 import { type Check, fail, pass, warn } from "../readiness.ts";
 import { checkIntegrity, type IntegrityReport } from "./integrity.ts";
 
