@@ -490,7 +490,8 @@ function checkPosition(
     problems.push(`${where}: stored as ${position._id}`);
   }
   const qty = amount(position.qty, SCALE, where, "qty");
-  // The cost basis keeps eight places so the average price is exact (positions.ts); it is not cash.
+  // The cost basis is the cash paid (positions.ts), but positions from before that rule keep eight
+  // places, so it is read at the full scale.
   const costBasis = amount(position.costBasis, SCALE, where, "costBasis");
   if (qty === null) return;
   const net = trades?.net ?? 0n;
