@@ -99,6 +99,34 @@ export function mulFixed(
   return divideRounded(a * b, ONE * step, mode) * step;
 }
 
+/**
+ * Cash rounding against the customer (docs/design.md, Money invariants): whatever a customer pays or
+ * has held — a buy's cost, a commission, a hold of buying power — is rounded up to the cent, and
+ * whatever they receive — a sell's proceeds — is rounded down. Each fill is rounded on its own, so
+ * splitting an order into many small fills can only cost the customer, never earn them a cent.
+ */
+export const CENT_DECIMALS = 2;
+
+/** An amount a customer pays, to the cent, rounded up: roundUpToCent(1.2055) → 1.21. */
+export function roundUpToCent(value: Fixed): Fixed {
+  return roundFixed(value, CENT_DECIMALS, "ceil");
+}
+
+/** An amount a customer receives, to the cent, rounded down: roundDownToCent(1.2055) → 1.20. */
+export function roundDownToCent(value: Fixed): Fixed {
+  return roundFixed(value, CENT_DECIMALS, "floor");
+}
+
+/** qty × price to the cent, rounded up from the exact product (no earlier rounding): what a buy costs. */
+export function mulUpToCent(qty: Fixed, price: Fixed): Fixed {
+  return mulFixed(qty, price, CENT_DECIMALS, "ceil");
+}
+
+/** qty × price to the cent, rounded down from the exact product: what a sell brings in. */
+export function mulDownToCent(qty: Fixed, price: Fixed): Fixed {
+  return mulFixed(qty, price, CENT_DECIMALS, "floor");
+}
+
 /** a ÷ b, rounded to `decimals` places (an average price, say). */
 export function divFixed(
   a: Fixed,

@@ -5,9 +5,13 @@ import {
   divFixed,
   fixed,
   formatFixed,
+  mulDownToCent,
   mulFixed,
+  mulUpToCent,
   parseFixed,
+  roundDownToCent,
   roundFixed,
+  roundUpToCent,
   SCALE,
   sumFixed,
 } from "./money.ts";
@@ -121,5 +125,30 @@ Deno.test("[money] properties: round trips, exact sums, no drift over many rando
       (error < 0n ? -error : error) <= 10n ** BigInt(SCALE + SCALE - 2) / 2n,
       "within half a cent",
     );
+  }
+});
+
+Deno.test("[money] cash is rounded against the customer: what they pay up, what they receive down", () => {
+  // The probe's fill: 5.2791767 DOGE at 0.22835 is exactly 1.205499999… dollars.
+  const qty = parseFixed("5.2791767", 8);
+  const price = parseFixed("0.22835", 8);
+  assert.equal(formatFixed(mulUpToCent(qty, price)), "1.21");
+  assert.equal(formatFixed(mulDownToCent(qty, price)), "1.20");
+  assert.equal(formatFixed(roundUpToCent(parseFixed("1.20000001", 8))), "1.21");
+  assert.equal(formatFixed(roundDownToCent(parseFixed("1.20999999", 8))), "1.20");
+  assert.equal(formatFixed(roundUpToCent(parseFixed("3", 0))), "3.00", "whole cents stay");
+
+  // Over random fills, the customer never gets a fraction of a cent: a cost is at least the exact
+  // product and within a cent of it, proceeds at most the exact product and within a cent of it.
+  const random = rng(7);
+  const cent = 10n ** BigInt(SCALE + SCALE - 2);
+  for (let i = 0; i < 2000; i++) {
+    const q = BigInt(1 + Math.floor(random() * 1e9));
+    const p = BigInt(1 + Math.floor(random() * 1e9));
+    const exact = q * p; // 16 places
+    const up = mulUpToCent(q, p) * 10n ** BigInt(SCALE);
+    const down = mulDownToCent(q, p) * 10n ** BigInt(SCALE);
+    assert.ok(up >= exact && up - exact < cent, `${q} × ${p} up`);
+    assert.ok(down <= exact && exact - down < cent, `${q} × ${p} down`);
   }
 });

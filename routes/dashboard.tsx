@@ -1,37 +1,29 @@
-/** /dashboard: the account at a glance, and starting the demo account over. */
+/** /dashboard: the account at a glance; /dashboard/reset: starting the demo account over, confirmed. */
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
-import { resetDemoAccount } from "../lib/trading/accounts.ts";
+import { confirmReset, resetDemoAccount } from "../lib/trading/accounts.ts";
 import { listOrders, orderJson } from "../lib/trading/orders.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import { listWatchlists } from "../lib/trading/watchlists.ts";
-import { DashboardPage, ResetForm } from "../views/dashboard.tsx";
+import { DashboardPage, ResetForm, ResetPage } from "../views/dashboard.tsx";
 import type { FormState } from "../views/form.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
-import { formBody, parseInput, redirectAfterPost } from "./request.ts";
+import { formBody, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { quotesOf, tradingPageContext } from "./trading_context.ts";
 
 /** The dashboard shows the newest few; /orders has them all. */
 const OPEN_ORDERS_SHOWN = 10;
 
-const resetInput = z.object({
-  confirm: z.literal("yes", { error: "Tick the box to confirm that the account closes." }),
-});
-
 export function dashboardRoutes(deps: AppDeps) {
   const ctx = deps.trading;
   const { store } = deps;
   const pages = tradingPageContext(deps);
 
-  async function page(
-    c: Context<AppEnv>,
-    reset?: { state: FormState; status: ContentfulStatusCode },
-  ) {
+  async function page(c: Context<AppEnv>) {
     const now = new Date();
     const userId = pages.userId(c);
     const account = await pages.account(c);
@@ -52,31 +44,51 @@ export function dashboardRoutes(deps: AppDeps) {
           openOrders={open.items.map(orderJson)}
           watchlist={watchlist}
           marketOpen={ctx.market.clock.isOpen("us_equity", now)}
-          reset={reset?.state}
-        />
-      ),
-      partial: reset && (
-        <ResetForm
-          accountNumber={account.number}
-          startingCash={account.startingCash}
-          state={reset.state}
         />
       ),
       title: "Dashboard",
-      status: reset?.status,
+    });
+  }
+
+  /** The reset page, or with htmx just its form, optionally with the errors of a refused reset. */
+  async function resetPage(
+    c: Context<AppEnv>,
+    failed?: { state: FormState; status: ContentfulStatusCode },
+  ) {
+    const account = await pages.account(c);
+    const snapshot = await accountSnapshot(ctx, account);
+    return renderView(c, {
+      page: (
+        <ResetPage
+          account={snapshot.account}
+          positions={snapshot.positions.length}
+          state={failed?.state}
+        />
+      ),
+      partial: failed && (
+        <ResetForm
+          accountNumber={account.number}
+          startingCash={account.startingCash}
+          state={failed.state}
+        />
+      ),
+      title: "Reset demo account",
+      status: failed?.status,
     });
   }
 
   return new Hono<AppEnv>()
     .use(requireUser, noStore)
     .get("/", (c) => page(c))
+    .get("/reset", (c) => resetPage(c))
     .post("/reset", async (c) => {
       const values = await formBody(c);
       try {
-        parseInput(resetInput, values);
+        const account = await pages.account(c);
+        await confirmReset(store, account, values.confirm, pages.origin(c));
         const fresh = await resetDemoAccount(
           store,
-          await pages.account(c),
+          account,
           ctx.settings.startingCash,
           pages.origin(c),
         );
@@ -86,7 +98,7 @@ export function dashboardRoutes(deps: AppDeps) {
         });
         return redirectAfterPost(c, "/dashboard");
       } catch (err) {
-        return page(c, formFailure(c, err, values));
+        return resetPage(c, formFailure(c, err, values));
       }
     });
 }

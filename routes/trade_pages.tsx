@@ -5,9 +5,9 @@ import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
 import { recentBars } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
-import { formatFixed, maxFixed, minFixed, mulFixed, parseFixed } from "../lib/money.ts";
+import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
 import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
-import { parseOrderRequest } from "../lib/trading/order_rules.ts";
+import { fillCash, parseOrderRequest } from "../lib/trading/order_rules.ts";
 import { type OrderJson, placeOrder } from "../lib/trading/orders.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import type { FormState } from "../views/form.tsx";
@@ -78,7 +78,8 @@ export function tradeRoutes(deps: AppDeps) {
       ? (buy ? minFixed : maxFixed)(request.limitPrice, touch)
       : request.stopPrice ?? touch;
     const commission = ctx.settings.commission;
-    const value = mulFixed(request.qty, unit, 2);
+    // What the fill would book: a buy's cost rounded up to the cent, a sell's proceeds down.
+    const value = fillCash(request.side, request.qty, unit);
     const total = buy ? value + commission : value - commission;
     const held = snapshot.positions.find((p) => p.symbol === security.symbol)?.qty ?? "0";
     return {

@@ -8,6 +8,7 @@ import { AppError, notFound } from "../lib/errors.ts";
 import { clockJson } from "../lib/market/clock.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import {
+  confirmReset,
   ensureActiveAccount,
   ownAccount,
   resetDemoAccount,
@@ -46,6 +47,7 @@ import {
   orderInput,
   ordersQuery,
   replaceInput,
+  resetInput,
   symbolInput,
   watchlistName,
 } from "./trading_schemas.ts";
@@ -98,6 +100,10 @@ export function tradingApi(deps: AppDeps) {
     })
     .post("/accounts/:id/reset", async (c) => {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
+      // {"confirm": "<account number>"}; an empty body is a missing confirmation, not bad JSON.
+      const body = (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
+      const { confirm } = parseInput(resetInput, body);
+      await confirmReset(store, current, confirm, origin(c));
       const fresh = await resetDemoAccount(store, current, ctx.settings.startingCash, origin(c));
       return c.json({ account: (await accountSnapshot(ctx, fresh)).account }, 201);
     })

@@ -395,3 +395,54 @@ Deno.test("[trading-api] symbols in paths are decoded once; a stray % is a clean
   })).json()).error.message;
   assert.match(message, /needs \$200,00\d\.\d\d and your buying power is \$100,000\.00/);
 });
+
+Deno.test("[trading-api] a reset needs the account number typed back; without it, 422 and nothing changes", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const placed = await call(t, cookie, "POST", "/orders", {
+    symbol: "KO",
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: 5,
+    timeInForce: "gtc",
+  });
+  assert.equal(placed.status, 201);
+  const order = await placed.json();
+  const [account] = (await (await call(t, cookie, "GET", "/accounts")).json()).accounts;
+  const path = `/accounts/${encodeURIComponent(account.id)}/reset`;
+  const other = account.number === "PA00000000" ? "PA00000001" : "PA00000000";
+  for (
+    const [body, reason] of [
+      [undefined, "Type the account number"],
+      ["", "Type the account number"],
+      [{}, "Type the account number"],
+      [{ confirm: "" }, "Type the account number"],
+      [{ confirm: true }, "Type the account number"],
+      [{ confirm: "yes" }, "That is not this account's number"],
+      [{ confirm: other }, "That is not this account's number"],
+      [{ confirm: account.id }, "That is not this account's number"],
+    ] as [unknown, string][]
+  ) {
+    const res = await call(t, cookie, "POST", path, body);
+    const { error } = await res.json();
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.equal(error.code, "validation_failed");
+    assert.ok(error.details.fields.confirm.startsWith(reason), error.details.fields.confirm);
+    assert.ok(error.details.fields.confirm.includes(account.number), "it says what to type");
+  }
+  assert.equal((await call(t, cookie, "POST", path, "{nope")).status, 400);
+  const unchanged = (await (await call(t, cookie, "GET", "/accounts")).json()).accounts;
+  assert.deepEqual(unchanged, [account], "the same single account, cash and holds");
+  assert.equal((await (await call(t, cookie, "GET", `/orders/${order.id}`)).json()).status, "new");
+
+  const reset = await call(t, cookie, "POST", path, { confirm: account.number.toLowerCase() });
+  assert.equal(reset.status, 201);
+  const fresh = (await reset.json()).account;
+  assert.notEqual(fresh.number, account.number);
+  assert.equal(fresh.cash, "100000.00");
+  assert.equal(
+    (await (await call(t, cookie, "GET", `/orders/${order.id}`)).json()).status,
+    "cancelled",
+  );
+});

@@ -14,6 +14,7 @@ const PAGES = [
   "/positions",
   "/history",
   "/watchlist",
+  "/dashboard/reset",
 ];
 type App = Awaited<ReturnType<typeof testApp>>;
 const htmx = { "HX-Request": "true" };
@@ -423,7 +424,7 @@ Deno.test("[trading pages] watchlists: add, remove, unknown symbols, create, ren
   assert.equal((await other.b.post(`${base}/delete`, {})).status, 404);
 });
 
-Deno.test("[trading pages] reset the demo account: confirmed with a box, a new number flashed", async () => {
+Deno.test("[trading pages] reset the demo account: a quiet link, then the account number typed back", async () => {
   await using t = await testApp();
   const { b, userId } = await signedIn(t);
   assert.equal(
@@ -434,23 +435,58 @@ Deno.test("[trading pages] reset the demo account: confirmed with a box, a new n
       .status,
     303,
   );
-  const before = (await b.page("/dashboard")).match(/PA\d{8}/)![0];
+  const dashboard = await b.page("/dashboard");
+  const before = dashboard.match(/PA\d{8}/)![0];
+  assert.ok(!dashboard.includes('action="/dashboard/reset"'), "no reset button on the dashboard");
+  assert.match(dashboard, /<a href="\/dashboard\/reset">Reset the demo account<\/a>/);
+  const page = await b.page("/dashboard/reset");
+  assert.match(page, new RegExp(`Type the account number, ${before}, to confirm`));
+  assert.match(page, /<form id="reset-form"[^>]* method="post" action="\/dashboard\/reset"/);
+  assert.match(page, /<input id="f-confirm" name="confirm" required="" type="text"/);
 
-  const unconfirmed = await b.post("/dashboard/reset", {});
-  assert.equal(unconfirmed.status, 422);
-  assert.match(await unconfirmed.text(), /Tick the box to confirm/);
-  const partial = await b.post("/dashboard/reset", {}, htmx);
-  assert.match(await partial.text(), /^<form id="reset-form"/);
+  const ordersBefore = JSON.stringify(await ordersOf(t, userId));
+  // What used to be enough (one POST, the old checkbox's value), a wrong number, another form's
+  // typing: each shows the form again with the reason beside the field, and nothing changes.
+  const bodies: Record<string, string>[] = [
+    {},
+    { confirm: "yes" },
+    { confirm: "PA00000000" },
+    { confirm: " " },
+  ];
+  for (const body of bodies) {
+    const refused = await b.post("/dashboard/reset", body);
+    assert.equal(refused.status, 422, JSON.stringify(body));
+    const html = await refused.text();
+    assert.match(html, /<h1>Reset demo account<\/h1>/, "the whole page without JavaScript");
+    assert.match(
+      html,
+      /<small id="f-confirm-error" class="error">.*to confirm the reset\.<\/small>/,
+    );
+  }
+  const partial = await b.post("/dashboard/reset", { confirm: "yes" }, htmx);
+  assert.equal(partial.status, 422);
+  const form = await partial.text();
+  assert.match(form, /^<form id="reset-form"/, "just the form for htmx");
+  assert.match(form, new RegExp(`That is not this account&#39;s number\\. Type ${before}`));
+  assert.equal(JSON.stringify(await ordersOf(t, userId)), ordersBefore, "the order still works");
+  assert.match(await b.page("/dashboard"), new RegExp(`<span class="muted">${before}</span>`));
 
-  const reset = await b.post("/dashboard/reset", { confirm: "yes" });
+  // Typed back, in any case: the account closes and a new one opens.
+  const reset = await b.post("/dashboard/reset", { confirm: ` ${before.toLowerCase()} ` });
   assert.equal(reset.status, 303);
   assert.equal(reset.headers.get("Location"), "/dashboard");
-  const dashboard = await b.page("/dashboard");
-  const after = dashboard.match(/Your new account number is (PA\d{8})\./)![1];
-  assert.notEqual(after, before);
-  assert.match(dashboard, new RegExp(`Demo account <span class="muted">${after}</span>`));
-  assert.match(dashboard, /No open orders\./);
+  const after = await b.page("/dashboard");
+  const fresh = after.match(/Your new account number is (PA\d{8})\./)![1];
+  assert.notEqual(fresh, before);
+  assert.match(after, new RegExp(`Demo account <span class="muted">${fresh}</span>`));
+  assert.match(after, /No open orders\./);
   assert.equal((await ordersOf(t, userId))[0].status, "cancelled");
+  const refusals = (await t.deps.store.find<{ _id: string; _v: number; outcome: string }>(
+    "audit_logs",
+    { where: { action: "account.reset" }, limit: 20 },
+  )).items;
+  assert.equal(refusals.filter((e) => e.outcome === "failure").length, 5, "refusals are audited");
+  assert.equal(refusals.filter((e) => e.outcome === "success").length, 1);
 });
 
 Deno.test("[trading pages] an order larger than the quote's size fills in part; the rest can be cancelled, not changed", async () => {

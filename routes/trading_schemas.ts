@@ -23,6 +23,9 @@ export const replaceInput = z.object({
   stopPrice: optionalAmount,
 });
 
+/** POST /api/accounts/:id/reset: the account's number typed back (accounts.ts confirmReset judges it). */
+export const resetInput = z.object({ confirm: z.unknown().optional() });
+
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),

@@ -1,8 +1,11 @@
-/** The dashboard: the account at a glance, positions, open orders, the first watchlist, and a reset. */
+/**
+ * The dashboard: the account at a glance, positions, open orders and the first watchlist; and the
+ * page that resets the demo account, reached from a quiet link rather than a button here.
+ */
 import type { Quote } from "../lib/market/simulator.ts";
 import type { OrderJson } from "../lib/trading/orders.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
-import { FormError, type FormState, HxForm } from "./form.tsx";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import { OrdersTable } from "./orders.tsx";
 import { MarketBadge, Pnl, PositionsTable, QuotesTable, usd } from "./trading.tsx";
 
@@ -13,7 +16,6 @@ export function DashboardPage(props: {
   openOrders: OrderJson[];
   watchlist: { name: string; quotes: Quote[] };
   marketOpen: boolean;
-  reset?: FormState;
 }) {
   const { account, positions } = props.snapshot;
   return (
@@ -39,14 +41,9 @@ export function DashboardPage(props: {
           : <p class="muted">This watchlist is empty.</p>}
         <a href="/watchlist">Edit watchlists</a>
       </section>
-      <section class="card" aria-labelledby="reset-h">
-        <h2 id="reset-h">Start over</h2>
-        <ResetForm
-          accountNumber={account.number}
-          startingCash={account.startingCash}
-          state={props.reset}
-        />
-      </section>
+      <p class="muted">
+        Want a clean slate? <a href="/dashboard/reset">Reset the demo account</a>
+      </p>
     </div>
   );
 }
@@ -87,34 +84,58 @@ export function AccountSummary(props: { account: Snapshot["account"] }) {
   );
 }
 
-/** Closing the account and opening a fresh one, confirmed with a checkbox rather than a script. */
+/**
+ * Resetting the demo account: what it ends, and the form that asks for the account number typed
+ * back, so no single click or stray request wipes a portfolio.
+ */
+export function ResetPage(
+  props: { account: Snapshot["account"]; positions: number; state?: FormState },
+) {
+  const { account } = props;
+  return (
+    <div class="page narrow">
+      <h1>Reset demo account</h1>
+      <section class="card" aria-labelledby="reset-h">
+        <h2 id="reset-h">
+          Demo account <span class="muted">{account.number}</span>
+        </h2>
+        <p>
+          Equity {usd(account.equity)}, cash {usd(account.cash)},{" "}
+          {props.positions === 1 ? "1 position" : `${props.positions} positions`}.
+        </p>
+        <ResetForm
+          accountNumber={account.number}
+          startingCash={account.startingCash}
+          state={props.state}
+        />
+      </section>
+    </div>
+  );
+}
+
+/** The confirmation: the account number typed back, which works the same with JavaScript off. */
 export function ResetForm(
   props: { accountNumber: string; startingCash: string; state?: FormState },
 ) {
-  const error = props.state?.fields?.confirm;
   return (
     <HxForm id="reset-form" action="/dashboard/reset">
       <FormError state={props.state} />
       <p>
-        Cancels the open orders of account{" "}
-        {props.accountNumber}, closes it (its history stays) and opens a new demo account with{" "}
-        {usd(props.startingCash)}.
+        A reset cancels the open orders of account{" "}
+        {props.accountNumber}, closes it with its positions and cash (its history stays readable)
+        and opens a new demo account with {usd(props.startingCash)}. It cannot be undone.
       </p>
-      <div class={error ? "field check invalid" : "field check"}>
-        <label>
-          <input
-            type="checkbox"
-            name="confirm"
-            value="yes"
-            required
-            aria-invalid={error ? "true" : undefined}
-            aria-describedby={error ? "reset-confirm-error" : undefined}
-          />{" "}
-          I understand this closes my current demo account
-        </label>
-        {error && <small id="reset-confirm-error" class="error">{error}</small>}
+      <Field
+        label={`Type the account number, ${props.accountNumber}, to confirm`}
+        name="confirm"
+        state={props.state}
+        autocomplete="off"
+        maxlength={32}
+      />
+      <div class="actions">
+        <button type="submit" class="danger">Reset demo account</button>
+        <a href="/dashboard">Keep this account</a>
       </div>
-      <button type="submit" class="danger">Reset demo account</button>
     </HxForm>
   );
 }

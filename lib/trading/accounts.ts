@@ -109,8 +109,36 @@ export async function userAccounts(store: Store, userId: string): Promise<Accoun
 }
 
 /**
+ * A reset wipes the portfolio, so one request is not enough: like a broker closing an account,
+ * it needs the account's number typed back (the page shows it; an API client reads it from
+ * GET /api/accounts). Case and surrounding spaces do not matter. Anything else is a 422 on the
+ * `confirm` field, audited, and nothing changes.
+ */
+export async function confirmReset(
+  store: Store,
+  account: Account,
+  confirmation: unknown,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  const typed = typeof confirmation === "string" ? confirmation.trim().toUpperCase() : "";
+  if (typed === account.number) return;
+  await store.commit([auditOp({
+    action: "account.reset",
+    outcome: "failure",
+    userId: account.userId,
+    origin,
+    details: { account: account.number, reason: typed ? "wrong_confirmation" : "no_confirmation" },
+  }, now)]);
+  const message = typed
+    ? `That is not this account's number. Type ${account.number} to confirm the reset.`
+    : `Type the account number, ${account.number}, to confirm the reset.`;
+  throw new AppError(422, "validation_failed", message, { fields: { confirm: message } });
+}
+
+/**
  * Starts the demo account over: open orders are cancelled, the account is closed (its history
- * kept), and a new one opens with the starting cash. Audited.
+ * kept), and a new one opens with the starting cash. Audited. Callers ask for confirmReset first.
  */
 export async function resetDemoAccount(
   store: Store,

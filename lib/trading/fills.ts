@@ -10,6 +10,7 @@ import type { Security } from "../market/securities.ts";
 import type { WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
 import { appendEntries } from "./ledger.ts";
+import { fillCash } from "./order_rules.ts";
 import type { Order } from "./orders.ts";
 import {
   applyBuy,
@@ -118,11 +119,13 @@ export function fillOps(
   input: FillInput,
 ): { ops: WriteOp[]; gross: Fixed; realized: Fixed | null; cashAfter: Fixed } {
   const { order, account, at } = input;
-  const gross = mulFixed(input.qty, input.price, 2);
+  // Rounded against the customer (order_rules.ts fillCash); the position books the same amount,
+  // so cost basis and realized P&L follow the cash that actually moved.
+  const gross = fillCash(order.side, input.qty, input.price);
   const before = positionState(input.position);
   let realized: Fixed | null = null;
   let after;
-  if (order.side === "buy") after = applyBuy(before, input.qty, input.price);
+  if (order.side === "buy") after = applyBuy(before, input.qty, gross);
   else {
     const sold = applySell(before, input.qty, gross);
     after = sold.state;
@@ -192,6 +195,7 @@ export function fillOps(
         commission: formatFixed(input.commission),
         realizedPnl: realized === null ? null : formatFixed(realized),
         executedAt: at,
+        cashRounding: "against_customer",
       },
     },
     positionOp,

@@ -43,4 +43,9 @@ export type Trade = Doc & {
   commission: string;
   realizedPnl: string | null;
   executedAt: Date;
+  /**
+   * How `gross` was rounded. Every fill now writes "against_customer"; trades booked before that
+   * rule lack the field and were rounded half-even, which the integrity scan still accepts for them.
+   */
+  cashRounding?: "against_customer";
 };

@@ -6,6 +6,7 @@ import type { Account } from "./accounts.ts";
 import type { Trade } from "./history.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import { nextAveragePrice } from "./fills.ts";
+import { fillCash } from "./order_rules.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -25,8 +26,9 @@ const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
  * Reads every user, account, ledger entry, trade, order and position, page by page, and checks
  * the invariants of docs/design.md, Money invariants: cash = Σ ledger with an unbroken sequence
  * and running balance, cash ≥ 0, position qty = Σ fills, held buying power = Σ holds of open buy
- * orders (and within cash), a fill applied exactly once, and no document pointing at an owner
- * that does not exist. Each violation is one
+ * orders (and within cash), a fill applied exactly once and moving exactly qty × price rounded
+ * against the customer (plus its commission), and no document pointing at an owner that does not
+ * exist. Each violation is one
  * line naming the account number, order, trade or ledger entry (never an email address).
  *
  * The store offers no snapshot, so on a live system a scan can catch an order half-way: its
@@ -104,6 +106,7 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
   // Ledger entries are grouped per account and judged once all are read, so the scan does not
   // depend on the order in which a backend returns them.
   const fillEntries = new Map<string, { entryIds: string[]; amount: Fixed | null }>();
+  const commissionEntries = new Map<string, Fixed | null>();
   const tradeRefs = new Map<string, string>();
   let ledgerEntries = 0;
   for await (const entry of scan<LedgerEntry>(store, "cash_ledger")) {
@@ -126,6 +129,14 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       problems.push(`${at}: stored as ${entry._id}, not under its own sequence number`);
     }
     if (entry.tradeId) tradeRefs.set(entry.tradeId, `${at} (${entry.type})`);
+    if (entry.type === "commission" && entry.tradeId) {
+      // Summed, so a commission booked twice shows as twice the trade's; null when unreadable.
+      const seen = commissionEntries.get(entry.tradeId);
+      commissionEntries.set(
+        entry.tradeId,
+        seen === null || facts.amount === null ? null : (seen ?? 0n) + facts.amount,
+      );
+    }
     if (entry.type === "fill") {
       if (!entry.tradeId) {
         problems.push(`${at}: a fill entry without a trade`);
@@ -152,14 +163,32 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     const qty = amount(trade.qty, SCALE, where, "qty");
     const price = amount(trade.price, SCALE, where, "price");
     const gross = amount(trade.gross, CASH_DECIMALS, where, "gross");
+    const commission = amount(trade.commission, CASH_DECIMALS, where, "commission");
     if (qty !== null && qty <= 0n) problems.push(`${where}: qty ${trade.qty} is not positive`);
     if (qty !== null && price !== null && gross !== null) {
-      const expected = mulFixed(qty, price, CASH_DECIMALS);
-      if (gross !== expected) {
+      // The cash of a fill is the exact qty × price rounded against the customer: a buy's cost
+      // up, a sell's proceeds down. Anything else handed the customer (or took) a fraction of a cent.
+      const side = trade.side === "sell" ? "sell" : "buy";
+      const expected = fillCash(side, qty, price);
+      // Trades booked before the rule (no cashRounding marker) were rounded half-even; they stay
+      // valid history, while every newer trade must follow the rule exactly.
+      const legacyOk = trade.cashRounding === undefined && gross === mulFixed(qty, price, 2);
+      if (gross !== expected && !legacyOk) {
         problems.push(
-          `${where}: gross ${trade.gross} is not qty × price (${trade.qty} × ${trade.price} = ${
-            formatFixed(expected)
-          })`,
+          `${where}: gross ${trade.gross} is not qty × price rounded ${
+            side === "buy" ? "up" : "down"
+          } to the cent (${trade.qty} × ${trade.price} = ${formatFixed(expected)})`,
+        );
+      }
+    }
+    if (commission !== null) {
+      if (commission < 0n) problems.push(`${where}: negative commission ${trade.commission}`);
+      const booked = commissionEntries.get(trade._id);
+      if (booked !== null && (booked ?? 0n) !== -commission) {
+        problems.push(
+          `${where}: its commission is ${trade.commission} but its commission entries moved ${
+            formatFixed(booked ?? 0n)
+          }`,
         );
       }
     }
@@ -465,7 +494,8 @@ function checkPosition(
     problems.push(`${where}: stored as ${position._id}`);
   }
   const qty = amount(position.qty, SCALE, where, "qty");
-  // The cost basis keeps eight places so the average price is exact (positions.ts); it is not cash.
+  // The cost basis is the cash paid (positions.ts), but positions from before that rule keep eight
+  // places, so it is read at the full scale.
   const costBasis = amount(position.costBasis, SCALE, where, "costBasis");
   if (qty === null) return;
   const net = trades?.net ?? 0n;

@@ -94,7 +94,10 @@ async function scenario() {
     qty: 2,
     timeInForce: "gtc",
   });
-  await api(t).call(`/api/accounts/${bob.accountId}/reset`, { cookie: bob.cookie, body: {} });
+  await api(t).call(`/api/accounts/${bob.accountId}/reset`, {
+    cookie: bob.cookie,
+    body: { confirm: bob.number },
+  });
   await api(t).order(bob.cookie, { symbol: "INTC", side: "buy", qty: 1 });
   await api(t).call("/api/watchlists", { cookie: bob.cookie, body: { name: "Crypto" } });
 

@@ -8,9 +8,11 @@ import {
   type Fixed,
   fixed,
   formatUsd,
+  mulDownToCent,
   mulFixed,
+  mulUpToCent,
   parseFixed,
-  roundFixed,
+  roundUpToCent,
 } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 
@@ -127,6 +129,16 @@ export function checkOrderValue(request: OrderRequest, quotePrice: Fixed): void 
 }
 
 /**
+ * The cash one fill moves, to the cent and rounded against the customer from the exact
+ * qty × price: a buy costs it rounded up, a sell brings in it rounded down. The trade's gross, its
+ * ledger entry, the cost basis of a buy and the proceeds of a sell are all this amount, and the
+ * integrity check recomputes it for every trade.
+ */
+export function fillCash(side: OrderRequest["side"], qty: Fixed, price: Fixed): Fixed {
+  return side === "buy" ? mulUpToCent(qty, price) : mulDownToCent(qty, price);
+}
+
+/**
  * The buying power a resting buy holds until it fills, expires or is cancelled (cents, rounded
  * up): qty × limit price, or qty × (stop or last price) × the collar for market and stop orders.
  */
@@ -137,13 +149,8 @@ export function holdFor(
 ): Fixed {
   if (request.side === "sell") return 0n;
   const value = request.limitPrice !== null
-    ? mulFixed(request.qty, request.limitPrice, 2, "ceil")
-    : mulFixed(
-      mulFixed(request.qty, request.stopPrice ?? last, 8, "ceil"),
-      MARKET_HOLD_COLLAR,
-      2,
-      "ceil",
-    );
+    ? mulUpToCent(request.qty, request.limitPrice)
+    : mulUpToCent(mulFixed(request.qty, request.stopPrice ?? last, 8, "ceil"), MARKET_HOLD_COLLAR);
   return value + commission;
 }
 
@@ -166,9 +173,9 @@ export function executionPrice(
   return (side === "buy" ? price <= limitPrice : price >= limitPrice) ? price : null;
 }
 
-/** The commission of one order: a flat amount, booked with its fill. */
+/** The commission of one order: a flat amount, booked with its fill, rounded up to the cent. */
 export function commissionFor(flat: Fixed): Fixed {
-  return roundFixed(flat, 2);
+  return roundUpToCent(flat);
 }
 
 function oneOf<const T extends readonly string[]>(

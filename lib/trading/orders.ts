@@ -20,6 +20,7 @@ import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
 import {
   checkOrderValue,
   executionPrice,
+  fillCash,
   holdFor,
   type OrderRequest,
   type OrderRequestInput,
@@ -327,9 +328,9 @@ async function tryPlace(
   return json;
 }
 
-/** Cash a fill at `price` needs: qty × price to the cent, plus the commission. */
+/** Cash a fill at `price` needs: what it books (qty × price rounded up to the cent), plus the commission. */
 function fillCost(request: OrderRequest, price: Fixed, commission: Fixed): Fixed {
-  return holdFor({ ...request, type: "limit", limitPrice: price }, price, 0n) + commission;
+  return fillCash(request.side, request.qty, price) + commission;
 }
 
 /** Cancels one of the user's working orders (404 for anyone else's, 422 when it is no longer working). */

@@ -1,12 +1,14 @@
 /**
  * Positions: one per account and symbol (`_id` `<accountId>:<symbol>`). Average-cost method:
- * a buy adds qty × price to the cost basis; a sell removes the same fraction of the cost basis as
- * of the quantity sold, and the difference to the proceeds is realized P&L. The cost basis keeps
- * eight decimals (0.01 BTC at 69,022.46 costs 690.2246), so the average price is exactly what was
- * paid even though cash moves in whole cents.
+ * a buy adds the cash it paid to the cost basis; a sell removes the same fraction of the cost basis
+ * as of the quantity sold (to the cent), and the difference to the cash it received is realized
+ * P&L. Both amounts are the fill's cash as booked in the ledger (rounded against the customer,
+ * order_rules.ts fillCash), so the cost basis and the P&L add up to the cash that actually moved:
+ * 0.01 BTC bought at 69,022.46 paid 690.23, and that is its cost basis. Positions opened before
+ * this rule may carry a cost basis with more decimals; the last sale removes it exactly.
  */
 import type { Doc } from "../store/port.ts";
-import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, roundFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, parseFixed, roundFixed } from "../money.ts";
 
 export function positionId(accountId: string, symbol: string): string {
   return `${accountId}:${symbol}`;
@@ -24,19 +26,19 @@ export function positionState(position: Position | null): PositionState {
   };
 }
 
-/** A buy of `qty` at `price`: quantity and cost basis grow. */
-export function applyBuy(state: PositionState, qty: Fixed, price: Fixed): PositionState {
+/** A buy of `qty` that paid `cost` (cents, as booked): quantity and cost basis grow. */
+export function applyBuy(state: PositionState, qty: Fixed, cost: Fixed): PositionState {
   return {
     qty: state.qty + qty,
-    costBasis: state.costBasis + mulFixed(qty, price, 8),
+    costBasis: state.costBasis + cost,
     realizedPnl: state.realizedPnl,
   };
 }
 
 /**
- * A sell of `qty` for `proceeds` (cents): the cost basis shrinks in proportion (selling everything
- * removes exactly what is left), and the realized P&L of this sale, rounded half-even to the
- * cent, is returned alongside.
+ * A sell of `qty` for `proceeds` (cents, as booked): the cost basis shrinks in proportion, the
+ * part removed rounded half-even to the cent (selling everything removes exactly what is left), and
+ * the realized P&L of this sale — proceeds less the cost removed — is returned alongside.
  */
 export function applySell(
   state: PositionState,
@@ -46,8 +48,9 @@ export function applySell(
   if (qty > state.qty) throw new RangeError("cannot sell more than the position holds");
   const removed = qty === state.qty
     ? state.costBasis
-    // costBasis × qty ÷ held keeps the units of the cost basis: one division, truncated at 10⁻⁸.
-    : state.costBasis * qty / state.qty;
+    // costBasis × qty ÷ held keeps the units of the cost basis; to the cent, so what stays is cents.
+    : roundFixed(state.costBasis * qty / state.qty, 2);
+  // Whole cents already, except for the last sale of a position from before cost bases were cents.
   const realized = roundFixed(proceeds - removed, 2);
   return {
     state: {

@@ -7,6 +7,7 @@ import { SecurityCatalog, seedSecurities } from "../market/securities.ts";
 import { parseFixed } from "../money.ts";
 import type { Store } from "../store/port.ts";
 import type { Market } from "./market.ts";
+import { commissionFor } from "./order_rules.ts";
 import type { TradingContext } from "./orders.ts";
 
 export async function openMarket(
@@ -36,7 +37,7 @@ export function tradingContext(
     market,
     settings: {
       startingCash: config.demoStartingCash,
-      commission: parseFixed(config.commissionPerOrder, 2),
+      commission: commissionFor(parseFixed(config.commissionPerOrder, 2)),
     },
     log,
   };

@@ -484,7 +484,7 @@ Deno.test("[trading] idempotency records are pruned after their retention", asyn
   assert.equal((await t.deps.store.find("idempotency_keys", { limit: 10 })).items.length, 1);
 });
 
-Deno.test("[trading] fractional crypto: the average price is what was paid, cash moves in cents", async () => {
+Deno.test("[trading] fractional crypto: cash moves in cents, and the cost basis is the cash paid", async () => {
   await using t = await testApp();
   const ctx = t.deps.trading;
   await trader(t, "u1");
@@ -497,15 +497,17 @@ Deno.test("[trading] fractional crypto: the average price is what was paid, cash
   }, {});
   const account = (await activeAccount(t.deps.store, "u1"))!;
   const snap = await accountSnapshot(ctx, account);
-  assert.equal(snap.positions[0].avgEntryPrice, order.filledAvgPrice);
   const cash = await currentCash(t.deps.store, account);
   assert.equal(cash % 1_000_000n, 0n, "whole cents");
   const cost = parseFixed("100000", 2) - cash;
   const exact = parseFixed(order.filledAvgPrice!, 2) / 100n;
-  assert.ok(
-    cost - exact <= 1_000_000n && exact - cost <= 1_000_000n,
-    "within a cent of qty × price",
-  );
+  assert.ok(cost >= exact && cost - exact < 1_000_000n, "qty × price rounded up to the cent");
+  // What was paid is the cost basis, so the average entry price is the cash paid per coin: within
+  // a cent ÷ 0.01 = $1 of the fill price, never below it.
+  assert.equal(snap.positions[0].costBasis, formatFixed(cost));
+  assert.equal(snap.positions[0].avgEntryPrice, formatFixed(cost * 100n));
+  const above = cost * 100n - parseFixed(order.filledAvgPrice!, 2);
+  assert.ok(above >= 0n && above < parseFixed("1", 0), `${formatFixed(above)} above the fill`);
   const sold = await placeOrder(ctx, "u1", {
     symbol: "BTC/USD",
     side: "sell",

@@ -6,13 +6,13 @@
  */
 import { auditOp } from "../audit.ts";
 import { pruneBars, recordMinuteBars } from "../market/bars.ts";
-import { mulFixed, parseFixed, sumFixed } from "../money.ts";
+import { parseFixed, sumFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
 import { type Account, accountStep, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
-import { executionPrice, holdFor, stopTriggered } from "./order_rules.ts";
+import { executionPrice, fillCash, holdFor, stopTriggered } from "./order_rules.ts";
 import { type Order, type TradingContext, workingOrders } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
 
@@ -142,7 +142,7 @@ async function evaluate(
   const otherHolds = sumFixed(
     working.filter((o) => o._id !== order._id).map((o) => parseFixed(o.holdAmount, 2)),
   );
-  const cost = mulFixed(qty, price, 2) + commission + restHold;
+  const cost = fillCash(order.side, qty, price) + commission + restHold;
   const short = order.side === "sell"
     ? qty > positionState(position).qty
     : cost > cash - otherHolds;
