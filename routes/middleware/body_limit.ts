@@ -1,7 +1,9 @@
 /**
  * Reads every request body up front, within a size and a time limit. Deno's server has no header,
- * body or idle timeouts of its own, so without the deadline a client trickling its body holds the
- * request open for as long as it likes; the platform's proxy covers headers and idle connections.
+ * body or idle timeouts of its own, so without the deadline a client trickling its body keeps a
+ * request (and whatever the route holds) waiting as long as it likes. Only the request is bounded:
+ * Deno keeps draining the connection until the client stops sending, and headers and idle
+ * connections never reach the app, so those limits are the proxy's (README, Timeouts).
  */
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../lib/errors.ts";
@@ -24,7 +26,7 @@ export function bodyLimit(
     const read = readAll(reader, maxBytes);
     const bytes = await withTimeout(read, timeoutMs);
     if (bytes === TIMED_OUT) {
-      // Cancelling ends the pending read, and the server closes a connection whose body was left.
+      // Cancelling ends the pending read; the connection is not reused once the answer is sent.
       reader.cancel().catch(() => {});
       read.catch(() => {});
       throw new AppError(
