@@ -1,4 +1,5 @@
 /** Configuration from the environment, validated with zod (docs/design.md, Configuration). */
+import { isIP } from "node:net";
 import { parse } from "dotenv";
 import { z } from "zod";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
@@ -8,6 +9,9 @@ const MARKET_HOURS = ["nyse", "always"] as const;
 const DEFAULT_SMTP_PORT = 587;
 const DEFAULT_KV_PATH = "./data/orion.kv";
 const MAX_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
+const MAX_BODY_TIMEOUT_MS = 10 * 60 * 1000;
+/** More proxies than this in front of one app is a typo, not an architecture. */
+const MAX_PROXY_HOPS = 10;
 const HOSTNAME =
   /^(?=.{1,253}$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?)*$/;
 const MAILBOX = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
@@ -40,8 +44,8 @@ export class ConfigError extends Error {
  * and unknown variables are ignored. Throws `ConfigError` listing every problem at once.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const production = env.NODE_ENV?.trim() === "production";
-  const schema = envSchema(production);
+  const production = nodeEnvOf(env) === "production";
+  const schema = envSchema(production, present(env.DENO_DEPLOYMENT_ID));
   const names = {} as Record<Variable, string>;
   const raw: RawEnv = {};
   for (const key of Object.keys(schema.shape) as Variable[]) {
@@ -59,6 +63,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return toConfig(result.data, production);
+}
+
+/**
+ * NODE_ENV as the app will read it, before validation: the value set, else production on Deno
+ * Deploy (which sets DENO_DEPLOYMENT_ID itself), else development. A deployment that forgot
+ * NODE_ENV must not serve the development mailbox or drop the Secure flag from cookies.
+ */
+export function nodeEnvOf(env: Record<string, string | undefined>): string {
+  const value = env.NODE_ENV?.trim();
+  if (value) return value;
+  return present(env.DENO_DEPLOYMENT_ID) ? "production" : "development";
 }
 
 /**
@@ -135,6 +150,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     sessionCookieDomain: config.sessionCookieDomain,
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
     trustProxy: config.trustProxy,
     readOnly: config.readOnly,
     metricsToken: secretState(config.metricsToken),
@@ -143,9 +159,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
 }
 
 // Only the helpers used for non-secret variables echo the input in their messages.
-function envSchema(production: boolean) {
+function envSchema(production: boolean, onDenoDeploy: boolean) {
   return z.object({
-    NODE_ENV: oneOf(NODE_ENVS).default("development"),
+    NODE_ENV: oneOf(NODE_ENVS).default(onDenoDeploy ? "production" : "development"),
     PORT: integer(0, 65535).default(8000),
     HOST: z.string().default("0.0.0.0"),
     APP_URL: production
@@ -218,7 +234,13 @@ function envSchema(production: boolean) {
       .transform((origins) => [...new Set(origins)])
       .default([]),
     BODY_LIMIT_BYTES: integer(1, MAX_BODY_LIMIT_BYTES).default(65536),
-    TRUST_PROXY: boolean().default(false),
+    BODY_TIMEOUT_MS: integer(1, MAX_BODY_TIMEOUT_MS).default(10_000),
+    TRUST_PROXY: proxyHops().default(0),
+    TRUSTED_PROXIES: z.string()
+      .transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean))
+      .pipe(z.array(proxyRange()))
+      .transform((ranges) => [...new Set(ranges)])
+      .optional(),
     READ_ONLY: boolean().default(false),
     // GET /metrics has no rate limit, so the token alone must resist guessing.
     METRICS_TOKEN: secret().refine(
@@ -245,6 +267,16 @@ function combinationProblems(
   };
   bothOrNeither("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN");
   bothOrNeither("EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD");
+
+  // A proxy list with trust off would silently do nothing; say so instead of guessing a hop count.
+  if (
+    raw.TRUSTED_PROXIES !== undefined &&
+    schema.shape.TRUST_PROXY.safeParse(raw.TRUST_PROXY).data === 0
+  ) {
+    problems.push(
+      "TRUST_PROXY: must be true or the number of proxies in front of the app when TRUSTED_PROXIES is set",
+    );
+  }
 
   const smtpSettings =
     (["EMAIL_SERVER_PORT", "EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD"] as const)
@@ -312,7 +344,8 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
     corsOrigins: env.CORS_ORIGINS,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
-    trustProxy: env.TRUST_PROXY,
+    bodyTimeoutMs: env.BODY_TIMEOUT_MS,
+    trustProxy: { hops: env.TRUST_PROXY, proxies: env.TRUSTED_PROXIES },
     readOnly: env.READ_ONLY,
     metricsToken: env.METRICS_TOKEN,
     email: {
@@ -341,6 +374,38 @@ function boolean() {
     falsy: ["false", "0", "no", "off"],
     case: "insensitive",
     error: (issue) => `must be true or false (or 1/0, yes/no, on/off; got "${issue.input}")`,
+  });
+}
+
+/** TRUST_PROXY: off, true (one proxy, as before it took a count) or the number of proxies. */
+function proxyHops() {
+  return z.string().transform((value, ctx) => {
+    const word = value.toLowerCase();
+    if (["false", "no", "off"].includes(word)) return 0;
+    if (["true", "yes", "on"].includes(word)) return 1;
+    const hops = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (hops >= 0 && hops <= MAX_PROXY_HOPS) return hops;
+    ctx.addIssue(
+      `must be false, true (one proxy) or the number of proxies in front of the app, 0 to ${MAX_PROXY_HOPS} (got "${value}")`,
+    );
+    return z.NEVER;
+  });
+}
+
+/** One TRUSTED_PROXIES entry: an address or a CIDR range, normalised to `address/prefix`. */
+function proxyRange() {
+  return z.string().transform((value, ctx) => {
+    const [address, prefix, ...rest] = value.split("/");
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+    if (family === 0 || rest.length > 0 || !(length >= 0 && length <= bits)) {
+      ctx.addIssue(
+        `each entry must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8 (got "${value}")`,
+      );
+      return z.NEVER;
+    }
+    return `${address.toLowerCase()}/${length}`;
   });
 }
 
@@ -446,11 +511,20 @@ export type Config = {
   /** Allowed cross-origin callers, normalised to origins. */
   corsOrigins: string[];
   bodyLimitBytes: number;
-  /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
-  trustProxy: boolean;
+  /** How long a request body may take to arrive once the headers are in; slower ones get 408. */
+  bodyTimeoutMs: number;
+  /** Which X-Forwarded-For entries to believe; see routes/request.ts clientAddress. */
+  trustProxy: TrustProxy;
   /** Emergency switch for every instance: stop all writes but signing in and out and admin work. */
   readOnly: boolean;
   /** Bearer token that lets a Prometheus scraper read GET /metrics; admins may read it signed in. */
   metricsToken?: string;
   email: { kind: "resend" | "smtp" | "dev" };
 };
+
+/**
+ * How the client address is found behind reverse proxies. `hops` is the number of proxies in
+ * front of the app (0: X-Forwarded-For is ignored); `proxies`, when set, lists the addresses
+ * (`address/prefix`) those proxies connect from, and a hop is believed only when it comes from one.
+ */
+export type TrustProxy = { hops: number; proxies?: string[] };

@@ -46,7 +46,11 @@ Deno.test("[config] development defaults", () => {
   const set = loadConfig({ APP_URL: "https://broker.example.com", PORT: "0" });
   assert.equal(withListenAddress(set, "127.0.0.1", 43210).appUrl, "https://broker.example.com");
   assert.equal(config.kvPath, "./data/orion.kv");
-  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc" }).kvPath, undefined, "Deno Deploy's own KV");
+  assert.equal(
+    loadConfig({ ...PRODUCTION, DENO_DEPLOYMENT_ID: "abc" }).kvPath,
+    undefined,
+    "Deno Deploy's own KV",
+  );
   assert.equal(config.mongodbUri, undefined);
   assert.equal(config.mongodbDb, "orion-assets-broker");
   assert.equal(config.emailFrom, "Orion Assets Broker <no-reply@localhost>");
@@ -57,6 +61,8 @@ Deno.test("[config] development defaults", () => {
   assert.equal(config.requireEmailVerification, false);
   assert.deepEqual(config.corsOrigins, []);
   assert.equal(config.bodyLimitBytes, 65536);
+  assert.equal(config.bodyTimeoutMs, 10_000);
+  assert.deepEqual(config.trustProxy, { hops: 0, proxies: undefined });
   assert.deepEqual(config.email, { kind: "dev" });
   assert.equal(config.emailServer, undefined);
   assert.equal(config.upstash, undefined);
@@ -302,6 +308,69 @@ Deno.test("[config] URLs and lists are validated and normalised", () => {
   assert.match(problemsOf({ EMAIL_FROM: "not an address" })[0], /^EMAIL_FROM: /);
   assert.equal(loadConfig({ EMAIL_FROM: "ops@example.com" }).emailFrom, "ops@example.com");
   assert.match(problemsOf({ BODY_LIMIT_BYTES: "0" })[0], /^BODY_LIMIT_BYTES: /);
+});
+
+Deno.test("[config] NODE_ENV defaults to production on Deno Deploy, and only there", () => {
+  const { NODE_ENV: _, ...deployment } = PRODUCTION;
+  const deployed = loadConfig({ ...deployment, DENO_DEPLOYMENT_ID: "abc123" });
+  assert.equal(deployed.nodeEnv, "production");
+  assert.equal(deployed.isProduction, true);
+  // Production's requirements apply, so a bare deployment does not start in development mode.
+  const problems = problemsOf({ DENO_DEPLOYMENT_ID: "abc123" });
+  assert.ok(
+    problems.some((p) => p.startsWith("AUTH_SECRET: is required in production")),
+    problems.join("; "),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith("APP_URL: is required in production")),
+    problems.join("; "),
+  );
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc123", NODE_ENV: "test" }).nodeEnv, "test");
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: " " }).nodeEnv, "development", "blank is unset");
+  assert.equal(loadConfig(deployment).nodeEnv, "development");
+});
+
+Deno.test("[config] TRUST_PROXY is off, true (one proxy) or a number of proxies", () => {
+  const hops = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy.hops;
+  for (const value of ["false", "OFF", "no", "0"]) assert.equal(hops(value), 0, value);
+  for (const value of ["true", "True", "yes", "on", "1"]) assert.equal(hops(value), 1, value);
+  assert.equal(hops("2"), 2);
+  assert.equal(hops("10"), 10);
+  for (const value of ["11", "-1", "1.5", "maybe", "10.0.0.1"]) {
+    assert.deepEqual(problemsOf({ TRUST_PROXY: value }), [
+      `TRUST_PROXY: must be false, true (one proxy) or the number of proxies in front of the app, 0 to 10 (got "${value}")`,
+    ]);
+  }
+});
+
+Deno.test("[config] TRUSTED_PROXIES takes addresses and CIDR ranges and needs TRUST_PROXY", () => {
+  const config = loadConfig({
+    TRUST_PROXY: "2",
+    TRUSTED_PROXIES: " 10.0.0.0/8, 192.0.2.7,FD00::/8 ,, 10.0.0.0/8, ::1",
+  });
+  assert.deepEqual(config.trustProxy, {
+    hops: 2,
+    proxies: ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8", "::1/128"],
+  });
+  for (const entry of ["10.0.0.0/33", "10.0.0/8", "proxy.internal", "10.0.0.1/8/1", "::1/129"]) {
+    assert.deepEqual(problemsOf({ TRUST_PROXY: "1", TRUSTED_PROXIES: entry }), [
+      `TRUSTED_PROXIES: each entry must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8 (got "${entry}")`,
+    ], entry);
+  }
+  for (const off of [{}, { TRUST_PROXY: "false" }]) {
+    assert.deepEqual(problemsOf({ ...off, TRUSTED_PROXIES: "10.0.0.0/8" }), [
+      "TRUST_PROXY: must be true or the number of proxies in front of the app when TRUSTED_PROXIES is set",
+    ]);
+  }
+});
+
+Deno.test("[config] BODY_TIMEOUT_MS is a whole number of milliseconds up to ten minutes", () => {
+  assert.equal(loadConfig({ BODY_TIMEOUT_MS: "250" }).bodyTimeoutMs, 250);
+  for (const value of ["0", "600001", "1s"]) {
+    assert.deepEqual(problemsOf({ BODY_TIMEOUT_MS: value }), [
+      `BODY_TIMEOUT_MS: must be an integer from 1 to 600000 (got "${value}")`,
+    ]);
+  }
 });
 
 Deno.test("[config] all problems are reported at once", () => {

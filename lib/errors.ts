@@ -1,7 +1,7 @@
 /** Typed errors that domain code throws; `routes/errors.ts` maps them to HTTP in one place. */
 
 /** Status codes an AppError may carry: client errors, and 503 when a dependency is down. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 422 | 429 | 503;
 
 /**
  * An error whose message is safe to show: a status, a stable snake_case code for machines,

@@ -1,5 +1,5 @@
 /** Production readiness checks run by `deno task check`: each one small, named and grouped. */
-import { ALIASES, type Config, ConfigError, loadConfig } from "./config.ts";
+import { ALIASES, type Config, ConfigError, loadConfig, nodeEnvOf } from "./config.ts";
 import { transactionSupport } from "./store/mongo.ts";
 import { openStore } from "./store/open.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
@@ -43,6 +43,10 @@ const DEFAULT_ADMIN_EMAIL = /^(?:admin|administrator|root|superuser|sysadmin)@/i
 const SECRET_VARIABLE = /SECRET|TOKEN|PASSWORD|API_KEY|MONGODB_URI|REDIS_URL/;
 /** Below this length a value is too likely to be an ordinary word to be redacted from text. */
 const MIN_REDACTED_LENGTH = 8;
+/** Hosts an https APP_URL may name on a developer's machine without looking like a deployment. */
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** HOST values that accept connections from this machine only. */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "::1"]);
 /** MongoDB creates this index on every collection by itself; it is never declared. */
 const IMPLICIT_INDEX = "_id_";
 
@@ -63,15 +67,7 @@ export const defaultChecks: Check[] = [
     id: "config.node_env",
     group: "configuration",
     title: "NODE_ENV",
-    run: (ctx) => {
-      // A bad value is config.ts's to judge; its problem line is repeated here, not re-derived.
-      const problem = ctx.configProblems?.find((line) => line.startsWith("NODE_ENV:"));
-      if (problem) return Promise.resolve(fail(problem));
-      const value = ctx.config?.nodeEnv ?? (ctx.env.NODE_ENV?.trim() || "development");
-      return Promise.resolve(pass(
-        value === "production" ? "production" : `${value} (production-only rules are off)`,
-      ));
-    },
+    run: (ctx) => Promise.resolve(nodeEnvOutcome(ctx)),
   },
   {
     id: "store.connectivity",
@@ -204,6 +200,12 @@ export const defaultChecks: Check[] = [
     },
   },
   {
+    id: "security.trust_proxy",
+    group: "security",
+    title: "Client address (TRUST_PROXY)",
+    run: ({ config }) => Promise.resolve(trustProxyOutcome(config)),
+  },
+  {
     id: "security.default_admin",
     group: "security",
     title: "No default admin account",
@@ -281,6 +283,18 @@ export async function prepareContext(
   }
 }
 
+/**
+ * The line `deno task check` prints before anything else when the app would not run in production
+ * mode, so nobody mistakes a development setup for a ready one; undefined in production.
+ */
+export function environmentBanner(ctx: CheckContext): string | undefined {
+  const value = ctx.config?.nodeEnv ?? nodeEnvOf(ctx.env);
+  if (value === "production") return undefined;
+  return `⚠️  NOT PRODUCTION: NODE_ENV is ${value}, so ${
+    developmentRisks(ctx.config)
+  }. Set NODE_ENV=production on any server other people can reach.`;
+}
+
 /** Counts results by status; the run is ready when `failed` is 0. */
 export function summarize(results: readonly CheckResult[]): CheckSummary {
   const count = (status: CheckStatus) => results.filter((r) => r.status === status).length;
@@ -340,6 +354,83 @@ function authSecretOutcome(ctx: CheckContext): CheckOutcome {
   return guessable.length > 0 || production ? fail(detail) : warn(detail);
 }
 
+function nodeEnvOutcome(ctx: CheckContext): CheckOutcome {
+  // A bad value is config.ts's to judge; its problem line is repeated here, not re-derived.
+  const problem = ctx.configProblems?.find((line) => line.startsWith("NODE_ENV:"));
+  if (problem) return fail(problem);
+  const value = ctx.config?.nodeEnv ?? nodeEnvOf(ctx.env);
+  if (value === "production") {
+    return pass(
+      ctx.env.NODE_ENV?.trim()
+        ? "production"
+        : "production (NODE_ENV is unset and DENO_DEPLOYMENT_ID is set: Deno Deploy defaults to production)",
+    );
+  }
+  const risks = developmentRisks(ctx.config);
+  const deployment = deploymentSign(ctx);
+  if (deployment) {
+    return fail(`${value}, but ${deployment}: ${risks}; set NODE_ENV=production`);
+  }
+  return warn(`${value}: ${risks}; fine on a laptop, never on a server others can reach`);
+}
+
+/** What development mode gives away, for the NODE_ENV check and the banner. */
+function developmentRisks(config: Config | undefined): string {
+  const mailbox = !config || config.email.kind === "dev"
+    ? "anyone can read every email sent, password-reset links included, at /dev/mailbox; "
+    : "";
+  return `${mailbox}cookies are not Secure and the production-only rules are off`;
+}
+
+/** Why the configuration looks like a real deployment, or undefined when it looks local. */
+function deploymentSign(ctx: CheckContext): string | undefined {
+  if (ctx.env.DENO_DEPLOYMENT_ID?.trim()) return "DENO_DEPLOYMENT_ID is set (this is Deno Deploy)";
+  const appUrl = ctx.config
+    ? (ctx.config.appUrlIsDefault ? undefined : ctx.config.appUrl)
+    : firstSet(ctx.env, APP_URL_NAMES)?.[1];
+  const url = appUrl === undefined ? null : URL.parse(appUrl);
+  if (url?.protocol === "https:" && !LOCAL_HOSTS.has(url.hostname)) {
+    return `APP_URL is ${url.origin}, a public https address`;
+  }
+  return undefined;
+}
+
+function trustProxyOutcome(config: Config | undefined): CheckOutcome {
+  if (!config) return fail("not checked until the configuration parses");
+  const { hops, proxies } = config.trustProxy;
+  if (hops === 0) {
+    return pass(
+      "off: X-Forwarded-For is ignored and each client is known by its connection's address (behind a proxy, set TRUST_PROXY or every client shares the proxy's address and rate limits)",
+    );
+  }
+  const source = `the client is the address ${hops} hop${
+    hops === 1 ? "" : "s"
+  } from the right of X-Forwarded-For`;
+  if (proxies) {
+    const everyone = proxies.filter((range) => range.endsWith("/0"));
+    if (everyone.length > 0) {
+      return warn(
+        `TRUSTED_PROXIES includes ${
+          everyone.join(", ")
+        }, which matches every address, so any client can choose its own address with X-Forwarded-For; list only the proxies' addresses`,
+      );
+    }
+    return pass(
+      `${source}, believed only on connections from ${
+        proxies.join(", ")
+      }; any other connection is known by its own address`,
+    );
+  }
+  if (LOOPBACK_HOSTS.has(config.host)) {
+    return pass(
+      `${source}; HOST=${config.host} accepts connections from this machine only, so only a proxy here can set it (TRUSTED_PROXIES=127.0.0.1 would say so explicitly)`,
+    );
+  }
+  return warn(
+    `${source}, from any connection: a client that reaches port ${config.port} directly, not through the proxy, chooses its own address by sending X-Forwarded-For, which escapes every per-address rate limit and is recorded on its sessions; list the proxies in TRUSTED_PROXIES, or make sure only the proxy can reach the app`,
+  );
+}
+
 function appUrlOutcome(ctx: CheckContext): CheckOutcome {
   const production = isProduction(ctx);
   const [name, value] = ctx.config
@@ -361,7 +452,7 @@ function appUrlOutcome(ctx: CheckContext): CheckOutcome {
 }
 
 function isProduction(ctx: CheckContext): boolean {
-  return ctx.config?.isProduction ?? ctx.env.NODE_ENV?.trim() === "production";
+  return ctx.config?.isProduction ?? nodeEnvOf(ctx.env) === "production";
 }
 
 /** The first of `names` with a non-blank value, as config.ts picks it. */

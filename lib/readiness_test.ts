@@ -5,6 +5,7 @@ import {
   type CheckContext,
   type CheckResult,
   defaultChecks,
+  environmentBanner,
   prepareContext,
   runChecks,
 } from "./readiness.ts";
@@ -75,6 +76,65 @@ Deno.test("[check] production with a 10-character secret and http APP_URL fails 
   assert.equal(results.get("security.app_url")?.status, "fail");
   assert.match(results.get("security.app_url")!.detail, /APP_URL.*https/);
   for (const result of results.values()) assert.ok(!result.detail.includes(secret));
+});
+
+Deno.test("[check] development warns, and fails when the configuration looks deployed", async () => {
+  const local = await check({});
+  assert.equal(local.get("config.node_env")?.status, "warn");
+  assert.match(local.get("config.node_env")!.detail, /^development: .*\/dev\/mailbox.*not Secure/);
+  for (const env of [{ NODE_ENV: "test" }, { APP_URL: "https://localhost:8443" }]) {
+    assert.equal((await check(env)).get("config.node_env")?.status, "warn", JSON.stringify(env));
+  }
+  for (
+    const [env, sign] of [
+      [{ APP_URL: "https://broker.example.com" }, /APP_URL is https:\/\/broker\.example\.com/],
+      [{ NEXTAUTH_URL: "https://broker.example.com" }, /APP_URL is https:/],
+      [{ NODE_ENV: "development", DENO_DEPLOYMENT_ID: "abc123" }, /Deno Deploy/],
+    ] as const
+  ) {
+    const result = (await check(env)).get("config.node_env")!;
+    assert.equal(result.status, "fail", JSON.stringify(env));
+    assert.match(result.detail, sign);
+    assert.match(result.detail, /set NODE_ENV=production$/);
+  }
+  // Unset NODE_ENV on Deno Deploy is production, with production's own requirements.
+  const deployed = await check({ DENO_DEPLOYMENT_ID: "abc123" });
+  assert.equal(deployed.get("config.node_env")?.status, "pass");
+  assert.match(deployed.get("config.node_env")!.detail, /defaults to production/);
+  assert.equal(deployed.get("security.auth_secret")?.status, "fail");
+});
+
+Deno.test("[check] the not-production banner names the risks, and is absent in production", async () => {
+  const banner = environmentBanner(await prepareContext({}, never));
+  assert.match(banner!, /^⚠️ {2}NOT PRODUCTION: NODE_ENV is development, so .*\/dev\/mailbox/);
+  const withTransport = environmentBanner(
+    await prepareContext({ NODE_ENV: "test", RESEND_API_KEY: "re_x" }, never),
+  );
+  assert.match(withTransport!, /NODE_ENV is test, so cookies are not Secure/);
+  const production = await prepareContext({
+    NODE_ENV: "production",
+    AUTH_SECRET: GOOD_SECRET,
+    APP_URL: "https://broker.example.com",
+    RESEND_API_KEY: "re_test_key",
+  }, () => openKvStore(":memory:"));
+  assert.equal(environmentBanner(production), undefined);
+  await production.store?.close();
+});
+
+Deno.test("[check] TRUST_PROXY warns when any client could choose its own address", async () => {
+  const statusOf = async (env: Record<string, string>) =>
+    (await check(env)).get("security.trust_proxy")!;
+  assert.equal((await statusOf({})).status, "pass");
+  const open = await statusOf({ TRUST_PROXY: "true" });
+  assert.equal(open.status, "warn");
+  assert.match(open.detail, /reaches port 8000 directly.*chooses its own address.*TRUSTED_PROXIES/);
+  assert.equal((await statusOf({ TRUST_PROXY: "2", HOST: "127.0.0.1" })).status, "pass");
+  const listed = await statusOf({ TRUST_PROXY: "1", TRUSTED_PROXIES: "10.0.0.0/8" });
+  assert.equal(listed.status, "pass");
+  assert.match(listed.detail, /1 hop from the right.*only on connections from 10\.0\.0\.0\/8/);
+  const everyone = await statusOf({ TRUST_PROXY: "1", TRUSTED_PROXIES: "10.0.0.0/8, 0.0.0.0/0" });
+  assert.equal(everyone.status, "warn");
+  assert.match(everyone.detail, /0\.0\.0\.0\/0, which matches every address/);
 });
 
 Deno.test("[check] an unknown NODE_ENV fails with config.ts's own problem line", async () => {
@@ -254,6 +314,7 @@ async function runScript(env: Record<string, string>, args: string[] = []) {
 Deno.test("[check] the script passes a clean development env and prints JSON with --json", async () => {
   const { code, stdout, stderr } = await runScript({}, ["--json"]);
   assert.equal(code, 0, stderr);
+  assert.match(stderr.split("\n")[0], /^⚠️ {2}NOT PRODUCTION: NODE_ENV is development/);
   const report = JSON.parse(stdout);
   assert.equal(report.ok, true);
   assert.equal(report.summary.failed, 0);
@@ -278,6 +339,22 @@ Deno.test("[check] the script fails a weak production env without printing the s
   assert.ok(lines.some((line) => line.startsWith("  ❌ APP_URL uses https: APP_URL")), output);
   assert.match(stdout, /^\d+ passed, \d+ warnings?, \d+ failed$/m);
   assert.ok(!output.includes(secret), output);
+  assert.equal(lines[0], "Configuration", "no development banner in production");
+});
+
+Deno.test("[check] the script warns first outside production and fails a deployed-looking one", async () => {
+  const { code, stdout, stderr } = await runScript({ APP_URL: "https://broker.example.com" });
+  assert.equal(code, 1, stdout + stderr);
+  const lines = stdout.split("\n");
+  assert.match(lines[0], /^⚠️ {2}NOT PRODUCTION: NODE_ENV is development, so anyone can read/);
+  assert.ok(
+    lines.some((line) =>
+      line.startsWith(
+        "  ❌ NODE_ENV: development, but APP_URL is https://broker.example.com, a public https address",
+      )
+    ),
+    stdout,
+  );
 });
 
 Deno.test("[check] the script fails production without an email transport, verification off or not", async () => {

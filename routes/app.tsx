@@ -1,9 +1,7 @@
 /** Builds the Hono app: middleware in order, then each area's routes, then the error handlers. */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { requestId } from "hono/request-id";
-import { AppError } from "../lib/errors.ts";
 import { Layout } from "../views/layout.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { errorHandler, notFoundHandler } from "./errors.tsx";
@@ -17,6 +15,7 @@ import { metricsRoutes } from "./metrics.ts";
 import { recordHttpMetrics } from "./middleware/http_metrics.ts";
 import { readOnlyGuard } from "./middleware/read_only.ts";
 import { apiRateLimit } from "./middleware/api_rate_limit.ts";
+import { bodyLimit } from "./middleware/body_limit.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { loadSession } from "./middleware/session.ts";
 import { settingsRoutes } from "./settings.tsx";
@@ -51,16 +50,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     allowedOrigins: [config.appUrl, ...config.corsOrigins],
     trustRequestOrigin: !config.isProduction,
   }));
-  app.use(bodyLimit({
-    maxSize: config.bodyLimitBytes,
-    onError: () => {
-      throw new AppError(
-        413,
-        "payload_too_large",
-        `The request body is larger than ${config.bodyLimitBytes} bytes.`,
-      );
-    },
-  }));
+  app.use(bodyLimit({ maxBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs }));
   app.use(compression());
   app.use(flash(config.authSecret));
   app.use(

@@ -1,19 +1,78 @@
 /** Facts about the current request that several areas need: who sent it, and how to answer it. */
+import { BlockList, isIP } from "node:net";
 import type { Context } from "hono";
+import type { TrustProxy } from "../lib/config.ts";
 import type { RequestOrigin } from "../lib/audit.ts";
 import { AppError } from "../lib/errors.ts";
 import type { z } from "zod";
 
 /**
- * The client's address and user agent. Behind a trusted proxy the address is the last
- * X-Forwarded-For entry (the one our proxy appended); otherwise the TCP peer.
+ * The client's address and user agent. The address is the TCP peer unless TRUST_PROXY says
+ * proxies stand in front of the app; then it is read from X-Forwarded-For (see clientAddress).
  */
-export function requestOrigin(c: Context, trustProxy: boolean): RequestOrigin {
-  const forwarded = trustProxy
-    ? c.req.header("X-Forwarded-For")?.split(",").map((s) => s.trim()).filter(Boolean).at(-1)
-    : undefined;
+export function requestOrigin(c: Context, trustProxy: TrustProxy): RequestOrigin {
   const peer = (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname;
-  return { ip: forwarded ?? peer ?? "unknown", userAgent: c.req.header("User-Agent") ?? "" };
+  return {
+    ip: clientAddress(peer ?? "unknown", c.req.header("X-Forwarded-For"), trustProxy),
+    userAgent: c.req.header("User-Agent") ?? "",
+  };
+}
+
+/**
+ * The client's address given the TCP peer and the X-Forwarded-For header. Each proxy appends the
+ * address it was connected from, so only the rightmost `hops` entries were written by proxies we
+ * run; anything left of them is whatever the client sent and is never used. The address is the
+ * entry `hops` from the right. With a proxy list, walking from the peer leftwards stops at the
+ * first hop that is not a listed proxy: a request that reached the app (or an inner proxy)
+ * directly is known by that hop's address, whatever header it carried. A header with fewer
+ * entries than hops, or a malformed entry where the address should be, gives the peer.
+ */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | undefined,
+  trust: TrustProxy,
+): string {
+  if (trust.hops === 0 || forwardedFor === undefined) return peer;
+  const entries = forwardedFor.split(",").map((entry) => entry.trim());
+  // chain[0] is the peer, chain[i] the address hop i reported, nearest first.
+  const chain = [peer, ...entries.reverse()];
+  if (chain.length <= trust.hops) return peer;
+  const proxies = trust.proxies && proxyList(trust.proxies);
+  for (let hop = 0; hop < trust.hops; hop++) {
+    if (proxies && !isListed(proxies, chain[hop])) return hop === 0 ? peer : chain[hop];
+  }
+  return plainAddress(chain[trust.hops]) ?? peer;
+}
+
+const proxyLists = new Map<string, BlockList>();
+
+/** The matcher for a TRUSTED_PROXIES list, built once per distinct list. */
+function proxyList(ranges: readonly string[]): BlockList {
+  const key = ranges.join(",");
+  let list = proxyLists.get(key);
+  if (!list) {
+    list = new BlockList();
+    for (const range of ranges) {
+      const [address, prefix] = range.split("/");
+      list.addSubnet(address, Number(prefix), isIP(address) === 4 ? "ipv4" : "ipv6");
+    }
+    proxyLists.set(key, list);
+  }
+  return list;
+}
+
+function isListed(list: BlockList, entry: string): boolean {
+  const address = plainAddress(entry);
+  if (address === undefined) return false;
+  return list.check(address, isIP(address) === 4 ? "ipv4" : "ipv6");
+}
+
+/** The address in an entry: proxies may add a port (`1.2.3.4:80`, `[::1]:80`); junk is undefined. */
+function plainAddress(entry: string): string | undefined {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  const withPort = /^([\d.]+):\d+$/.exec(entry);
+  const address = bracketed?.[1] ?? withPort?.[1] ?? entry;
+  return isIP(address) === 0 ? undefined : address.toLowerCase();
 }
 
 /**

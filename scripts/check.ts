@@ -4,6 +4,7 @@ import { readEnv } from "../lib/config.ts";
 import {
   type CheckResult,
   type CheckSummary,
+  environmentBanner,
   prepareContext,
   runChecks,
   summarize,
@@ -15,6 +16,10 @@ const json = Deno.args.includes("--json");
 let exitCode = 1;
 try {
   const ctx = await prepareContext(await readEnv());
+  // Outside production the warning comes first, before any green tick can reassure; with --json
+  // it goes to stderr so the output stays parseable.
+  const banner = environmentBanner(ctx);
+  if (banner) (json ? console.error : console.log)(banner);
   try {
     const results = await runChecks(allChecks, ctx);
     const summary = summarize(results);

@@ -4,6 +4,7 @@ const TITLES: Record<number, string> = {
   401: "Please sign in",
   403: "Not allowed",
   404: "Page not found",
+  408: "Request timed out",
   409: "Conflict",
   413: "Too large",
   422: "Please check your input",
