@@ -78,7 +78,8 @@ export function authPages(deps: AppDeps) {
         const { state, status } = formFailure(c, err, values);
         const askTotp = err instanceof AppError &&
           ["totp_required", "invalid_totp"].includes(err.code);
-        const props = { state, askTotp, next: values.next };
+        // The form carries the checked path, never what was posted, back into the page.
+        const props = { state, askTotp, next: safeNext(values.next, "") || undefined };
         return renderView(c, {
           page: <SignInPage {...props} />,
           partial: <SignInForm {...props} />,
