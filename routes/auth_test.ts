@@ -419,6 +419,49 @@ Deno.test("[auth] throttling per account: waits, lockout with Retry-After, recov
   assert.equal((await signIn(t, "a@example.com", "unlocked-sturdy-phrase-5")).status, 200);
 });
 
+Deno.test("[auth] simultaneous wrong passwords get no more checks than the failure budget", async () => {
+  await using t = await testApp();
+  await member(t, "a@example.com");
+  // Every attempt from its own address: only the per-account budget stands in the way.
+  let n = 0;
+  const attempt = (email: string, password: string) =>
+    api(t, "/sign-in", { email, password }, { ip: `198.18.${n >> 8}.${n++ & 255}` });
+  const burst = await Promise.all([
+    ...Array.from({ length: 27 }, () => attempt("a@example.com", "wrong-password-x")),
+    attempt("a@example.com", PASSWORD),
+  ]);
+  const statuses = burst.map((r) => r.status);
+  const wrongChecked = statuses.filter((s) => s === 401).length;
+  const signedIn = statuses.filter((s) => s === 200).length;
+  assert.ok(wrongChecked + signedIn <= 5, `at most 5 passwords checked: ${statuses.join(" ")}`);
+  assert.equal(statuses.filter((s) => s === 429).length, 28 - wrongChecked - signedIn);
+  for (const res of burst.filter((r) => r.status === 429)) {
+    assert.ok(Number(res.headers.get("Retry-After")) > 0, "429 says how long to wait");
+  }
+  const checks = await t.deps.store.find<Doc & { details?: { reason?: string } }>("audit_logs", {
+    where: { action: "auth.sign_in", outcome: "failure" },
+    sort: { field: "at", direction: -1 },
+    limit: 100,
+  });
+  assert.equal(
+    checks.items.filter((a) => a.details?.reason === "wrong_password").length,
+    wrongChecked,
+    "every checked wrong password is audited, and only those",
+  );
+  // The burst used the budget up: the right password now waits, unless it was one of the checks.
+  const after = await attempt("a@example.com", PASSWORD);
+  assert.equal(after.status, signedIn ? 200 : 429);
+
+  // The same for an address nobody has: 28 at once, at most 5 checked, then the lock holds.
+  const ghost = await Promise.all(
+    Array.from({ length: 28 }, () => attempt("ghost@example.com", "wrong-password-x")),
+  );
+  const ghostChecked = ghost.filter((r) => r.status === 401).length;
+  assert.ok(ghostChecked >= 1 && ghostChecked <= 5, ghost.map((r) => r.status).join(" "));
+  assert.equal(ghost.filter((r) => r.status === 429).length, 28 - ghostChecked);
+  assert.equal((await attempt("ghost@example.com", "wrong-password-x")).status, 429);
+});
+
 Deno.test("[auth] sign-in attempts per IP are limited with 429 and Retry-After", async () => {
   await using t = await testApp();
   let limited: Response | undefined;
