@@ -129,19 +129,73 @@ Deno.test("[auth] verification by code; a wrong, reused or someone else's code i
   const reused = await api(t, "/verify-email", { email: "a@example.com", code: codeA });
   assert.equal(reused.status, 422);
 
-  // Five wrong guesses throw the code away, even the right one after that.
+  // Someone else's wrong guesses, however many the limits let through, do not void b's code.
+  // With codeA tried on b above, these make nine: one short of the account's limit of ten.
   const codeB = codeOf("b@example.com");
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 8; i++) {
     const wrong = String((Number(codeB) + 1 + i) % 1e8).padStart(8, "0");
-    assert.equal(
-      (await api(t, "/verify-email", { email: "b@example.com", code: wrong })).status,
-      422,
-    );
+    const res = await api(t, "/verify-email", { email: "b@example.com", code: wrong }, {
+      ip: `192.0.2.${i}`,
+    });
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).error.code, "invalid_verification");
   }
   assert.equal(
     (await api(t, "/verify-email", { email: "b@example.com", code: codeB })).status,
-    422,
+    200,
+    "the owner's code still works",
   );
+});
+
+Deno.test("[auth] verification tries are limited per address: 30 in 15 minutes, then 429 with Retry-After", async () => {
+  await using t = await testApp(strict);
+  const statuses: number[] = [];
+  let limited: Response | undefined;
+  for (let i = 0; i < 40; i++) {
+    // Codes for addresses with nothing pending and forged links: each try counts all the same.
+    const body = i % 2
+      ? { email: `nobody${i}@example.com`, code: "12345678" }
+      : { token: `${"a".repeat(20)}.${"b".repeat(32)}` };
+    const res = await api(t, "/verify-email", body, { ip: "198.51.100.20" });
+    statuses.push(res.status);
+    if (res.status === 429) limited ??= res;
+  }
+  assert.deepEqual(statuses.slice(0, 30), Array(30).fill(422));
+  assert.deepEqual(statuses.slice(30), Array(10).fill(429));
+  assert.ok(Number(limited!.headers.get("Retry-After")) > 0);
+  assert.equal((await limited!.json()).error.code, "rate_limited");
+  const other = await api(t, "/verify-email", { email: "x@example.com", code: "12345678" }, {
+    ip: "198.51.100.21",
+  });
+  assert.equal(other.status, 422, "another address is not affected");
+});
+
+Deno.test("[auth] verification codes per account: simultaneous guesses from many addresses get at most 10 compared", async () => {
+  await using t = await testApp(strict);
+  await signUp(t, "b@example.com");
+  const mail = lastEmail(t, "b@example.com").text;
+  const code = mail.match(/(\d{4}) (\d{4})/)!.slice(1).join("");
+  const guesses = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      api(t, "/verify-email", {
+        email: "b@example.com",
+        code: String((Number(code) + 1 + i) % 1e8).padStart(8, "0"),
+      }, { ip: `198.18.4.${i}` })),
+  );
+  const statuses = guesses.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 422).length, 10, statuses.join(" "));
+  assert.equal(statuses.filter((s) => s === 429).length, 20);
+  for (const res of guesses.filter((r) => r.status === 429)) {
+    assert.ok(Number(res.headers.get("Retry-After")) > 14 * 60, "until the window ends");
+  }
+  // The budget is the account's: the owner's right code waits too, but the emailed link works.
+  const owner = await api(t, "/verify-email", { email: "b@example.com", code }, {
+    ip: "198.18.5.1",
+  });
+  assert.equal(owner.status, 429);
+  const token = new URL(mail.match(/https?:\/\/\S+verify-email\?token=\S+/)![0]).searchParams
+    .get("token");
+  assert.equal((await api(t, "/verify-email", { token }, { ip: "198.18.5.1" })).status, 200);
 });
 
 Deno.test("[auth] a verification link is single-use, expires, and a forged one is refused", async () => {
