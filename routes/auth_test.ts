@@ -5,7 +5,7 @@ import type { User } from "../lib/auth/users.ts";
 import { COLLECTION_NAMES } from "../lib/store/schema.ts";
 import type { Doc } from "../lib/store/port.ts";
 import { requireRole } from "./middleware/session.ts";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
 const PASSWORD = "vivid-otter-planet-42";
 const ORIGIN = "http://localhost:8000";
@@ -332,7 +332,7 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
   assert.equal(unknown.status, 202);
   assert.equal(known.status, 202);
   assert.deepEqual(await unknown.json(), await known.json());
-  await new Promise((r) => setTimeout(r, 20)); // the email leaves after the response
+  await t.deps.background.drain(); // the email leaves after the response
   const mail = lastEmail(t, "a@example.com");
   assert.match(mail.subject, /Reset/);
   const token = new URL(mail.text.match(/http\S+reset-password\?token=\S+/)![0]).searchParams.get(
@@ -362,12 +362,12 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
 
   // An older link stops working when a newer one is sent, and any link expires after an hour.
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const older = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const newer = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
@@ -382,6 +382,70 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
     422,
     "expired",
   );
+});
+
+Deno.test("[auth] a reset request answers before the address is looked up; the email follows", async () => {
+  // A transport that holds reset emails until released, like a slow provider.
+  const release = Promise.withResolvers<void>();
+  const sending = Promise.withResolvers<void>();
+  let started = 0;
+  await using t = await testApp({}, {
+    mailer: (mailer) => ({
+      ...mailer,
+      async send(email) {
+        if (/Reset/.test(email.subject)) {
+          started++;
+          sending.resolve();
+          await release.promise;
+        }
+        await mailer.send(email);
+      },
+    }),
+  });
+  await member(t, "a@example.com");
+  const resets = () => t.deps.mailer.mailbox!.list().filter((e) => /Reset/.test(e.subject));
+
+  const known = await api(t, "/password/forgot", { email: "a@example.com" });
+  assert.equal(known.status, 202);
+  assert.equal(started, 0, "answered before the account was looked up or the email started");
+  const unknown = await api(t, "/password/forgot", { email: "ghost@example.com" });
+  assert.equal(unknown.status, 202);
+  assert.deepEqual(await unknown.json(), await known.json());
+  const page = await testBrowser(t).post("/forgot-password", { email: "nobody@example.com" });
+  assert.equal(page.status, 200, "the page answers the same way");
+
+  await sending.promise;
+  assert.equal(resets().length, 0, "the email is still pending after both answers");
+  release.resolve();
+  await t.deps.background.drain();
+  assert.deepEqual(resets().map((e) => e.to), ["a@example.com"], "none for unknown addresses");
+  const token = new URL(resets()[0].text.match(/http\S+reset-password\?token=\S+/)![0])
+    .searchParams.get("token")!;
+  assert.equal(
+    (await api(t, "/password/reset", { token, password: "after-the-wait-phrase-4" })).status,
+    200,
+  );
+});
+
+Deno.test("[auth] a reset email that cannot be sent is logged, never an unhandled rejection", async () => {
+  await using t = await testApp({}, {
+    mailer: (mailer) => ({
+      ...mailer,
+      send: (email) =>
+        /Reset/.test(email.subject)
+          ? Promise.reject(new Error("provider down"))
+          : mailer.send(email),
+    }),
+  });
+  await member(t, "a@example.com");
+  assert.equal((await api(t, "/password/forgot", { email: "a@example.com" })).status, 202);
+  await t.deps.background.drain();
+  const line = t.logLines.map((l) => JSON.parse(l)).find((l) =>
+    l.msg === "password reset email failed"
+  );
+  assert.ok(line, "the failure is logged");
+  assert.equal(line.level, "error");
+  assert.match(line.error.message, /provider down/);
 });
 
 Deno.test("[auth] a password change signs out every other session", async () => {
@@ -462,7 +526,7 @@ Deno.test("[auth] throttling per account: waits, lockout with Retry-After, recov
   });
   assert.equal(audit.items.length, 1, "the lockout is audited");
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const token = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
@@ -685,7 +749,7 @@ Deno.test("[auth] the store holds no raw password, session token, reset token or
   await verify(t, "a@example.com");
   const session = sessionCookie(await signIn(t, "a@example.com")).split("=")[1];
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const resetToken = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
