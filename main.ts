@@ -1,6 +1,7 @@
 /** Orion Assets Broker: read config, open the store, serve HTTP, shut down cleanly on a signal. */
 import denoJson from "./deno.json" with { type: "json" };
 import { loadAssets } from "./lib/assets.ts";
+import { createBackground } from "./lib/background.ts";
 import { ConfigError, loadConfig, readEnv, withListenAddress } from "./lib/config.ts";
 import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
@@ -35,6 +36,7 @@ const trading = tradingContext(store, market, config, log);
 const mailer = await createMailer(config, log);
 const limiter = await createRateLimiter(config, log);
 const assets = await loadAssets();
+const background = createBackground(log);
 
 // The app is built once the address is known, so default links point where the server listens.
 let app: ReturnType<typeof createApp> | undefined;
@@ -55,6 +57,7 @@ const server = Deno.serve({
       readOnly: readOnlySwitch(store, config.readOnly),
       startedAt,
       version: denoJson.version,
+      background,
     });
     log.info("listening", {
       url: `http://${hostname}:${port}`,
@@ -80,6 +83,8 @@ async function shutdown(signal: string) {
   log.info("shutting down", { signal });
   clearInterval(sweeper);
   await server.shutdown();
+  // Emails the last requests queued still go out before the mailer and the store close.
+  await background.drain();
   await stopTrading();
   await limiter.close();
   await mailer.close();

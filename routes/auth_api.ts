@@ -57,7 +57,7 @@ export function authApi(deps: AppDeps) {
     })
     .post("/verify-email", async (c) => {
       const input = parseInput(verifyEmailInput, await jsonBody(c));
-      const result = await verifyEmail(store, config.authSecret, input, origin(c));
+      const result = await verifyEmail(ctx, input, origin(c));
       if (!result.ok) throw verificationError(result.reason);
       return c.json({ user: publicUser(result.user) });
     })

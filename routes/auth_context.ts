@@ -9,5 +9,6 @@ export function authContext(deps: AppDeps): AuthContext {
     mailer: deps.mailer,
     limiter: deps.limiter,
     log: deps.log,
+    background: deps.background,
   };
 }

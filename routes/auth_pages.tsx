@@ -78,7 +78,8 @@ export function authPages(deps: AppDeps) {
         const { state, status } = formFailure(c, err, values);
         const askTotp = err instanceof AppError &&
           ["totp_required", "invalid_totp"].includes(err.code);
-        const props = { state, askTotp, next: values.next };
+        // The form carries the checked path, never what was posted, back into the page.
+        const props = { state, askTotp, next: safeNext(values.next, "") || undefined };
         return renderView(c, {
           page: <SignInPage {...props} />,
           partial: <SignInForm {...props} />,
@@ -111,7 +112,7 @@ export function authPages(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const input = parseInput(verifyEmailInput, values);
-        const result = await verifyEmail(store, config.authSecret, input, origin(c));
+        const result = await verifyEmail(ctx, input, origin(c));
         if (!result.ok) throw verificationError(result.reason);
         await setFlash(c, { kind: "success", text: "Your email is confirmed." });
         return redirectAfterPost(c, c.get("user") ? "/settings" : "/sign-in");
@@ -197,7 +198,7 @@ export function authPages(deps: AppDeps) {
 
 /** The 4xx a failed verification answers with. */
 export function verificationError(
-  reason: "invalid" | "expired" | "too_many_attempts" | "email_taken",
+  reason: "invalid" | "expired" | "email_taken",
 ): AppError {
   switch (reason) {
     case "expired":
@@ -206,8 +207,6 @@ export function verificationError(
         "verification_expired",
         "This code or link has expired. Ask for a new one.",
       );
-    case "too_many_attempts":
-      return new AppError(422, "too_many_attempts", "Too many wrong codes. Ask for a new one.");
     case "email_taken":
       return new AppError(409, "email_taken", "Another account now uses this email.");
     default:

@@ -119,7 +119,7 @@ Deno.test("[pages] forgot and reset password, and an unusable link explains itse
     /If an account uses that email/,
     "the same answer for an unknown email",
   );
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const link = t.deps.mailer.mailbox!.list().find((e) => /Reset/.test(e.subject))!.text.match(
     /http\S+reset-password\?token=\S+/,
   )![0];

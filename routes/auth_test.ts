@@ -5,7 +5,7 @@ import type { User } from "../lib/auth/users.ts";
 import { COLLECTION_NAMES } from "../lib/store/schema.ts";
 import type { Doc } from "../lib/store/port.ts";
 import { requireRole } from "./middleware/session.ts";
-import { testApp } from "./testing.ts";
+import { testApp, testBrowser } from "./testing.ts";
 
 const PASSWORD = "vivid-otter-planet-42";
 const ORIGIN = "http://localhost:8000";
@@ -129,19 +129,73 @@ Deno.test("[auth] verification by code; a wrong, reused or someone else's code i
   const reused = await api(t, "/verify-email", { email: "a@example.com", code: codeA });
   assert.equal(reused.status, 422);
 
-  // Five wrong guesses throw the code away, even the right one after that.
+  // Someone else's wrong guesses, however many the limits let through, do not void b's code.
+  // With codeA tried on b above, these make nine: one short of the account's limit of ten.
   const codeB = codeOf("b@example.com");
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 8; i++) {
     const wrong = String((Number(codeB) + 1 + i) % 1e8).padStart(8, "0");
-    assert.equal(
-      (await api(t, "/verify-email", { email: "b@example.com", code: wrong })).status,
-      422,
-    );
+    const res = await api(t, "/verify-email", { email: "b@example.com", code: wrong }, {
+      ip: `192.0.2.${i}`,
+    });
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).error.code, "invalid_verification");
   }
   assert.equal(
     (await api(t, "/verify-email", { email: "b@example.com", code: codeB })).status,
-    422,
+    200,
+    "the owner's code still works",
   );
+});
+
+Deno.test("[auth] verification tries are limited per address: 30 in 15 minutes, then 429 with Retry-After", async () => {
+  await using t = await testApp(strict);
+  const statuses: number[] = [];
+  let limited: Response | undefined;
+  for (let i = 0; i < 40; i++) {
+    // Codes for addresses with nothing pending and forged links: each try counts all the same.
+    const body = i % 2
+      ? { email: `nobody${i}@example.com`, code: "12345678" }
+      : { token: `${"a".repeat(20)}.${"b".repeat(32)}` };
+    const res = await api(t, "/verify-email", body, { ip: "198.51.100.20" });
+    statuses.push(res.status);
+    if (res.status === 429) limited ??= res;
+  }
+  assert.deepEqual(statuses.slice(0, 30), Array(30).fill(422));
+  assert.deepEqual(statuses.slice(30), Array(10).fill(429));
+  assert.ok(Number(limited!.headers.get("Retry-After")) > 0);
+  assert.equal((await limited!.json()).error.code, "rate_limited");
+  const other = await api(t, "/verify-email", { email: "x@example.com", code: "12345678" }, {
+    ip: "198.51.100.21",
+  });
+  assert.equal(other.status, 422, "another address is not affected");
+});
+
+Deno.test("[auth] verification codes per account: simultaneous guesses from many addresses get at most 10 compared", async () => {
+  await using t = await testApp(strict);
+  await signUp(t, "b@example.com");
+  const mail = lastEmail(t, "b@example.com").text;
+  const code = mail.match(/(\d{4}) (\d{4})/)!.slice(1).join("");
+  const guesses = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      api(t, "/verify-email", {
+        email: "b@example.com",
+        code: String((Number(code) + 1 + i) % 1e8).padStart(8, "0"),
+      }, { ip: `198.18.4.${i}` })),
+  );
+  const statuses = guesses.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 422).length, 10, statuses.join(" "));
+  assert.equal(statuses.filter((s) => s === 429).length, 20);
+  for (const res of guesses.filter((r) => r.status === 429)) {
+    assert.ok(Number(res.headers.get("Retry-After")) > 14 * 60, "until the window ends");
+  }
+  // The budget is the account's: the owner's right code waits too, but the emailed link works.
+  const owner = await api(t, "/verify-email", { email: "b@example.com", code }, {
+    ip: "198.18.5.1",
+  });
+  assert.equal(owner.status, 429);
+  const token = new URL(mail.match(/https?:\/\/\S+verify-email\?token=\S+/)![0]).searchParams
+    .get("token");
+  assert.equal((await api(t, "/verify-email", { token }, { ip: "198.18.5.1" })).status, 200);
 });
 
 Deno.test("[auth] a verification link is single-use, expires, and a forged one is refused", async () => {
@@ -278,7 +332,7 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
   assert.equal(unknown.status, 202);
   assert.equal(known.status, 202);
   assert.deepEqual(await unknown.json(), await known.json());
-  await new Promise((r) => setTimeout(r, 20)); // the email leaves after the response
+  await t.deps.background.drain(); // the email leaves after the response
   const mail = lastEmail(t, "a@example.com");
   assert.match(mail.subject, /Reset/);
   const token = new URL(mail.text.match(/http\S+reset-password\?token=\S+/)![0]).searchParams.get(
@@ -308,12 +362,12 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
 
   // An older link stops working when a newer one is sent, and any link expires after an hour.
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const older = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const newer = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
@@ -328,6 +382,70 @@ Deno.test("[auth] password reset: 202 either way, single-use, expiring, signs ou
     422,
     "expired",
   );
+});
+
+Deno.test("[auth] a reset request answers before the address is looked up; the email follows", async () => {
+  // A transport that holds reset emails until released, like a slow provider.
+  const release = Promise.withResolvers<void>();
+  const sending = Promise.withResolvers<void>();
+  let started = 0;
+  await using t = await testApp({}, {
+    mailer: (mailer) => ({
+      ...mailer,
+      async send(email) {
+        if (/Reset/.test(email.subject)) {
+          started++;
+          sending.resolve();
+          await release.promise;
+        }
+        await mailer.send(email);
+      },
+    }),
+  });
+  await member(t, "a@example.com");
+  const resets = () => t.deps.mailer.mailbox!.list().filter((e) => /Reset/.test(e.subject));
+
+  const known = await api(t, "/password/forgot", { email: "a@example.com" });
+  assert.equal(known.status, 202);
+  assert.equal(started, 0, "answered before the account was looked up or the email started");
+  const unknown = await api(t, "/password/forgot", { email: "ghost@example.com" });
+  assert.equal(unknown.status, 202);
+  assert.deepEqual(await unknown.json(), await known.json());
+  const page = await testBrowser(t).post("/forgot-password", { email: "nobody@example.com" });
+  assert.equal(page.status, 200, "the page answers the same way");
+
+  await sending.promise;
+  assert.equal(resets().length, 0, "the email is still pending after both answers");
+  release.resolve();
+  await t.deps.background.drain();
+  assert.deepEqual(resets().map((e) => e.to), ["a@example.com"], "none for unknown addresses");
+  const token = new URL(resets()[0].text.match(/http\S+reset-password\?token=\S+/)![0])
+    .searchParams.get("token")!;
+  assert.equal(
+    (await api(t, "/password/reset", { token, password: "after-the-wait-phrase-4" })).status,
+    200,
+  );
+});
+
+Deno.test("[auth] a reset email that cannot be sent is logged, never an unhandled rejection", async () => {
+  await using t = await testApp({}, {
+    mailer: (mailer) => ({
+      ...mailer,
+      send: (email) =>
+        /Reset/.test(email.subject)
+          ? Promise.reject(new Error("provider down"))
+          : mailer.send(email),
+    }),
+  });
+  await member(t, "a@example.com");
+  assert.equal((await api(t, "/password/forgot", { email: "a@example.com" })).status, 202);
+  await t.deps.background.drain();
+  const line = t.logLines.map((l) => JSON.parse(l)).find((l) =>
+    l.msg === "password reset email failed"
+  );
+  assert.ok(line, "the failure is logged");
+  assert.equal(line.level, "error");
+  assert.match(line.error.message, /provider down/);
 });
 
 Deno.test("[auth] a password change signs out every other session", async () => {
@@ -408,7 +526,7 @@ Deno.test("[auth] throttling per account: waits, lockout with Retry-After, recov
   });
   assert.equal(audit.items.length, 1, "the lockout is audited");
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const token = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;
@@ -417,6 +535,49 @@ Deno.test("[auth] throttling per account: waits, lockout with Retry-After, recov
     200,
   );
   assert.equal((await signIn(t, "a@example.com", "unlocked-sturdy-phrase-5")).status, 200);
+});
+
+Deno.test("[auth] simultaneous wrong passwords get no more checks than the failure budget", async () => {
+  await using t = await testApp();
+  await member(t, "a@example.com");
+  // Every attempt from its own address: only the per-account budget stands in the way.
+  let n = 0;
+  const attempt = (email: string, password: string) =>
+    api(t, "/sign-in", { email, password }, { ip: `198.18.${n >> 8}.${n++ & 255}` });
+  const burst = await Promise.all([
+    ...Array.from({ length: 27 }, () => attempt("a@example.com", "wrong-password-x")),
+    attempt("a@example.com", PASSWORD),
+  ]);
+  const statuses = burst.map((r) => r.status);
+  const wrongChecked = statuses.filter((s) => s === 401).length;
+  const signedIn = statuses.filter((s) => s === 200).length;
+  assert.ok(wrongChecked + signedIn <= 5, `at most 5 passwords checked: ${statuses.join(" ")}`);
+  assert.equal(statuses.filter((s) => s === 429).length, 28 - wrongChecked - signedIn);
+  for (const res of burst.filter((r) => r.status === 429)) {
+    assert.ok(Number(res.headers.get("Retry-After")) > 0, "429 says how long to wait");
+  }
+  const checks = await t.deps.store.find<Doc & { details?: { reason?: string } }>("audit_logs", {
+    where: { action: "auth.sign_in", outcome: "failure" },
+    sort: { field: "at", direction: -1 },
+    limit: 100,
+  });
+  assert.equal(
+    checks.items.filter((a) => a.details?.reason === "wrong_password").length,
+    wrongChecked,
+    "every checked wrong password is audited, and only those",
+  );
+  // The burst used the budget up: the right password now waits, unless it was one of the checks.
+  const after = await attempt("a@example.com", PASSWORD);
+  assert.equal(after.status, signedIn ? 200 : 429);
+
+  // The same for an address nobody has: 28 at once, at most 5 checked, then the lock holds.
+  const ghost = await Promise.all(
+    Array.from({ length: 28 }, () => attempt("ghost@example.com", "wrong-password-x")),
+  );
+  const ghostChecked = ghost.filter((r) => r.status === 401).length;
+  assert.ok(ghostChecked >= 1 && ghostChecked <= 5, ghost.map((r) => r.status).join(" "));
+  assert.equal(ghost.filter((r) => r.status === 429).length, 28 - ghostChecked);
+  assert.equal((await attempt("ghost@example.com", "wrong-password-x")).status, 429);
 });
 
 Deno.test("[auth] sign-in attempts per IP are limited with 429 and Retry-After", async () => {
@@ -588,7 +749,7 @@ Deno.test("[auth] the store holds no raw password, session token, reset token or
   await verify(t, "a@example.com");
   const session = sessionCookie(await signIn(t, "a@example.com")).split("=")[1];
   await api(t, "/password/forgot", { email: "a@example.com" });
-  await new Promise((r) => setTimeout(r, 20));
+  await t.deps.background.drain();
   const resetToken = new URL(
     lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0],
   ).searchParams.get("token")!;

@@ -1,5 +1,6 @@
 /** The types every route shares: what the app is built from, and what middleware puts on the context. */
 import type { AssetMap } from "../lib/assets.ts";
+import type { Background } from "../lib/background.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { User } from "../lib/auth/users.ts";
 import type { Mailer } from "../lib/email.ts";
@@ -29,6 +30,8 @@ export type AppDeps = {
   startedAt: number;
   /** The app's version, from deno.json. */
   version: string;
+  /** Tasks that run after the response; drained at shutdown. */
+  background: Background;
 };
 
 /** Hono's environment type for this app. */

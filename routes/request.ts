@@ -131,19 +131,36 @@ export async function formBody(c: Context): Promise<Record<string, string>> {
   return out;
 }
 
-/** A `next` parameter is followed only to a path on this site, never to another origin. */
+/** The dummy origin relative `next` values are resolved against; it never leaves this module. */
+const NEXT_BASE = "http://orion.invalid";
+
+/**
+ * A `next` parameter is followed only to a path on this site, never to another origin. The value
+ * is normalised first and the normalised value is both what is checked and what is returned:
+ * "/.//evil.example" becomes "//evil.example" once its dot segment is resolved, which a browser
+ * reads as another host, so it must be refused after normalising, not before.
+ */
 export function safeNext(next: string | undefined, fallback: string): string {
   // Browsers drop tabs and newlines from URLs and read "\" as "/", so "/\t/evil.example" would
-  // leave the site: only a plain path of printable characters that stays on this origin is followed.
+  // leave the site: only a plain path of printable characters is considered at all.
   if (!next || !next.startsWith("/") || next.includes("\\") || hasControlOrSpace(next)) {
     return fallback;
   }
-  const base = "http://orion.invalid";
-  const url = new URL(next, base);
-  // The parsed form is percent-encoded, so it is always a valid Location header.
-  return url.origin === base && !next.startsWith("//")
-    ? url.pathname + url.search + url.hash
-    : fallback;
+  let url: URL;
+  try {
+    url = new URL(next, NEXT_BASE);
+  } catch {
+    // "///evil.example" parses as an authority, "//[" or "//:1" not at all: none is a path here.
+    return fallback;
+  }
+  // The serialised form is percent-encoded, so it is always a valid Location header.
+  const path = url.pathname + url.search + url.hash;
+  return url.origin === NEXT_BASE && isLocalPath(path) ? path : fallback;
+}
+
+/** One leading "/" and not two: "//host" and "/\\host" are read by browsers as another origin. */
+function isLocalPath(path: string): boolean {
+  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\");
 }
 
 function hasControlOrSpace(text: string): boolean {

@@ -4,8 +4,9 @@
  * is dropped afterwards, so the same tests prove both backends.
  */
 import { loadAssets } from "../lib/assets.ts";
+import { createBackground } from "../lib/background.ts";
 import { loadConfig } from "../lib/config.ts";
-import { createMailer } from "../lib/email.ts";
+import { createMailer, type Mailer } from "../lib/email.ts";
 import { createRateLimiter } from "../lib/rate_limit.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -17,8 +18,14 @@ import { openMarket, tradingContext } from "../lib/trading/setup.ts";
 import { createApp } from "./app.tsx";
 import type { AppDeps } from "./env.ts";
 
-/** A fresh app on a fresh store; `logLines` holds every log line written. */
-export async function testApp(env: Record<string, string> = {}) {
+/**
+ * A fresh app on a fresh store; `logLines` holds every log line written. `options.mailer` wraps
+ * the development mailer (to hold an email back, or make sending fail).
+ */
+export async function testApp(
+  env: Record<string, string> = {},
+  options: { mailer?: (mailer: Mailer) => Mailer } = {},
+) {
   const mongoUri = Deno.env.get("MONGODB_URI");
   const mongoDb = `orion_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const config = loadConfig({
@@ -36,6 +43,7 @@ export async function testApp(env: Record<string, string> = {}) {
   metrics.observeStore(rawStore);
   const store = instrumentStore(rawStore, metrics);
   const market = await openMarket(store, config, log);
+  const mailer = await createMailer(config, log);
   const deps: AppDeps = {
     config,
     store,
@@ -44,10 +52,11 @@ export async function testApp(env: Record<string, string> = {}) {
     metrics,
     readOnly: readOnlySwitch(store, config.readOnly),
     assets: await loadAssets(),
-    mailer: await createMailer(config, log),
+    mailer: options.mailer ? options.mailer(mailer) : mailer,
     limiter: await createRateLimiter(config, log),
     startedAt: performance.now(),
     version: "test",
+    background: createBackground(log),
   };
   const app = createApp(deps);
   return {
@@ -55,6 +64,7 @@ export async function testApp(env: Record<string, string> = {}) {
     deps,
     logLines,
     [Symbol.asyncDispose]: async () => {
+      await deps.background.drain();
       await deps.limiter.close();
       await deps.mailer.close();
       await deps.store.close();

@@ -3,13 +3,15 @@ import assert from "node:assert/strict";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { totpCode } from "../lib/auth/totp.ts";
 import type { Session } from "../lib/auth/session.ts";
+import { checkSecondFactor } from "../lib/auth/two_factor.ts";
+import type { User } from "../lib/auth/users.ts";
 import { testApp, testBrowser } from "./testing.ts";
 
 const ORIGIN = "http://localhost:8000";
 const PASSWORD = "vivid-otter-planet-42";
 type App = Awaited<ReturnType<typeof testApp>>;
 
-function api(t: App, path: string, body?: unknown, cookie?: string) {
+function api(t: App, path: string, body?: unknown, cookie?: string, ip?: string) {
   const headers: Record<string, string> = { Origin: ORIGIN };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (cookie) headers.Cookie = cookie;
@@ -17,7 +19,7 @@ function api(t: App, path: string, body?: unknown, cookie?: string) {
     method: body === undefined ? "GET" : "POST",
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  }, ip ? { remoteAddr: { hostname: ip, port: 1, transport: "tcp" } } : undefined);
 }
 
 const cookieOf = (res: Response) =>
@@ -105,6 +107,73 @@ Deno.test("[2fa] a recovery code signs in once; five wrong codes lock the second
     limit: 5,
   });
   assert.equal(audit.items.length, 1);
+});
+
+/** Wrong codes of both kinds: six digits, and recovery-code shaped. */
+const wrongCodes = (n: number) =>
+  Array.from({ length: n }, (_, i) => i % 2 ? String(100000 + i) : `wrong-code-${i}x`);
+
+Deno.test("[2fa] simultaneous wrong codes, TOTP or recovery, cannot get past the lock", async () => {
+  await using t = await testApp();
+  const { key, recoveryCodes } = await enrolled(t);
+  // Each from its own address, with the right password: only the second factor stands in the way.
+  const burst = await Promise.all(
+    wrongCodes(27).map((totpCode, i) =>
+      api(
+        t,
+        "/sign-in",
+        { email: "a@example.com", password: PASSWORD, totpCode },
+        undefined,
+        `198.18.1.${i}`,
+      )
+    ),
+  );
+  assert.ok(burst.every((r) => [401, 403, 429].includes(r.status)), "no code got in");
+  const user = await t.deps.store.findOne<User>("users", { email: "a@example.com" });
+  assert.ok(user!.totp!.failures <= 5, `at most 5 codes compared, got ${user!.totp!.failures}`);
+  // The lock holds afterwards, for a right TOTP code and a right recovery code alike.
+  for (const code of [totpCode(key, new Date(Date.now() + 30_000)), recoveryCodes[0]]) {
+    const res = await api(
+      t,
+      "/sign-in",
+      {
+        email: "a@example.com",
+        password: PASSWORD,
+        totpCode: code,
+      },
+      undefined,
+      "198.18.2.1",
+    );
+    assert.equal(res.status, 403);
+    assert.equal((await res.json()).error.code, "totp_locked");
+  }
+});
+
+Deno.test("[2fa] the lock is claimed before a code is compared: 27 at once compare at most 5", async () => {
+  await using t = await testApp();
+  const { recoveryCodes } = await enrolled(t);
+  const { store, config } = t.deps;
+  // All read the user before any of them counted, as simultaneous sign-ins do.
+  const user = (await store.findOne<User>("users", { email: "a@example.com" }))!;
+  const origin = { ip: "198.18.3.1", userAgent: "test" };
+  const results = await Promise.all(
+    wrongCodes(27).map((code) => checkSecondFactor(store, config.authSecret, user, code, origin)),
+  );
+  const after = (await store.get<User>("users", user._id))!;
+  assert.equal(after.totp!.failures, 5, "the count stops at the lock: no code beyond it compared");
+  assert.equal(results.filter((r) => r === "invalid").length, 4);
+  assert.equal(results.filter((r) => r === "locked").length, 23);
+  assert.equal(
+    await checkSecondFactor(store, config.authSecret, after, recoveryCodes[1], origin),
+    "locked",
+    "a right code after the burst is refused",
+  );
+  const locks = await store.find("audit_logs", {
+    where: { action: "auth.totp_locked" },
+    sort: { field: "at", direction: -1 },
+    limit: 5,
+  });
+  assert.equal(locks.items.length, 1, "the lock is audited once");
 });
 
 Deno.test("[2fa] turning it off needs sudo mode: a recent password (and code)", async () => {

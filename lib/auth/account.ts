@@ -120,8 +120,10 @@ export async function resendVerification(
 }
 
 /**
- * Emails a reset link when the address has an account. The caller answers 202 either way, and
- * the email goes out after the response so its timing reveals nothing.
+ * Emails a reset link when the address has an account. The caller answers 202 either way: only
+ * the rate limits, the same for every address, run before the answer; looking the address up,
+ * making the token and sending the email happen afterwards, so neither the answer nor its timing
+ * tells whether the address is registered.
  */
 export async function requestPasswordReset(
   ctx: AuthContext,
@@ -132,13 +134,23 @@ export async function requestPasswordReset(
   await enforceLimit(ctx, LIMITS.resetPerIp, origin.ip);
   const normalized = normalizeEmail(email);
   await enforceLimit(ctx, LIMITS.resetPerEmail, normalized);
-  const user = await findUserByEmail(ctx.store, normalized);
+  ctx.background.run("password reset", () => sendPasswordReset(ctx, normalized, origin, now));
+}
+
+/** The part of a reset request done after answering: the lookup, the token, the email. */
+async function sendPasswordReset(
+  ctx: AuthContext,
+  email: string,
+  origin: RequestOrigin,
+  now: Date,
+): Promise<void> {
+  const user = await findUserByEmail(ctx.store, email);
   if (!user || user.role === "SUSPENDED") return;
   const token = await createPasswordReset(ctx.store, user._id, origin, now);
   // Links come from APP_URL, never from the request's Host header, which an attacker can set.
   const link =
     new URL(`/reset-password?token=${encodeURIComponent(token)}`, ctx.config.appUrl).href;
-  ctx.mailer.send(passwordResetEmail(user.email, user.name, link)).catch((error) =>
+  await ctx.mailer.send(passwordResetEmail(user.email, user.name, link)).catch((error) =>
     ctx.log.error("password reset email failed", { userId: user._id, error })
   );
 }

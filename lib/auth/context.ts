@@ -1,4 +1,5 @@
 /** What the auth flows need from the rest of the app, passed in so they run the same in tests. */
+import type { Background } from "../background.ts";
 import type { Config } from "../config.ts";
 import type { Mailer } from "../email.ts";
 import type { Logger } from "../log.ts";
@@ -11,4 +12,6 @@ export type AuthContext = {
   mailer: Mailer;
   limiter: RateLimiter;
   log: Logger;
+  /** Work done after answering (reset emails), so its timing tells the client nothing. */
+  background: Background;
 };

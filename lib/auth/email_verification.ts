@@ -1,6 +1,9 @@
 /**
  * Email verification: each request makes a single-use link token and an 8-digit code, valid for
- * 24 hours; a new request replaces the old one. The store keeps only a hash of each.
+ * 24 hours; a new request replaces the old one. The store keeps only a hash of each. Every try
+ * counts against the sender's address, and every code tried against the account it would verify
+ * (claimed before the code is compared); a wrong code never voids the pending one, so nobody
+ * else's guesses can spoil a user's code.
  */
 import { hmac } from "@oslojs/crypto/hmac";
 import { SHA256 } from "@oslojs/crypto/sha2";
@@ -8,12 +11,12 @@ import { constantTimeEqual } from "@oslojs/crypto/subtle";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import type { AuthContext } from "./context.ts";
+import { enforceLimit, LIMITS } from "./limits.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
 import { normalizeEmail, type User } from "./users.ts";
 
 export const VERIFICATION_TTL_MS = 24 * 60 * 60 * 1000;
-/** Wrong codes before a verification is thrown away; 5 guesses at 10^8 codes is no real chance. */
-export const MAX_CODE_ATTEMPTS = 5;
 
 /**
  * Starts verifying `email` for `user` (their own address at sign-up, or a new one they asked to
@@ -42,7 +45,6 @@ export async function createEmailVerification(
       email,
       secretHash,
       codeHash: codeHash(authSecret, id, code),
-      attempts: 0,
       createdAt: now,
       expiresAt: new Date(now.getTime() + VERIFICATION_TTL_MS),
     },
@@ -51,16 +53,19 @@ export async function createEmailVerification(
   return { token, code };
 }
 
-/** Verifies with either the link's token or the address and its code, whichever the user has. */
+/**
+ * Verifies with either the link's token or the address and its code, whichever the user has.
+ * Throws 429 (with Retry-After) past the per-address or the per-account limit.
+ */
 export async function verifyEmail(
-  store: Store,
-  authSecret: string,
+  ctx: AuthContext,
   input: { token: string } | { email: string; code: string },
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<VerificationResult> {
-  if ("token" in input) return await verifyEmailToken(store, input.token, origin, now);
-  return await verifyEmailCode(store, authSecret, input.email, input.code, origin, now);
+  await enforceLimit(ctx, LIMITS.verifyPerIp, origin.ip);
+  if ("token" in input) return await verifyEmailToken(ctx.store, input.token, origin, now);
+  return await verifyEmailCode(ctx, input.email, input.code, origin, now);
 }
 
 /** Verifies with the emailed link's token. */
@@ -80,41 +85,30 @@ export async function verifyEmailToken(
 
 /**
  * Verifies with the 8-digit code sent to `email`: the address being verified, which for an email
- * change is the new one.
+ * change is the new one. The try is counted against the account first, atomically in the rate
+ * limiter, so simultaneous guesses cannot exceed the account's budget; a wrong code changes
+ * nothing else.
  */
 export async function verifyEmailCode(
-  store: Store,
-  authSecret: string,
+  ctx: AuthContext,
   email: string,
   code: string,
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<VerificationResult> {
-  const page = await store.find<Verification>("email_verifications", {
+  const page = await ctx.store.find<Verification>("email_verifications", {
     where: { email: normalizeEmail(email) },
     limit: 20,
   });
   const [record] = page.items.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   if (!record) return { ok: false, reason: "invalid" };
+  await enforceLimit(ctx, LIMITS.verifyCodePerUser, record.userId);
   const digits = code.replace(/[\s-]/g, "");
-  const presented = new TextEncoder().encode(codeHash(authSecret, record._id, digits));
+  const presented = new TextEncoder().encode(codeHash(ctx.config.authSecret, record._id, digits));
   if (!constantTimeEqual(presented, new TextEncoder().encode(record.codeHash))) {
-    const attempts = record.attempts + 1;
-    try {
-      if (attempts >= MAX_CODE_ATTEMPTS) {
-        await store.delete("email_verifications", record._id, { ifVersion: record._v });
-      } else {
-        await store.update<Verification>("email_verifications", record._id, { attempts }, {
-          ifVersion: record._v,
-        });
-      }
-    } catch (err) {
-      // A concurrent guess moved the record on; this guess still counts as wrong.
-      if (!(err instanceof ConflictError)) throw err;
-    }
-    return { ok: false, reason: attempts >= MAX_CODE_ATTEMPTS ? "too_many_attempts" : "invalid" };
+    return { ok: false, reason: "invalid" };
   }
-  return await apply(store, record, origin, now);
+  return await apply(ctx.store, record, origin, now);
 }
 
 /** Marks the address verified (switching the user to it, for an email change) and uses the record up. */
@@ -187,14 +181,13 @@ function randomDigits(n: number): string {
 
 export type VerificationResult =
   | { ok: true; user: User }
-  | { ok: false; reason: "invalid" | "expired" | "too_many_attempts" | "email_taken" };
+  | { ok: false; reason: "invalid" | "expired" | "email_taken" };
 
 type Verification = Doc & {
   userId: string;
   email: string;
   secretHash: string;
   codeHash: string;
-  attempts: number;
   createdAt: Date;
   expiresAt: Date;
 };

@@ -12,6 +12,12 @@ export const LIMITS = {
   signUpPerIp: { name: "sign-up-ip", limit: 10, windowS: 60 * 60 },
   /** Verification links and codes tried from one address. */
   verifyPerIp: { name: "verify-ip", limit: 30, windowS: 15 * 60 },
+  /**
+   * Verification codes tried for one account, from anywhere. Wrong codes never void the pending
+   * one, so this bounds guessing: at most 96 windows × 10 = 960 tries in a code's 24 hours,
+   * against 10^8 codes (a chance below 1 in 100 000).
+   */
+  verifyCodePerUser: { name: "verify-code-user", limit: 10, windowS: 15 * 60 },
   /** New verification emails: one a minute and five an hour for one account. */
   verifyResendPerUserMinute: { name: "verify-resend-min", limit: 1, windowS: 60 },
   verifyResendPerUserHour: { name: "verify-resend-hour", limit: 5, windowS: 60 * 60 },

@@ -10,10 +10,11 @@ import { enforceLimit, LIMITS, tooManyRequests } from "./limits.ts";
 import { decoyPasswordHash, verifyPassword } from "./password.ts";
 import { createSession, grantSudo, type Session } from "./session.ts";
 import {
+  claimSignInAttempt,
   clearSignInFailures,
   LOCKOUT_FAILURES,
   recordSignInFailure,
-  signInWaitMs,
+  releaseSignInAttempt,
 } from "./sign_in_throttle.ts";
 import { checkSecondFactor } from "./two_factor.ts";
 import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
@@ -88,7 +89,9 @@ export async function reauthenticate(
 
 /**
  * The user whose password this is; otherwise counts a failure and throws 401 (or 429 while the
- * address must wait). Unknown addresses are hashed against a decoy so timing tells nothing.
+ * address must wait). The attempt is claimed against the address's failure budget before the
+ * password is compared, so simultaneous guesses cannot get more checks than sequential ones.
+ * Unknown addresses are hashed against a decoy so timing tells nothing.
  */
 async function checkPassword(
   ctx: AuthContext,
@@ -97,8 +100,8 @@ async function checkPassword(
   origin: RequestOrigin,
   now: Date,
 ): Promise<User> {
-  const waitMs = await signInWaitMs(ctx.store, email, now);
-  if (waitMs > 0) {
+  const { claim, waitMs } = await claimSignInAttempt(ctx.store, email, now);
+  if (!claim) {
     await audit(ctx.store, {
       action: "auth.sign_in",
       outcome: "failure",
@@ -107,10 +110,21 @@ async function checkPassword(
     }, now);
     throw tooManyRequests(waitMs / 1000);
   }
-  const user = await findUserByEmail(ctx.store, email);
-  const ok = await verifyPassword(user?.passwordHash ?? await decoyPasswordHash(), password);
-  if (user && ok) return user;
-  const { failures, lockedOut } = await recordSignInFailure(ctx.store, email, now);
+  let user: User | null;
+  let ok: boolean;
+  try {
+    user = await findUserByEmail(ctx.store, email);
+    ok = await verifyPassword(user?.passwordHash ?? await decoyPasswordHash(), password);
+  } catch (err) {
+    // Nothing was compared, so nothing is counted; if the store is down too, the claim lapses.
+    await releaseSignInAttempt(ctx.store, claim).catch(() => {});
+    throw err;
+  }
+  if (user && ok) {
+    await releaseSignInAttempt(ctx.store, claim);
+    return user;
+  }
+  const { failures, lockedOut } = await recordSignInFailure(ctx.store, claim, now);
   await audit(ctx.store, {
     action: "auth.sign_in",
     outcome: "failure",

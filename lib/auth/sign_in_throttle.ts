@@ -18,43 +18,132 @@ export const LOCKOUT_MS = 15 * 60 * 1000;
 /** Failures older than this are forgotten. */
 const MEMORY_MS = 24 * 60 * 60 * 1000;
 
-/** How long until this address may try again: 0 when it may now. */
-export async function signInWaitMs(store: Store, email: string, now = new Date()): Promise<number> {
-  const throttle = await store.get<Throttle>("sign_in_throttles", throttleId(email));
-  if (!throttle?.lockedUntil) return 0;
-  return Math.max(0, throttle.lockedUntil.getTime() - now.getTime());
-}
+/**
+ * How long a claimed attempt holds its place. A password check takes well under a second; a
+ * process that dies between claiming and settling loses its claim only after this long.
+ */
+const CLAIM_MS = 60_000;
 
 /**
- * Counts one failed sign-in and returns the resulting state: the failure count and how long the
- * address must wait now (0 while under the free allowance).
+ * Claims the right to check one password for this address, before the check: the claim is
+ * written with a compare-and-set on the address's throttle document, so however many attempts
+ * arrive at once, no more are checked than the failures allowed before the next wait. Returns the
+ * claim to settle afterwards, or how long to wait (the caller answers 429).
+ *
+ * A claim counts as a failure that has not happened yet: while claims are outstanding, a further
+ * attempt is admitted only if every outstanding one failing would still impose no wait. So
+ * sequentially nothing changes (the 6th failure in a row waits), and concurrently at most
+ * FREE_FAILURES + 1 passwords are checked before the first wait, one at a time after that.
  */
-export async function recordSignInFailure(
+export async function claimSignInAttempt(
   store: Store,
   email: string,
   now = new Date(),
-): Promise<{ failures: number; waitMs: number; lockedOut: boolean }> {
+): Promise<{ claim: SignInClaim; waitMs?: undefined } | { claim?: undefined; waitMs: number }> {
   const id = throttleId(email);
   for (;;) {
     const current = await store.get<Throttle>("sign_in_throttles", id);
-    const stale = !current || now.getTime() - current.lastFailureAt.getTime() > MEMORY_MS;
-    const failures = stale ? 1 : current.failures + 1;
+    const state = liveState(current, now);
+    if (state.lockedMs > 0) return { waitMs: state.lockedMs };
+    const ahead = state.failures + state.claims.length;
+    if (state.claims.length > 0 && delayAfter(ahead) > 0) return { waitMs: delayAfter(ahead) };
+    const claim: SignInClaim = { email, until: now.getTime() + CLAIM_MS };
+    const claims = [...state.claims, claim.until];
+    try {
+      if (current) {
+        await store.update<Throttle>("sign_in_throttles", id, { claims }, {
+          ifVersion: current._v,
+        });
+      } else {
+        await store.insert<Throttle>("sign_in_throttles", {
+          _id: id,
+          failures: 0,
+          lastFailureAt: null,
+          lockedUntil: null,
+          claims,
+        });
+      }
+      return { claim };
+    } catch (err) {
+      // Another attempt for the same address claimed first: decide again on top of it.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+}
+
+/**
+ * Settles a claim whose password was wrong: it becomes a counted failure. Returns the resulting
+ * state: the failure count and how long the address must wait now (0 while under the free
+ * allowance).
+ */
+export async function recordSignInFailure(
+  store: Store,
+  claim: SignInClaim,
+  now = new Date(),
+): Promise<{ failures: number; waitMs: number; lockedOut: boolean }> {
+  let result = { failures: 0, waitMs: 0, lockedOut: false };
+  await settle(store, claim, now, (state) => {
+    const failures = state.failures + 1;
     const waitMs = delayAfter(failures);
-    const fields = {
+    result = { failures, waitMs, lockedOut: failures >= LOCKOUT_FAILURES };
+    return {
       failures,
       lastFailureAt: now,
       lockedUntil: waitMs > 0 ? new Date(now.getTime() + waitMs) : null,
     };
+  });
+  return result;
+}
+
+/** Settles a claim whose password was right: it is given back and counts as nothing. */
+export async function releaseSignInAttempt(store: Store, claim: SignInClaim): Promise<void> {
+  await settle(store, claim, new Date(), () => ({}), false);
+}
+
+/** Removes `claim` from the address's outstanding claims and applies `change`, in one write. */
+async function settle(
+  store: Store,
+  claim: SignInClaim,
+  now: Date,
+  change: (state: LiveState) => Partial<Omit<Throttle, "_id" | "_v">>,
+  createIfMissing = true,
+): Promise<void> {
+  const id = throttleId(claim.email);
+  for (;;) {
+    const current = await store.get<Throttle>("sign_in_throttles", id);
+    // A success or a password reset cleared the address meanwhile; a failure still counts.
+    if (!current && !createIfMissing) return;
+    const state = liveState(current, now);
+    const index = state.claims.indexOf(claim.until);
+    const claims = index < 0 ? state.claims : state.claims.toSpliced(index, 1);
+    const fields = { failures: state.failures, claims, ...change(state) };
     try {
       if (current) {
         await store.update<Throttle>("sign_in_throttles", id, fields, { ifVersion: current._v });
-      } else await store.insert<Throttle>("sign_in_throttles", { _id: id, ...fields });
-      return { failures, waitMs, lockedOut: failures >= LOCKOUT_FAILURES };
+      } else {
+        await store.insert<Throttle>("sign_in_throttles", {
+          _id: id,
+          lastFailureAt: null,
+          lockedUntil: null,
+          ...fields,
+        });
+      }
+      return;
     } catch (err) {
-      // Another failure for the same address landed first: count again on top of it.
       if (!(err instanceof ConflictError)) throw err;
     }
   }
+}
+
+/** The throttle as it stands at `now`: old failures forgotten, lapsed claims dropped. */
+function liveState(current: Throttle | null, now: Date): LiveState {
+  const stale = !current?.lastFailureAt ||
+    now.getTime() - current.lastFailureAt.getTime() > MEMORY_MS;
+  return {
+    failures: stale ? 0 : current.failures,
+    claims: (current?.claims ?? []).filter((until) => until > now.getTime()),
+    lockedMs: current?.lockedUntil ? Math.max(0, current.lockedUntil.getTime() - now.getTime()) : 0,
+  };
 }
 
 /** Forgets the failures of an address: after a successful sign-in or a password reset. */
@@ -78,4 +167,15 @@ function throttleId(email: string): string {
   return encodeHexLowerCase(sha256(new TextEncoder().encode(email.trim().toLowerCase())));
 }
 
-type Throttle = Doc & { failures: number; lastFailureAt: Date; lockedUntil: Date | null };
+/** One claimed password check, to settle once the password has been compared. */
+export type SignInClaim = { readonly email: string; readonly until: number };
+
+type Throttle = Doc & {
+  failures: number;
+  lastFailureAt: Date | null;
+  lockedUntil: Date | null;
+  /** When each outstanding claim lapses (epoch ms); absent on documents written before claims. */
+  claims?: number[];
+};
+
+type LiveState = { failures: number; claims: number[]; lockedMs: number };

@@ -2,7 +2,7 @@
  * Optional TOTP two-factor authentication: enrolment confirmed by a first code, ten recovery
  * codes shown once and stored hashed, no code accepted twice, and a lock after repeated failures.
  */
-import { auditOp, type RequestOrigin } from "../audit.ts";
+import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Store } from "../store/port.ts";
 import type { AuthContext } from "./context.ts";
@@ -133,18 +133,23 @@ export async function regenerateRecoveryCodes(
 /**
  * Checks a second-factor code (a TOTP code, or a recovery code, which is then used up) for a
  * user with TOTP on. Wrong codes count; at TOTP_MAX_FAILURES in a row the second factor locks
- * until a password reset by email. Concurrent uses of one code: only one can win.
+ * until a password reset by email. Each attempt is counted before its code is compared and a
+ * right code gives the count back, so simultaneous guesses get no more comparisons than the
+ * lock allows. Concurrent uses of one code: only one can win.
  */
 export async function checkSecondFactor(
   store: Store,
   authSecret: string,
-  user: User,
+  staleUser: User,
   code: string,
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<"ok" | "invalid" | "locked"> {
-  const totp = user.totp!;
-  if (totp.failures >= TOTP_MAX_FAILURES) return "locked";
+  const user = await claimSecondFactorAttempt(store, staleUser._id);
+  if (user === "locked") return "locked";
+  // Two-factor was turned off meanwhile: this code belongs to nothing.
+  if (!user?.totp) return "invalid";
+  const totp = user.totp;
   const isRecovery = /[a-z]/i.test(code);
   try {
     if (isRecovery) {
@@ -182,40 +187,40 @@ export async function checkSecondFactor(
       }
     }
   } catch (err) {
-    // Another request used this user's factor at the same moment: this one does not count.
+    // Another attempt on this user's factor landed at the same moment: only one can win, and
+    // this one keeps its claim, like a wrong code.
     if (err instanceof ConflictError) return "invalid";
     throw err;
   }
-  return await countTotpFailure(store, user._id, origin, now);
+  // The claim already counted this wrong code; the one that reached the limit reports the lock.
+  if (totp.failures < TOTP_MAX_FAILURES) return "invalid";
+  await audit(
+    store,
+    { action: "auth.totp_locked", outcome: "failure", userId: user._id, origin },
+    now,
+  );
+  return "locked";
 }
 
-/** Adds one wrong code to the user's count, retrying on concurrent writes so no guess goes uncounted. */
-async function countTotpFailure(
+/**
+ * Counts one attempt against the user's second factor before its code is compared, with a
+ * compare-and-set on the user document; returns the user as counted, "locked" when the factor is
+ * already locked, or null when the user or their factor is gone. A right code resets the count.
+ */
+async function claimSecondFactorAttempt(
   store: Store,
   userId: string,
-  origin: RequestOrigin,
-  now: Date,
-): Promise<"invalid" | "locked"> {
+): Promise<User | "locked" | null> {
   for (;;) {
     const user = await store.get<User>("users", userId);
-    if (!user?.totp) return "invalid";
-    const failures = user.totp.failures + 1;
-    const locked = failures >= TOTP_MAX_FAILURES;
+    if (!user?.totp) return null;
+    if (user.totp.failures >= TOTP_MAX_FAILURES) return "locked";
     try {
-      await store.commit([
-        {
-          op: "update",
-          collection: "users",
-          id: userId,
-          set: { totp: { ...user.totp, failures } },
-          ifVersion: user._v,
-        },
-        ...(locked
-          ? [auditOp({ action: "auth.totp_locked", outcome: "failure", userId, origin }, now)]
-          : []),
-      ]);
-      return locked ? "locked" : "invalid";
+      return await store.update<User>("users", userId, {
+        totp: { ...user.totp, failures: user.totp.failures + 1 },
+      }, { ifVersion: user._v });
     } catch (err) {
+      // Another attempt counted first: count this one on top of it.
       if (!(err instanceof ConflictError)) throw err;
     }
   }
