@@ -8,7 +8,7 @@ import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
 import { createPasswordReset } from "./password_reset.ts";
 import { inSudoMode, invalidateSession, invalidateUserSessions, type Session } from "./session.ts";
 import { sendVerification } from "./sign_up.ts";
-import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
+import { findUserByEmail, nextCredentialVersion, normalizeEmail, type User } from "./users.ts";
 import type { Store } from "../store/port.ts";
 
 /** Thrown when a sensitive change needs the password again (sudo mode has lapsed). */
@@ -53,14 +53,23 @@ export async function changePassword(
   }
   const weak = await passwordProblem(input.newPassword, [user.email, user.name]);
   if (weak) throw new AppError(422, "validation_failed", weak, { fields: { newPassword: weak } });
+  const next = nextCredentialVersion(user);
   await ctx.store.commit([
     {
       op: "update",
       collection: "users",
       id: user._id,
-      set: { passwordHash: await hashPassword(input.newPassword), passwordChangedAt: now },
+      set: {
+        passwordHash: await hashPassword(input.newPassword),
+        passwordChangedAt: now,
+        ...next,
+      },
       ifVersion: user._v,
     },
+    // The session the change is made in moves to the new version in the same unit, so it is the
+    // only one that survives: every other, including one a racing sign-in with the old password
+    // opens afterwards, is at the old version and refused from its next request.
+    { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.password_changed", outcome: "success", userId: user._id, origin }, now),
   ]);
   const ended = await invalidateUserSessions(ctx.store, user._id, session._id);

@@ -9,7 +9,7 @@ import { hashPassword, passwordProblem } from "./password.ts";
 import { invalidateUserSessions } from "./session.ts";
 import { clearSignInFailures } from "./sign_in_throttle.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
-import type { User } from "./users.ts";
+import { nextCredentialVersion, type User } from "./users.ts";
 
 export const RESET_TTL_MS = 60 * 60 * 1000;
 
@@ -85,6 +85,9 @@ export async function resetPassword(
           emailVerifiedAt: user.emailVerifiedAt ?? now,
           // A reset by email is how a locked second factor becomes usable again.
           totp: user.totp ? { ...user.totp, failures: 0 } : null,
+          // Every session, including one a racing sign-in with the old password opens after
+          // the deletion below, is at an older version and refused from its next request.
+          ...nextCredentialVersion(user),
         },
         ifVersion: user._v,
       },

@@ -54,8 +54,10 @@ async function attemptSignIn(
   if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
 
   await clearSignInFailures(ctx.store, email);
-  // Always a new session, so a token planted in the browser before sign-in is never promoted.
-  const { session, token } = await createSession(ctx.store, user._id, origin, now);
+  // Always a new session, so a token planted in the browser before sign-in is never promoted. It
+  // is bound to the credential version read with the password hash just checked: if the password
+  // changed since, the session never answers.
+  const { session, token } = await createSession(ctx.store, user, origin, now);
   await audit(
     ctx.store,
     { action: "auth.sign_in", outcome: "success", userId: user._id, origin },

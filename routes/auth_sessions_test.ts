@@ -1,0 +1,196 @@
+/**
+ * Sessions bound to the credentials they were opened with, the per-user session cap, email-change
+ * notices, and two-factor users after AUTH_SECRET changes: through the HTTP API, with requests
+ * racing each other for real.
+ */
+import assert from "node:assert/strict";
+import { decodeBase32IgnorePadding } from "@oslojs/encoding";
+import type { AuditEntry } from "../lib/audit.ts";
+import { createSession, MAX_SESSIONS_PER_USER, type Session } from "../lib/auth/session.ts";
+import { totpCode } from "../lib/auth/totp.ts";
+import type { User } from "../lib/auth/users.ts";
+import { testApp } from "./testing.ts";
+
+const PASSWORD = "vivid-otter-planet-42";
+const NEW_PASSWORD = "fresh-sturdy-phrase-1";
+const ORIGIN = "http://localhost:8000";
+type App = Awaited<ReturnType<typeof testApp>>;
+
+/** A JSON request as a browser on our own origin sends it; `ip` keeps per-IP limits apart. */
+function api(
+  t: App,
+  path: string,
+  body?: unknown,
+  init: { cookie?: string; ip?: string } = {},
+) {
+  const headers: Record<string, string> = { Origin: ORIGIN, "User-Agent": "test-browser" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (init.cookie) headers.Cookie = init.cookie;
+  return t.app.request(`${ORIGIN}/api/auth${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }, { remoteAddr: { hostname: init.ip ?? "203.0.113.7", port: 1, transport: "tcp" } });
+}
+
+function sessionCookie(res: Response): string {
+  const header = res.headers.getSetCookie().find((c) =>
+    c.includes("orion_session=") && !c.includes("Max-Age=0")
+  );
+  assert.ok(header, "a session cookie is set");
+  return header.split(";")[0];
+}
+
+function lastEmail(t: App, to: string) {
+  const email = t.deps.mailer.mailbox!.list().find((e) => e.to === to);
+  assert.ok(email, `an email to ${to}`);
+  return email;
+}
+
+/** A verified user, signed in once; the session cookie. */
+async function member(t: App, email: string): Promise<string> {
+  const up = await api(t, "/sign-up", { email, password: PASSWORD, name: "Test Trader" });
+  assert.equal(up.status, 201, await up.clone().text());
+  const link = lastEmail(t, email).text.match(/https?:\/\/\S+verify-email\?token=\S+/)![0];
+  const verified = await api(t, "/verify-email", {
+    token: new URL(link).searchParams.get("token"),
+  });
+  assert.equal(verified.status, 200);
+  const res = await api(t, "/sign-in", { email, password: PASSWORD });
+  assert.equal(res.status, 200, await res.clone().text());
+  return sessionCookie(res);
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sign-ins with the old password sent while `change` runs, spread over the time it takes
+ * (each from its own address, so the per-IP limit is not what stops them). Returns the cookies of
+ * those that were let in.
+ */
+async function signInsRacing(
+  t: App,
+  email: string,
+  change: () => Response | Promise<Response>,
+): Promise<{ changed: Response; cookies: string[] }> {
+  const attempts = Array.from(
+    { length: 16 },
+    (_, n) =>
+      pause(n * 6).then(() =>
+        api(t, "/sign-in", { email, password: PASSWORD }, { ip: `198.51.100.${n + 1}` })
+      ),
+  );
+  const [changed, ...results] = await Promise.all([pause(20).then(change), ...attempts]);
+  const cookies = results.filter((r) => r.status === 200).map(sessionCookie);
+  for (const r of results) await r.body?.cancel();
+  return { changed, cookies };
+}
+
+Deno.test("[sessions] sign-ins with the old password racing a password change leave no live session", async () => {
+  await using t = await testApp();
+  const changer = await member(t, "a@example.com");
+  const { changed, cookies } = await signInsRacing(t, "a@example.com", () =>
+    api(t, "/password/change", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, {
+      cookie: changer,
+    }));
+  assert.equal(changed.status, 200, await changed.clone().text());
+  const alive = [];
+  for (const cookie of cookies) {
+    if ((await api(t, "/session", undefined, { cookie })).status === 200) alive.push(cookie);
+  }
+  assert.deepEqual(alive, [], `${alive.length} of ${cookies.length} old-password sessions live`);
+  assert.equal((await api(t, "/session", undefined, { cookie: changer })).status, 200);
+  const again = await api(t, "/sign-in", { email: "a@example.com", password: NEW_PASSWORD });
+  assert.equal(again.status, 200);
+  assert.equal((await api(t, "/session", undefined, { cookie: sessionCookie(again) })).status, 200);
+});
+
+Deno.test("[sessions] sign-ins with the old password racing a password reset leave no live session", async () => {
+  await using t = await testApp();
+  const before = await member(t, "a@example.com");
+  assert.equal((await api(t, "/password/forgot", { email: "a@example.com" })).status, 202);
+  await pause(20); // the email leaves after the response
+  const link = lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0];
+  const token = new URL(link).searchParams.get("token");
+  const { changed, cookies } = await signInsRacing(
+    t,
+    "a@example.com",
+    () => api(t, "/password/reset", { token, password: NEW_PASSWORD }),
+  );
+  assert.equal(changed.status, 200, await changed.clone().text());
+  for (const cookie of [before, ...cookies]) {
+    assert.equal((await api(t, "/session", undefined, { cookie })).status, 401);
+  }
+});
+
+Deno.test("[sessions] a session opened under older credentials is refused at its next request", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const id = cookie.slice(cookie.indexOf("=") + 1).split(".")[0];
+  // What a sign-in that checked the old password leaves when it stops between opening the
+  // session and tidying up: a session one version behind its user.
+  await t.deps.store.update<Session>("sessions", id, { credentialVersion: -1 });
+  assert.equal((await api(t, "/session", undefined, { cookie })).status, 401);
+  assert.equal(await t.deps.store.get("sessions", id), null, "and it is deleted");
+});
+
+Deno.test("[sessions] a session stored before credential versions existed still works", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const id = cookie.slice(cookie.indexOf("=") + 1).split(".")[0];
+  const user = (await t.deps.store.findOne<User>("users", { email: "a@example.com" }))!;
+  // Documents written by the previous release have no version field at all.
+  await t.deps.store.update<User>("users", user._id, { credentialVersion: undefined });
+  await t.deps.store.update<Session>("sessions", id, { credentialVersion: undefined });
+  assert.equal((await api(t, "/session", undefined, { cookie })).status, 200);
+});
+
+Deno.test(`[sessions] at most ${MAX_SESSIONS_PER_USER} sessions per user; concurrent sign-ins end the earliest opened`, async () => {
+  await using t = await testApp();
+  await member(t, "a@example.com");
+  const user = (await t.deps.store.findOne<User>("users", { email: "a@example.com" }))!;
+  const origin = { ip: "127.0.0.1", userAgent: "test" };
+  // 47 sessions opened at once (one exists from sign-in), each a minute apart in creation time...
+  const start = Date.now() - 60 * 60_000;
+  const early = await Promise.all(
+    Array.from(
+      { length: 47 },
+      (_, n) => createSession(t.deps.store, user, origin, new Date(start + n * 60_000)),
+    ),
+  );
+  // ...then 12 sign-ins through the API at once: 60 in all, 10 over the cap.
+  const signIns = await Promise.all(
+    Array.from({ length: 12 }, (_, n) =>
+      api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }, {
+        ip: `198.51.100.${n + 1}`,
+      })),
+  );
+  assert.deepEqual(signIns.map((r) => r.status), Array(12).fill(200));
+  const left = await t.deps.store.find<Session>("sessions", {
+    where: { userId: user._id },
+    limit: 100,
+  });
+  assert.equal(left.items.length, MAX_SESSIONS_PER_USER);
+  // The ten opened first are the ones that ended; every sign-in just made still works.
+  for (const { token } of early.slice(0, 10)) {
+    const res = await api(t, "/session", undefined, { cookie: `orion_session=${token}` });
+    assert.equal(res.status, 401);
+  }
+  for (const { token } of early.slice(10)) {
+    const res = await api(t, "/session", undefined, { cookie: `orion_session=${token}` });
+    assert.equal(res.status, 200);
+  }
+  for (const res of signIns) {
+    assert.equal((await api(t, "/session", undefined, { cookie: sessionCookie(res) })).status, 200);
+  }
+  const trimmed = await t.deps.store.find<AuditEntry>("audit_logs", {
+    where: { action: "auth.session_revoked" },
+    limit: 100,
+  });
+  assert.equal(
+    trimmed.items.filter((e) => e.details.reason === "session_limit")
+      .reduce((sum, e) => sum + Number(e.details.sessions), 0),
+    10,
+    "every ended session is audited",
+  );
+});
