@@ -89,7 +89,13 @@ export function authApi(deps: AppDeps) {
     })
     .post("/password/reset", async (c) => {
       const input = parseInput(resetPasswordInput, await jsonBody(c));
-      const user = await resetPassword(store, input.token, input.password, origin(c));
+      const user = await resetPassword(
+        store,
+        config.authSecret,
+        input.token,
+        input.password,
+        origin(c),
+      );
       if (!user) {
         throw new AppError(
           422,

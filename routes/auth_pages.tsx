@@ -168,7 +168,13 @@ export function authPages(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const input = parseInput(resetPasswordInput, values);
-        const updated = await resetPassword(store, input.token, input.password, origin(c));
+        const updated = await resetPassword(
+          store,
+          config.authSecret,
+          input.token,
+          input.password,
+          origin(c),
+        );
         if (!updated) {
           return renderView(c, {
             page: <ResetPasswordPage token="" valid={false} />,

@@ -9,6 +9,7 @@ import type { AuditEntry } from "../lib/audit.ts";
 import { createSession, MAX_SESSIONS_PER_USER, type Session } from "../lib/auth/session.ts";
 import { totpCode } from "../lib/auth/totp.ts";
 import type { User } from "../lib/auth/users.ts";
+import { createApp } from "./app.tsx";
 import { testApp } from "./testing.ts";
 
 const PASSWORD = "vivid-otter-planet-42";
@@ -89,10 +90,14 @@ async function signInsRacing(
 Deno.test("[sessions] sign-ins with the old password racing a password change leave no live session", async () => {
   await using t = await testApp();
   const changer = await member(t, "a@example.com");
-  const { changed, cookies } = await signInsRacing(t, "a@example.com", () =>
-    api(t, "/password/change", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, {
-      cookie: changer,
-    }));
+  const { changed, cookies } = await signInsRacing(
+    t,
+    "a@example.com",
+    () =>
+      api(t, "/password/change", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, {
+        cookie: changer,
+      }),
+  );
   assert.equal(changed.status, 200, await changed.clone().text());
   const alive = [];
   for (const cookie of cookies) {
@@ -160,10 +165,13 @@ Deno.test(`[sessions] at most ${MAX_SESSIONS_PER_USER} sessions per user; concur
   );
   // ...then 12 sign-ins through the API at once: 60 in all, 10 over the cap.
   const signIns = await Promise.all(
-    Array.from({ length: 12 }, (_, n) =>
-      api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }, {
-        ip: `198.51.100.${n + 1}`,
-      })),
+    Array.from(
+      { length: 12 },
+      (_, n) =>
+        api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }, {
+          ip: `198.51.100.${n + 1}`,
+        }),
+    ),
   );
   assert.deepEqual(signIns.map((r) => r.status), Array(12).fill(200));
   const left = await t.deps.store.find<Session>("sessions", {
@@ -193,4 +201,53 @@ Deno.test(`[sessions] at most ${MAX_SESSIONS_PER_USER} sessions per user; concur
     10,
     "every ended session is audited",
   );
+});
+
+Deno.test("[sessions] after AUTH_SECRET changes, a two-factor sign-in gets a clear 403, not a 500, and a reset is the way back", async () => {
+  await using t = await testApp({ AUTH_SECRET: "first-secret-0123456789abcdef0123456789abcdef" });
+  const cookie = await member(t, "a@example.com");
+  const setup = await (await api(t, "/2fa/setup", {}, { cookie })).json();
+  const key = decodeBase32IgnorePadding(setup.secret.replaceAll(" ", ""));
+  const enable = await api(t, "/2fa/enable", { code: totpCode(key, new Date()) }, { cookie });
+  assert.equal(enable.status, 200);
+  const { recoveryCodes } = await enable.json();
+
+  // The same data served under another secret, as after a restart without AUTH_SECRET set.
+  const other = {
+    app: createApp({
+      ...t.deps,
+      config: { ...t.deps.config, authSecret: "second-secret-0123456789abcdef0123456789abcdef" },
+    }),
+    deps: t.deps,
+  } as App;
+  const next = new Date(Date.now() + 30_000); // a step not used at enrolment
+  for (const totp of [totpCode(key, next), recoveryCodes[0]]) {
+    const res = await api(other, "/sign-in", {
+      email: "a@example.com",
+      password: PASSWORD,
+      totpCode: totp,
+    });
+    assert.equal(res.status, 403, `${totp}: ${await res.clone().text()}`);
+    const { error } = await res.json();
+    assert.equal(error.code, "totp_unreadable");
+    assert.match(error.message, /cannot be checked/);
+    assert.match(error.message, /Reset your password/);
+  }
+
+  assert.equal((await api(other, "/password/forgot", { email: "a@example.com" })).status, 202);
+  await pause(20); // the email leaves after the response
+  const link = lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0];
+  const reset = await api(other, "/password/reset", {
+    token: new URL(link).searchParams.get("token"),
+    password: NEW_PASSWORD,
+  });
+  assert.equal(reset.status, 200);
+  assert.equal((await reset.json()).user.twoFactorEnabled, false);
+  const signIn = await api(other, "/sign-in", { email: "a@example.com", password: NEW_PASSWORD });
+  assert.equal(signIn.status, 200, await signIn.clone().text());
+  const [entry] = (await t.deps.store.find<AuditEntry>("audit_logs", {
+    where: { action: "auth.totp_disabled" },
+    limit: 1,
+  })).items;
+  assert.equal(entry.details.reason, "key_unreadable");
 });

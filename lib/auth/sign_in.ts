@@ -181,6 +181,17 @@ async function requireSecondFactor(
       ),
     );
   }
+  if (result === "unreadable") {
+    throw await refuse(
+      "totp_unreadable",
+      new AppError(
+        403,
+        "totp_unreadable",
+        "Your authenticator code cannot be checked: the server's signing key has changed since you set up two-factor authentication, and your recovery codes depend on the same key. Reset your password by email (this turns two-factor authentication off so you can sign in and set it up again), or contact support.",
+        { fields: { totpCode: "This code cannot be checked right now." } },
+      ),
+    );
+  }
   if (result === "invalid") {
     throw await refuse(
       "invalid_totp",

@@ -18,7 +18,7 @@ import {
   totpKeyUri,
   verifyTotp,
 } from "./totp.ts";
-import type { User } from "./users.ts";
+import type { TotpState, User } from "./users.ts";
 
 /** Starts enrolment: a new key, kept pending until a code from it is confirmed. */
 export async function beginTotpEnrolment(ctx: AuthContext, user: User): Promise<TotpEnrolment> {
@@ -134,6 +134,8 @@ export async function regenerateRecoveryCodes(
  * Checks a second-factor code (a TOTP code, or a recovery code, which is then used up) for a
  * user with TOTP on. Wrong codes count; at TOTP_MAX_FAILURES in a row the second factor locks
  * until a password reset by email. Concurrent uses of one code: only one can win.
+ * `unreadable`: the key was sealed under another AUTH_SECRET (or damaged), so no code can be
+ * checked; recovery codes are keyed with the same secret, so they cannot match either.
  */
 export async function checkSecondFactor(
   store: Store,
@@ -142,10 +144,11 @@ export async function checkSecondFactor(
   code: string,
   origin: RequestOrigin,
   now = new Date(),
-): Promise<"ok" | "invalid" | "locked"> {
+): Promise<"ok" | "invalid" | "locked" | "unreadable"> {
   const totp = user.totp!;
   if (totp.failures >= TOTP_MAX_FAILURES) return "locked";
   const isRecovery = /[a-z]/i.test(code);
+  const key = await openTotpKey(authSecret, totp);
   try {
     if (isRecovery) {
       const index = findRecoveryCode(authSecret, user.recoveryCodeHashes, code);
@@ -171,8 +174,7 @@ export async function checkSecondFactor(
         ]);
         return "ok";
       }
-    } else {
-      const key = await openSecret(authSecret, totp.sealedKey);
+    } else if (key) {
       const step = verifyTotp(key, code, now, totp.lastUsedStep);
       if (step !== null) {
         await store.update<User>("users", user._id, {
@@ -186,7 +188,17 @@ export async function checkSecondFactor(
     if (err instanceof ConflictError) return "invalid";
     throw err;
   }
+  // Not the user's wrong guess but the server's lost key: nothing to count towards the lock.
+  if (!key) return "unreadable";
   return await countTotpFailure(store, user._id, origin, now);
+}
+
+/** The user's TOTP key, or null when this AUTH_SECRET cannot open it. */
+export async function openTotpKey(
+  authSecret: string,
+  totp: Pick<TotpState, "sealedKey">,
+): Promise<Uint8Array | null> {
+  return await openSecret(authSecret, totp.sealedKey).catch(() => null);
 }
 
 /** Adds one wrong code to the user's count, retrying on concurrent writes so no guess goes uncounted. */
