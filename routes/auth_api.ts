@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import {
   changePassword,
+  confirmEmail,
   reauthenticationRequired,
   requestEmailChange,
   requestPasswordReset,
@@ -11,7 +12,6 @@ import {
   signOut,
   updateName,
 } from "../lib/auth/account.ts";
-import { verifyEmail } from "../lib/auth/email_verification.ts";
 import { resetPassword } from "../lib/auth/password_reset.ts";
 import { inSudoMode, listUserSessions, type Session } from "../lib/auth/session.ts";
 import { reauthenticate, signIn } from "../lib/auth/sign_in.ts";
@@ -54,7 +54,7 @@ export function authApi(deps: AppDeps) {
     })
     .post("/verify-email", async (c) => {
       const input = parseInput(verifyEmailInput, await jsonBody(c));
-      const result = await verifyEmail(store, config.authSecret, input, origin(c));
+      const result = await confirmEmail(ctx, input, origin(c));
       if (!result.ok) throw verificationError(result.reason);
       return c.json({ user: publicUser(result.user) });
     })

@@ -251,3 +251,52 @@ Deno.test("[sessions] after AUTH_SECRET changes, a two-factor sign-in gets a cle
   })).items;
   assert.equal(entry.details.reason, "key_unreadable");
 });
+
+Deno.test("[sessions] an email change tells the old address, ends the other sessions and is audited", async () => {
+  await using t = await testApp();
+  const asking = await member(t, "a@example.com");
+  const other = sessionCookie(
+    await api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }),
+  );
+  const change = await api(t, "/email/change", { email: "new@example.com" }, { cookie: asking });
+  assert.equal(change.status, 202, await change.clone().text());
+  const code = lastEmail(t, "new@example.com").text.match(/code: (\d{4}) (\d{4})/)!;
+  // Confirmed with the code, from a browser that is not signed in.
+  const confirmed = await api(t, "/verify-email", {
+    email: "new@example.com",
+    code: code[1] + code[2],
+  });
+  assert.equal(confirmed.status, 200, await confirmed.clone().text());
+  assert.equal((await confirmed.json()).user.email, "new@example.com");
+
+  assert.equal((await api(t, "/session", undefined, { cookie: other })).status, 401);
+  assert.equal((await api(t, "/session", undefined, { cookie: asking })).status, 200);
+
+  const notice = lastEmail(t, "a@example.com");
+  assert.match(notice.subject, /email of your Orion Assets Broker account was changed/);
+  assert.match(notice.text, /new@example\.com/);
+  const link = notice.text.match(/http:\/\/localhost:8000\/reset-password\?token=\S+/)![0];
+
+  const audited = async (action: string) =>
+    (await t.deps.store.find<AuditEntry>("audit_logs", { where: { action }, limit: 10 })).items;
+  const [changed] = await audited("auth.email_changed");
+  assert.deepEqual([changed.details.from, changed.details.to], [
+    "a@example.com",
+    "new@example.com",
+  ]);
+  assert.ok(
+    (await audited("auth.session_revoked")).some((e) =>
+      e.details.reason === "email_changed" && e.details.sessions === 1
+    ),
+  );
+
+  // The owner of the old address takes the account back with the link: every session ends.
+  const reset = await api(t, "/password/reset", {
+    token: new URL(link).searchParams.get("token"),
+    password: NEW_PASSWORD,
+  });
+  assert.equal(reset.status, 200);
+  assert.equal((await api(t, "/session", undefined, { cookie: asking })).status, 401);
+  const back = await api(t, "/sign-in", { email: "new@example.com", password: NEW_PASSWORD });
+  assert.equal(back.status, 200);
+});

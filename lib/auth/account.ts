@@ -2,7 +2,8 @@
 import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import type { AuthContext } from "./context.ts";
-import { passwordChangedEmail, passwordResetEmail } from "./emails.ts";
+import { type VerificationResult, verifyEmail } from "./email_verification.ts";
+import { emailChangedEmail, passwordChangedEmail, passwordResetEmail } from "./emails.ts";
 import { enforceLimit, LIMITS } from "./limits.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
 import { createPasswordReset } from "./password_reset.ts";
@@ -110,7 +111,48 @@ export async function requestEmailChange(
       fields: { email: "Another account uses this email." },
     });
   }
-  await sendVerification(ctx, user, email, origin, now);
+  await sendVerification(ctx, user, email, origin, now, session._id);
+}
+
+/**
+ * Confirms an email address (the link's token, or the address and its code). When that completes
+ * an email change, the change is not silent: every session but the one that asked for it has
+ * ended (email_verification.ts), which is audited here, and the old address is told, with a
+ * single-use reset link so an owner who did not ask can take the account back.
+ */
+export async function confirmEmail(
+  ctx: AuthContext,
+  input: { token: string } | { email: string; code: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<VerificationResult> {
+  const result = await verifyEmail(ctx.store, ctx.config.authSecret, input, origin, now);
+  if (!result.ok || result.changedFrom === undefined) return result;
+  const { user, changedFrom } = result;
+  const ended = await invalidateUserSessions(
+    ctx.store,
+    user._id,
+    result.keptSessionId ?? undefined,
+  );
+  if (ended > 0) {
+    await audit(ctx.store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: ended, reason: "email_changed" },
+    }, now);
+  }
+  // The old address can no longer ask for a reset (it is not the account's any more), so the
+  // notice carries one. It is the address the owner proved until now; the link works once, for
+  // an hour, and using it ends every session, the one that made the change included.
+  const token = await createPasswordReset(ctx.store, user._id, origin, now, "email_changed");
+  const resetLink =
+    new URL(`/reset-password?token=${encodeURIComponent(token)}`, ctx.config.appUrl).href;
+  await ctx.mailer.send(emailChangedEmail(changedFrom, user.name, user.email, resetLink)).catch(
+    (error) => ctx.log.error("email changed notice failed", { userId: user._id, error }),
+  );
+  return result;
 }
 
 /** Sends a new verification email when the address belongs to an unverified user; silent otherwise. */

@@ -9,7 +9,8 @@ import { encodeHexLowerCase } from "@oslojs/encoding";
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
-import { normalizeEmail, type User } from "./users.ts";
+import { credentialVersion, type Session } from "./session.ts";
+import { nextCredentialVersion, normalizeEmail, type User } from "./users.ts";
 
 export const VERIFICATION_TTL_MS = 24 * 60 * 60 * 1000;
 /** Wrong codes before a verification is thrown away; 5 guesses at 10^8 codes is no real chance. */
@@ -25,6 +26,8 @@ export async function createEmailVerification(
   user: User,
   email: string,
   now = new Date(),
+  /** For an email change: the session that asked, which stays signed in when it is confirmed. */
+  sessionId?: string,
 ): Promise<{ token: string; code: string }> {
   const { id, token, secretHash } = generateToken();
   const code = randomDigits(8);
@@ -43,6 +46,7 @@ export async function createEmailVerification(
       secretHash,
       codeHash: codeHash(authSecret, id, code),
       attempts: 0,
+      ...(sessionId === undefined ? {} : { sessionId }),
       createdAt: now,
       expiresAt: new Date(now.getTime() + VERIFICATION_TTL_MS),
     },
@@ -131,6 +135,17 @@ async function apply(
   const user = await store.get<User>("users", record.userId);
   if (!user) return { ok: false, reason: "invalid" };
   const changing = user.email !== record.email;
+  // An email change ends every session but the one that asked for it (if it is still signed in
+  // under the current credentials): the new credential version is written with the new address,
+  // and that session moves to it in the same unit.
+  const next = nextCredentialVersion(user);
+  const asking = changing && record.sessionId
+    ? await store.get<Session>("sessions", record.sessionId)
+    : null;
+  const keep = asking?.userId === user._id &&
+      credentialVersion(asking) === credentialVersion(user)
+    ? asking
+    : null;
   try {
     const [, updated] = await store.commit([
       // The version check makes the record single-use even when two requests race.
@@ -139,9 +154,10 @@ async function apply(
         op: "update",
         collection: "users",
         id: user._id,
-        set: { email: record.email, emailVerifiedAt: now },
+        set: { email: record.email, emailVerifiedAt: now, ...(changing ? next : {}) },
         ifVersion: user._v,
       },
+      ...(keep ? [{ op: "update", collection: "sessions", id: keep._id, set: next } as const] : []),
       auditOp({
         action: changing ? "auth.email_changed" : "auth.email_verified",
         outcome: "success",
@@ -150,7 +166,11 @@ async function apply(
         ...(changing ? { details: { from: user.email, to: record.email } } : {}),
       }, now),
     ]);
-    return { ok: true, user: updated as User };
+    return {
+      ok: true,
+      user: updated as User,
+      ...(changing ? { changedFrom: user.email, keptSessionId: keep?._id ?? null } : {}),
+    };
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
     if (err.reason === "duplicate") return { ok: false, reason: "email_taken" };
@@ -186,7 +206,14 @@ function randomDigits(n: number): string {
 }
 
 export type VerificationResult =
-  | { ok: true; user: User }
+  | {
+    ok: true;
+    user: User;
+    /** Set when this confirmed an email change: the address the user had before. */
+    changedFrom?: string;
+    /** With `changedFrom`: the session that asked for the change and is still signed in. */
+    keptSessionId?: string | null;
+  }
   | { ok: false; reason: "invalid" | "expired" | "too_many_attempts" | "email_taken" };
 
 type Verification = Doc & {
@@ -195,6 +222,8 @@ type Verification = Doc & {
   secretHash: string;
   codeHash: string;
   attempts: number;
+  /** The session that asked for an email change; absent at sign-up. */
+  sessionId?: string;
   createdAt: Date;
   expiresAt: Date;
 };

@@ -20,6 +20,8 @@ export async function createPasswordReset(
   userId: string,
   origin: RequestOrigin,
   now = new Date(),
+  /** Why a reset was made without the owner asking (the email-change notice carries one). */
+  reason?: string,
 ): Promise<string> {
   const { id, token, secretHash } = generateToken();
   await store.commit([
@@ -35,7 +37,13 @@ export async function createPasswordReset(
         expiresAt: new Date(now.getTime() + RESET_TTL_MS),
       },
     },
-    auditOp({ action: "auth.password_reset_requested", outcome: "success", userId, origin }, now),
+    auditOp({
+      action: "auth.password_reset_requested",
+      outcome: "success",
+      userId,
+      origin,
+      ...(reason === undefined ? {} : { details: { reason } }),
+    }, now),
   ]);
   return token;
 }
