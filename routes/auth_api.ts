@@ -146,7 +146,13 @@ export function authApi(deps: AppDeps) {
     })
     .post("/2fa/enable", requireUser, async (c) => {
       const { code } = parseInput(codeInput, await jsonBody(c));
-      const recoveryCodes = await confirmTotpEnrolment(ctx, c.get("user")!, code, origin(c));
+      const recoveryCodes = await confirmTotpEnrolment(
+        ctx,
+        c.get("user")!,
+        c.get("session")!,
+        code,
+        origin(c),
+      );
       return c.json({ recoveryCodes });
     })
     .post("/2fa/disable", requireUser, async (c) => {

@@ -2,7 +2,7 @@
  * Optional TOTP two-factor authentication: enrolment confirmed by a first code, ten recovery
  * codes shown once and stored hashed, no code accepted twice, and a lock after repeated failures.
  */
-import { auditOp, type RequestOrigin } from "../audit.ts";
+import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Store } from "../store/port.ts";
 import type { AuthContext } from "./context.ts";
@@ -18,7 +18,8 @@ import {
   totpKeyUri,
   verifyTotp,
 } from "./totp.ts";
-import type { TotpState, User } from "./users.ts";
+import { invalidateUserSessions, type Session } from "./session.ts";
+import { nextCredentialVersion, type TotpState, type User } from "./users.ts";
 
 /** Starts enrolment: a new key, kept pending until a code from it is confirmed. */
 export async function beginTotpEnrolment(ctx: AuthContext, user: User): Promise<TotpEnrolment> {
@@ -42,10 +43,15 @@ export async function pendingTotpEnrolment(
   return key ? enrolmentView(key, user.email) : null;
 }
 
-/** Confirms enrolment with a code from the app; returns the recovery codes, shown this once. */
+/**
+ * Confirms enrolment with a code from the app; returns the recovery codes, shown this once. Every
+ * other session was opened with the password alone, so it ends: the credential version moves on
+ * and `session` (the one enrolling) moves with it in the same unit.
+ */
 export async function confirmTotpEnrolment(
   ctx: AuthContext,
   user: User,
+  session: Session,
   code: string,
   origin: RequestOrigin,
   now = new Date(),
@@ -66,6 +72,7 @@ export async function confirmTotpEnrolment(
     );
   }
   const recoveryCodes = generateRecoveryCodes();
+  const next = nextCredentialVersion(user);
   await ctx.store.commit([
     {
       op: "update",
@@ -75,11 +82,23 @@ export async function confirmTotpEnrolment(
         totp: { sealedKey: user.totpPendingKey, enabledAt: now, lastUsedStep: step, failures: 0 },
         totpPendingKey: null,
         recoveryCodeHashes: recoveryCodes.map((c) => hashRecoveryCode(ctx.config.authSecret, c)),
+        ...next,
       },
       ifVersion: user._v,
     },
+    { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.totp_enabled", outcome: "success", userId: user._id, origin }, now),
   ]);
+  const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
+  if (ended > 0) {
+    await audit(ctx.store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: ended, reason: "totp_enabled" },
+    }, now);
+  }
   return recoveryCodes;
 }
 
