@@ -26,7 +26,8 @@ export const MAX_SESSIONS_PER_USER = 50;
  * Creates a session for a user who just proved who they are; returns the token for the cookie.
  * `user` must be the document the proof was checked against (the password hash read with it):
  * the session records that document's credential version, so if the password, role or email
- * changed in the meantime the session is born dead (see validateSessionToken).
+ * changed in the meantime (or two-factor was turned on) the session is born dead (see
+ * validateSessionToken).
  */
 export async function createSession(
   store: Store,
@@ -121,8 +122,9 @@ export async function validateSessionToken(
   }
   const user = await store.get<User>("users", session.userId);
   // A session is good only for the credentials it was opened with: a password change or reset,
-  // a role change or an email change moves the user's version on, which ends it here even if it
-  // was created after the others were deleted (a sign-in that checked the old password).
+  // a role or email change, or turning two-factor on moves the user's version on, which ends it
+  // here even if it was created after the others were deleted (a sign-in that checked the old
+  // password).
   if (
     !user || user.role === "SUSPENDED" || credentialVersion(session) !== credentialVersion(user)
   ) {

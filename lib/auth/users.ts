@@ -65,7 +65,8 @@ export type User = Doc & {
   recoveryCodeHashes: string[];
   /**
    * Moves on by one with every change that must end the sessions opened before it: password
-   * change or reset, role change (suspension included), email change. Each session records the
+   * change or reset, role change (suspension included), email change, turning two-factor on.
+   * Each session records the
    * version it was opened under and stops working when they differ (session.ts). Absent on
    * documents written before it existed, which is version 0.
    */
