@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import {
   changePassword,
+  confirmEmail,
   reauthenticationRequired,
   requestEmailChange,
   requestPasswordReset,
@@ -14,7 +15,6 @@ import {
   signOut,
   updateName,
 } from "../lib/auth/account.ts";
-import { verifyEmail } from "../lib/auth/email_verification.ts";
 import { resetPassword } from "../lib/auth/password_reset.ts";
 import { inSudoMode, listUserSessions, type Session } from "../lib/auth/session.ts";
 import { reauthenticate, signIn } from "../lib/auth/sign_in.ts";
@@ -57,7 +57,7 @@ export function authApi(deps: AppDeps) {
     })
     .post("/verify-email", async (c) => {
       const input = parseInput(verifyEmailInput, await jsonBody(c));
-      const result = await verifyEmail(ctx, input, origin(c));
+      const result = await confirmEmail(ctx, input, origin(c));
       if (!result.ok) throw verificationError(result.reason);
       return c.json({ user: publicUser(result.user) });
     })
@@ -92,7 +92,13 @@ export function authApi(deps: AppDeps) {
     })
     .post("/password/reset", async (c) => {
       const input = parseInput(resetPasswordInput, await jsonBody(c));
-      const user = await resetPassword(store, input.token, input.password, origin(c));
+      const user = await resetPassword(
+        store,
+        config.authSecret,
+        input.token,
+        input.password,
+        origin(c),
+      );
       if (!user) {
         throw new AppError(
           422,
@@ -143,7 +149,13 @@ export function authApi(deps: AppDeps) {
     })
     .post("/2fa/enable", requireUser, async (c) => {
       const { code } = parseInput(codeInput, await jsonBody(c));
-      const recoveryCodes = await confirmTotpEnrolment(ctx, c.get("user")!, code, origin(c));
+      const recoveryCodes = await confirmTotpEnrolment(
+        ctx,
+        c.get("user")!,
+        c.get("session")!,
+        code,
+        origin(c),
+      );
       return c.json({ recoveryCodes });
     })
     .post("/2fa/disable", requireUser, async (c) => {

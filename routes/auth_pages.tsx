@@ -1,7 +1,11 @@
 /** The auth pages: sign-up, sign-in, sign-out, email verification, forgotten and reset passwords. */
 import { Hono } from "hono";
-import { requestPasswordReset, resendVerification, signOut } from "../lib/auth/account.ts";
-import { verifyEmail } from "../lib/auth/email_verification.ts";
+import {
+  confirmEmail,
+  requestPasswordReset,
+  resendVerification,
+  signOut,
+} from "../lib/auth/account.ts";
 import { findPasswordReset, resetPassword } from "../lib/auth/password_reset.ts";
 import { signIn } from "../lib/auth/sign_in.ts";
 import { signUp } from "../lib/auth/sign_up.ts";
@@ -112,7 +116,7 @@ export function authPages(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const input = parseInput(verifyEmailInput, values);
-        const result = await verifyEmail(ctx, input, origin(c));
+        const result = await confirmEmail(ctx, input, origin(c));
         if (!result.ok) throw verificationError(result.reason);
         await setFlash(c, { kind: "success", text: "Your email is confirmed." });
         return redirectAfterPost(c, c.get("user") ? "/settings" : "/sign-in");
@@ -169,7 +173,13 @@ export function authPages(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const input = parseInput(resetPasswordInput, values);
-        const updated = await resetPassword(store, input.token, input.password, origin(c));
+        const updated = await resetPassword(
+          store,
+          config.authSecret,
+          input.token,
+          input.password,
+          origin(c),
+        );
         if (!updated) {
           return renderView(c, {
             page: <ResetPasswordPage token="" valid={false} />,

@@ -42,7 +42,7 @@ async function member(t: App, role: Role): Promise<{ id: string; cookie: string 
     totpPendingKey: null,
     recoveryCodeHashes: [],
   });
-  const { token } = await createSession(t.deps.store, user._id, { ip: "unknown", userAgent: "" });
+  const { token } = await createSession(t.deps.store, user, { ip: "unknown", userAgent: "" });
   return { id: user._id, cookie: `orion_session=${token}` };
 }
 

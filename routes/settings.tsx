@@ -163,7 +163,13 @@ export function settingsRoutes(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const { code } = parseInput(codeInput, values);
-        const codes = await confirmTotpEnrolment(ctx, c.get("user")!, code, origin(c));
+        const codes = await confirmTotpEnrolment(
+          ctx,
+          c.get("user")!,
+          c.get("session")!,
+          code,
+          origin(c),
+        );
         // The codes are shown in this response only, never carried in a cookie or a URL.
         c.header("Cache-Control", "no-store");
         return page(c, { recoveryCodes: codes });

@@ -2,13 +2,14 @@
 import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import type { AuthContext } from "./context.ts";
-import { passwordChangedEmail, passwordResetEmail } from "./emails.ts";
+import { type VerificationResult, verifyEmail } from "./email_verification.ts";
+import { emailChangedEmail, passwordChangedEmail, passwordResetEmail } from "./emails.ts";
 import { enforceLimit, LIMITS } from "./limits.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
 import { createPasswordReset } from "./password_reset.ts";
 import { inSudoMode, invalidateSession, invalidateUserSessions, type Session } from "./session.ts";
 import { sendVerification } from "./sign_up.ts";
-import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
+import { findUserByEmail, nextCredentialVersion, normalizeEmail, type User } from "./users.ts";
 import type { Store } from "../store/port.ts";
 
 /** Thrown when a sensitive change needs the password again (sudo mode has lapsed). */
@@ -53,14 +54,23 @@ export async function changePassword(
   }
   const weak = await passwordProblem(input.newPassword, [user.email, user.name]);
   if (weak) throw new AppError(422, "validation_failed", weak, { fields: { newPassword: weak } });
+  const next = nextCredentialVersion(user);
   await ctx.store.commit([
     {
       op: "update",
       collection: "users",
       id: user._id,
-      set: { passwordHash: await hashPassword(input.newPassword), passwordChangedAt: now },
+      set: {
+        passwordHash: await hashPassword(input.newPassword),
+        passwordChangedAt: now,
+        ...next,
+      },
       ifVersion: user._v,
     },
+    // The session the change is made in moves to the new version in the same unit, so it is the
+    // only one that survives: every other, including one a racing sign-in with the old password
+    // opens afterwards, is at the old version and refused from its next request.
+    { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.password_changed", outcome: "success", userId: user._id, origin }, now),
   ]);
   const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
@@ -101,7 +111,48 @@ export async function requestEmailChange(
       fields: { email: "Another account uses this email." },
     });
   }
-  await sendVerification(ctx, user, email, origin, now);
+  await sendVerification(ctx, user, email, origin, now, session._id);
+}
+
+/**
+ * Confirms an email address (the link's token, or the address and its code). When that completes
+ * an email change, the change is not silent: every session but the one that asked for it has
+ * ended (email_verification.ts), which is audited here, and the old address is told, with a
+ * single-use reset link so an owner who did not ask can take the account back.
+ */
+export async function confirmEmail(
+  ctx: AuthContext,
+  input: { token: string } | { email: string; code: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<VerificationResult> {
+  const result = await verifyEmail(ctx, input, origin, now);
+  if (!result.ok || result.changedFrom === undefined) return result;
+  const { user, changedFrom } = result;
+  const ended = await invalidateUserSessions(
+    ctx.store,
+    user._id,
+    result.keptSessionId ?? undefined,
+  );
+  if (ended > 0) {
+    await audit(ctx.store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: ended, reason: "email_changed" },
+    }, now);
+  }
+  // The old address can no longer ask for a reset (it is not the account's any more), so the
+  // notice carries one. It is the address the owner proved until now; the link works once, for
+  // an hour, and using it ends every session, the one that made the change included.
+  const token = await createPasswordReset(ctx.store, user._id, origin, now, "email_changed");
+  const resetLink =
+    new URL(`/reset-password?token=${encodeURIComponent(token)}`, ctx.config.appUrl).href;
+  await ctx.mailer.send(emailChangedEmail(changedFrom, user.name, user.email, resetLink)).catch(
+    (error) => ctx.log.error("email changed notice failed", { userId: user._id, error }),
+  );
+  return result;
 }
 
 /** Sends a new verification email when the address belongs to an unverified user; silent otherwise. */

@@ -14,7 +14,8 @@ import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port
 import type { AuthContext } from "./context.ts";
 import { enforceLimit, LIMITS } from "./limits.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
-import { normalizeEmail, type User } from "./users.ts";
+import { credentialVersion, type Session } from "./session.ts";
+import { nextCredentialVersion, normalizeEmail, type User } from "./users.ts";
 
 export const VERIFICATION_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -28,6 +29,8 @@ export async function createEmailVerification(
   user: User,
   email: string,
   now = new Date(),
+  /** For an email change: the session that asked, which stays signed in when it is confirmed. */
+  sessionId?: string,
 ): Promise<{ token: string; code: string }> {
   const { id, token, secretHash } = generateToken();
   const code = randomDigits(8);
@@ -45,6 +48,7 @@ export async function createEmailVerification(
       email,
       secretHash,
       codeHash: codeHash(authSecret, id, code),
+      ...(sessionId === undefined ? {} : { sessionId }),
       createdAt: now,
       expiresAt: new Date(now.getTime() + VERIFICATION_TTL_MS),
     },
@@ -125,6 +129,17 @@ async function apply(
   const user = await store.get<User>("users", record.userId);
   if (!user) return { ok: false, reason: "invalid" };
   const changing = user.email !== record.email;
+  // An email change ends every session but the one that asked for it (if it is still signed in
+  // under the current credentials): the new credential version is written with the new address,
+  // and that session moves to it in the same unit.
+  const next = nextCredentialVersion(user);
+  const asking = changing && record.sessionId
+    ? await store.get<Session>("sessions", record.sessionId)
+    : null;
+  const keep = asking?.userId === user._id &&
+      credentialVersion(asking) === credentialVersion(user)
+    ? asking
+    : null;
   try {
     const [, updated] = await store.commit([
       // The version check makes the record single-use even when two requests race.
@@ -133,9 +148,10 @@ async function apply(
         op: "update",
         collection: "users",
         id: user._id,
-        set: { email: record.email, emailVerifiedAt: now },
+        set: { email: record.email, emailVerifiedAt: now, ...(changing ? next : {}) },
         ifVersion: user._v,
       },
+      ...(keep ? [{ op: "update", collection: "sessions", id: keep._id, set: next } as const] : []),
       auditOp({
         action: changing ? "auth.email_changed" : "auth.email_verified",
         outcome: "success",
@@ -144,7 +160,11 @@ async function apply(
         ...(changing ? { details: { from: user.email, to: record.email } } : {}),
       }, now),
     ]);
-    return { ok: true, user: updated as User };
+    return {
+      ok: true,
+      user: updated as User,
+      ...(changing ? { changedFrom: user.email, keptSessionId: keep?._id ?? null } : {}),
+    };
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
     if (err.reason === "duplicate") return { ok: false, reason: "email_taken" };
@@ -180,7 +200,14 @@ function randomDigits(n: number): string {
 }
 
 export type VerificationResult =
-  | { ok: true; user: User }
+  | {
+    ok: true;
+    user: User;
+    /** Set when this confirmed an email change: the address the user had before. */
+    changedFrom?: string;
+    /** With `changedFrom`: the session that asked for the change and is still signed in. */
+    keptSessionId?: string | null;
+  }
   | { ok: false; reason: "invalid" | "expired" | "email_taken" };
 
 type Verification = Doc & {
@@ -188,6 +215,8 @@ type Verification = Doc & {
   email: string;
   secretHash: string;
   codeHash: string;
+  /** The session that asked for an email change; absent at sign-up. */
+  sessionId?: string;
   createdAt: Date;
   expiresAt: Date;
 };

@@ -30,6 +30,21 @@ export function passwordChangedEmail(to: string, name: string, resetLink: string
   ]);
 }
 
+/** A notice to the address an account had before an email change, so a takeover is not silent. */
+export function emailChangedEmail(
+  to: string,
+  name: string,
+  newEmail: string,
+  resetLink: string,
+): Email {
+  return compose(to, "The email of your Orion Assets Broker account was changed", name, [
+    `The email address of your Orion account was just changed from ${to} to ${newEmail}, and every other session was signed out. Emails about the account now go to the new address.`,
+    "If this was not you, secure your account now: choose a new password with this link, which signs everyone out. Then sign in with the new address and your new password, and change the email back in Settings.",
+    { link: resetLink, label: "Secure my account" },
+    "The link works once, for one hour. After that, contact support and quote this email.",
+  ]);
+}
+
 type Paragraph = string | { link: string; label: string };
 
 function compose(to: string, subject: string, name: string, paragraphs: Paragraph[]): Email {

@@ -7,9 +7,10 @@ import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port
 import { AppError } from "../errors.ts";
 import { hashPassword, passwordProblem } from "./password.ts";
 import { invalidateUserSessions } from "./session.ts";
+import { openTotpKey } from "./two_factor.ts";
 import { clearSignInFailures } from "./sign_in_throttle.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
-import type { User } from "./users.ts";
+import { nextCredentialVersion, type User } from "./users.ts";
 
 export const RESET_TTL_MS = 60 * 60 * 1000;
 
@@ -19,6 +20,8 @@ export async function createPasswordReset(
   userId: string,
   origin: RequestOrigin,
   now = new Date(),
+  /** Why a reset was made without the owner asking (the email-change notice carries one). */
+  reason?: string,
 ): Promise<string> {
   const { id, token, secretHash } = generateToken();
   await store.commit([
@@ -34,7 +37,13 @@ export async function createPasswordReset(
         expiresAt: new Date(now.getTime() + RESET_TTL_MS),
       },
     },
-    auditOp({ action: "auth.password_reset_requested", outcome: "success", userId, origin }, now),
+    auditOp({
+      action: "auth.password_reset_requested",
+      outcome: "success",
+      userId,
+      origin,
+      ...(reason === undefined ? {} : { details: { reason } }),
+    }, now),
   ]);
   return token;
 }
@@ -57,6 +66,7 @@ export async function findPasswordReset(
  */
 export async function resetPassword(
   store: Store,
+  authSecret: string,
   token: string,
   password: string,
   origin: RequestOrigin,
@@ -69,6 +79,9 @@ export async function resetPassword(
   const weak = await passwordProblem(password, [user.email, user.name]);
   if (weak) throw new AppError(422, "validation_failed", weak, { fields: { password: weak } });
   const passwordHash = await hashPassword(password);
+  // A second factor sealed under an earlier AUTH_SECRET can never be checked again (recovery codes
+  // included): the reset by email is the way back in, so it turns two-factor off, audited.
+  const totpLost = user.totp !== null && !(await openTotpKey(authSecret, user.totp));
   try {
     const others = (await deleteResetOps(store, user._id)).filter((op) => op.id !== reset._id);
     const [, updated] = await store.commit([
@@ -84,12 +97,26 @@ export async function resetPassword(
           // Following the emailed link proves the address is theirs.
           emailVerifiedAt: user.emailVerifiedAt ?? now,
           // A reset by email is how a locked second factor becomes usable again.
-          totp: user.totp ? { ...user.totp, failures: 0 } : null,
+          ...(totpLost
+            ? { totp: null, totpPendingKey: null, recoveryCodeHashes: [] }
+            : { totp: user.totp ? { ...user.totp, failures: 0 } : null }),
+          // Every session, including one a racing sign-in with the old password opens after
+          // the deletion below, is at an older version and refused from its next request.
+          ...nextCredentialVersion(user),
         },
         ifVersion: user._v,
       },
       ...others,
       auditOp({ action: "auth.password_reset", outcome: "success", userId: user._id, origin }, now),
+      ...(totpLost
+        ? [auditOp({
+          action: "auth.totp_disabled",
+          outcome: "success",
+          userId: user._id,
+          origin,
+          details: { reason: "key_unreadable" },
+        }, now)]
+        : []),
     ]);
     await invalidateUserSessions(store, user._id);
     await clearSignInFailures(store, user.email);

@@ -3,7 +3,7 @@ import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import type { Store } from "../store/port.ts";
 import { invalidateUserSessions } from "./session.ts";
-import type { Role, User } from "./users.ts";
+import { nextCredentialVersion, type Role, type User } from "./users.ts";
 
 /**
  * Gives `user` a new role. `actorId` is the admin's user id, or `cli` for ops commands. The
@@ -19,7 +19,15 @@ export async function changeRole(
 ): Promise<User> {
   if (user.role === role) throw new AppError(409, "role_unchanged", `The user is already ${role}.`);
   const [updated] = await store.commit([
-    { op: "update", collection: "users", id: user._id, set: { role }, ifVersion: user._v },
+    // The new version ends every session at once, even one a sign-in racing this change opens
+    // with the old role read (the deletion below only tidies up).
+    {
+      op: "update",
+      collection: "users",
+      id: user._id,
+      set: { role, ...nextCredentialVersion(user) },
+      ifVersion: user._v,
+    },
     auditOp({
       action: "admin.role_changed",
       outcome: "success",

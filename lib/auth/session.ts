@@ -2,7 +2,7 @@
  * Server-side sessions, Copenhagen Book style: the browser holds `<id>.<secret>`, the store holds
  * the id and a hash of the secret. Sessions slide forward while used, up to an absolute cap.
  */
-import type { RequestOrigin } from "../audit.ts";
+import { audit, type RequestOrigin } from "../audit.ts";
 import type { Doc, Store } from "../store/port.ts";
 import { ConflictError } from "../store/port.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
@@ -19,18 +19,27 @@ export const SESSION_MAX_AGE_MS = 30 * DAY;
 const LAST_SEEN_RESOLUTION_MS = 5 * 60 * 1000;
 /** How long a fresh sign-in or re-authentication allows sensitive changes (sudo mode). */
 export const SUDO_TTL_MS = 10 * 60 * 1000;
+/** Sessions a user may hold at once; opening one more ends the earliest opened. */
+export const MAX_SESSIONS_PER_USER = 50;
 
-/** Creates a session for a user who just proved who they are; returns the token for the cookie. */
+/**
+ * Creates a session for a user who just proved who they are; returns the token for the cookie.
+ * `user` must be the document the proof was checked against (the password hash read with it):
+ * the session records that document's credential version, so if the password, role or email
+ * changed in the meantime (or two-factor was turned on) the session is born dead (see
+ * validateSessionToken).
+ */
 export async function createSession(
   store: Store,
-  userId: string,
+  user: Pick<User, "_id" | "credentialVersion">,
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<{ token: string; session: Session }> {
   const { id, token, secretHash } = generateToken();
   const session = await store.insert<Session>("sessions", {
     _id: id,
-    userId,
+    userId: user._id,
+    credentialVersion: credentialVersion(user),
     secretHash,
     createdAt: now,
     expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
@@ -40,12 +49,62 @@ export async function createSession(
     userAgent: origin.userAgent.slice(0, 300),
     sudoUntil: new Date(now.getTime() + SUDO_TTL_MS),
   });
+  const trimmed = await trimUserSessions(store, user._id, now);
+  if (trimmed > 0) {
+    await audit(store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: trimmed, reason: "session_limit" },
+    }, now);
+  }
   return { token, session };
+}
+
+/** The user's credential version; documents written before it existed are at 0. */
+export function credentialVersion(doc: { credentialVersion?: number }): number {
+  return doc.credentialVersion ?? 0;
+}
+
+/**
+ * Keeps the user at MAX_SESSIONS_PER_USER live sessions: after each insert, every session that can
+ * no longer be used (expired, or opened under older credentials) and all but the newest
+ * MAX_SESSIONS_PER_USER by creation time (ties by id) are deleted. Creation order does not change
+ * over a session's life, so concurrent sign-ins agree on which are the oldest, and the last one to
+ * list sees every insert before it: once a burst of sign-ins has finished, at most
+ * MAX_SESSIONS_PER_USER remain. While it runs, the count may exceed the cap by the number of
+ * sign-ins still in flight.
+ */
+async function trimUserSessions(store: Store, userId: string, now: Date): Promise<number> {
+  const [user, sessions] = await Promise.all([
+    store.get<User>("users", userId),
+    listUserSessions(store, userId),
+  ]);
+  if (!user) return 0;
+  // Versions only grow, so a session behind the user is dead for good; one ahead was moved on
+  // by a change that committed after the user was read here, and is left alone.
+  const live = sessions.filter((s) =>
+    credentialVersion(s) >= credentialVersion(user) && now < s.expiresAt &&
+    now < s.absoluteExpiresAt
+  );
+  const keep = new Set(
+    live.sort((a, b) =>
+      b.createdAt.getTime() - a.createdAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0)
+    ).slice(0, MAX_SESSIONS_PER_USER).map((s) => s._id),
+  );
+  let ended = 0;
+  for (const session of sessions) {
+    // Concurrent sign-ins may pick the same sessions; each is counted by the one that deleted it.
+    if (!keep.has(session._id) && await deleteQuietly(store, session._id)) ended++;
+  }
+  return ended;
 }
 
 /**
  * The session and user a token belongs to, or null when the token is malformed, unknown,
- * expired, or its user is gone or suspended. Renews the session when due.
+ * expired, its user is gone or suspended, or their credentials changed since it was opened.
+ * Renews the session when due.
  */
 export async function validateSessionToken(
   store: Store,
@@ -62,7 +121,13 @@ export async function validateSessionToken(
     return null;
   }
   const user = await store.get<User>("users", session.userId);
-  if (!user || user.role === "SUSPENDED") {
+  // A session is good only for the credentials it was opened with: a password change or reset,
+  // a role or email change, or turning two-factor on moves the user's version on, which ends it
+  // here even if it was created after the others were deleted (a sign-in that checked the old
+  // password).
+  if (
+    !user || user.role === "SUSPENDED" || credentialVersion(session) !== credentialVersion(user)
+  ) {
     await deleteQuietly(store, session._id);
     return null;
   }
@@ -149,16 +214,21 @@ export async function deleteExpiredSessions(store: Store, now = new Date()): Pro
   }
 }
 
-async function deleteQuietly(store: Store, sessionId: string): Promise<void> {
+/** Deletes a session; false when it was already gone. */
+async function deleteQuietly(store: Store, sessionId: string): Promise<boolean> {
   try {
     await store.delete("sessions", sessionId);
+    return true;
   } catch (err) {
     if (!(err instanceof ConflictError && err.reason === "missing")) throw err;
+    return false;
   }
 }
 
 export type Session = Doc & {
   userId: string;
+  /** The user's credential version when the session was opened; absent (stored before) is 0. */
+  credentialVersion?: number;
   secretHash: string;
   createdAt: Date;
   expiresAt: Date;

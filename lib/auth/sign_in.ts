@@ -55,8 +55,10 @@ async function attemptSignIn(
   if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
 
   await clearSignInFailures(ctx.store, email);
-  // Always a new session, so a token planted in the browser before sign-in is never promoted.
-  const { session, token } = await createSession(ctx.store, user._id, origin, now);
+  // Always a new session, so a token planted in the browser before sign-in is never promoted. It
+  // is bound to the credential version read with the password hash just checked: if the password
+  // changed since, the session never answers.
+  const { session, token } = await createSession(ctx.store, user, origin, now);
   await audit(
     ctx.store,
     { action: "auth.sign_in", outcome: "success", userId: user._id, origin },
@@ -190,6 +192,17 @@ async function requireSecondFactor(
         403,
         "totp_locked",
         "Too many wrong codes. Reset your password by email to unlock sign-in, or use a recovery code after the reset.",
+      ),
+    );
+  }
+  if (result === "unreadable") {
+    throw await refuse(
+      "totp_unreadable",
+      new AppError(
+        403,
+        "totp_unreadable",
+        "Your authenticator code cannot be checked: the server's signing key has changed since you set up two-factor authentication, and your recovery codes depend on the same key. Reset your password by email (this turns two-factor authentication off so you can sign in and set it up again), or contact support.",
+        { fields: { totpCode: "This code cannot be checked right now." } },
       ),
     );
   }

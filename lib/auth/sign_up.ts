@@ -80,6 +80,8 @@ export async function sendVerification(
   email: string,
   origin: RequestOrigin,
   now = new Date(),
+  /** For an email change: the session that asked (see createEmailVerification). */
+  sessionId?: string,
 ): Promise<boolean> {
   const { token, code } = await createEmailVerification(
     ctx.store,
@@ -87,6 +89,7 @@ export async function sendVerification(
     user,
     email,
     now,
+    sessionId,
   );
   const link = new URL(`/verify-email?token=${encodeURIComponent(token)}`, ctx.config.appUrl).href;
   try {

@@ -18,7 +18,8 @@ import {
   totpKeyUri,
   verifyTotp,
 } from "./totp.ts";
-import type { User } from "./users.ts";
+import { invalidateUserSessions, type Session } from "./session.ts";
+import { nextCredentialVersion, type TotpState, type User } from "./users.ts";
 
 /** Starts enrolment: a new key, kept pending until a code from it is confirmed. */
 export async function beginTotpEnrolment(ctx: AuthContext, user: User): Promise<TotpEnrolment> {
@@ -42,10 +43,15 @@ export async function pendingTotpEnrolment(
   return key ? enrolmentView(key, user.email) : null;
 }
 
-/** Confirms enrolment with a code from the app; returns the recovery codes, shown this once. */
+/**
+ * Confirms enrolment with a code from the app; returns the recovery codes, shown this once. Every
+ * other session was opened with the password alone, so it ends: the credential version moves on
+ * and `session` (the one enrolling) moves with it in the same unit.
+ */
 export async function confirmTotpEnrolment(
   ctx: AuthContext,
   user: User,
+  session: Session,
   code: string,
   origin: RequestOrigin,
   now = new Date(),
@@ -66,6 +72,7 @@ export async function confirmTotpEnrolment(
     );
   }
   const recoveryCodes = generateRecoveryCodes();
+  const next = nextCredentialVersion(user);
   await ctx.store.commit([
     {
       op: "update",
@@ -75,11 +82,23 @@ export async function confirmTotpEnrolment(
         totp: { sealedKey: user.totpPendingKey, enabledAt: now, lastUsedStep: step, failures: 0 },
         totpPendingKey: null,
         recoveryCodeHashes: recoveryCodes.map((c) => hashRecoveryCode(ctx.config.authSecret, c)),
+        ...next,
       },
       ifVersion: user._v,
     },
+    { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.totp_enabled", outcome: "success", userId: user._id, origin }, now),
   ]);
+  const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
+  if (ended > 0) {
+    await audit(ctx.store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId: user._id,
+      origin,
+      details: { sessions: ended, reason: "totp_enabled" },
+    }, now);
+  }
   return recoveryCodes;
 }
 
@@ -136,6 +155,8 @@ export async function regenerateRecoveryCodes(
  * until a password reset by email. Each attempt is counted before its code is compared and a
  * right code gives the count back, so simultaneous guesses get no more comparisons than the
  * lock allows. Concurrent uses of one code: only one can win.
+ * `unreadable`: the key was sealed under another AUTH_SECRET (or damaged), so no code can be
+ * checked; recovery codes are keyed with the same secret, so they cannot match either.
  */
 export async function checkSecondFactor(
   store: Store,
@@ -144,13 +165,17 @@ export async function checkSecondFactor(
   code: string,
   origin: RequestOrigin,
   now = new Date(),
-): Promise<"ok" | "invalid" | "locked"> {
+): Promise<"ok" | "invalid" | "locked" | "unreadable"> {
+  // Not the user's wrong guess but the server's lost key: decided before claiming, so it never
+  // counts towards the lock.
+  if (staleUser.totp && !(await openTotpKey(authSecret, staleUser.totp))) return "unreadable";
   const user = await claimSecondFactorAttempt(store, staleUser._id);
   if (user === "locked") return "locked";
   // Two-factor was turned off meanwhile: this code belongs to nothing.
   if (!user?.totp) return "invalid";
   const totp = user.totp;
   const isRecovery = /[a-z]/i.test(code);
+  const key = await openTotpKey(authSecret, totp);
   try {
     if (isRecovery) {
       const index = findRecoveryCode(authSecret, user.recoveryCodeHashes, code);
@@ -176,8 +201,7 @@ export async function checkSecondFactor(
         ]);
         return "ok";
       }
-    } else {
-      const key = await openSecret(authSecret, totp.sealedKey);
+    } else if (key) {
       const step = verifyTotp(key, code, now, totp.lastUsedStep);
       if (step !== null) {
         await store.update<User>("users", user._id, {
@@ -200,6 +224,14 @@ export async function checkSecondFactor(
     now,
   );
   return "locked";
+}
+
+/** The user's TOTP key, or null when this AUTH_SECRET cannot open it. */
+export async function openTotpKey(
+  authSecret: string,
+  totp: Pick<TotpState, "sealedKey">,
+): Promise<Uint8Array | null> {
+  return await openSecret(authSecret, totp.sealedKey).catch(() => null);
 }
 
 /**

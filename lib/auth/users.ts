@@ -24,6 +24,16 @@ export function publicUser(user: User): PublicUser {
   };
 }
 
+/**
+ * The field to set, in the same write as the credential change, so every session opened before it
+ * ends (the write must be at the version read: `ifVersion`, so two changes cannot both add one).
+ */
+export function nextCredentialVersion(user: Pick<User, "credentialVersion">): {
+  credentialVersion: number;
+} {
+  return { credentialVersion: (user.credentialVersion ?? 0) + 1 };
+}
+
 /** The user with this (normalised) email, or null. */
 export function findUserByEmail(store: Store, email: string): Promise<User | null> {
   return store.findOne<User>("users", { email: normalizeEmail(email) });
@@ -53,6 +63,14 @@ export type User = Doc & {
   /** A key generated for enrolment, confirmed by a first code before it becomes `totp`. */
   totpPendingKey: string | null;
   recoveryCodeHashes: string[];
+  /**
+   * Moves on by one with every change that must end the sessions opened before it: password
+   * change or reset, role change (suspension included), email change, turning two-factor on.
+   * Each session records the
+   * version it was opened under and stops working when they differ (session.ts). Absent on
+   * documents written before it existed, which is version 0.
+   */
+  credentialVersion?: number;
 };
 
 export type PublicUser = {
