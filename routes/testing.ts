@@ -36,16 +36,17 @@ export async function testApp(env: Record<string, string> = {}) {
   metrics.observeStore(rawStore);
   const store = instrumentStore(rawStore, metrics);
   const market = await openMarket(store, config, log);
+  const limiter = await createRateLimiter(config, log);
   const deps: AppDeps = {
     config,
     store,
     log,
-    trading: tradingContext(store, market, config, log),
+    trading: tradingContext(store, market, config, log, limiter),
     metrics,
     readOnly: readOnlySwitch(store, config.readOnly),
     assets: await loadAssets(),
     mailer: await createMailer(config, log),
-    limiter: await createRateLimiter(config, log),
+    limiter,
     startedAt: performance.now(),
     version: "test",
   };

@@ -5,6 +5,7 @@ import { createMarketClock } from "../market/clock.ts";
 import { createQuoteProvider } from "../market/provider.ts";
 import { SecurityCatalog, seedSecurities } from "../market/securities.ts";
 import { parseFixed } from "../money.ts";
+import type { RateLimiter } from "../rate_limit.ts";
 import type { Store } from "../store/port.ts";
 import type { Market } from "./market.ts";
 import type { TradingContext } from "./orders.ts";
@@ -28,8 +29,9 @@ export async function openMarket(
 export function tradingContext(
   store: Store,
   market: Market,
-  config: Pick<Config, "demoStartingCash" | "commissionPerOrder">,
+  config: Pick<Config, "demoStartingCash" | "commissionPerOrder" | "ordersPerSecond">,
   log: Logger,
+  limiter?: RateLimiter,
 ): TradingContext {
   return {
     store,
@@ -37,7 +39,9 @@ export function tradingContext(
     settings: {
       startingCash: config.demoStartingCash,
       commission: parseFixed(config.commissionPerOrder, 2),
+      ordersPerSecond: config.ordersPerSecond,
     },
     log,
+    limiter,
   };
 }
