@@ -3,6 +3,7 @@
  * opens. Its `_id` is `<userId>:<epoch>`: the first is epoch 1, and a reset closes it and opens the
  * next epoch, so history stays intact and two concurrent openings cannot both succeed.
  * Cash, buying power and equity are never stored on the account; they are derived (portfolio.ts).
+ * What its working orders hold and how many there are is kept as running totals (open_orders.ts).
  */
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
