@@ -355,3 +355,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test("[order limits] computing missing totals rewrites stale reservations, in several units when there are many", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const ada = await api.trader("ada@example.com");
+  const { store } = t.deps;
+  const account = await accountOf(t, ada.accountId);
+  // Flat positions in 120 symbols whose reservations are stale (left by an attempt that lost a
+  // race): more than one unit of KV checks can write.
+  const symbols = t.deps.trading.market.catalog.all().slice(0, 120).map((s) => s.symbol);
+  for (let n = 0; n < symbols.length; n += 40) {
+    await store.commit(
+      symbols.slice(n, n + 40).map((symbol): WriteOp => ({
+        op: "insert",
+        collection: "positions",
+        doc: {
+          _id: positionId(account._id, symbol),
+          userId: account.userId,
+          accountId: account._id,
+          symbol,
+          qty: "0",
+          costBasis: "0",
+          realizedPnl: "0.00",
+          reservedToSell: "1",
+          status: "closed",
+          openedAt: new Date(),
+          updatedAt: new Date(),
+        },
+      })),
+    );
+  }
+  await store.update<Account>("accounts", account._id, {
+    openOrders: undefined,
+    heldForOrders: undefined,
+  });
+  await api.order(ada.cookie, RESTING_BUY);
+  const after = await store.getMany<{ _id: string; _v: number; reservedToSell?: string }>(
+    "positions",
+    symbols.map((s) => positionId(account._id, s)),
+  );
+  assert.deepEqual(new Set(after.map((p) => p!.reservedToSell)), new Set(["0"]));
+  assert.equal((await accountOf(t, ada.accountId)).openOrders, 1);
+  assert.deepEqual(await problems(t), []);
+});

@@ -164,9 +164,10 @@ export async function cancelOrdersOfClosedAccount(
 ): Promise<number> {
   let cancelled = 0;
   for (;;) {
+    // 40 orders, the account and at most 40 positions: within KV's 100 checks per unit.
     const page = await store.find<Order>("orders", {
       where: { accountId, open: true },
-      limit: 50,
+      limit: 40,
     });
     if (page.items.length === 0) return cancelled;
     // The account's totals and the positions' reservations move with the orders (open_orders.ts).

@@ -120,14 +120,23 @@ export function withOpenTotals(
   return out;
 }
 
+/** Position writes per unit while computing totals, leaving room for the account (KV: 100 checks). */
+const POSITIONS_PER_UNIT = 90;
+
 /**
  * The account with its totals: as read when it has them, otherwise computed once from its working
- * orders and stored (with the reservations of its positions) at the account's version read first.
+ * orders and stored, with the reservation of every position of the account, against the account's
+ * version read before the orders. Many positions are written in several units, each checking that
+ * version, the account's totals last: positions written by an attempt that then lost a race are
+ * rewritten by the next one, and count for nothing while the account has no totals.
  * Throws ConflictError when the account moved meanwhile; the caller reads it again and retries.
  */
 export async function ensureOpenTotals(store: Store, account: Account): Promise<Account> {
   if (openTotals(account)) return account;
-  const working = await workingOrders(store, account._id);
+  const [working, positions] = await Promise.all([
+    workingOrders(store, account._id),
+    accountPositions(store, account._id),
+  ]);
   let held = 0n;
   const reservedBySymbol = new Map<string, Fixed>();
   for (const order of working) {
@@ -137,30 +146,53 @@ export async function ensureOpenTotals(store: Store, account: Account): Promise<
       reservedBySymbol.set(order.symbol, (reservedBySymbol.get(order.symbol) ?? 0n) + reserved);
     }
   }
-  const symbols = [...reservedBySymbol.keys()];
-  const positions = await store.getMany<Position>(
-    "positions",
-    symbols.map((s) => positionId(account._id, s)),
-  );
-  const set = { openOrders: working.length, heldForOrders: formatFixed(held) };
-  const ops: WriteOp[] = [
-    { op: "update", collection: "accounts", id: account._id, set, ifVersion: account._v },
-  ];
-  positions.forEach((position, n) => {
+  for (const symbol of reservedBySymbol.keys()) {
     // Sells are placed against shares held, and positions are never deleted.
-    if (!position) {
-      throw new Error(`working sells of ${symbols[n]} in ${account._id} without a position`);
+    if (!positions.some((p) => p.symbol === symbol)) {
+      throw new Error(`working sells of ${symbol} in ${account._id} without a position`);
     }
-    ops.push({
+  }
+  const writes: WriteOp[] = positions
+    .map((position) => ({
+      position,
+      reserved: formatFixed(reservedBySymbol.get(position.symbol) ?? 0n, 0),
+    }))
+    .filter(({ position, reserved }) => (position.reservedToSell ?? "0") !== reserved)
+    .map(({ position, reserved }) => ({
       op: "update",
       collection: "positions",
       id: position._id,
-      set: { reservedToSell: formatFixed(reservedBySymbol.get(symbols[n])!, 0) },
+      set: { reservedToSell: reserved },
       ifVersion: position._v,
-    });
-  });
-  const [written] = await store.commit(ops);
+    }));
+  while (writes.length > POSITIONS_PER_UNIT) {
+    await store.commit([
+      ...writes.splice(0, POSITIONS_PER_UNIT),
+      { op: "check", collection: "accounts", id: account._id, version: account._v },
+    ]);
+  }
+  const set = { openOrders: working.length, heldForOrders: formatFixed(held) };
+  const [written] = await store.commit([
+    { op: "update", collection: "accounts", id: account._id, set, ifVersion: account._v },
+    ...writes,
+  ]);
   return written as Account;
+}
+
+/** Every position of an account, open or flat. */
+async function accountPositions(store: Store, accountId: string): Promise<Position[]> {
+  const all: Position[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Position>("positions", {
+      where: { accountId },
+      limit: 500,
+      cursor,
+    });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all;
 }
 
 /** The working (open) orders of an account: read only where totals are computed or checked. */
