@@ -32,9 +32,9 @@ const rawStore = await openStore(config, log);
 metrics.observeStore(rawStore);
 const store = instrumentStore(rawStore, metrics);
 const market = await openMarket(store, config, log);
-const trading = tradingContext(store, market, config, log);
-const mailer = await createMailer(config, log);
 const limiter = await createRateLimiter(config, log);
+const trading = tradingContext(store, market, config, log, limiter);
+const mailer = await createMailer(config, log);
 const assets = await loadAssets();
 const background = createBackground(log);
 

@@ -146,6 +146,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     marketHours: config.marketHours,
     demoStartingCash: config.demoStartingCash,
     commissionPerOrder: config.commissionPerOrder,
+    ordersPerSecond: config.ordersPerSecond,
     requireEmailVerification: config.requireEmailVerification,
     sessionCookieDomain: config.sessionCookieDomain,
     corsOrigins: config.corsOrigins,
@@ -220,6 +221,7 @@ function envSchema(production: boolean, onDenoDeploy: boolean) {
       error: (issue) =>
         `must be an amount of 0 or more with at most 2 decimals, like 0 or 1.00 (got "${issue.input}")`,
     }).default("0"),
+    ORDERS_PER_SECOND: integer(1, 100_000).default(10),
     REQUIRE_EMAIL_VERIFICATION: boolean().default(production),
     SESSION_COOKIE_DOMAIN: z.string().transform((value, ctx) => {
       // Browsers ignore a leading dot in the Domain attribute, so accept and drop it.
@@ -340,6 +342,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     marketHours: env.MARKET_HOURS,
     demoStartingCash: env.DEMO_STARTING_CASH,
     commissionPerOrder: env.COMMISSION_PER_ORDER,
+    ordersPerSecond: env.ORDERS_PER_SECOND,
     requireEmailVerification: env.REQUIRE_EMAIL_VERIFICATION,
     sessionCookieDomain: env.SESSION_COOKIE_DOMAIN,
     corsOrigins: env.CORS_ORIGINS,
@@ -506,6 +509,8 @@ export type Config = {
   demoStartingCash: string;
   /** A flat commission booked on each filled order, as a decimal string ("0" by default). */
   commissionPerOrder: string;
+  /** Orders (placed or replaced) per second sustained per account; bursts of twice as many pass. */
+  ordersPerSecond: number;
   requireEmailVerification: boolean;
   sessionCookieDomain?: string;
   /** Allowed cross-origin callers, normalised to origins. */

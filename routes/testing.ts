@@ -44,16 +44,17 @@ export async function testApp(
   const store = instrumentStore(rawStore, metrics);
   const market = await openMarket(store, config, log);
   const mailer = await createMailer(config, log);
+  const limiter = await createRateLimiter(config, log);
   const deps: AppDeps = {
     config,
     store,
     log,
-    trading: tradingContext(store, market, config, log),
+    trading: tradingContext(store, market, config, log, limiter),
     metrics,
     readOnly: readOnlySwitch(store, config.readOnly),
     assets: await loadAssets(),
     mailer: options.mailer ? options.mailer(mailer) : mailer,
-    limiter: await createRateLimiter(config, log),
+    limiter,
     startedAt: performance.now(),
     version: "test",
     background: createBackground(log),

@@ -66,7 +66,9 @@ export type Server = { origin: string; readyMs: number; stop(): Promise<void> };
  */
 export async function measureMarketOrders(start: StartApp, dir: string): Promise<OrderFigures> {
   const appFile = `${dir}/orders-app.kv`;
-  const app = await start({ KV_PATH: appFile });
+  // Each trader places far more than the per-account limit of 10 a second: the figure is the
+  // store's throughput, not the limit's, so the limit is lifted out of the way.
+  const app = await start({ KV_PATH: appFile, ORDERS_PER_SECOND: "100000" });
   let endToEnd: LoadFigures;
   try {
     const api = apiClient(app.origin, ORDER_LOAD.concurrency);

@@ -3,6 +3,7 @@
  * opens. Its `_id` is `<userId>:<epoch>`: the first is epoch 1, and a reset closes it and opens the
  * next epoch, so history stays intact and two concurrent openings cannot both succeed.
  * Cash, buying power and equity are never stored on the account; they are derived (portfolio.ts).
+ * What its working orders hold and how many there are is kept as running totals (open_orders.ts).
  */
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
@@ -10,6 +11,9 @@ import { type Fixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { appendEntries } from "./ledger.ts";
+import { withOpenTotals } from "./open_orders.ts";
+import type { Order } from "./orders.ts";
+import { type Position, positionId } from "./positions.ts";
 
 /** The ops that open a demo account for `userId` with `startingCash`, deposit included. */
 export function openAccountOps(
@@ -29,6 +33,8 @@ export function openAccountOps(
     status: "active",
     startingCash,
     ledgerSeq: 0,
+    openOrders: 0,
+    heldForOrders: "0.00",
     createdAt: now,
     closedAt: null,
   };
@@ -186,25 +192,39 @@ export async function cancelOrdersOfClosedAccount(
 ): Promise<number> {
   let cancelled = 0;
   for (;;) {
-    const page = await store.find<Doc & { open: boolean }>("orders", {
+    // 40 orders, the account and at most 40 positions: within KV's 100 checks per unit.
+    const page = await store.find<Order>("orders", {
       where: { accountId, open: true },
-      limit: 50,
+      limit: 40,
     });
     if (page.items.length === 0) return cancelled;
+    // The account's totals and the positions' reservations move with the orders (open_orders.ts).
+    const sold = [...new Set(page.items.filter((o) => o.side === "sell").map((o) => o.symbol))];
+    const [account, positions] = await Promise.all([
+      store.get<Account>("accounts", accountId),
+      store.getMany<Position>("positions", sold.map((s) => positionId(accountId, s))),
+    ]);
+    if (!account) return cancelled;
+    const set = {
+      status: "cancelled" as const,
+      open: false,
+      holdAmount: "0.00",
+      cancelledAt: now,
+      updatedAt: now,
+    };
     try {
-      await store.commit(page.items.map((o): WriteOp => ({
-        op: "update",
-        collection: "orders",
-        id: o._id,
-        set: {
-          status: "cancelled",
-          open: false,
-          holdAmount: "0.00",
-          cancelledAt: now,
-          updatedAt: now,
-        },
-        ifVersion: o._v,
-      })));
+      await store.commit(withOpenTotals(
+        page.items.map((o): WriteOp => ({
+          op: "update",
+          collection: "orders",
+          id: o._id,
+          set,
+          ifVersion: o._v,
+        })),
+        account,
+        positions,
+        page.items.map((o) => ({ before: o, after: { ...o, ...set } })),
+      ));
       cancelled += page.items.length;
     } catch (err) {
       // An order filled or was cancelled meanwhile: read the page again.
@@ -234,6 +254,13 @@ export type Account = Doc & {
   startingCash: string;
   /** The sequence number of the latest ledger entry; bumped in every commit that moves cash or holds. */
   ledgerSeq: number;
+  /**
+   * How many of its orders work, and the buying power their buys hold (dollars): running totals
+   * moved in every unit that changes a working order (open_orders.ts). Absent on accounts from
+   * before them until their next placement computes them.
+   */
+  openOrders?: number;
+  heldForOrders?: string;
   createdAt: Date;
   closedAt: Date | null;
 };

@@ -27,8 +27,10 @@ const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
  * the invariants of docs/design.md, Money invariants: cash = Σ ledger with an unbroken sequence
  * and running balance, cash ≥ 0, position qty = Σ fills, held buying power = Σ holds of open buy
  * orders (and within cash), a fill applied exactly once and moving exactly qty × price rounded
- * against the customer (plus its commission), and no document pointing at an owner that does not
- * exist. Each violation is one
+ * against the customer (plus its commission), the running totals of working orders
+ * (open_orders.ts: the account's count and held buying power, each position's reserved shares)
+ * equal to the sums over those orders, and no document pointing at an owner that does not exist.
+ * Each violation is one
  * line naming the account number, order, trade or ledger entry (never an email address).
  *
  * The store offers no snapshot, so on a live system a scan can catch an order half-way: its
@@ -81,6 +83,10 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       mayGoNegative: (account.type as string) === "margin",
       entries: [],
       held: 0n,
+      working: 0,
+      totals: account.openOrders === undefined && account.heldForOrders === undefined
+        ? null
+        : runningTotals(account, label, amount, problems),
     });
     usersWithAccounts.add(account.userId);
     if (!users.has(account.userId)) {
@@ -236,12 +242,38 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
   }
 
   let orders = 0;
+  // What working sells still have to sell, per position: each position's reservation must match.
+  const reservedByPosition = new Map<string, Fixed>();
   for await (const order of scan<Order>(store, "orders")) {
     orders++;
     checkOrder(order, accounts.get(order.accountId), trades, tradesByOrder, amount, {
       problems,
       warnings,
     });
+    if (order.open && order.side === "sell") {
+      const qty = parseOrNull(order.qty, SCALE);
+      const filled = parseOrNull(order.filledQty, SCALE);
+      if (qty !== null && filled !== null) {
+        const key = positionId(order.accountId, order.symbol);
+        reservedByPosition.set(key, (reservedByPosition.get(key) ?? 0n) + qty - filled);
+      }
+    }
+  }
+  for (const account of accounts.values()) {
+    if (!account.totals) continue;
+    const { openOrders, held } = account.totals;
+    if (openOrders !== null && openOrders !== account.working) {
+      problems.push(
+        `${account.label}: its running total counts ${openOrders} open orders, but ${account.working} are working`,
+      );
+    }
+    if (held !== null && held !== account.held) {
+      problems.push(
+        `${account.label}: its running total holds ${
+          formatFixed(held)
+        } for open orders, but their holds sum to ${formatFixed(account.held)}`,
+      );
+    }
   }
   for (const [tradeId, trade] of trades) {
     if (!trade.orderSeen) {
@@ -254,13 +286,28 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
   for await (const position of scan<Position>(store, "positions")) {
     positions++;
     positioned.add(position._id);
-    checkPosition(
-      position,
-      accounts.get(position.accountId),
-      netByPosition.get(position._id),
-      amount,
-      problems,
-    );
+    const account = accounts.get(position.accountId);
+    checkPosition(position, account, netByPosition.get(position._id), amount, problems);
+    // Accounts from before the running totals carry none until their next order (open_orders.ts).
+    if (account?.totals) {
+      const where = `${account.label}: position ${position.symbol}`;
+      const stored = position.reservedToSell === undefined
+        ? 0n
+        : amount(position.reservedToSell, SCALE, where, "reservedToSell");
+      const expected = reservedByPosition.get(position._id) ?? 0n;
+      if (stored !== null && stored !== expected) {
+        problems.push(
+          `${where}: reserves ${formatFixed(stored, 0)} for open sells, but they still have ${
+            formatFixed(expected, 0)
+          } to sell`,
+        );
+      }
+    }
+  }
+  for (const [key, reserved] of reservedByPosition) {
+    if (!positioned.has(key) && reserved > 0n) {
+      problems.push(`position ${key}: open sells of ${formatFixed(reserved, 0)} but no position`);
+    }
   }
   for (const [key, { label, symbol, net }] of netByPosition) {
     if (!positioned.has(key)) {
@@ -402,6 +449,7 @@ function checkOrder(
       problems.push(`${where}: a sell order holding ${order.holdAmount} of cash`);
     }
   }
+  if (order.open && account) account.working++;
   if (order.open && order.side === "buy") {
     if (hold === 0n) problems.push(`${where}: an open buy order that holds no buying power`);
     if (hold !== null && account) account.held += hold;
@@ -527,6 +575,32 @@ async function* scan<T extends Doc>(store: Store, collection: CollectionName): A
   } while (cursor);
 }
 
+/** The running totals an account carries, each null (and reported) when it is not a valid value. */
+function runningTotals(
+  account: Account,
+  label: string,
+  amount: AmountParser,
+  problems: string[],
+): { openOrders: number | null; held: Fixed | null } {
+  const count = account.openOrders;
+  const valid = Number.isSafeInteger(count) && count! >= 0;
+  if (!valid) problems.push(`${label}: openOrders ${JSON.stringify(count)} is not a count`);
+  return {
+    openOrders: valid ? count! : null,
+    held: amount(account.heldForOrders, CASH_DECIMALS, label, "heldForOrders"),
+  };
+}
+
+/** An amount, or null when it is not one (already reported by the order's own check). */
+function parseOrNull(value: unknown, decimals: number): Fixed | null {
+  try {
+    return parseFixed(value, decimals);
+  } catch (err) {
+    if (err instanceof DecimalError) return null;
+    throw err;
+  }
+}
+
 /** An amount, or null after recording why the stored value is not one. */
 function parseAmount(
   value: unknown,
@@ -565,6 +639,10 @@ type AccountFacts = {
   entries: EntryFacts[];
   /** Σ holds of its open buy orders. */
   held: Fixed;
+  /** How many of its orders are working. */
+  working: number;
+  /** The running totals it carries (open_orders.ts); null on an account from before them. */
+  totals: { openOrders: number | null; held: Fixed | null } | null;
   /** The balance after its latest entry, once the ledger is checked; undefined when unknown. */
   cash?: Fixed;
 };

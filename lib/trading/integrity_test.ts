@@ -210,6 +210,30 @@ Deno.test("[integrity] a position that disagrees with its trades is reported", a
   );
 });
 
+Deno.test("[integrity] running totals that differ from the working orders are reported", async () => {
+  await using s = await scenario();
+  const account = (await s.store.get<Account>("accounts", s.ada.accountId))!;
+  assert.deepEqual((await checkIntegrity(s.store)).problems, [], "the scenario kept them in step");
+  const held = parseFixed(account.heldForOrders!, 2);
+  await s.store.update<Account>("accounts", account._id, {
+    openOrders: account.openOrders! + 1,
+    heldForOrders: formatFixed(held + parseFixed("1", 2)),
+  });
+  await s.store.update("positions", positionId(s.ada.accountId, "INTC"), {
+    reservedToSell: "2",
+  });
+  const problems = await problemsOf(s.store);
+  assert.deepEqual(problems.sort(), [
+    `account ${s.ada.number}: its running total counts ${
+      account.openOrders! + 1
+    } open orders, but ${account.openOrders} are working`,
+    `account ${s.ada.number}: its running total holds ${
+      formatFixed(held + parseFixed("1", 2))
+    } for open orders, but their holds sum to ${formatFixed(held)}`,
+    `account ${s.ada.number}: position INTC: reserves 2 for open sells, but they still have 0 to sell`,
+  ]);
+});
+
 Deno.test("[integrity] a closed order that still holds cash is reported", async () => {
   await using s = await scenario();
   const closed = (await s.store.find<Order>("orders", {

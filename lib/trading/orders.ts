@@ -1,7 +1,9 @@
 /**
  * Orders: placing (with idempotency), cancelling, replacing, listing. Each change is one atomic
  * unit that also checks the account's version, so concurrent orders on one account are serialised
- * and buying power can never be spent twice.
+ * and buying power can never be spent twice. Writers of one account take turns in this process
+ * (account_queue.ts) and retry with jittered backoff when a writer elsewhere won; placement reads
+ * the running totals of the working orders (open_orders.ts), never the orders themselves.
  */
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
@@ -9,11 +11,13 @@ import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { type Fixed, formatFixed, formatUsd, parseFixed, SCALE, sumFixed } from "../money.ts";
+import { type Fixed, formatFixed, formatUsd } from "../money.ts";
 import type { Security } from "../market/securities.ts";
+import type { RateLimiter } from "../rate_limit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
-import { retryOnConflict } from "../store/retry.ts";
-import { type Account, accountStep, ensureActiveAccount, ownAccount } from "./accounts.ts";
+import { conflictBackoff, retryOnConflict } from "../store/retry.ts";
+import { inAccountTurn } from "./account_queue.ts";
+import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
 import { fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
@@ -27,18 +31,35 @@ import {
   parseOrderRequest,
   stopTriggered,
 } from "./order_rules.ts";
+import {
+  ensureOpenTotals,
+  footprint,
+  MAX_OPEN_ORDERS,
+  openTotals,
+  reservedOf,
+  withOpenTotals,
+  workingOrders,
+} from "./open_orders.ts";
+import { limitOrderPlacement } from "./order_rate.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
+
+export { workingOrders };
 
 /** What the trading code needs from the app. */
 export type TradingContext = {
   store: Store;
   market: Market;
   /** Cash of a new demo account, and the flat commission per order. */
-  settings: { startingCash: string; commission: Fixed };
+  settings: { startingCash: string; commission: Fixed; ordersPerSecond?: number };
   log: Logger;
+  /** Counts placements and replacements per account (order_rate.ts); absent: not limited (scripts). */
+  limiter?: RateLimiter;
 };
 
-/** How many times a placement re-reads and retries when another write to the account won the race. */
+/**
+ * How many times a placement re-reads and retries, in its turn, when a writer in another process
+ * (an app instance, the execution worker) moved the account on first.
+ */
 const MAX_ATTEMPTS = 8;
 
 /** A request to place an order, as the API and the form send it. */
@@ -67,6 +88,8 @@ export async function placeOrder(
   if (account.status !== "active") {
     throw new AppError(422, "account_closed", "This account is closed.");
   }
+  // Every attempt counts, refused or not: the limit is on what a client asks of the account.
+  await limitOrderPlacement(ctx, account._id);
   const security = securityFor(ctx.market, input.symbol);
   const reject = async (error: AppError) => {
     await ctx.store.commit([
@@ -108,45 +131,51 @@ export async function placeOrder(
     if (replay) return { order: replay, replayed: true };
   }
 
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    // The account was just read; only a retry needs it again.
-    const fresh = attempt === 1
-      ? account
-      : (await ctx.store.get<Account>("accounts", account._id))!;
-    try {
-      const order = await tryPlace(
-        ctx,
-        fresh,
-        security,
-        request,
-        clientOrderId,
-        key,
-        requestHash,
-        options.origin,
-        now,
-      );
-      return { order, replayed: false };
-    } catch (err) {
-      if (err instanceof AppError) throw await reject(err);
-      if (!(err instanceof ConflictError)) throw err;
-      if (err.reason === "exists" && err.collection === "idempotency_keys" && key) {
-        // The same key was placed concurrently and won: answer as it did.
-        const replay = await replayOf(ctx.store, key, requestHash);
-        if (replay) return { order: replay, replayed: true };
-      }
-      if (err.reason === "duplicate" && err.collection === "orders") {
-        throw await reject(
-          new AppError(
-            409,
-            "duplicate_client_order_id",
-            "An order with this clientOrderId already exists in the account.",
-          ),
+  return await inAccountTurn(account._id, async () => {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      try {
+        // Read in this turn: the writers queued before it have moved the account on.
+        const fresh = await ensureOpenTotals(
+          ctx.store,
+          (await ctx.store.get<Account>("accounts", account._id))!,
         );
+        const order = await tryPlace(
+          ctx,
+          fresh,
+          security,
+          request,
+          clientOrderId,
+          key,
+          requestHash,
+          options.origin,
+          now,
+        );
+        return { order, replayed: false };
+      } catch (err) {
+        if (err instanceof AppError) throw await reject(err);
+        if (!(err instanceof ConflictError)) throw err;
+        if (err.reason === "exists" && err.collection === "idempotency_keys" && key) {
+          // The same key was placed concurrently and won: answer as it did.
+          const replay = await replayOf(ctx.store, key, requestHash);
+          if (replay) return { order: replay, replayed: true };
+        }
+        if (err.reason === "duplicate" && err.collection === "orders") {
+          throw await reject(
+            new AppError(
+              409,
+              "duplicate_client_order_id",
+              "An order with this clientOrderId already exists in the account.",
+            ),
+          );
+        }
+        // A fill, cancel or order from another process moved the account on: read again.
+        if (attempt < MAX_ATTEMPTS) await conflictBackoff(attempt);
       }
-      // Another order, fill or cancel moved the account on: read again and re-check.
     }
-  }
-  throw new AppError(409, "conflict", "The account is busy. Please try again.");
+    throw new AppError(409, "conflict", "The account is busy. Please try again.", undefined, {
+      "Retry-After": "1",
+    });
+  });
 }
 
 /** One attempt at placing, against the account as read. */
@@ -165,9 +194,18 @@ async function tryPlace(
   if (account.status !== "active") {
     throw new AppError(422, "account_closed", "This account is closed.");
   }
-  const [cash, working, position, quote] = await Promise.all([
+  // The running totals stand for every working order: placing costs the same with 0 or 500 open.
+  const totals = openTotals(account)!;
+  if (totals.openOrders >= MAX_OPEN_ORDERS) {
+    throw new AppError(
+      422,
+      "too_many_open_orders",
+      `This account has ${totals.openOrders} open orders, the most it may have. Cancel some, or wait for them to fill or expire, before placing another.`,
+      { openOrders: totals.openOrders, limit: MAX_OPEN_ORDERS },
+    );
+  }
+  const [cash, position, quote] = await Promise.all([
     currentCash(store, account),
-    workingOrders(store, account._id),
     store.get<Position>("positions", positionId(account._id, security.symbol)),
     liveQuote(market, security, now),
   ]);
@@ -181,15 +219,14 @@ async function tryPlace(
     );
   }
   const commission = ctx.settings.commission;
-  const held = sumFixed(working.map((o) => parseFixed(o.holdAmount, 2)));
-  const buyingPower = cash - held;
+  const buyingPower = cash - totals.held;
 
   const triggered = request.stopPrice === null ||
     stopTriggered(request.side, request.stopPrice, quote.last);
   const price = open && triggered ? executionPrice(request.side, request.limitPrice, quote) : null;
 
   if (request.side === "sell") {
-    const reserved = reservedToSell(working, security.symbol);
+    const reserved = reservedOf(position);
     const available = positionState(position).qty - reserved;
     if (request.qty > available) {
       throw new AppError(
@@ -299,11 +336,7 @@ async function tryPlace(
     ops.push({ op: "insert", collection: "orders", doc: order });
   } else {
     order = { ...base, holdAmount: formatFixed(cost) };
-    ops.push(
-      { op: "insert", collection: "orders", doc: order },
-      // Bumping the account serialises this hold with every other change to its buying power.
-      accountStep(account),
-    );
+    ops.push({ op: "insert", collection: "orders", doc: order });
   }
   const json = orderJson({ ...order, _v: 1 });
   ops.push(auditOp(
@@ -324,7 +357,11 @@ async function tryPlace(
       doc: { _id: key, requestHash, response: json, createdAt: now },
     });
   }
-  await store.commit(ops);
+  // A working order moves the totals; the account's update serialises it with every other change
+  // to its buying power (a fill's ops already carry that update).
+  await store.commit(
+    order.open ? withOpenTotals(ops, account, [position], [{ before: null, after: order }]) : ops,
+  );
   return json;
 }
 
@@ -341,35 +378,49 @@ export async function cancelOrder(
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson> {
-  return await retryOnConflict(async () => {
-    const order = await ownOrder(ctx.store, userId, orderId);
-    if (!order.open) {
-      throw new AppError(
-        422,
-        "order_not_cancelable",
-        `This order is ${order.status.replace("_", " ")} and can no longer be cancelled.`,
-      );
-    }
-    const set = {
-      status: "cancelled" as const,
-      open: false,
-      holdAmount: "0.00",
-      cancelledAt: now,
-      updatedAt: now,
-    };
-    // The version check decides a race with a fill: exactly one of them ends the order.
-    await ctx.store.commit([
-      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      auditOp(
-        orderAudit("order.cancelled", "success", userId, origin, {
-          orderId,
-          symbol: order.symbol,
-        }),
-        now,
-      ),
-    ]);
-    return orderJson({ ...order, ...set, _v: order._v + 1 });
-  }, "The order is busy. Please try again.");
+  const { accountId } = await ownOrder(ctx.store, userId, orderId);
+  return await inAccountTurn(accountId, () =>
+    retryOnConflict(async () => {
+      const order = await ownOrder(ctx.store, userId, orderId);
+      if (!order.open) {
+        throw new AppError(
+          422,
+          "order_not_cancelable",
+          `This order is ${order.status.replace("_", " ")} and can no longer be cancelled.`,
+        );
+      }
+      const [account, position] = await Promise.all([
+        ctx.store.get<Account>("accounts", order.accountId),
+        order.side === "sell"
+          ? ctx.store.get<Position>("positions", positionId(order.accountId, order.symbol))
+          : null,
+      ]);
+      const set = {
+        status: "cancelled" as const,
+        open: false,
+        holdAmount: "0.00",
+        cancelledAt: now,
+        updatedAt: now,
+      };
+      // The version check decides a race with a fill: exactly one of them ends the order. The
+      // hold and reservation it releases leave the running totals in the same unit.
+      await ctx.store.commit(withOpenTotals(
+        [
+          { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+          auditOp(
+            orderAudit("order.cancelled", "success", userId, origin, {
+              orderId,
+              symbol: order.symbol,
+            }),
+            now,
+          ),
+        ],
+        account!,
+        [position],
+        [{ before: order, after: { ...order, ...set } }],
+      ));
+      return orderJson({ ...order, ...set, _v: order._v + 1 });
+    }, "The order is busy. Please try again."));
 }
 
 /** Cancels every working order of the user; returns the ones cancelled. */
@@ -411,6 +462,23 @@ export async function replaceOrder(
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson> {
+  const { accountId } = await ownOrder(ctx.store, userId, orderId);
+  // A replacement is a new order for the limit: a client cannot churn one order instead.
+  await limitOrderPlacement(ctx, accountId);
+  return await inAccountTurn(
+    accountId,
+    () => replaceInTurn(ctx, userId, orderId, changes, origin, now),
+  );
+}
+
+async function replaceInTurn(
+  ctx: TradingContext,
+  userId: string,
+  orderId: string,
+  changes: { qty?: unknown; limitPrice?: unknown; stopPrice?: unknown },
+  origin: RequestOrigin | undefined,
+  now: Date,
+): Promise<OrderJson> {
   return await retryOnConflict(async () => {
     const order = await ownOrder(ctx.store, userId, orderId);
     if (!order.open) {
@@ -443,18 +511,21 @@ export async function replaceOrder(
       limitPrice: changes.limitPrice ?? order.limitPrice ?? undefined,
       stopPrice: changes.stopPrice ?? order.stopPrice ?? undefined,
     }, security);
-    const account = (await ctx.store.get<Account>("accounts", order.accountId))!;
-    const [cash, working, position, quote] = await Promise.all([
+    const account = await ensureOpenTotals(
+      ctx.store,
+      (await ctx.store.get<Account>("accounts", order.accountId))!,
+    );
+    const [cash, position, quote] = await Promise.all([
       currentCash(ctx.store, account),
-      workingOrders(ctx.store, account._id),
       ctx.store.get<Position>("positions", positionId(account._id, order.symbol)),
       liveQuote(ctx.market, security, now),
     ]);
     checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
-    const others = working.filter((o) => o._id !== order._id);
+    // What the other working orders hold and reserve: the totals without this order's part.
+    const own = footprint(order);
     const hold = holdFor(request, quote.last, ctx.settings.commission);
     if (request.side === "buy") {
-      const buyingPower = cash - sumFixed(others.map((o) => parseFixed(o.holdAmount, 2)));
+      const buyingPower = cash - (openTotals(account)!.held - own.held);
       if (hold > buyingPower) {
         throw new AppError(
           422,
@@ -465,7 +536,7 @@ export async function replaceOrder(
         );
       }
     } else {
-      const reserved = reservedToSell(others, order.symbol);
+      const reserved = reservedOf(position) - own.reserved;
       if (request.qty > positionState(position).qty - reserved) {
         throw new AppError(
           422,
@@ -481,19 +552,23 @@ export async function replaceOrder(
       holdAmount: request.side === "buy" ? formatFixed(hold) : "0.00",
       updatedAt: now,
     };
-    await ctx.store.commit([
-      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      accountStep(account),
-      auditOp(
-        orderAudit("order.replaced", "success", userId, origin, {
-          orderId,
-          qty: set.qty,
-          limitPrice: set.limitPrice,
-          stopPrice: set.stopPrice,
-        }),
-        now,
-      ),
-    ]);
+    await ctx.store.commit(withOpenTotals(
+      [
+        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+        auditOp(
+          orderAudit("order.replaced", "success", userId, origin, {
+            orderId,
+            qty: set.qty,
+            limitPrice: set.limitPrice,
+            stopPrice: set.stopPrice,
+          }),
+          now,
+        ),
+      ],
+      account,
+      [position],
+      [{ before: order, after: { ...order, ...set } }],
+    ));
     return orderJson({ ...order, ...set, _v: order._v + 1 });
   }, "The order is busy. Please try again.");
 }
@@ -503,31 +578,6 @@ export async function ownOrder(store: Store, userId: string, orderId: string): P
   const order = await store.get<Order>("orders", orderId);
   if (!order || order.userId !== userId) throw new AppError(404, "not_found", "No such order.");
   return order;
-}
-
-/** The quantity of `symbol` that working sell orders still have to sell. */
-export function reservedToSell(working: Order[], symbol: string): Fixed {
-  return sumFixed(
-    working.filter((o) => o.side === "sell" && o.symbol === symbol).map((o) =>
-      parseFixed(o.qty, SCALE) - parseFixed(o.filledQty, SCALE)
-    ),
-  );
-}
-
-/** The working (open) orders of an account. */
-export async function workingOrders(store: Store, accountId: string): Promise<Order[]> {
-  const all: Order[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Order>("orders", {
-      where: { accountId, open: true },
-      limit: 500,
-      cursor,
-    });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
 }
 
 /** A page of the user's orders, newest first: open, closed, or all. */

@@ -17,7 +17,7 @@ import type { Account } from "./accounts.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, type Market } from "./market.ts";
 import type { TradingContext } from "./orders.ts";
-import { workingOrders } from "./orders.ts";
+import { MAX_OPEN_ORDERS, workingOrders } from "./open_orders.ts";
 import { averageEntryPrice, type Position, positionState } from "./positions.ts";
 
 /** The open positions of an account. */
@@ -108,6 +108,9 @@ export async function accountSnapshot(ctx: TradingContext, account: Account, now
       todayPnl: formatFixed(todayPnl),
       todayPnlPercent: percent(todayPnl, equity - todayPnl),
       startingCash: account.startingCash,
+      /** Working orders, and the most the account may have (open_orders.ts). */
+      openOrders: working.length,
+      openOrderLimit: MAX_OPEN_ORDERS,
       createdAt: account.createdAt.toISOString(),
       closedAt: account.closedAt?.toISOString() ?? null,
     },

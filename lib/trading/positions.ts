@@ -86,6 +86,11 @@ export type Position = Doc & {
   qty: string;
   costBasis: string;
   realizedPnl: string;
+  /**
+   * The quantity its working sells still have to sell, a running total kept with the orders
+   * (open_orders.ts); absent means none.
+   */
+  reservedToSell?: string;
   status: "open" | "closed";
   /** When the current holding began (reset when the position goes flat and opens again). */
   openedAt: Date;

@@ -5,6 +5,7 @@ import { createMarketClock } from "../market/clock.ts";
 import { createQuoteProvider } from "../market/provider.ts";
 import { SecurityCatalog, seedSecurities } from "../market/securities.ts";
 import { parseFixed } from "../money.ts";
+import type { RateLimiter } from "../rate_limit.ts";
 import type { Store } from "../store/port.ts";
 import type { Market } from "./market.ts";
 import { commissionFor } from "./order_rules.ts";
@@ -29,8 +30,9 @@ export async function openMarket(
 export function tradingContext(
   store: Store,
   market: Market,
-  config: Pick<Config, "demoStartingCash" | "commissionPerOrder">,
+  config: Pick<Config, "demoStartingCash" | "commissionPerOrder" | "ordersPerSecond">,
   log: Logger,
+  limiter?: RateLimiter,
 ): TradingContext {
   return {
     store,
@@ -38,7 +40,9 @@ export function tradingContext(
     settings: {
       startingCash: config.demoStartingCash,
       commission: commissionFor(parseFixed(config.commissionPerOrder, 2)),
+      ordersPerSecond: config.ordersPerSecond,
     },
     log,
+    limiter,
   };
 }

@@ -6,14 +6,17 @@
  */
 import { auditOp } from "../audit.ts";
 import { pruneBars, recordMinuteBars } from "../market/bars.ts";
-import { parseFixed, sumFixed } from "../money.ts";
+import { AppError } from "../errors.ts";
+import { parseFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
-import { type Account, accountStep, cancelOrdersOfClosedAccount } from "./accounts.ts";
+import { inAccountTurn } from "./account_queue.ts";
+import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
 import { executionPrice, fillCash, holdFor, stopTriggered } from "./order_rules.ts";
-import { type Order, type TradingContext, workingOrders } from "./orders.ts";
+import { ensureOpenTotals, footprint, openTotals, withOpenTotals } from "./open_orders.ts";
+import { type Order, type TradingContext } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
 
 /** What one pass did. */
@@ -54,11 +57,18 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     );
     for (const order of page.items) {
       try {
-        const outcome = await evaluate(ctx, order, quotes.get(order.symbol), now, accountStatus);
+        // In turn with the account's other writers in this process, so a burst of orders and the
+        // pass do not keep invalidating each other's readings.
+        const outcome = await inAccountTurn(
+          order.accountId,
+          () => evaluate(ctx, order, quotes.get(order.symbol), now, accountStatus),
+        );
         if (outcome) result[outcome]++;
       } catch (err) {
-        // Someone else (a cancel, another worker) changed the order or account first; next pass sees it.
-        if (!(err instanceof ConflictError)) throw err;
+        // Someone else (a cancel, another worker) changed the order or account first, or its
+        // queue is long; the next pass sees it.
+        const busy = err instanceof AppError && err.code === "account_busy";
+        if (!(err instanceof ConflictError) && !busy) throw err;
         result.conflicts++;
       }
     }
@@ -82,15 +92,26 @@ async function evaluate(
       expiredAt: now,
       updatedAt: now,
     };
-    await store.commit([
-      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      auditOp({
-        action: "order.expired",
-        outcome: "success",
-        userId: order.userId,
-        details: { orderId: order._id, symbol: order.symbol },
-      }, now),
+    const [account, position] = await Promise.all([
+      store.get<Account>("accounts", order.accountId),
+      order.side === "sell"
+        ? store.get<Position>("positions", positionId(order.accountId, order.symbol))
+        : null,
     ]);
+    await store.commit(withOpenTotals(
+      [
+        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+        auditOp({
+          action: "order.expired",
+          outcome: "success",
+          userId: order.userId,
+          details: { orderId: order._id, symbol: order.symbol },
+        }, now),
+      ],
+      account!,
+      [position],
+      [{ before: order, after: { ...order, ...set } }],
+    ));
     return "expired";
   }
   const owner = await accountStatus(order.accountId);
@@ -123,10 +144,12 @@ async function evaluate(
   if (order.lastFillAt && sameSecond(order.lastFillAt, now)) return null;
 
   // Read again: the fill checks the account's version, and an earlier fill this pass moved it on.
-  const account = (await store.get<Account>("accounts", order.accountId))!;
-  const [cash, working, position] = await Promise.all([
+  const account = await ensureOpenTotals(
+    store,
+    (await store.get<Account>("accounts", order.accountId))!,
+  );
+  const [cash, position] = await Promise.all([
     currentCash(store, account),
-    workingOrders(store, account._id),
     store.get<Position>("positions", positionId(account._id, order.symbol)),
   ]);
   const remaining = parseFixed(order.qty, security.qtyDecimals) -
@@ -139,9 +162,8 @@ async function evaluate(
   const restHold = order.side === "buy" && rest > 0n
     ? holdFor({ ...order, qty: rest, limitPrice, stopPrice }, quote.last, 0n)
     : 0n;
-  const otherHolds = sumFixed(
-    working.filter((o) => o._id !== order._id).map((o) => parseFixed(o.holdAmount, 2)),
-  );
+  // What the account's other working orders hold: its running total without this order's part.
+  const otherHolds = openTotals(account)!.held - footprint(order).held;
   const cost = fillCash(order.side, qty, price) + commission + restHold;
   const short = order.side === "sell"
     ? qty > positionState(position).qty
@@ -160,29 +182,33 @@ async function evaluate(
       updatedAt: now,
       ...(partly ? { cancelledAt: now } : {}),
     };
-    await store.commit([
-      { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-      accountStep(account),
-      auditOp({
-        action: partly ? "order.cancelled" : "order.rejected",
-        outcome: "failure",
-        userId: order.userId,
-        details: { orderId: order._id, symbol: order.symbol, reason },
-      }, now),
-    ]);
+    await store.commit(withOpenTotals(
+      [
+        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+        auditOp({
+          action: partly ? "order.cancelled" : "order.rejected",
+          outcome: "failure",
+          userId: order.userId,
+          details: { orderId: order._id, symbol: order.symbol, reason },
+        }, now),
+      ],
+      account,
+      [position],
+      [{ before: order, after: { ...order, ...set } }],
+    ));
     return "rejected";
   }
   const input = { order, security, account, cash, position, qty, price, commission, at: now };
-  await store.commit([
-    {
-      op: "update",
-      collection: "orders",
-      id: order._id,
-      set: orderFillFields(input, { restHold }),
-      ifVersion: order._v,
-    },
-    ...fillOps(input).ops,
-  ]);
+  const fields = orderFillFields(input, { restHold });
+  await store.commit(withOpenTotals(
+    [
+      { op: "update", collection: "orders", id: order._id, set: fields, ifVersion: order._v },
+      ...fillOps(input).ops,
+    ],
+    account,
+    [position],
+    [{ before: order, after: { ...order, ...fields } }],
+  ));
   return "filled";
 }
 
