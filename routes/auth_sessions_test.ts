@@ -202,16 +202,22 @@ Deno.test(`[sessions] at most ${MAX_SESSIONS_PER_USER} sessions per user; concur
       (_, n) => createSession(t.deps.store, user, origin, new Date(start + n * 60_000)),
     ),
   );
-  // ...then 12 sign-ins through the API at once: 60 in all, 10 over the cap.
-  const signIns = await Promise.all(
-    Array.from(
-      { length: 12 },
-      (_, n) =>
-        api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }, {
-          ip: `198.51.100.${n + 1}`,
-        }),
-    ),
-  );
+  // ...then 12 sign-ins through the API, 4 at a time: 60 in all, 10 over the cap. (More than 5 at
+  // once for one email would meet the sign-in budget, claimed before each password is checked.)
+  const signIns: Response[] = [];
+  for (let round = 0; round < 3; round++) {
+    signIns.push(
+      ...await Promise.all(
+        Array.from(
+          { length: 4 },
+          (_, n) =>
+            api(t, "/sign-in", { email: "a@example.com", password: PASSWORD }, {
+              ip: `198.51.100.${round * 4 + n + 1}`,
+            }),
+        ),
+      ),
+    );
+  }
   assert.deepEqual(signIns.map((r) => r.status), Array(12).fill(200));
   const left = await t.deps.store.find<Session>("sessions", {
     where: { userId: user._id },
