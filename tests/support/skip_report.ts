@@ -1,13 +1,13 @@
 /**
  * Why tests were skipped, and which outside programs the run used. Under `deno task test`
- * (scripts/test.ts) every line goes to the file named by ORION_TEST_REPORT and the task prints one
+ * (scripts/run_tests.ts) every line goes to the file named by ORION_TEST_REPORT and the task prints one
  * summary after the run. A plain `deno test` has no such file, so each file's skip is announced on
  * stderr instead, since an ignored test is easy to miss in a green run.
  */
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The environment variable through which scripts/test.ts names its report file. */
+/** The environment variable through which scripts/run_tests.ts names its report file. */
 export const REPORT_ENV = "ORION_TEST_REPORT";
 
 /** One line of the report file, as JSON. */

@@ -11,32 +11,38 @@ import { REPORT_ENV, type ReportLine } from "../tests/support/skip_report.ts";
 const ANSI = /\x1b\[[0-9;]*m/g;
 const TAIL_CHARS = 4096;
 
-const report = await Deno.makeTempFile({ prefix: "orion-test-report-" });
-// Ctrl-C reaches deno test too; waiting for it keeps its report and this summary.
-const ignoreInterrupt = () => {};
-Deno.addSignalListener("SIGINT", ignoreInterrupt);
-try {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "--allow-all", "--parallel", ...Deno.args],
-    env: { [REPORT_ENV]: report },
-    stdin: "inherit",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  let tail = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    await writeAll(chunk);
-    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_CHARS);
+// Never when imported: running deno test from inside a deno test run would never end.
+if (import.meta.main) Deno.exitCode = await main();
+
+/** Runs deno test, prints the summary, and returns deno test's exit code. */
+async function main(): Promise<number> {
+  const report = await Deno.makeTempFile({ prefix: "orion-test-report-" });
+  // Ctrl-C reaches deno test too; waiting for it keeps its report and this summary.
+  const ignoreInterrupt = () => {};
+  Deno.addSignalListener("SIGINT", ignoreInterrupt);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["test", "--allow-all", "--parallel", ...Deno.args],
+      env: { [REPORT_ENV]: report },
+      stdin: "inherit",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    let tail = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      await writeAll(chunk);
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-TAIL_CHARS);
+    }
+    const status = await child.status;
+    const lines = (await Deno.readTextFile(report)).split("\n").filter(Boolean)
+      .map((line) => JSON.parse(line) as ReportLine);
+    console.log(summary(lines, counts(tail)));
+    return status.success ? 0 : (status.code || 1);
+  } finally {
+    Deno.removeSignalListener("SIGINT", ignoreInterrupt);
+    await Deno.remove(report);
   }
-  const status = await child.status;
-  const lines = (await Deno.readTextFile(report)).split("\n").filter(Boolean)
-    .map((line) => JSON.parse(line) as ReportLine);
-  console.log(summary(lines, counts(tail)));
-  Deno.exitCode = status.success ? 0 : (status.code || 1);
-} finally {
-  Deno.removeSignalListener("SIGINT", ignoreInterrupt);
-  await Deno.remove(report);
 }
 
 type Counts = { passed: number; failed: number; ignored: number };

@@ -1,4 +1,4 @@
-/** `deno task test` (scripts/test.ts) on a machine without redis-server, outside and inside CI. */
+/** `deno task test` (scripts/run_tests.ts) on a machine without redis-server, outside and inside CI. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
@@ -11,7 +11,7 @@ async function runWithoutRedis(env: Record<string, string>) {
   const emptyPath = await Deno.makeTempDir({ prefix: "orion-no-redis-" });
   try {
     const child = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "scripts/test.ts", TEST_FILE],
+      args: ["run", "--allow-all", "scripts/run_tests.ts", TEST_FILE],
       cwd: fileURLToPath(ROOT),
       env: { PATH: emptyPath, NO_COLOR: "1", SKIP_REDIS_TESTS: "", ...env },
       stdin: "null",
