@@ -33,7 +33,7 @@ export async function launchBrowser(found?: FoundChromium): Promise<Browser> {
     // Playwright hands the browser this environment instead of the test's, so it is merged.
     env: { ...Deno.env.toObject(), ...found.env },
   });
-  reportNote(`browser tests ran in Chromium ${browser.version()} (${found.source})`);
+  reportNote(`Chromium used: ${browser.version()} (${found.source})`);
   return browser;
 }
 
