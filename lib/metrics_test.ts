@@ -7,6 +7,7 @@ import { openMongoStore } from "./store/mongo.ts";
 import type { NewDoc, Store } from "./store/port.ts";
 import type { Order, OrderStatus } from "./trading/orders.ts";
 import { createLogger } from "./log.ts";
+import { NO_MONGODB, reportSkip } from "../tests/support/skip_report.ts";
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -303,6 +304,7 @@ if (MONGODB_URI) {
     },
   });
 } else {
+  reportSkip(import.meta.url, NO_MONGODB);
   Deno.test({
     name: "[metrics] SKIPPED: MONGODB_URI is not set — the MongoDB pool gauges were not checked",
     ignore: true,

@@ -8,7 +8,7 @@ import {
   type RateLimiter,
   type RateRule,
 } from "./rate_limit.ts";
-import { redisTestsSkipped, startRedis } from "../tests/support/redis.ts";
+import { redisTest, startRedis } from "../tests/support/redis.ts";
 import { startUpstashRestAdapter } from "../tests/support/upstash_rest_adapter.ts";
 
 // Long enough that a burst of hits never straddles the boundary of the library's fixed buckets,
@@ -18,10 +18,10 @@ const DEADLINE_MS = 500;
 const DENIED_FAIL_CLOSED: RateDecision = { allowed: false, remaining: 0, retryAfterS: 5 };
 
 const BACKENDS: Backend[] = [
-  { kind: "memory", ignore: false, open: () => Promise.resolve(harness({}, [])) },
+  { kind: "memory", needsRedis: false, open: () => Promise.resolve(harness({}, [])) },
   {
     kind: "redis",
-    ignore: redisTestsSkipped,
+    needsRedis: true,
     open: async () => {
       const redis = await startRedis();
       return harness({ rateLimitRedisUrl: redis.url }, [redis]);
@@ -29,7 +29,7 @@ const BACKENDS: Backend[] = [
   },
   {
     kind: "upstash",
-    ignore: redisTestsSkipped,
+    needsRedis: true,
     open: async () => {
       const redis = await startRedis();
       try {
@@ -44,15 +44,17 @@ const BACKENDS: Backend[] = [
 ];
 
 for (const backend of BACKENDS) {
-  const test = (name: string, fn: (h: Harness) => Promise<void>) =>
-    Deno.test({
+  const test = (name: string, fn: (h: Harness) => Promise<void>) => {
+    const definition = {
       name: `[rate-limit] ${backend.kind}: ${name}`,
-      ignore: backend.ignore,
       fn: async () => {
         await using h = await backend.open();
         await fn(h);
       },
-    });
+    };
+    if (backend.needsRedis) redisTest(import.meta.url, definition);
+    else Deno.test(definition);
+  };
 
   test("allows exactly `limit` hits, then denies with a retry-after inside the window", async (h) => {
     const limiter = await h.create();
@@ -177,9 +179,8 @@ Deno.test("[rate-limit] a rule name cannot be reused with other numbers or carry
   }
 });
 
-Deno.test({
+redisTest(import.meta.url, {
   name: "[rate-limit] redis: a Redis that goes down denies within the deadline when failing closed",
-  ignore: redisTestsSkipped,
   fn: async () => {
     const { log, warnings } = capture();
     await using redis = await startRedis();
@@ -235,9 +236,8 @@ Deno.test("[rate-limit] upstash: an unreachable endpoint denies within the deadl
   }
 });
 
-Deno.test({
+redisTest(import.meta.url, {
   name: "[rate-limit] upstash: a refused token is an error, not an allow",
-  ignore: redisTestsSkipped,
   fn: async () => {
     await using redis = await startRedis();
     await using rest = await startUpstashRestAdapter(redis.url);
@@ -403,4 +403,4 @@ function harness(
 }
 
 type Harness = { create(): Promise<RateLimiter>; [Symbol.asyncDispose](): Promise<void> };
-type Backend = { kind: RateLimiter["kind"]; ignore: boolean; open(): Promise<Harness> };
+type Backend = { kind: RateLimiter["kind"]; needsRedis: boolean; open(): Promise<Harness> };

@@ -26,6 +26,7 @@ import {
 import { loadConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { openStore } from "./open.ts";
+import { NO_MONGODB, reportSkip } from "../../tests/support/skip_report.ts";
 
 const MONGODB_URI = Deno.env.get("MONGODB_URI");
 const quiet = createLogger("error", () => {});
@@ -93,9 +94,7 @@ if (MONGODB_URI) {
       }),
   });
 } else {
-  console.error(
-    "!!! MongoDB conformance suite SKIPPED: set MONGODB_URI (a replica set) to run it",
-  );
+  reportSkip(import.meta.url, NO_MONGODB);
   Deno.test({
     name:
       "[store:mongodb] SKIPPED: MONGODB_URI is not set — the MongoDB conformance suite did not run",

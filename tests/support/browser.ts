@@ -1,57 +1,40 @@
-/** Drives Debian's Chromium through playwright-core and records everything a page does wrong. */
-import { relative } from "node:path";
-import { fileURLToPath } from "node:url";
+/** Drives Chromium through playwright-core and records everything a page does wrong. */
 import { type Browser, chromium, type Page, type Response } from "playwright-core";
+import { findChromium, type FoundChromium } from "./chromium.ts";
+import { reportNote, reportSkip } from "./skip_report.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const SKIP = Deno.env.get("SKIP_BROWSER_TESTS") === "1";
-const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 /** A mid-size phone, the device the app is designed for first. */
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
-/** Test files whose skip has been announced: one banner a file, however many tests it has. */
-const announcedSkips = new Set<string>();
-
 /**
  * `Deno.test` for a test that needs Chromium; `module` is the test file's `import.meta.url`.
- * With SKIP_BROWSER_TESTS=1 the test is ignored and its file is named on stderr, since an
- * ignored test is easy to miss in a green run.
+ * With SKIP_BROWSER_TESTS=1 the test is ignored and reported, for the summary of the run.
  */
 export function browserTest(
   module: string,
   test: { name: string; fn(t: Deno.TestContext): Promise<void> },
 ) {
-  if (SKIP && !announcedSkips.has(module)) {
-    announcedSkips.add(module);
-    const file = relative(fileURLToPath(ROOT), fileURLToPath(module));
-    console.error(
-      `\n!!!!! SKIPPING THE BROWSER TESTS: SKIP_BROWSER_TESTS=1 is set. Nothing in ${file} ran. !!!!!\n`,
-    );
-  }
+  if (SKIP) reportSkip(module, "SKIP_BROWSER_TESTS=1 is set");
   Deno.test({ ...test, ignore: SKIP });
 }
 
 /**
- * Launches headless Chromium from `CHROMIUM_PATH` or /usr/bin/chromium. Playwright adds
- * --headless, --no-sandbox, --no-first-run, --disable-background-networking,
- * --disable-component-update and a fresh user data dir itself; the rest keeps a root, GPU-less
- * machine quiet and off the network.
+ * Launches headless Chromium: the one `findChromium` picks (CHROMIUM_PATH, a system Chromium,
+ * else the npm one), or `chromium` if given. Playwright adds --headless, --no-sandbox (needed as
+ * root), --no-first-run, --disable-background-networking, --disable-component-update and a fresh
+ * user data dir itself; the rest keeps a GPU-less machine quiet and off the network.
  */
-export async function launchBrowser(): Promise<Browser> {
-  const executablePath = Deno.env.get("CHROMIUM_PATH") || DEFAULT_CHROMIUM;
-  try {
-    await Deno.stat(executablePath);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new Error(
-      `Chromium is not installed at ${executablePath}: run \`apt-get install -y chromium\` ` +
-        "or set CHROMIUM_PATH (SKIP_BROWSER_TESTS=1 skips the browser tests)",
-    );
-  }
-  return await chromium.launch({
-    executablePath,
+export async function launchBrowser(found?: FoundChromium): Promise<Browser> {
+  found ??= await findChromium();
+  const browser = await chromium.launch({
+    executablePath: found.executablePath,
     args: ["--disable-gpu", "--disable-quic", "--disable-sync"],
+    // Playwright hands the browser this environment instead of the test's, so it is merged.
+    env: { ...Deno.env.toObject(), ...found.env },
   });
+  reportNote(`Chromium used: ${browser.version()} (${found.source})`);
+  return browser;
 }
 
 /**
