@@ -12,7 +12,7 @@ import { checkIntegrity } from "../lib/trading/integrity.ts";
 import { MAX_OPEN_ORDERS } from "../lib/trading/open_orders.ts";
 import { type Order, placeOrder } from "../lib/trading/orders.ts";
 import { positionId } from "../lib/trading/positions.ts";
-import { redisTestsSkipped, startRedis } from "../tests/support/redis.ts";
+import { redisTest, startRedis } from "../tests/support/redis.ts";
 import { testApi, testApp, testBrowser } from "./testing.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>;
@@ -324,9 +324,8 @@ Deno.test("[order limits] an account from before the running totals gets them at
   assert.deepEqual(await problems(t), []);
 });
 
-Deno.test({
+redisTest(import.meta.url, {
   name: "[order limits] with the rate limiter down, orders still go through (fail open)",
-  ignore: redisTestsSkipped,
   fn: async () => {
     const redis = await startRedis();
     let stopped = false;
