@@ -37,7 +37,12 @@ export function DashboardPage(props: {
       <section aria-labelledby="watchlist-h">
         <h2 id="watchlist-h">{props.watchlist.name}</h2>
         {props.watchlist.quotes.length > 0
-          ? <QuotesTable label={props.watchlist.name} quotes={props.watchlist.quotes} />
+          ? (
+            <QuotesTable
+              label={`Quotes in ${props.watchlist.name}`}
+              quotes={props.watchlist.quotes}
+            />
+          )
           : <p class="muted">This watchlist is empty.</p>}
         <a href="/watchlist">Edit watchlists</a>
       </section>
