@@ -217,6 +217,7 @@ Deno.test("[auth] a verification link is single-use, expires, and a forged one i
   const first = lastEmail(t, "b@example.com").text.match(/token=(\S+)/)![1];
   const resend = await api(t, "/verify-email/resend", { email: "b@example.com" });
   assert.equal(resend.status, 202);
+  await t.deps.background.drain();
   const second = lastEmail(t, "b@example.com").text.match(/token=(\S+)/)![1];
   assert.notEqual(first, second);
   assert.equal(
@@ -425,6 +426,33 @@ Deno.test("[auth] a reset request answers before the address is looked up; the e
     (await api(t, "/password/reset", { token, password: "after-the-wait-phrase-4" })).status,
     200,
   );
+});
+
+Deno.test("[auth] a resend of the verification email answers alike for every address, before any lookup", async () => {
+  await using t = await testApp(strict);
+  await signUp(t, "waiting@example.com");
+  await member(t, "confirmed@example.com");
+  const sent = () => t.deps.mailer.mailbox!.list().length;
+  const before = sent();
+  const answers = [];
+  for (const email of ["waiting@example.com", "confirmed@example.com", "ghost@example.com"]) {
+    const res = await api(t, "/verify-email/resend", { email });
+    answers.push({ status: res.status, body: await res.json() });
+  }
+  assert.equal(sent(), before, "nothing is looked up or sent before the answers");
+  assert.deepEqual(answers.map((a) => a.status), [202, 202, 202]);
+  assert.deepEqual(answers[0].body, answers[2].body);
+  await t.deps.background.drain();
+  assert.deepEqual(
+    t.deps.mailer.mailbox!.list().slice(before).map((e) => e.to),
+    ["waiting@example.com"],
+    "only the address waiting for confirmation gets an email",
+  );
+  // The per-address limit counts every address alike, so a 429 tells nothing either.
+  for (const email of ["waiting@example.com", "ghost@example.com"]) {
+    const again = await api(t, "/verify-email/resend", { email });
+    assert.equal(again.status, 429, email);
+  }
 });
 
 Deno.test("[auth] a reset email that cannot be sent is logged, never an unhandled rejection", async () => {

@@ -105,7 +105,7 @@ export async function requestEmailChange(
       fields: { email: "That is already your email." },
     });
   }
-  await enforceLimit(ctx, LIMITS.verifyResendPerUserMinute, user._id);
+  await enforceLimit(ctx, LIMITS.verifyResendPerEmailMinute, user._id);
   if (await findUserByEmail(ctx.store, email)) {
     throw new AppError(409, "email_taken", "Another account uses this email.", {
       fields: { email: "Another account uses this email." },
@@ -163,11 +163,16 @@ export async function resendVerification(
   now = new Date(),
 ): Promise<void> {
   await enforceLimit(ctx, LIMITS.verifyPerIp, origin.ip);
-  const user = await findUserByEmail(ctx.store, email);
-  if (!user || user.emailVerifiedAt) return;
-  await enforceLimit(ctx, LIMITS.verifyResendPerUserMinute, user._id);
-  await enforceLimit(ctx, LIMITS.verifyResendPerUserHour, user._id);
-  await sendVerification(ctx, user, user.email, origin, now);
+  // Counted against the address asked for, registered or not, so neither a 429 nor the timing of
+  // the answer says whether it has an account waiting for confirmation.
+  const normalized = normalizeEmail(email);
+  await enforceLimit(ctx, LIMITS.verifyResendPerEmailMinute, normalized);
+  await enforceLimit(ctx, LIMITS.verifyResendPerEmailHour, normalized);
+  ctx.background.run("verification email", async () => {
+    const user = await findUserByEmail(ctx.store, normalized);
+    if (!user || user.emailVerifiedAt) return;
+    await sendVerification(ctx, user, user.email, origin, now);
+  });
 }
 
 /**

@@ -18,9 +18,12 @@ export const LIMITS = {
    * against 10^8 codes (a chance below 1 in 100 000).
    */
   verifyCodePerUser: { name: "verify-code-user", limit: 10, windowS: 15 * 60 },
-  /** New verification emails: one a minute and five an hour for one account. */
-  verifyResendPerUserMinute: { name: "verify-resend-min", limit: 1, windowS: 60 },
-  verifyResendPerUserHour: { name: "verify-resend-hour", limit: 5, windowS: 60 * 60 },
+  /**
+   * New verification emails: one a minute and five an hour for one address (a resend, keyed by the
+   * address asked for) or one account (an email change, keyed by the user).
+   */
+  verifyResendPerEmailMinute: { name: "verify-resend-min", limit: 1, windowS: 60 },
+  verifyResendPerEmailHour: { name: "verify-resend-hour", limit: 5, windowS: 60 * 60 },
   resetPerIp: { name: "reset-ip", limit: 10, windowS: 15 * 60 },
   resetPerEmail: { name: "reset-email", limit: 3, windowS: 60 * 60 },
   /** Second-factor codes and re-authentication from one address. */
