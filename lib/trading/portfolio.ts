@@ -17,7 +17,7 @@ import type { Account } from "./accounts.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, type Market } from "./market.ts";
 import type { TradingContext } from "./orders.ts";
-import { MAX_OPEN_ORDERS, workingOrders } from "./open_orders.ts";
+import { MAX_OPEN_ORDERS, openTotals, workingOrders } from "./open_orders.ts";
 import { averageEntryPrice, type Position, positionState } from "./positions.ts";
 
 /** The open positions of an account. */
@@ -77,9 +77,15 @@ export type PositionView = Omit<ReturnType<typeof positionView>, "_amounts">;
 /** The account's numbers and positions, valued now. */
 export async function accountSnapshot(ctx: TradingContext, account: Account, now = new Date()) {
   const { store, market } = ctx;
-  const [cash, working, positions] = await Promise.all([
+  // The running totals answer without reading the working orders; only an account written before
+  // they existed (and not yet traded since) needs its orders summed here.
+  const totals = account.status === "active" ? openTotals(account) : { openOrders: 0, held: 0n };
+  const [cash, open, positions] = await Promise.all([
     currentCash(store, account),
-    account.status === "active" ? workingOrders(store, account._id) : Promise.resolve([]),
+    totals ?? workingOrders(store, account._id).then((working) => ({
+      openOrders: working.length,
+      held: sumFixed(working.map((o) => parseFixed(o.holdAmount, 2))),
+    })),
     openPositions(store, account._id),
   ]);
   const securities = positions.map((p) => market.catalog.get(p.symbol)!);
@@ -88,7 +94,7 @@ export async function accountSnapshot(ctx: TradingContext, account: Account, now
   const views = positions.map((p, n) =>
     positionView(p, quotes[n], securities[n].priceDecimals, sessionStart)
   );
-  const held = sumFixed(working.map((o) => parseFixed(o.holdAmount, 2)));
+  const held = open.held;
   const positionsValue = sumFixed(views.map((v) => v._amounts.marketValue));
   const realizedToday = await realizedSince(store, account._id, sessionStart);
   const todayPnl = sumFixed(views.map((v) => v._amounts.today)) + realizedToday;
@@ -109,13 +115,13 @@ export async function accountSnapshot(ctx: TradingContext, account: Account, now
       todayPnlPercent: percent(todayPnl, equity - todayPnl),
       startingCash: account.startingCash,
       /** Working orders, and the most the account may have (open_orders.ts). */
-      openOrders: working.length,
+      openOrders: open.openOrders,
       openOrderLimit: MAX_OPEN_ORDERS,
       createdAt: account.createdAt.toISOString(),
       closedAt: account.closedAt?.toISOString() ?? null,
     },
     positions: views.map(({ _amounts: _, ...view }) => view),
-    openOrders: working.length,
+    openOrders: open.openOrders,
   };
 }
 
