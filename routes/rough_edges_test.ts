@@ -48,3 +48,20 @@ Deno.test("[rough edges] an htmx request after the session ended sends the whole
   assert.equal(page.status, 303);
   assert.equal(page.headers.get("Location"), "/sign-in?next=%2Ftrade%2FAAPL");
 });
+
+Deno.test("[rough edges] the trade search keeps its query in the address", async () => {
+  await using t = await testApp();
+  const b = await signedIn(t);
+  const page = await b.page("/trade");
+  const input = page.match(/<input id="q"[^>]*>/)![0];
+  assert.match(input, /hx-get="\/trade"/);
+  assert.match(input, /hx-replace-url="true"/, "typing puts ?q= in the address");
+  assert.match(page, /<form method="get" action="\/trade"/, "without JavaScript, a plain GET");
+  // Back (or a reload) asks for /trade?q=… as a whole page, history restores included.
+  for (const headers of [{}, { ...htmx, "HX-History-Restore-Request": "true" }]) {
+    const back = await b.page("/trade?q=apple", headers);
+    assert.match(back, /<html/);
+    assert.match(back, /<input id="q"[^>]*value="apple"/);
+    assert.match(back, /href="\/trade\/AAPL"/, "with its results");
+  }
+});
