@@ -1,4 +1,7 @@
-/** The account settings page: profile, email, password, two-factor authentication, sessions. */
+/**
+ * The account settings page: profile, email, password, two-factor authentication, sessions, and
+ * the way to reset the demo account.
+ */
 import { raw } from "hono/html";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
@@ -68,6 +71,16 @@ export function SettingsPage(props: SettingsProps) {
       <section aria-labelledby="sessions-h" class="card">
         <h2 id="sessions-h">Where you are signed in</h2>
         <SessionList sessions={props.sessions} current={props.session} />
+      </section>
+      <section aria-labelledby="demo-h" class="card">
+        <h2 id="demo-h">Demo account</h2>
+        <p>
+          Start over: open orders are cancelled and a new demo account opens with the starting cash
+          (the old one's history stays readable). You confirm on the next page.
+        </p>
+        <p>
+          <a href="/dashboard/reset">Reset the demo account</a>
+        </p>
       </section>
     </div>
   );
