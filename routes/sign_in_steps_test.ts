@@ -26,13 +26,16 @@ async function enrolled(t: App) {
   const page = await b.page("/settings");
   const secret = page.match(/<code class="secret">([A-Z2-7 ]+)<\/code>/)![1];
   const key = decodeBase32IgnorePadding(secret.replaceAll(" ", ""));
-  assert.equal(
-    (await b.post("/settings/2fa/confirm", { code: totpCode(key, new Date()) })).status,
-    200,
-  );
+  const confirmed = await b.post("/settings/2fa/confirm", { code: totpCode(key, new Date()) });
+  assert.equal(confirmed.status, 200);
+  recovery = [...(await confirmed.text()).matchAll(/<li><code>([0-9a-z-]+)<\/code><\/li>/g)]
+    .map((m) => m[1]);
   await b.post("/sign-out", {});
   return key;
 }
+
+/** The recovery codes of the last user enrolled. */
+let recovery: string[] = [];
 
 /** A code the user has not used yet (enrolment used the current step). */
 const nextCode = (key: Uint8Array) => totpCode(key, new Date(Date.now() + 30_000));
@@ -151,4 +154,22 @@ Deno.test("[sign-in steps] wrong codes count toward the lock", async () => {
   await b.post("/sign-in", { email: EMAIL, password: PASSWORD });
   const right = await b.post("/sign-in/code", { totpCode: nextCode(key) });
   assert.equal(right.status, 403);
+});
+
+Deno.test("[sign-in steps] one pending step used twice at once opens one session", async () => {
+  await using t = await testApp();
+  const key = await enrolled(t);
+  const b = testBrowser(t);
+  await b.post("/sign-in", { email: EMAIL, password: PASSWORD });
+  const token = b.jar.get(PENDING)!;
+  // Two tabs send the same step at the same moment, each with a code that is right on its own.
+  const tabs = [testBrowser(t), testBrowser(t)];
+  for (const tab of tabs) tab.jar.set(PENDING, token);
+  const answers = await Promise.all([
+    tabs[0].post("/sign-in/code", { totpCode: nextCode(key) }),
+    tabs[1].post("/sign-in/code", { totpCode: recovery[0] }),
+  ]);
+  assert.deepEqual(answers.map((r) => r.status).sort(), [303, 401]);
+  const sessions = await t.deps.store.find("sessions", { limit: 100 });
+  assert.equal(sessions.items.length, 1, "one session, not two");
 });
