@@ -3,6 +3,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { loadAssets } from "./lib/assets.ts";
 import { createBackground } from "./lib/background.ts";
 import { ConfigError, loadConfig, readEnv, withListenAddress } from "./lib/config.ts";
+import { deleteExpiredPendingSignIns } from "./lib/auth/pending_sign_in.ts";
 import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
 import { createLogger } from "./lib/log.ts";
@@ -71,6 +72,9 @@ const server = Deno.serve({
 // Expired sessions are refused when presented; this sweep keeps the collection from growing.
 const sweeper = setInterval(() => {
   deleteExpiredSessions(store).catch((error) => log.warn("session sweep failed", { error }));
+  deleteExpiredPendingSignIns(store).catch((error) =>
+    log.warn("pending sign-in sweep failed", { error })
+  );
 }, 60 * 60 * 1000);
 Deno.unrefTimer(sweeper);
 

@@ -43,6 +43,7 @@ const SIGN_IN_FAILURES = new Map([
   ["totp_required", "totp_required"],
   ["invalid_totp", "invalid_totp"],
   ["totp_locked", "totp_locked"],
+  ["sign_in_expired", "expired"],
   ["account_suspended", "suspended"],
   ["email_not_verified", "email_not_verified"],
 ]);

@@ -1,5 +1,6 @@
 /** Builds the Hono app: middleware in order, then each area's routes, then the error handlers. */
 import { Hono } from "hono";
+import { contextStorage } from "hono/context-storage";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { requestId } from "hono/request-id";
 import { Layout } from "../views/layout.tsx";
@@ -18,6 +19,7 @@ import { apiRateLimit } from "./middleware/api_rate_limit.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { loadSession } from "./middleware/session.ts";
+import { resolveTimeZone } from "./middleware/time_zone.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { tradingApi } from "./trading_api.ts";
 import { tradingPages } from "./trading_pages.tsx";
@@ -35,6 +37,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
+  // Lets views reach the request (its time zone) without every table being handed it.
+  app.use(contextStorage());
   app.use(recordHttpMetrics(deps.metrics));
   app.use(requestLog(deps.log));
   app.use(securityHeaders({ production: config.isProduction }));
@@ -67,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   app.use(loadSession(deps));
+  app.use(resolveTimeZone);
   app.use(readOnlyGuard(deps.readOnly));
   app.use("/api/*", apiRateLimit(deps));
   // One rule for the whole API: most answers are one user's data, the rest (quotes, health) live.

@@ -13,7 +13,7 @@ import {
   revokeOtherSessions,
   revokeSession,
   signOut,
-  updateName,
+  updateProfile,
 } from "../lib/auth/account.ts";
 import { resetPassword } from "../lib/auth/password_reset.ts";
 import { inSudoMode, listUserSessions, type Session } from "../lib/auth/session.ts";
@@ -33,7 +33,7 @@ import {
   changePasswordInput,
   codeInput,
   emailOnlyInput,
-  nameInput,
+  profileInput,
   reauthInput,
   resetPasswordInput,
   signInInput,
@@ -120,8 +120,8 @@ export function authApi(deps: AppDeps) {
       return c.json({ status: "ok" });
     })
     .patch("/profile", requireUser, async (c) => {
-      const { name } = parseInput(nameInput, await jsonBody(c));
-      return c.json({ user: publicUser(await updateName(ctx, c.get("user")!, name)) });
+      const input = parseInput(profileInput, await jsonBody(c));
+      return c.json({ user: publicUser(await updateProfile(ctx, c.get("user")!, input)) });
     })
     .post("/email/change", requireUser, async (c) => {
       const { email } = parseInput(emailOnlyInput, await jsonBody(c));

@@ -1,5 +1,6 @@
 /** The auth pages: sign-up, sign-in, sign-out, email verification, forgotten and reset passwords. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import {
   confirmEmail,
   requestPasswordReset,
@@ -7,13 +8,16 @@ import {
   signOut,
 } from "../lib/auth/account.ts";
 import { findPasswordReset, resetPassword } from "../lib/auth/password_reset.ts";
-import { signIn } from "../lib/auth/sign_in.ts";
+import { PENDING_SIGN_IN_TTL_MS } from "../lib/auth/pending_sign_in.ts";
+import { completeSignIn, SecondFactorNeeded, signIn } from "../lib/auth/sign_in.ts";
 import { signUp } from "../lib/auth/sign_up.ts";
 import { AppError } from "../lib/errors.ts";
 import {
   ForgotPasswordPage,
   ResetPasswordForm,
   ResetPasswordPage,
+  SignInCodeForm,
+  SignInCodePage,
   SignInForm,
   SignInPage,
   SignUpForm,
@@ -68,25 +72,81 @@ export function authPages(deps: AppDeps) {
     .get("/sign-in", (c) => {
       if (c.get("user")) return c.redirect(HOME_AFTER_SIGN_IN, 303);
       const next = safeNext(c.req.query("next"), "");
-      return renderView(c, { page: <SignInPage next={next || undefined} />, title: "Sign in" });
+      // Set by a confirmed email (below), so the address just confirmed is already filled in.
+      const email = c.req.query("email")?.slice(0, 254);
+      return renderView(c, {
+        page: <SignInPage next={next || undefined} email={email} />,
+        title: "Sign in",
+      });
     })
     .post("/sign-in", async (c) => {
       const values = await formBody(c);
       const next = safeNext(values.next, HOME_AFTER_SIGN_IN);
+      // The form carries the checked path, never what was posted, back into the page.
+      const formNext = safeNext(values.next, "") || undefined;
       try {
         const input = parseInput(signInInput, values);
-        const { session, token } = await signIn(ctx, input, origin(c));
+        const { session, token } = await signIn(ctx, input, origin(c), undefined, {
+          holdFirstFactor: true,
+        });
+        setSessionCookie(c, config, token, session.expiresAt);
+        return redirectAfterPost(c, next);
+      } catch (err) {
+        if (err instanceof SecondFactorNeeded) {
+          setPendingCookie(c, config.isProduction, err.pending);
+          return renderView(c, {
+            page: <SignInCodePage next={formNext} />,
+            partial: <SignInCodeForm next={formNext} />,
+            title: "Sign in",
+          });
+        }
+        const { state, status } = formFailure(c, err, values);
+        const props = { state, next: formNext };
+        return renderView(c, {
+          page: <SignInPage {...props} />,
+          partial: <SignInForm {...props} />,
+          title: "Sign in",
+          status,
+        });
+      }
+    })
+    .get("/sign-in/code", (c) => {
+      // A reload of the code step: it stays while its pending sign-in may still be there.
+      if (!getCookie(c, PENDING_COOKIE)) return c.redirect("/sign-in", 303);
+      const next = safeNext(c.req.query("next"), "") || undefined;
+      return renderView(c, { page: <SignInCodePage next={next} />, title: "Sign in" });
+    })
+    .post("/sign-in/code", async (c) => {
+      const values = await formBody(c);
+      const next = safeNext(values.next, HOME_AFTER_SIGN_IN);
+      const formNext = safeNext(values.next, "") || undefined;
+      try {
+        const { session, token } = await completeSignIn(
+          ctx,
+          getCookie(c, PENDING_COOKIE) ?? "",
+          values.totpCode,
+          origin(c),
+        );
+        deleteCookie(c, PENDING_COOKIE, { path: "/sign-in" });
         setSessionCookie(c, config, token, session.expiresAt);
         return redirectAfterPost(c, next);
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
-        const askTotp = err instanceof AppError &&
-          ["totp_required", "invalid_totp"].includes(err.code);
-        // The form carries the checked path, never what was posted, back into the page.
-        const props = { state, askTotp, next: safeNext(values.next, "") || undefined };
+        if (err instanceof SecondFactorNeeded) {
+          setPendingCookie(c, config.isProduction, err.pending);
+          return renderView(c, {
+            page: <SignInCodePage state={state} next={formNext} />,
+            partial: <SignInCodeForm state={state} next={formNext} />,
+            title: "Sign in",
+            status,
+          });
+        }
+        // Expired, used, voided or locked: back to the password, in the whole page (the form
+        // being replaced is the code form, so htmx gets the sign-in form as the partial).
+        deleteCookie(c, PENDING_COOKIE, { path: "/sign-in" });
         return renderView(c, {
-          page: <SignInPage {...props} />,
-          partial: <SignInForm {...props} />,
+          page: <SignInPage state={state} next={formNext} />,
+          partial: <SignInForm state={state} next={formNext} />,
           title: "Sign in",
           status,
         });
@@ -119,7 +179,8 @@ export function authPages(deps: AppDeps) {
         const result = await confirmEmail(ctx, input, origin(c));
         if (!result.ok) throw verificationError(result.reason);
         await setFlash(c, { kind: "success", text: "Your email is confirmed." });
-        return redirectAfterPost(c, c.get("user") ? "/settings" : "/sign-in");
+        if (c.get("user")) return redirectAfterPost(c, "/settings");
+        return redirectAfterPost(c, `/sign-in?email=${encodeURIComponent(result.user.email)}`);
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
         const props = { token: values.token, email: values.email, state };
@@ -204,6 +265,27 @@ export function authPages(deps: AppDeps) {
         });
       }
     });
+}
+
+/**
+ * The cookie naming a pending two-step sign-in (lib/auth/pending_sign_in.ts): HttpOnly, sent only
+ * to the sign-in pages, and gone from the browser when the pending step expires on the server.
+ */
+const PENDING_COOKIE = "orion_pending_sign_in";
+
+function setPendingCookie(
+  c: Context,
+  isProduction: boolean,
+  pending: { token: string; expiresAt: Date },
+): void {
+  const maxAge = Math.max(1, Math.ceil((pending.expiresAt.getTime() - Date.now()) / 1000));
+  setCookie(c, PENDING_COOKIE, pending.token, {
+    path: "/sign-in",
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: isProduction,
+    maxAge: Math.min(maxAge, PENDING_SIGN_IN_TTL_MS / 1000),
+  });
 }
 
 /** The 4xx a failed verification answers with. */

@@ -48,7 +48,13 @@ Deno.test("[pages] sign up, confirm, sign in, settings, sign out — without Jav
   );
   const confirmed = await b.post("/verify-email", { token });
   assert.equal(confirmed.status, 303);
-  assert.equal(confirmed.headers.get("Location"), "/sign-in");
+  assert.equal(confirmed.headers.get("Location"), "/sign-in?email=ada%40example.com");
+  const signInForm = await b.page(confirmed.headers.get("Location")!);
+  assert.match(
+    signInForm,
+    /name="email"[^>]*value="ada@example.com"/,
+    "the confirmed email is filled in",
+  );
 
   const wrong = await b.post("/sign-in", { email: "ada@example.com", password: "not-my-password" });
   assert.equal(wrong.status, 401);
@@ -159,4 +165,16 @@ Deno.test("[pages] settings: two-factor enrolment shows a QR code inline and the
     !(await (await b.get("/settings")).text()).includes("Your recovery codes"),
     "shown only once",
   );
+});
+
+Deno.test("[pages] confirming by code leads to a sign-in form with the email filled in", async () => {
+  await using t = await testApp({ REQUIRE_EMAIL_VERIFICATION: "true" });
+  const b = browser(t);
+  await b.post("/sign-up", { name: "Ada", email: "ada@example.com", password: PASSWORD });
+  const code = t.deps.mailer.mailbox!.list()[0].text.match(/this code: (\d{4} \d{4})/)![1];
+  const confirmed = await b.post("/verify-email", { email: "ada@example.com", code });
+  assert.equal(confirmed.status, 303);
+  const page = await b.page(confirmed.headers.get("Location")!);
+  assert.match(page, /Your email is confirmed/);
+  assert.match(page, /<input[^>]*name="email"[^>]*value="ada@example.com"/);
 });

@@ -1,5 +1,6 @@
 /** The shapes of auth input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
+import { canonicalTimeZone } from "../lib/time.ts";
 
 const email = z.string().trim().max(254, "Use at most 254 characters.").pipe(
   z.email("Enter a valid email address."),
@@ -40,8 +41,30 @@ export const changePasswordInput = z.object({
 
 export const reauthInput = z.object({ password, totpCode: code.optional() });
 
-export const nameInput = z.object({
-  name: z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters."),
+const name = z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters.");
+
+/**
+ * A time zone for showing times: an IANA name from the runtime's list (aliases browsers report are
+ * turned into the listed name), or "" / null for "none chosen" (the browser's zone, else UTC).
+ */
+const timeZone = z.union([z.string(), z.null()]).transform((value, ctx) => {
+  if (value === null || value.trim() === "") return null;
+  const zone = canonicalTimeZone(value.trim());
+  if (!zone) {
+    ctx.addIssue({
+      code: "custom",
+      message: "Choose a time zone from the list, such as Europe/Berlin or UTC.",
+    });
+    return z.NEVER;
+  }
+  return zone;
 });
+
+/** The profile: the name and the time zone, each optional, at least one. */
+export const profileInput = z.object({ name: name.optional(), timeZone: timeZone.optional() })
+  .refine((p) => p.name !== undefined || p.timeZone !== undefined, {
+    message: "Send a name or a timeZone.",
+    path: ["name"],
+  });
 
 export const codeInput = z.object({ code: code.min(1, "Enter the 6-digit code.") });

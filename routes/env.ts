@@ -47,6 +47,8 @@ export type AppEnv = {
     /** Set by loadSession when the request carries a valid session. */
     user?: User;
     session?: Session;
+    /** The IANA zone times are shown in (middleware/time_zone.ts). */
+    timeZone?: string;
   };
 };
 

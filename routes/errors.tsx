@@ -8,6 +8,7 @@ import { BadCursorError, ConflictError, StoreUnavailableError } from "../lib/sto
 import { ErrorPage } from "../views/error_page.tsx";
 import { errorTitle } from "../views/error_page.tsx";
 import type { AppEnv } from "./env.ts";
+import { safeNext } from "./request.ts";
 
 /** Maps any thrown value to the contract's error shape; unknown errors are logged and hidden. */
 export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
@@ -21,6 +22,14 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
         "internal_error",
         "Something went wrong on our side. Please try again.",
       );
+    }
+    // An htmx request (a poll, a form) whose session ended, in another tab say: the whole page
+    // goes to sign in and comes back to the page the browser shows, rather than a sign-in form
+    // being swapped into a fragment under a header that still looks signed in. htmx 4 swaps
+    // 4xx answers, but follows HX-Redirect before any swap, so the 401 stays honest.
+    if (error.status === 401 && !isApi(c) && c.req.header("HX-Request") === "true") {
+      c.header("HX-Redirect", `/sign-in?next=${encodeURIComponent(pageShown(c))}`);
+      return c.body(null, 401);
     }
     // A page that needs a session sends the visitor to sign in, then back here.
     if (error.status === 401 && !isApi(c) && c.req.method === "GET") {
@@ -37,6 +46,24 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
 /** 404 for every path no route answers. */
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
   respond(c, 404, "not_found", "There is nothing at this address.");
+
+/**
+ * The path of the page an htmx request came from (HX-Current-URL), else the
+ * request's own path for a GET, else the dashboard; always a local path (safeNext).
+ */
+function pageShown(c: Context<AppEnv>): string {
+  const current = c.req.header("HX-Current-URL");
+  if (current) {
+    try {
+      // Only its path is used (behind a proxy the origins differ), so it cannot lead elsewhere.
+      const url = new URL(current);
+      return safeNext(url.pathname + url.search, "/dashboard");
+    } catch {
+      // Not a URL: fall through to the request's own path.
+    }
+  }
+  return c.req.method === "GET" ? safeNext(c.req.path, "/dashboard") : "/dashboard";
+}
 
 function isApi(c: Context<AppEnv>): boolean {
   return c.req.path.startsWith("/api/") || c.req.path === "/api";

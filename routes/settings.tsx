@@ -7,7 +7,7 @@ import {
   requestEmailChange,
   revokeOtherSessions,
   revokeSession,
-  updateName,
+  updateProfile,
 } from "../lib/auth/account.ts";
 import { inSudoMode, listUserSessions } from "../lib/auth/session.ts";
 import { reauthenticate } from "../lib/auth/sign_in.ts";
@@ -33,7 +33,7 @@ import {
   changePasswordInput,
   codeInput,
   emailOnlyInput,
-  nameInput,
+  profileInput,
   reauthInput,
 } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
@@ -117,9 +117,9 @@ export function settingsRoutes(deps: AppDeps) {
         "profile",
         (state, user) => <ProfileForm user={user} state={state} />,
         async (c, values) => {
-          const { name } = parseInput(nameInput, values);
-          await updateName(ctx, c.get("user")!, name);
-          return "Your name is saved.";
+          const input = parseInput(profileInput, values);
+          await updateProfile(ctx, c.get("user")!, input);
+          return "Your profile is saved.";
         },
       ),
     )

@@ -425,7 +425,7 @@ Deno.test("[trading pages] watchlists: add, remove, unknown symbols, create, ren
   assert.equal((await other.b.post(`${base}/delete`, {})).status, 404);
 });
 
-Deno.test("[trading pages] reset the demo account: a quiet link, then the account number typed back", async () => {
+Deno.test("[trading pages] reset the demo account: a link in settings, then the account number typed back", async () => {
   await using t = await testApp();
   const { b, userId } = await signedIn(t);
   assert.equal(
@@ -439,7 +439,11 @@ Deno.test("[trading pages] reset the demo account: a quiet link, then the accoun
   const dashboard = await b.page("/dashboard");
   const before = dashboard.match(/PA\d{8}/)![0];
   assert.ok(!dashboard.includes('action="/dashboard/reset"'), "no reset button on the dashboard");
-  assert.match(dashboard, /<a href="\/dashboard\/reset">Reset the demo account<\/a>/);
+  assert.ok(!dashboard.includes('href="/dashboard/reset"'), "nor a link: it is in settings");
+  assert.match(
+    await b.page("/settings"),
+    /<h2 id="demo-h">Demo account<\/h2>[\s\S]*<a href="\/dashboard\/reset">Reset the demo account<\/a>/,
+  );
   const page = await b.page("/dashboard/reset");
   assert.match(page, new RegExp(`Type the account number, ${before}, to confirm`));
   assert.match(page, /<form id="reset-form"[^>]* method="post" action="\/dashboard\/reset"/);

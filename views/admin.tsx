@@ -142,7 +142,7 @@ export function ReadOnlyCard(props: { state: ReadOnlyState; form?: FormState }) 
           {state.source === "env" ? "Set by READ_ONLY in the environment" : "Turned on by an admin"}
           {state.since && (
             <>
-              {" "}since <Time at={state.since} /> UTC
+              {" "}since <Time at={state.since} />
             </>
           )}
           {state.reason && `: ${state.reason}`}

@@ -3,7 +3,7 @@ import { ADMIN_PAGE_SIZE, type AdminPage, AUDIT_ACTIONS } from "../lib/admin.ts"
 import type { AuditEntry } from "../lib/audit.ts";
 import { AdminFrame, AdminPager, ScanNote } from "./admin.tsx";
 import { Field, FormError, type FormState } from "./form.tsx";
-import { Scroll } from "./trading.tsx";
+import { Scroll, Time } from "./trading.tsx";
 
 export type AuditFilterValues = {
   user?: string;
@@ -112,7 +112,7 @@ function AuditTable(props: { entries: AuditEntry[]; emails: Map<string, string> 
           {props.entries.map((e) => (
             <tr>
               <td>
-                <time datetime={e.at.toISOString()}>{e.at.toISOString()}</time>
+                <Time at={e.at} precise />
               </td>
               <th scope="row">{e.action}</th>
               <td>

@@ -169,7 +169,7 @@ export function UserPage(props: {
           <dd>{user.totp ? "on" : "off"}</dd>
           <dt>Created</dt>
           <dd>
-            <Time at={user.createdAt} /> UTC
+            <Time at={user.createdAt} />
           </dd>
           <dt>Id</dt>
           <dd>

@@ -36,21 +36,20 @@ export function SignUpPage(props: { state?: FormState }) {
   );
 }
 
-export function SignInForm(props: { state?: FormState; next?: string; askTotp?: boolean }) {
+export function SignInForm(props: { state?: FormState; next?: string; email?: string }) {
+  const values = { ...(props.email ? { email: props.email } : {}), ...props.state?.values };
   return (
     <HxForm id="sign-in-form" action="/sign-in" class="card">
       <FormError state={props.state} />
       {props.next && <input type="hidden" name="next" value={props.next} />}
-      <Field label="Email" name="email" type="email" autocomplete="username" state={props.state} />
+      <Field
+        label="Email"
+        name="email"
+        type="email"
+        autocomplete="username"
+        state={{ ...props.state, values }}
+      />
       <PasswordField label="Password" name="password" state={props.state} />
-      {props.askTotp && (
-        <CodeField
-          label="Authentication code"
-          name="totpCode"
-          state={props.state}
-          hint="The 6-digit code from your authenticator app, or a recovery code."
-        />
-      )}
       <button type="submit">Sign in</button>
       <p>
         <a href="/forgot-password">Forgot your password?</a>
@@ -59,7 +58,7 @@ export function SignInForm(props: { state?: FormState; next?: string; askTotp?: 
   );
 }
 
-export function SignInPage(props: { state?: FormState; next?: string; askTotp?: boolean }) {
+export function SignInPage(props: { state?: FormState; next?: string; email?: string }) {
   return (
     <section class="narrow">
       <h1>Sign in</h1>
@@ -67,6 +66,40 @@ export function SignInPage(props: { state?: FormState; next?: string; askTotp?: 
       <p>
         New to Orion? <a href="/sign-up">Open a demo account</a>
       </p>
+    </section>
+  );
+}
+
+/**
+ * The second step of signing in with two-factor on: only the code. The password was checked and
+ * is held on the server as a short-lived pending sign-in (a cookie names it), never in this form.
+ * Asking is not an error, so the prompt is plain text; only a wrong code shows as one.
+ */
+export function SignInCodeForm(props: { state?: FormState; next?: string }) {
+  return (
+    <HxForm id="sign-in-code-form" action="/sign-in/code" class="card">
+      <FormError state={props.state} />
+      <p>Your password is right. Enter the code from your authenticator app to finish.</p>
+      {props.next && <input type="hidden" name="next" value={props.next} />}
+      <CodeField
+        label="Authentication code"
+        name="totpCode"
+        state={props.state}
+        hint="The 6-digit code, or one of your recovery codes. This step expires after 5 minutes."
+      />
+      <button type="submit">Sign in</button>
+      <p>
+        <a href="/sign-in">Start again</a>
+      </p>
+    </HxForm>
+  );
+}
+
+export function SignInCodePage(props: { state?: FormState; next?: string }) {
+  return (
+    <section class="narrow">
+      <h1>Two-step sign-in</h1>
+      <SignInCodeForm {...props} />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 /**
  * The dashboard: the account at a glance, positions, open orders and the first watchlist; and the
- * page that resets the demo account, reached from a quiet link rather than a button here.
+ * page that resets the demo account, reached from the settings page rather than from here.
  */
 import type { Quote } from "../lib/market/simulator.ts";
 import type { OrderJson } from "../lib/trading/orders.ts";
@@ -46,9 +46,6 @@ export function DashboardPage(props: {
           : <p class="muted">This watchlist is empty.</p>}
         <a href="/watchlist">Edit watchlists</a>
       </section>
-      <p class="muted">
-        Want a clean slate? <a href="/dashboard/reset">Reset the demo account</a>
-      </p>
     </div>
   );
 }

@@ -42,6 +42,10 @@ export function Layout(props: { title?: string; children?: Child }) {
         <link rel="stylesheet" href={assets.get("app.css")!.url} />
         <link rel="icon" type="image/svg+xml" href={assets.get("icon.svg")!.url} />
         <script src={assets.get("htmx.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
+        {/* rough edges: the browser's time zone, for users who chose none (static/tz.js) */}
+        {!user?.timeZone && (
+          <script src={assets.get("tz.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
+        )}
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>

@@ -1,9 +1,14 @@
-/** The account settings page: profile, email, password, two-factor authentication, sessions. */
+/**
+ * The account settings page: profile, email, password, two-factor authentication, sessions, and
+ * the way to reset the demo account.
+ */
 import { raw } from "hono/html";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
+import { timeZones } from "../lib/time.ts";
 import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } from "./form.tsx";
+import { Time } from "./trading.tsx";
 
 /** Which form a failed POST re-renders with its errors. */
 export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp";
@@ -69,16 +74,43 @@ export function SettingsPage(props: SettingsProps) {
         <h2 id="sessions-h">Where you are signed in</h2>
         <SessionList sessions={props.sessions} current={props.session} />
       </section>
+      <section aria-labelledby="demo-h" class="card">
+        <h2 id="demo-h">Demo account</h2>
+        <p>
+          Start over: open orders are cancelled and a new demo account opens with the starting cash
+          (the old one's history stays readable). You confirm on the next page.
+        </p>
+        <p>
+          <a href="/dashboard/reset">Reset the demo account</a>
+        </p>
+      </section>
     </div>
   );
 }
 
+/** The zones to choose from, built once: "none chosen" first, then every listed zone. */
+const ZONE_OPTIONS: readonly (readonly [string, string])[] = [
+  ["", "This browser's zone (UTC when it does not say)"],
+  ...timeZones().map((z) => [z, z.replaceAll("_", " ")] as const),
+];
+
 export function ProfileForm(props: { user: User; state?: FormState }) {
-  const state = { ...props.state, values: { name: props.user.name, ...props.state?.values } };
+  const state = {
+    ...props.state,
+    values: { name: props.user.name, timeZone: props.user.timeZone ?? "", ...props.state?.values },
+  };
   return (
     <HxForm id="profile-form" action="/settings/profile">
       <FormError state={state} />
       <Field label="Name" name="name" autocomplete="name" state={state} maxlength={100} />
+      <Field
+        label="Time zone"
+        name="timeZone"
+        state={state}
+        options={ZONE_OPTIONS}
+        required={false}
+        hint="Times on every page show in this zone, with its name."
+      />
       <button type="submit">Save</button>
     </HxForm>
   );
@@ -219,7 +251,7 @@ function SessionList(props: { sessions: Session[]; current: Session }) {
             {s._id === props.current._id && <span class="badge ok">this device</span>}
             <br />
             <small class="muted">
-              {s.ip} · last seen {s.lastSeenAt.toISOString().slice(0, 16).replace("T", " ")} UTC
+              {s.ip} · last seen <Time at={s.lastSeenAt} />
             </small>
             {s._id !== props.current._id && (
               <form method="post" action={`/settings/sessions/${s._id}/revoke`} class="inline">

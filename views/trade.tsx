@@ -114,6 +114,10 @@ function Search(props: { q: string; results: readonly Security[] }) {
             hx-trigger="input changed delay:300ms, search"
             hx-target="#search-results"
             hx-swap="outerHTML"
+            // rough edges: the query goes into the address (/trade?q=…), so Back from a result
+            // and a reload show it again. Replace, not push: one history entry per typed letter
+            // would make Back step through the letters.
+            hx-replace-url="true"
           />
         </div>
         <button type="submit">Search</button>

@@ -1,4 +1,6 @@
 /** Building blocks every trading page shares: money and quantity formats, P&L, tables, paging, fields. */
+import { formatTime } from "../lib/time.ts";
+import { requestTimeZone } from "../routes/middleware/time_zone.ts";
 import type { Child } from "hono/jsx";
 import type { Quote } from "../lib/market/simulator.ts";
 import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
@@ -77,10 +79,18 @@ export function tradeHref(symbol: string, query?: Record<string, string>): strin
   return `/trade/${encodeURIComponent(symbol)}${search}`;
 }
 
-/** An instant as "2025-01-02 14:03 UTC", machine-readable in `datetime`. */
-export function Time(props: { at: Date | string }) {
-  const iso = typeof props.at === "string" ? props.at : props.at.toISOString();
-  return <time datetime={iso}>{iso.slice(0, 16).replace("T", " ")}</time>;
+/**
+ * An instant as "2025-01-02 15:03 GMT+1", in the request's time zone with its name (lib/time.ts),
+ * machine-readable in `datetime`. `precise` adds seconds and the full ISO time on hover.
+ */
+export function Time(props: { at: Date | string; precise?: boolean }) {
+  const at = typeof props.at === "string" ? new Date(props.at) : props.at;
+  const iso = at.toISOString();
+  // Spread, so rows without a title carry no stray attribute space.
+  const attributes = props.precise ? { datetime: iso, title: iso } : { datetime: iso };
+  return (
+    <time {...attributes}>{formatTime(at, requestTimeZone(), { seconds: props.precise })}</time>
+  );
 }
 
 /** Whether US equities trade now; crypto always does. */

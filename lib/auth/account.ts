@@ -21,10 +21,16 @@ export function reauthenticationRequired(): AppError {
   );
 }
 
-export async function updateName(ctx: AuthContext, user: User, name: string): Promise<User> {
-  return await ctx.store.update<User>("users", user._id, { name: name.trim() }, {
-    ifVersion: user._v,
-  });
+/** Saves the fields of the profile that were given (the time zone null: none chosen). */
+export async function updateProfile(
+  ctx: AuthContext,
+  user: User,
+  input: { name?: string; timeZone?: string | null },
+): Promise<User> {
+  const set: Partial<Pick<User, "name" | "timeZone">> = {};
+  if (input.name !== undefined) set.name = input.name.trim();
+  if (input.timeZone !== undefined) set.timeZone = input.timeZone;
+  return await ctx.store.update<User>("users", user._id, set, { ifVersion: user._v });
 }
 
 /**

@@ -8,7 +8,8 @@ import { countSignIns } from "../metrics.ts";
 import type { AuthContext } from "./context.ts";
 import { enforceLimit, LIMITS, tooManyRequests } from "./limits.ts";
 import { decoyPasswordHash, verifyPassword } from "./password.ts";
-import { createSession, grantSudo, type Session } from "./session.ts";
+import { holdFirstFactor, takePendingSignIn } from "./pending_sign_in.ts";
+import { createSession, credentialVersion, grantSudo, type Session } from "./session.ts";
 import {
   claimSignInAttempt,
   clearSignInFailures,
@@ -25,11 +26,27 @@ import { findUserByEmail, normalizeEmail, type User } from "./users.ts";
  */
 export const signIn = countSignIns(attemptSignIn);
 
+/**
+ * The answer to a right password without the code when `holdFirstFactor` was asked for: still
+ * `totp_required`, carrying the token of the first factor held on the server (pending_sign_in.ts).
+ */
+export class SecondFactorNeeded extends AppError {
+  constructor(readonly pending: { token: string; expiresAt: Date }, cause?: AppError) {
+    super(
+      cause?.status ?? 401,
+      cause?.code ?? "totp_required",
+      cause?.message ?? "Enter the 6-digit code from your authenticator app.",
+      cause?.details,
+    );
+  }
+}
+
 async function attemptSignIn(
   ctx: AuthContext,
   input: { email: string; password: string; totpCode?: string },
   origin: RequestOrigin,
   now = new Date(),
+  options: { holdFirstFactor?: boolean } = {},
 ): Promise<{ user: User; session: Session; token: string }> {
   await enforceLimit(ctx, LIMITS.signInPerIp, origin.ip);
   const email = normalizeEmail(input.email);
@@ -52,9 +69,76 @@ async function attemptSignIn(
       ),
     );
   }
+  if (user.totp && options.holdFirstFactor && !input.totpCode?.trim()) {
+    // The pages ask for the code on a form of its own; the password is not sent again.
+    throw new SecondFactorNeeded(await holdFirstFactor(ctx.store, user, now));
+  }
   if (user.totp) await requireSecondFactor(ctx, user, input.totpCode, origin, now, refuse);
+  return await openSession(ctx, user, origin, now);
+}
 
-  await clearSignInFailures(ctx.store, email);
+/**
+ * The second step of a two-step sign-in: the code for a first factor held by `pendingToken`. The
+ * token is used up whatever the outcome; a wrong or missing code (counted against the user's
+ * second-factor lock like any other) answers with a fresh token keeping the same deadline.
+ */
+export const completeSignIn = countSignIns(attemptCompleteSignIn);
+
+async function attemptCompleteSignIn(
+  ctx: AuthContext,
+  pendingToken: string,
+  code: string | undefined,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<{ user: User; session: Session; token: string }> {
+  await enforceLimit(ctx, LIMITS.signInPerIp, origin.ip);
+  const pending = await takePendingSignIn(ctx.store, pendingToken, now);
+  const user = pending && await ctx.store.get<User>("users", pending.userId);
+  // A password change, reset, role or email change since the password was checked voids it.
+  if (!pending || !user || credentialVersion(user) !== pending.credentialVersion) {
+    throw new AppError(
+      401,
+      "sign_in_expired",
+      "Your sign-in has expired. Enter your email and password again.",
+    );
+  }
+  const refuse = refusal(ctx, "auth.sign_in", user, origin, now);
+  if (user.role === "SUSPENDED") {
+    throw await refuse(
+      "suspended",
+      new AppError(403, "account_suspended", "This account is suspended. Contact support."),
+    );
+  }
+  if (user.totp) {
+    try {
+      await requireSecondFactor(ctx, user, code, origin, now, refuse);
+    } catch (err) {
+      if (err instanceof AppError && ["totp_required", "invalid_totp"].includes(err.code)) {
+        throw new SecondFactorNeeded(
+          await holdFirstFactor(ctx.store, user, now, pending.expiresAt),
+          err,
+        );
+      }
+      throw err;
+    }
+  }
+  // Bound to the version the password was checked under, not the one read now.
+  return await openSession(
+    ctx,
+    { ...user, credentialVersion: pending.credentialVersion },
+    origin,
+    now,
+  );
+}
+
+/** Both factors passed: a fresh session, the address's failures forgiven, the success audited. */
+async function openSession(
+  ctx: AuthContext,
+  user: User,
+  origin: RequestOrigin,
+  now: Date,
+): Promise<{ user: User; session: Session; token: string }> {
+  await clearSignInFailures(ctx.store, user.email);
   // Always a new session, so a token planted in the browser before sign-in is never promoted. It
   // is bound to the credential version read with the password hash just checked: if the password
   // changed since, the session never answers.

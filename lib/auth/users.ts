@@ -20,6 +20,7 @@ export function publicUser(user: User): PublicUser {
     role: user.role,
     emailVerified: user.emailVerifiedAt !== null,
     twoFactorEnabled: Boolean(user.totp),
+    timeZone: user.timeZone ?? null,
     createdAt: user.createdAt.toISOString(),
   };
 }
@@ -71,6 +72,11 @@ export type User = Doc & {
    * documents written before it existed, which is version 0.
    */
   credentialVersion?: number;
+  /**
+   * The IANA time zone the user chose for showing times (lib/time.ts); absent or null: none
+   * chosen, so the browser's zone when it told us, else UTC.
+   */
+  timeZone?: string | null;
 };
 
 export type PublicUser = {
@@ -80,5 +86,7 @@ export type PublicUser = {
   role: Role;
   emailVerified: boolean;
   twoFactorEnabled: boolean;
+  /** The chosen time zone, or null when none was chosen. */
+  timeZone: string | null;
   createdAt: string;
 };

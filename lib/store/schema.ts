@@ -100,6 +100,13 @@ export const SCHEMA = {
   app_settings: [],
   /** Failed sign-ins per email address (known or not), keyed by a hash of the address. */
   sign_in_throttles: [],
+  /**
+   * A password checked for a user with two-factor on, waiting for the code (pending_sign_in.ts);
+   * holds no password. Swept by expiry like sessions.
+   */
+  pending_sign_ins: [
+    { fields: { expiresAt: 1 } },
+  ],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */
