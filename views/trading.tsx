@@ -93,7 +93,7 @@ export function MarketBadge(props: { open: boolean }) {
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
 export function Scroll(props: { label: string; children?: Child }) {
   return (
-    <div class="scroll" role="region" aria-label={props.label} tabindex={0}>
+    <div class="scroll" role="region" aria-label={`${props.label} table`} tabindex={0}>
       {props.children}
     </div>
   );
@@ -119,7 +119,7 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
   }
   return (
     <Scroll label="Positions">
-      <table class="data">
+      <table class="data cards">
         <thead>
           <tr>
             <th>Symbol</th>
@@ -138,14 +138,14 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
               <th scope="row">
                 <a href={tradeHref(p.symbol)}>{p.symbol}</a>
               </th>
-              <td class="num">{quantity(p.qty)}</td>
-              <td class="num">{price(p.avgEntryPrice)}</td>
-              <td class="num">{price(p.lastPrice)}</td>
-              <td class="num">{usd(p.marketValue)}</td>
-              <td class="num">
+              <td class="num" data-label="Qty">{quantity(p.qty)}</td>
+              <td class="num" data-label="Avg price">{price(p.avgEntryPrice)}</td>
+              <td class="num" data-label="Last">{price(p.lastPrice)}</td>
+              <td class="num" data-label="Value">{usd(p.marketValue)}</td>
+              <td class="num wide" data-label="Unrealized P&L">
                 <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
               </td>
-              <td class="num">
+              <td class="num wide" data-label="Today">
                 <Pnl amount={p.todayPnl} percent={p.todayPnlPercent} />
               </td>
               {props.sell && (
@@ -169,7 +169,7 @@ export function QuotesTable(
 ) {
   return (
     <Scroll label={props.label}>
-      <table class="data">
+      <table class="data cards">
         <thead>
           <tr>
             <th>Symbol</th>
@@ -188,12 +188,12 @@ export function QuotesTable(
                 <th scope="row">
                   <a href={tradeHref(q.symbol)}>{q.symbol}</a>
                 </th>
-                <td class="num">{price(q.last)}</td>
-                <td class="num">
-                  <span class={trend(change.amount)}>{percent(change.percent)}</span>
+                <td class="num" data-label="Last">{price(q.last)}</td>
+                <td class="num" data-label="Change">
+                  <span class={trend(change.percent)}>{percent(change.percent)}</span>
                 </td>
-                <td class="num">{price(q.bid)}</td>
-                <td class="num">{price(q.ask)}</td>
+                <td class="num" data-label="Bid">{price(q.bid)}</td>
+                <td class="num" data-label="Ask">{price(q.ask)}</td>
                 {props.action && <td class="act">{props.action(q.symbol)}</td>}
               </tr>
             );
