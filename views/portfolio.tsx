@@ -9,10 +9,8 @@ import {
   price,
   quantity,
   Scroll,
-  signedUsd,
   Time,
   tradeHref,
-  trend,
   usd,
 } from "./trading.tsx";
 
@@ -128,7 +126,7 @@ export function HistoryPage(props: {
                       <td class="title" data-label="Type">{e.type}</td>
                       <td class="wide" data-label="Description">{e.description}</td>
                       <td class="num wide" data-label="Amount">
-                        <span class={trend(e.amount)}>{signedUsd(e.amount)}</span>
+                        <Pnl amount={e.amount} />
                       </td>
                       <td class="num wide" data-label="Balance">{usd(e.balanceAfter)}</td>
                     </tr>

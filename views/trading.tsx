@@ -44,17 +44,21 @@ export const signedPrice = (value: string) => SIGNED_PRICE.format(decimal(value)
 /** "+1.25%" from "1.25". */
 export const percent = (value: string) => `${PERCENT.format(decimal(value))}%`;
 
-/** The `.up`/`.down` class of a signed amount; nothing for zero. */
+/** The `.up`/`.down` class of a signed amount; nothing for zero, "-0.00" included (it shows as 0.00). */
 export function trend(value: string): "up" | "down" | undefined {
-  if (value.startsWith("-")) return "down";
-  return /^[+]?0*(\.0*)?$/.test(value) ? undefined : "up";
+  if (/^[+-]?0*(\.0*)?$/.test(value)) return undefined;
+  return value.startsWith("-") ? "down" : "up";
 }
 
-/** A P&L figure in its colour: the amount, and the percentage when there is one. */
+/**
+ * A P&L figure in its colour: the amount, and the percentage when there is one. The colour follows
+ * the sign as shown, so an amount that rounds to $0.00 is never green or red.
+ */
 export function Pnl(props: { amount: string; percent?: string }) {
+  const shown = signedUsd(props.amount);
   return (
-    <span class={trend(props.amount)}>
-      {signedUsd(props.amount)}
+    <span class={shown.startsWith("+") ? "up" : shown.startsWith("-") ? "down" : undefined}>
+      {shown}
       {props.percent !== undefined && ` (${percent(props.percent)})`}
     </span>
   );
