@@ -51,7 +51,7 @@ export class Journey {
    */
   async openMore() {
     const more = this.page.getByRole("navigation", { name: "Main" }).locator("details.more");
-    if (!(await more.evaluate((d: HTMLDetailsElement) => d.open))) {
+    if ((await more.getAttribute("open")) === null) {
       await more.locator("summary").click();
     }
   }
