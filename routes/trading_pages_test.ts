@@ -125,12 +125,12 @@ Deno.test("[trading pages] a market order from the form: 303, a flash, and it sh
   const positions = await b.page("/positions");
   assert.match(
     positions,
-    /<th scope="row"><a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num">10<\/td>/,
+    /<th scope="row"><a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num" data-label="Qty">10<\/td>/,
   );
   assert.match(positions, /href="\/trade\/AAPL\?side=sell&amp;qty=10"/);
   assert.match(
     await b.page("/dashboard"),
-    /<a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num">10</,
+    /<a href="\/trade\/AAPL">AAPL<\/a><\/th><td class="num" data-label="Qty">10</,
   );
 
   const sell = await b.page("/trade/AAPL?side=sell&qty=10");
@@ -140,7 +140,7 @@ Deno.test("[trading pages] a market order from the form: 303, a flash, and it sh
   assert.match(sell, /You hold 10/);
 
   const history = await b.page("/history");
-  assert.match(history, /<td>BUY<\/td><td class="num">10<\/td>/);
+  assert.match(history, /<td data-label="Side">BUY<\/td><td class="num" data-label="Qty">10<\/td>/);
   assert.match(history, /Bought 10 AAPL at/);
   assert.match(history, /Demo account funding/);
 });
@@ -368,11 +368,11 @@ Deno.test("[trading pages] orders and history page by cursor, 25 at a time", asy
   assert.ok(!second.includes(">Older<"));
 
   const history = await b.page("/history");
-  assert.equal(history.match(/<td>BUY<\/td>/g)?.length, 25);
+  assert.equal(history.match(/<td data-label="Side">BUY<\/td>/g)?.length, 25);
   const olderFills = history.match(/<a href="(\/history\?tradesCursor=[^"]+)">Older<\/a>/)![1];
   const olderCash = history.match(/<a href="(\/history\?cashCursor=[^"]+)">Older<\/a>/)![1];
   const fills2 = await b.page(olderFills.replaceAll("&amp;", "&"));
-  assert.equal(fills2.match(/<td>BUY<\/td>/g)?.length, 1);
+  assert.equal(fills2.match(/<td data-label="Side">BUY<\/td>/g)?.length, 1);
   const cash2 = await b.page(olderCash.replaceAll("&amp;", "&"));
   assert.match(cash2, /Demo account funding/, "the deposit is the oldest cash entry");
   assert.equal((await b.get("/history?tradesCursor=garbage")).status, 400);

@@ -117,6 +117,7 @@ class Shift extends Journey {
 
   async findAndSuspend(email: string) {
     const { page } = this;
+    await this.openMore();
     await this.navigation(this.nav("Admin").click());
     this.assertPath("/admin");
     await this.assertHeading("Admin");

@@ -119,6 +119,7 @@ class AuthJourney extends Journey {
     await this.submitExpectingRedirect("Sign in", "/sign-in");
     this.assertPath("/dashboard");
     await this.assertHeading("Dashboard");
+    await this.openMore();
     await this.navigation(this.nav("Settings").click());
     this.assertPath("/settings");
     await this.assertHeading("Settings");
@@ -141,6 +142,7 @@ class AuthJourney extends Journey {
 
   async signOut() {
     const { page } = this;
+    await this.openMore();
     await this.navigation(
       page.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Sign out" })
         .click(),

@@ -50,7 +50,7 @@ export function DashboardPage(props: {
   );
 }
 
-/** Equity, today's P&L, cash, buying power and holds of the active account. */
+/** Equity and today's P&L first and large, then cash, buying power and holds of the active account. */
 export function AccountSummary(props: { account: Snapshot["account"] }) {
   const { account } = props;
   return (
@@ -58,12 +58,12 @@ export function AccountSummary(props: { account: Snapshot["account"] }) {
       <h2 id="account-h">
         Demo account <span class="muted">{account.number}</span>
       </h2>
-      <dl class="stats">
-        <div>
+      <dl class="stats lead">
+        <div class="big">
           <dt>Equity</dt>
           <dd>{usd(account.equity)}</dd>
         </div>
-        <div>
+        <div class="big">
           <dt>Today's P&amp;L</dt>
           <dd>
             <Pnl amount={account.todayPnl} percent={account.todayPnlPercent} />

@@ -6,18 +6,62 @@ import type { AppEnv } from "../routes/env.ts";
 // htmx's own indicator styles are injected by script; ours live in app.css so the CSP stays strict.
 const HTMX_CONFIG = JSON.stringify({ includeIndicatorCSS: false });
 
-/** Where a signed-in user goes; one row that scrolls sideways on a phone. */
-const APP_NAV = [
+// --- Phone layout: navigation (issue 10) ---------------------------------------------------------
+/**
+ * Where a signed-in user goes. The first four are tabs: a bottom bar on a phone, a top bar on a
+ * wider screen. The rest sit behind "More", a <details> disclosure, so it opens without JavaScript.
+ */
+const TABS = [
   ["/dashboard", "Dashboard"],
   ["/trade", "Trade"],
   ["/orders", "Orders"],
   ["/positions", "Positions"],
+] as const;
+const MORE = [
   ["/history", "History"],
   ["/watchlist", "Watchlist"],
   ["/settings", "Settings"],
 ] as const;
 /** Admins also see their console. */
-const ADMIN_NAV = [...APP_NAV, ["/admin", "Admin"]] as const;
+const ADMIN_MORE = [...MORE, ["/admin", "Admin"]] as const;
+
+const isCurrent = (path: string, href: string) => path === href || path.startsWith(`${href}/`);
+
+/**
+ * The signed-in navigation. The current destination is always on screen: a tab is marked with
+ * aria-current; a page behind "More" names itself in the More tab, which is marked as well.
+ */
+function AppNav(props: { path: string; admin: boolean }) {
+  const more = props.admin ? ADMIN_MORE : MORE;
+  const current = more.find(([href]) => isCurrent(props.path, href));
+  const link = ([href, label]: readonly [string, string]) => (
+    <a href={href} aria-current={isCurrent(props.path, href) ? "page" : undefined}>{label}</a>
+  );
+  return (
+    <nav aria-label="Main" class="app">
+      {TABS.map(link)}
+      <details class="more">
+        <summary class={current ? "current" : undefined}>
+          {current
+            ? (
+              <>
+                {current[1]}
+                <span class="sr">, more</span>
+              </>
+            )
+            : "More"}
+        </summary>
+        <div class="menu">
+          {more.map(link)}
+          <form method="post" action="/sign-out">
+            <button type="submit" class="link">Sign out</button>
+          </form>
+        </div>
+      </details>
+    </nav>
+  );
+}
+// --- end phone layout: navigation -----------------------------------------------------------------
 
 export function Layout(props: { title?: string; children?: Child }) {
   const c = useRequestContext<AppEnv>();
@@ -47,39 +91,19 @@ export function Layout(props: { title?: string; children?: Child }) {
           <script src={assets.get("tz.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
         )}
       </head>
-      <body>
+      <body class={user ? "signed-in" : undefined}>
         <a class="skip" href="#main">Skip to content</a>
         <header class="site">
           <a class="brand" href="/">
             <img src={assets.get("icon.svg")!.url} alt="" width="24" height="24" />
             Orion
           </a>
-          <nav aria-label="Main" class={user ? "app" : undefined}>
-            {user
-              ? (
-                <>
-                  {(user.role === "ADMIN" ? ADMIN_NAV : APP_NAV).map(([href, label]) => (
-                    <a
-                      href={href}
-                      aria-current={path === href || path.startsWith(`${href}/`)
-                        ? "page"
-                        : undefined}
-                    >
-                      {label}
-                    </a>
-                  ))}
-                  <form method="post" action="/sign-out" class="inline">
-                    <button type="submit" class="link">Sign out</button>
-                  </form>
-                </>
-              )
-              : (
-                <>
-                  <a href="/sign-in">Sign in</a>
-                  <a class="button" href="/sign-up">Sign up</a>
-                </>
-              )}
-          </nav>
+          {user ? <AppNav path={path} admin={user.role === "ADMIN"} /> : (
+            <nav aria-label="Main">
+              <a href="/sign-in">Sign in</a>
+              <a class="button" href="/sign-up">Sign up</a>
+            </nav>
+          )}
         </header>
         <main id="main">
           {c.get("readOnly") && (

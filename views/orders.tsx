@@ -84,7 +84,7 @@ export function OrdersTable(
   const actions = props.orders.some(isWorking);
   return (
     <Scroll label="Orders">
-      <table class="data">
+      <table class="data cards">
         <thead>
           <tr>
             <th>Time</th>
@@ -103,24 +103,26 @@ export function OrdersTable(
         <tbody>
           {props.orders.map((o) => (
             <tr>
-              <td>
+              <td class="wide" data-label="Placed">
                 <Time at={o.placedAt} />
               </td>
               <th scope="row">
                 <a href={tradeHref(o.symbol)}>{o.symbol}</a>
               </th>
-              <td>{o.side.toUpperCase()}</td>
-              <td>{o.type.replace("_", " ")}</td>
-              <td class="num">{quantity(o.qty)}</td>
-              <td class="num">{quantity(o.filledQty)}</td>
-              <td class="num">{o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)}</td>
-              <td class="num">
+              <td data-label="Side">{o.side.toUpperCase()}</td>
+              <td data-label="Type">{o.type.replace("_", " ")}</td>
+              <td class="num" data-label="Qty">{quantity(o.qty)}</td>
+              <td class="num" data-label="Filled">{quantity(o.filledQty)}</td>
+              <td class="num" data-label="Avg price">
+                {o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)}
+              </td>
+              <td class="num wide" data-label="Limit / stop">
                 {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
               </td>
-              <td>
+              <td data-label="Status">
                 <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>
               </td>
-              <td>{o.timeInForce.toUpperCase()}</td>
+              <td data-label="TIF">{o.timeInForce.toUpperCase()}</td>
               {actions && (
                 <td class="act">
                   {isWorking(o) && (

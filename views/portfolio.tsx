@@ -9,10 +9,8 @@ import {
   price,
   quantity,
   Scroll,
-  signedUsd,
   Time,
   tradeHref,
-  trend,
   usd,
 } from "./trading.tsx";
 
@@ -65,7 +63,7 @@ export function HistoryPage(props: {
         <h2 id="fills-h">Fills</h2>
         {props.trades.length === 0 ? <p class="muted">No fills yet.</p> : (
           <Scroll label="Fills">
-            <table class="data">
+            <table class="data cards">
               <thead>
                 <tr>
                   <th>Time</th>
@@ -81,18 +79,18 @@ export function HistoryPage(props: {
               <tbody>
                 {props.trades.map((t) => (
                   <tr>
-                    <td>
+                    <td class="wide" data-label="Time">
                       <Time at={t.executedAt} />
                     </td>
                     <th scope="row">
                       <a href={tradeHref(t.symbol)}>{t.symbol}</a>
                     </th>
-                    <td>{t.side.toUpperCase()}</td>
-                    <td class="num">{quantity(t.qty)}</td>
-                    <td class="num">{price(t.price)}</td>
-                    <td class="num">{usd(t.gross)}</td>
-                    <td class="num">{usd(t.commission)}</td>
-                    <td class="num">
+                    <td data-label="Side">{t.side.toUpperCase()}</td>
+                    <td class="num" data-label="Qty">{quantity(t.qty)}</td>
+                    <td class="num" data-label="Price">{price(t.price)}</td>
+                    <td class="num" data-label="Amount">{usd(t.gross)}</td>
+                    <td class="num" data-label="Commission">{usd(t.commission)}</td>
+                    <td class="num" data-label="Realized P&L">
                       {t.realizedPnl === null ? "—" : <Pnl amount={t.realizedPnl} />}
                     </td>
                   </tr>
@@ -109,7 +107,7 @@ export function HistoryPage(props: {
           ? <p class="muted">No cash activity yet.</p>
           : (
             <Scroll label="Cash activity">
-              <table class="data">
+              <table class="data cards">
                 <thead>
                   <tr>
                     <th>Time</th>
@@ -122,15 +120,15 @@ export function HistoryPage(props: {
                 <tbody>
                   {props.ledger.map((e) => (
                     <tr>
-                      <td>
+                      <td class="wide" data-label="Time">
                         <Time at={e.at} />
                       </td>
-                      <td>{e.type}</td>
-                      <td>{e.description}</td>
-                      <td class="num">
-                        <span class={trend(e.amount)}>{signedUsd(e.amount)}</span>
+                      <td class="title" data-label="Type">{e.type}</td>
+                      <td class="wide" data-label="Description">{e.description}</td>
+                      <td class="num wide" data-label="Amount">
+                        <Pnl amount={e.amount} />
                       </td>
-                      <td class="num">{usd(e.balanceAfter)}</td>
+                      <td class="num wide" data-label="Balance">{usd(e.balanceAfter)}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -46,17 +46,21 @@ export const signedPrice = (value: string) => SIGNED_PRICE.format(decimal(value)
 /** "+1.25%" from "1.25". */
 export const percent = (value: string) => `${PERCENT.format(decimal(value))}%`;
 
-/** The `.up`/`.down` class of a signed amount; nothing for zero. */
+/** The `.up`/`.down` class of a signed amount; nothing for zero, "-0.00" included (it shows as 0.00). */
 export function trend(value: string): "up" | "down" | undefined {
-  if (value.startsWith("-")) return "down";
-  return /^[+]?0*(\.0*)?$/.test(value) ? undefined : "up";
+  if (/^[+-]?0*(\.0*)?$/.test(value)) return undefined;
+  return value.startsWith("-") ? "down" : "up";
 }
 
-/** A P&L figure in its colour: the amount, and the percentage when there is one. */
+/**
+ * A P&L figure in its colour: the amount, and the percentage when there is one. The colour follows
+ * the sign as shown, so an amount that rounds to $0.00 is never green or red.
+ */
 export function Pnl(props: { amount: string; percent?: string }) {
+  const shown = signedUsd(props.amount);
   return (
-    <span class={trend(props.amount)}>
-      {signedUsd(props.amount)}
+    <span class={shown.startsWith("+") ? "up" : shown.startsWith("-") ? "down" : undefined}>
+      {shown}
       {props.percent !== undefined && ` (${percent(props.percent)})`}
     </span>
   );
@@ -103,7 +107,7 @@ export function MarketBadge(props: { open: boolean }) {
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
 export function Scroll(props: { label: string; children?: Child }) {
   return (
-    <div class="scroll" role="region" aria-label={props.label} tabindex={0}>
+    <div class="scroll" role="region" aria-label={`${props.label} table`} tabindex={0}>
       {props.children}
     </div>
   );
@@ -129,7 +133,7 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
   }
   return (
     <Scroll label="Positions">
-      <table class="data">
+      <table class="data cards">
         <thead>
           <tr>
             <th>Symbol</th>
@@ -148,14 +152,14 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
               <th scope="row">
                 <a href={tradeHref(p.symbol)}>{p.symbol}</a>
               </th>
-              <td class="num">{quantity(p.qty)}</td>
-              <td class="num">{price(p.avgEntryPrice)}</td>
-              <td class="num">{price(p.lastPrice)}</td>
-              <td class="num">{usd(p.marketValue)}</td>
-              <td class="num">
+              <td class="num" data-label="Qty">{quantity(p.qty)}</td>
+              <td class="num" data-label="Avg price">{price(p.avgEntryPrice)}</td>
+              <td class="num" data-label="Last">{price(p.lastPrice)}</td>
+              <td class="num" data-label="Value">{usd(p.marketValue)}</td>
+              <td class="num wide" data-label="Unrealized P&L">
                 <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
               </td>
-              <td class="num">
+              <td class="num wide" data-label="Today">
                 <Pnl amount={p.todayPnl} percent={p.todayPnlPercent} />
               </td>
               {props.sell && (
@@ -179,7 +183,7 @@ export function QuotesTable(
 ) {
   return (
     <Scroll label={props.label}>
-      <table class="data">
+      <table class="data cards">
         <thead>
           <tr>
             <th>Symbol</th>
@@ -198,12 +202,12 @@ export function QuotesTable(
                 <th scope="row">
                   <a href={tradeHref(q.symbol)}>{q.symbol}</a>
                 </th>
-                <td class="num">{price(q.last)}</td>
-                <td class="num">
-                  <span class={trend(change.amount)}>{percent(change.percent)}</span>
+                <td class="num" data-label="Last">{price(q.last)}</td>
+                <td class="num" data-label="Change">
+                  <span class={trend(change.percent)}>{percent(change.percent)}</span>
                 </td>
-                <td class="num">{price(q.bid)}</td>
-                <td class="num">{price(q.ask)}</td>
+                <td class="num" data-label="Bid">{price(q.bid)}</td>
+                <td class="num" data-label="Ask">{price(q.ask)}</td>
                 {props.action && <td class="act">{props.action(q.symbol)}</td>}
               </tr>
             );

@@ -45,6 +45,17 @@ export class Journey {
     });
   }
 
+  /**
+   * Opens the main navigation's "More" disclosure, where the destinations beyond the four tabs
+   * live (History, Watchlist, Settings, Admin, Sign out); a no-op when it is already open.
+   */
+  async openMore() {
+    const more = this.page.getByRole("navigation", { name: "Main" }).locator("details.more");
+    if ((await more.getAttribute("open")) === null) {
+      await more.locator("summary").click();
+    }
+  }
+
   /** Runs `action` and waits for the page load it causes (an htmx HX-Redirect included). */
   async navigation(action: Promise<unknown>) {
     await Promise.all([this.page.waitForEvent("load"), action]);
