@@ -101,9 +101,10 @@ class TradingJourney extends Journey {
 
   async cancelIt() {
     const { page } = this;
-    await this.navigation(
-      page.getByRole("button", { name: "Cancel BUY 5 AAPL limit $1.00" }).click(),
-    );
+    const cancel = page.getByRole("button", { name: "Cancel BUY 5 AAPL limit $1.00" });
+    // With htmx the one-button forms are busy while they post too: one click, one cancel.
+    if (this.javaScript) await this.submitWhileBusy(/\/cancel$/, cancel);
+    else await this.navigation(cancel.click());
     this.assertPath("/orders");
     await this.assertFlash("Order cancelled: BUY 5 AAPL limit $1.00.");
     assert.equal(await page.getByText("No open orders.").count(), 1);
@@ -162,8 +163,13 @@ class TradingJourney extends Journey {
     await this.edit();
     assert.equal(await page.getByLabel("Quantity").inputValue(), "1");
     await this.review("Review buy");
-    if (this.javaScript) await this.placeWhileBusy();
-    else await this.submitExpectingRedirect("Place order", "/trade");
+    if (this.javaScript) {
+      await this.submitWhileBusy(
+        /^\/trade$/,
+        page.getByRole("button", { name: "Place order", exact: true }),
+        [page.getByRole("button", { name: "Edit", exact: true })],
+      );
+    } else await this.submitExpectingRedirect("Place order", "/trade");
     this.assertPath("/orders");
     await this.assertFlash(/^Order placed: BUY 1 AAPL \(filled at \$[\d,]+\.\d\d\)$/);
 
@@ -209,37 +215,37 @@ class TradingJourney extends Journey {
   }
 
   /**
-   * "Place order" with its answer held back: while the request is in flight the form is marked
-   * busy and its buttons are disabled, so a second click sends nothing; then the order is placed.
+   * Clicks `button` with the answer to its POST held back: while the request is in flight the
+   * form is marked busy and its buttons (`button` and `others`) are disabled, so a second click
+   * sends nothing; then the answer is let through and the page it redirects to loads.
    */
-  async placeWhileBusy() {
+  async submitWhileBusy(path: RegExp, button: Locator, others: Locator[] = []) {
     const { page } = this;
-    const url = `${this.server.url}/trade`;
+    const matches = (url: string) => path.test(new URL(url).pathname);
     let posts = 0;
     const count = (r: { url(): string; method(): string }) => {
-      if (r.url() === url && r.method() === "POST") posts++;
+      if (matches(r.url()) && r.method() === "POST") posts++;
     };
     page.on("request", count);
     let release = () => {};
     const held = new Promise<void>((resolve) => release = resolve);
-    await page.route(url, async (route) => {
+    const route = (url: URL) => matches(url.href);
+    await page.route(route, async (route) => {
       await held;
       await route.continue();
     });
-    const place = page.getByRole("button", { name: "Place order", exact: true });
-    await place.click();
-    await page.locator("form#ticket.htmx-request").waitFor();
-    assert.equal(await place.isDisabled(), true, "Place order is disabled while busy");
-    assert.equal(await page.getByRole("button", { name: "Edit" }).isDisabled(), true);
+    await button.click();
+    await page.locator("form.htmx-request").waitFor();
+    assert.equal(await button.isDisabled(), true, "the button is disabled while busy");
+    for (const other of others) assert.equal(await other.isDisabled(), true);
     // A second click on the disabled button does nothing.
-    await place.dispatchEvent("click");
+    await button.dispatchEvent("click");
     const loaded = page.waitForEvent("load");
     release();
     await loaded;
-    await page.unroute(url);
+    await page.unroute(route);
     page.off("request", count);
-    assert.equal(posts, 1, "one POST for one order");
-    this.assertPath("/orders");
+    assert.equal(posts, 1, "one POST for one click");
   }
 
   /**
