@@ -411,12 +411,11 @@ export function OrderReview(props: ReviewProps) {
         <input type="hidden" name={k} value={v} />
       ))}
       <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
+      <p class="review-order">
+        <strong class={buy ? "up" : "down"}>{buy ? "Buy" : "Sell"}</strong> {quantity(e.qty)}{" "}
+        {security.symbol} · {TYPE_LABELS[type] ?? type} · {TIF_LABELS[tif] ?? tif}
+      </p>
       <dl class="review-lines">
-        <dt>Order</dt>
-        <dd>
-          <strong class={buy ? "up" : "down"}>{buy ? "Buy" : "Sell"}</strong> {quantity(e.qty)}{" "}
-          {security.symbol} · {TYPE_LABELS[type] ?? type} · {TIF_LABELS[tif] ?? tif}
-        </dd>
         {values.limitPrice && (
           <>
             <dt>Limit price</dt>
