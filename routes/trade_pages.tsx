@@ -15,8 +15,11 @@ import { describeOrder } from "../views/orders.tsx";
 import {
   type Estimate,
   EstimateText,
+  OrderReview,
   OrderTicket,
   QuoteNumbers,
+  relevantTicketValues,
+  type ReviewProps,
   SearchResults,
   ticketDefaults,
   TradePage,
@@ -38,10 +41,14 @@ const SPARK_BARS = 60;
 
 const searchQuery = z.object({ q: z.string().max(40, "Use at most 40 characters.").default("") });
 
-/** The ticket: the API's order fields, plus the form's one-time key and which button was pressed. */
+/**
+ * The ticket: the API's order fields, plus the form's one-time key and which button was pressed:
+ * "review" (the ticket's button, and Enter in a field) shows what would be placed, "place" (the
+ * review's button) places it, "edit" goes back to the ticket. "preview" is the old name of review.
+ */
 const ticketInput = orderInput.extend({
   idempotencyKey,
-  intent: z.enum(["place", "preview"]).default("place"),
+  intent: z.enum(["place", "review", "preview", "edit"]).default("place"),
 });
 
 /** Ticket fields a link may prefill (the positions page's Sell link sends side and qty). */
@@ -72,6 +79,7 @@ export function tradeRoutes(deps: AppDeps) {
       liveQuote(market, security, now),
     ]);
     const buy = request.side === "buy";
+    const buyingPower = parseFixed(snapshot.account.buyingPower, 2);
     const touch = buy ? quote.ask : quote.bid;
     // A limit through the market fills at the market now; a stop is judged at its trigger.
     const unit = request.limitPrice !== null
@@ -86,13 +94,13 @@ export function tradeRoutes(deps: AppDeps) {
       side: request.side,
       qty: formatFixed(request.qty, 0),
       price: formatFixed(unit),
+      value: formatFixed(value),
       commission: formatFixed(commission),
       total: formatFixed(total),
       buyingPower: snapshot.account.buyingPower,
+      buyingPowerAfter: formatFixed(buy ? buyingPower - total : buyingPower + total),
       held,
-      exceeds: buy
-        ? total > parseFixed(snapshot.account.buyingPower, 2)
-        : request.qty > parseFixed(held, 8),
+      exceeds: buy ? total > buyingPower : request.qty > parseFixed(held, 8),
     };
   }
 
@@ -103,8 +111,9 @@ export function tradeRoutes(deps: AppDeps) {
   ): Promise<Estimate> {
     if (!values.qty?.trim()) return { note: "Enter a quantity to see the estimated cost." };
     try {
-      const input = parseInput(orderInput, values);
-      return await estimate(c, securityFor(market, input.symbol), values);
+      const relevant = relevantTicketValues(values);
+      const input = parseInput(orderInput, relevant);
+      return await estimate(c, securityFor(market, input.symbol), relevant);
     } catch (err) {
       if (err instanceof AppError && err.status < 500) return { note: err.message };
       throw err;
@@ -117,23 +126,44 @@ export function tradeRoutes(deps: AppDeps) {
     security: Security,
     ticket: { state: FormState; idempotencyKey: string; estimate: Estimate },
     status?: ContentfulStatusCode,
+    review?: ReviewProps["estimate"],
   ) {
     const now = new Date();
-    const [[quote], bars] = await Promise.all([
+    const [[quote], bars, snapshot] = await Promise.all([
       market.provider.quotes([security], now),
       recentBars(deps.store, security.symbol, SPARK_BARS),
+      pages.account(c).then((account) => accountSnapshot(ctx, account, now)),
     ]);
-    const ticketProps = { security, ...ticket };
+    const position = snapshot.positions.find((p) => p.symbol === security.symbol);
+    const ticketProps = {
+      security,
+      ...ticket,
+      holding: position ? { qty: position.qty, value: position.marketValue } : null,
+      buyingPower: snapshot.account.buyingPower,
+      last: quote.last,
+    };
+    // The review takes the ticket's place: a page of its own without JavaScript, the form with htmx.
+    const form = review
+      ? (
+        <OrderReview
+          security={security}
+          idempotencyKey={ticket.idempotencyKey}
+          values={relevantTicketValues(ticket.state.values ?? {})}
+          estimate={review}
+        />
+      )
+      : <OrderTicket {...ticketProps} />;
     return renderView(c, {
       page: (
         <TradePage
           q=""
           results={[]}
           chosen={{ quote, bars, open: marketOpen(market, security, now), ticket: ticketProps }}
+          form={form}
         />
       ),
-      partial: <OrderTicket {...ticketProps} />,
-      title: `${security.symbol} · Trade`,
+      partial: form,
+      title: `${review ? "Review order · " : ""}${security.symbol} · Trade`,
       status,
     });
   }
@@ -157,14 +187,32 @@ export function tradeRoutes(deps: AppDeps) {
       const values = await formBody(c);
       let security: Security | undefined;
       try {
-        const { intent, idempotencyKey: key, ...input } = parseInput(ticketInput, values);
+        // Prices the order type does not use are ignored: every field shows without JavaScript.
+        const relevant = relevantTicketValues(values);
+        const { intent, idempotencyKey: key, ...input } = parseInput(ticketInput, relevant);
         security = securityFor(market, input.symbol);
-        if (intent === "preview") {
+        if (intent === "edit") {
           return await symbolPage(c, security, {
             state: { values },
             idempotencyKey: key,
-            estimate: await estimate(c, security, values),
+            estimate: await estimateOrNote(c, values),
           });
+        }
+        if (intent === "review" || intent === "preview") {
+          // The estimate parses the order with the order rules: a bad field comes back on the ticket.
+          const reviewed = await estimate(c, security, relevant);
+          if ("note" in reviewed) throw new Error("an estimate of a valid order has numbers");
+          return await symbolPage(
+            c,
+            security,
+            {
+              state: { values: relevant },
+              idempotencyKey: key,
+              estimate: reviewed,
+            },
+            undefined,
+            reviewed,
+          );
         }
         const { order } = await placeOrder(
           ctx,
@@ -206,7 +254,7 @@ export function tradeRoutes(deps: AppDeps) {
       if (wantsPartial(c)) {
         // The quote poll: just the numbers, a few hundred bytes every few seconds.
         const [quote] = await market.provider.quotes([security], new Date());
-        return c.html(<QuoteNumbers quote={quote} />);
+        return c.html(<QuoteNumbers quote={quote} ticketLast />);
       }
       const query = c.req.query();
       const values: Record<string, string> = {

@@ -134,7 +134,7 @@ Deno.test("[trading pages] a market order from the form: 303, a flash, and it sh
   );
 
   const sell = await b.page("/trade/AAPL?side=sell&qty=10");
-  assert.match(sell, /<option value="sell" selected>/, "the Sell link prefills the ticket");
+  assert.match(sell, /name="side" value="sell" checked>/, "the Sell link prefills the ticket");
   assert.match(sell, /name="qty"[^>]* value="10"/);
   assert.match(sell, /Estimated proceeds <strong>\$[\d,.]+<\/strong>/);
   assert.match(sell, /You hold 10/);
@@ -206,18 +206,16 @@ Deno.test("[trading pages] a failed order shows the ticket again with the error 
   assert.equal((await ordersOf(t, userId)).length, 0);
 });
 
-Deno.test("[trading pages] preview: a button without JavaScript, a small partial with htmx", async () => {
+Deno.test("[trading pages] preview: a review without JavaScript, a small partial with htmx", async () => {
   await using t = await testApp();
   const { b, userId } = await signedIn(t);
   const form = await ticket(b, { type: "limit", limitPrice: "2.50", qty: "4", intent: "preview" });
   const preview = await b.post("/trade", form);
   assert.equal(preview.status, 200);
   const html = await preview.text();
-  assert.match(
-    html,
-    /Estimated cost <strong>\$10\.00<\/strong> <span class="muted">\(4 × \$2\.50\)<\/span>/,
-  );
-  assert.match(html, /Buying power \$100,000\.00/);
+  assert.match(html, /<h2>Review your order<\/h2>/, "the old preview button now reviews");
+  assert.match(html, /<dt>Estimated cost<\/dt><dd class="review-total">\$10\.00<\/dd>/);
+  assert.match(html, /\(now \$100,000\.00\)/);
   assert.ok(html.includes(`value="${form.idempotencyKey}"`), "the same ticket, the same key");
   assert.equal((await ordersOf(t, userId)).length, 0, "a preview places nothing");
 
@@ -233,6 +231,166 @@ Deno.test("[trading pages] preview: a button without JavaScript, a small partial
   assert.match(await wrong.text(), /A limit order needs a limit price/);
   const tooMuch = await b.post("/trade/preview", { ...form, limitPrice: "300", qty: "400" }, htmx);
   assert.match(await tooMuch.text(), /more than your buying power/);
+});
+
+/** The fields a review form posts back (its hidden inputs), as "Place order" or "Edit" sends them. */
+function reviewFields(html: string): Record<string, string> {
+  const form = html.slice(html.indexOf('<form id="ticket"'));
+  const fields: Record<string, string> = {};
+  for (
+    const [, name, value] of form.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)
+  ) {
+    fields[name] = value;
+  }
+  return fields;
+}
+
+Deno.test("[trading pages] review: the exact estimate rounded against the customer, the commission and the buying power after", async () => {
+  await using t = await testApp({ COMMISSION_PER_ORDER: "1.25" });
+  const { b, userId } = await signedIn(t);
+  // 0.00123457 × $1,000.01 = $1.2345823457: a buy costs $1.24 (rounded up) plus $1.25 commission.
+  const buy = await ticket(b, {
+    type: "limit",
+    limitPrice: "1000.01",
+    qty: "0.00123457",
+    timeInForce: "gtc",
+    intent: "review",
+  }, "BTC/USD");
+  const review = await b.post("/trade", buy);
+  assert.equal(review.status, 200);
+  const html = await review.text();
+  assert.match(html, /<html/, "a page of its own without JavaScript");
+  assert.match(
+    html,
+    /<strong class="up">Buy<\/strong> 0\.00123457 BTC\/USD · Limit · Until cancelled/,
+  );
+  assert.match(html, /<dt>Value \(rounded up to the cent\)<\/dt><dd>\$1\.24<\/dd>/);
+  assert.match(html, /<dt>Commission<\/dt><dd>\$1\.25<\/dd>/);
+  assert.match(html, /<dt>Estimated cost<\/dt><dd class="review-total">\$2\.49<\/dd>/);
+  assert.match(html, /<dt>Buying power after<\/dt><dd>\$99,997\.51 /);
+  assert.match(html, /value="place"[^>]*>\s*Place order/);
+  assert.match(html, /value="edit"[^>]*>\s*Edit/);
+  assert.equal(reviewFields(html).idempotencyKey, buy.idempotencyKey, "the ticket's one-time key");
+
+  // 0.00001234 × $200,000.01 = $2.4680001234: a sell brings $2.46 (rounded down) less commission.
+  const sell = await ticket(b, {
+    side: "sell",
+    type: "limit",
+    limitPrice: "200000.01",
+    qty: "0.00001234",
+    timeInForce: "gtc",
+    intent: "review",
+  }, "BTC/USD");
+  const partial = await b.post("/trade", sell, htmx);
+  assert.equal(partial.status, 200);
+  const text = await partial.text();
+  assert.match(text, /^<form id="ticket" class="card ticket review side-sell"/, "swapped in place");
+  assert.match(text, /<dt>Value \(rounded down to the cent\)<\/dt><dd>\$2\.46<\/dd>/);
+  assert.match(text, /<dt>Estimated proceeds<\/dt><dd class="review-total">\$1\.21<\/dd>/);
+  assert.match(text, /<dt>Buying power after<\/dt><dd>\$100,001\.21 /);
+  assert.match(text, /You hold 0\./, "selling more than is held is said before placing");
+  assert.equal((await ordersOf(t, userId)).length, 0, "a review places nothing");
+});
+
+Deno.test("[trading pages] review, then place: the review posted twice at once places one order", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const review = await b.post("/trade", await ticket(b, { qty: "2", intent: "review" }));
+  const fields: Record<string, string> = { ...reviewFields(await review.text()), intent: "place" };
+  assert.equal(fields.qty, "2");
+  const answers = await Promise.all([
+    b.post("/trade", fields),
+    b.post("/trade", fields, htmx),
+    b.post("/trade", fields),
+  ]);
+  assert.deepEqual(answers.map((r) => r.status), [303, 200, 303], "each answered as placed");
+  assert.equal(answers[1].headers.get("HX-Redirect"), "/orders");
+  const orders = await ordersOf(t, userId);
+  assert.equal(orders.length, 1, "one order for one reviewed ticket");
+  assert.equal(orders[0].qty, "2");
+});
+
+Deno.test("[trading pages] without JavaScript: ticket, review, edit, review, place; unused prices ignored", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const page = await b.page("/trade/AAPL");
+  assert.match(
+    page,
+    /<p class="hint all-fields-note">Prices the order type does not use are ignored/,
+  );
+  assert.match(page, /<dt>Your position<\/dt><dd>You don&#39;t own any<\/dd>/);
+  assert.match(page, /<dt>Buying power<\/dt><dd>\$100,000\.00<\/dd>/);
+  assert.match(page, /<dd id="ticket-last">\$[\d,]+\.\d\d<\/dd>/, "the last price on the ticket");
+  assert.match(page, /name="side" value="buy" checked>/, "buy is chosen by default");
+
+  // Every field shows without JavaScript, so a limit price left in a market order is ignored.
+  const form = await ticket(b, { qty: "3", limitPrice: "1.00", stopPrice: "2", intent: "review" });
+  const first = await b.post("/trade", form);
+  assert.equal(first.status, 200);
+  const firstHtml = await first.text();
+  assert.match(firstHtml, /<strong class="up">Buy<\/strong> 3 AAPL · Market · Day/);
+  assert.doesNotMatch(firstHtml, /Limit price/, "the unused limit price is dropped");
+
+  // Edit goes back to the ticket with the values and the same key; change the quantity.
+  const edit = await b.post("/trade", { ...reviewFields(firstHtml), intent: "edit" });
+  assert.equal(edit.status, 200);
+  const editHtml = await edit.text();
+  assert.match(editHtml, /<h2>Order ticket<\/h2>/);
+  assert.match(editHtml, /name="qty"[^>]* value="3"/);
+  assert.ok(editHtml.includes(`value="${form.idempotencyKey}"`), "still the same ticket");
+
+  const second = await b.post("/trade", { ...form, qty: "5" });
+  const fields = reviewFields(await second.text());
+  assert.equal(fields.qty, "5");
+  assert.equal(fields.limitPrice, undefined);
+  const placed = await b.post("/trade", { ...fields, intent: "place" });
+  assert.equal(placed.status, 303);
+  assert.equal(placed.headers.get("Location"), "/orders");
+  assert.match(await b.page("/orders?status=all"), /Order placed: BUY 5 AAPL \(filled at/);
+  const orders = await ordersOf(t, userId);
+  assert.equal(orders.length, 1);
+  assert.equal(orders[0].qty, "5");
+  assert.equal(orders[0].limitPrice, null);
+
+  const after = await b.page("/trade/AAPL");
+  assert.match(after, /<dt>Your position<\/dt><dd>5 AAPL · \$[\d,]+\.\d\d<\/dd>/);
+});
+
+Deno.test("[trading pages] review of a bad ticket: the errors on the ticket, the values and the key kept", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const form = await ticket(b, {
+    side: "sell",
+    type: "stop_limit",
+    qty: "2",
+    limitPrice: "abc",
+    stopPrice: "",
+    timeInForce: "gtc",
+    intent: "review",
+  });
+  const bad = await b.post("/trade", form);
+  assert.equal(bad.status, 422);
+  const html = await bad.text();
+  assert.match(html, /<h2>Order ticket<\/h2>/, "the ticket, not a review");
+  assert.doesNotMatch(html, /Review your order/);
+  assert.match(
+    html,
+    /<small id="t-limit-error" class="error">Limit price must be a decimal number/,
+  );
+  assert.match(html, /name="side" value="sell" checked>/);
+  assert.match(html, /<option value="stop_limit" selected>/);
+  assert.match(html, /<option value="gtc" selected>/);
+  assert.match(html, /name="qty"[^>]* value="2"/);
+  assert.match(html, /name="limitPrice"[^>]* value="abc"/);
+  assert.ok(html.includes(`value="${form.idempotencyKey}"`), "nothing was placed: the key stays");
+
+  const missing = await b.post("/trade", { ...form, limitPrice: "250" }, htmx);
+  assert.equal(missing.status, 422);
+  const text = await missing.text();
+  assert.match(text, /^<form id="ticket" class="card ticket"/);
+  assert.match(text, /A stop-limit order needs a stop price/);
+  assert.match(text, /name="limitPrice"[^>]* value="250"/);
+  assert.equal((await ordersOf(t, userId)).length, 0);
 });
 
 Deno.test("[trading pages] htmx: the search and the quote poll answer small partials", async () => {

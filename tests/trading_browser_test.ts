@@ -85,14 +85,13 @@ class TradingJourney extends Journey {
     if (this.javaScript) {
       // The estimate follows the ticket as it changes, before anything is submitted.
       await this.settleEstimate("$5.00");
-    } else {
-      await this.navigation(page.getByRole("button", { name: "Preview" }).click());
-      assert.equal(await page.getByLabel("Limit price").inputValue(), "1.00");
-    }
-    assert.match((await estimate.textContent()) ?? "", /Estimated cost \$5\.00 \(5 × \$1\.00\)/);
-    if (this.javaScript) {
+      assert.match((await estimate.textContent()) ?? "", /Estimated cost \$5\.00 \(5 × \$1\.00\)/);
       await page.screenshot({ path: TRADE_SCREENSHOT, fullPage: true });
     }
+    const review = await this.review("Review buy");
+    assert.match(review, /Buy 5 AAPL · Limit · Until cancelled/);
+    assert.match(review, /Limit price\$1\.00/);
+    assert.match(review, /Estimated cost\$5\.00Buying power after\$99,995\.00/);
     await this.submitExpectingRedirect("Place order", "/trade");
     this.assertPath("/orders");
     await this.assertFlash("Order placed: BUY 5 AAPL limit $1.00 (accepted, working)");
@@ -102,9 +101,10 @@ class TradingJourney extends Journey {
 
   async cancelIt() {
     const { page } = this;
-    await this.navigation(
-      page.getByRole("button", { name: "Cancel BUY 5 AAPL limit $1.00" }).click(),
-    );
+    const cancel = page.getByRole("button", { name: "Cancel BUY 5 AAPL limit $1.00" });
+    // With htmx the one-button forms are busy while they post too: one click, one cancel.
+    if (this.javaScript) await this.submitWhileBusy(/\/cancel$/, cancel);
+    else await this.navigation(cancel.click());
     this.assertPath("/orders");
     await this.assertFlash("Order cancelled: BUY 5 AAPL limit $1.00.");
     assert.equal(await page.getByText("No open orders.").count(), 1);
@@ -134,14 +134,21 @@ class TradingJourney extends Journey {
       );
       assert.equal(poll.status(), 200);
     }
-    // More than the buying power covers first: the ticket comes back with the error and the values.
+    // The ticket shows what is held and what can be spent.
+    const account = (await page.locator("#ticket .ticket-account").textContent()) ?? "";
+    assert.match(account, /Last price\$[\d,]+\.\d\d/);
+    assert.match(account, /Your positionYou don't own anyBuying power\$100,000\.00/);
+    // More than the buying power covers first: the review says so, and placing it brings the
+    // ticket back with the error and the values.
     await page.getByLabel("Quantity").fill("1000");
     await this.settleEstimate("more than your buying power");
+    const review = await this.review("Review buy");
+    assert.match(review, /This is more than your buying power\./);
     await this.submitExpectingError(
       "Place order",
       "/trade",
       422,
-      page.locator("#ticket").getByRole("alert"),
+      page.locator("#ticket .form-error", { hasText: "This order needs" }),
     );
     assert.match(
       (await page.locator("#t-qty-error").textContent()) ?? "",
@@ -151,7 +158,18 @@ class TradingJourney extends Journey {
 
     await page.getByLabel("Quantity").fill("1");
     await this.settleEstimate("(1 × $");
-    await this.submitExpectingRedirect("Place order", "/trade");
+    await this.review("Review buy");
+    // "Edit" goes back to the ticket with the values; then review again and place.
+    await this.edit();
+    assert.equal(await page.getByLabel("Quantity").inputValue(), "1");
+    await this.review("Review buy");
+    if (this.javaScript) {
+      await this.submitWhileBusy(
+        /^\/trade$/,
+        page.getByRole("button", { name: "Place order", exact: true }),
+        [page.getByRole("button", { name: "Edit", exact: true })],
+      );
+    } else await this.submitExpectingRedirect("Place order", "/trade");
     this.assertPath("/orders");
     await this.assertFlash(/^Order placed: BUY 1 AAPL \(filled at \$[\d,]+\.\d\d\)$/);
 
@@ -169,6 +187,65 @@ class TradingJourney extends Journey {
     if (this.javaScript) {
       await page.screenshot({ path: DASHBOARD_SCREENSHOT, fullPage: true });
     }
+  }
+
+  /**
+   * Submits the ticket with `button` and returns the review's text: with JavaScript swapped in
+   * place of the ticket on the same document, without as a page of its own.
+   */
+  async review(button: string): Promise<string> {
+    const { page } = this;
+    const click = page.getByRole("button", { name: button, exact: true }).click();
+    if (this.javaScript) await click;
+    else await this.navigation(click);
+    const heading = page.locator("#ticket").getByRole("heading", { name: "Review your order" });
+    await heading.waitFor();
+    this.assertPath(this.javaScript ? "/trade/AAPL" : "/trade");
+    return (await page.locator("#ticket .review-lines").textContent() ?? "") +
+      (await page.locator("#ticket").textContent() ?? "");
+  }
+
+  /** "Edit" on the review brings the ticket back. */
+  async edit() {
+    const { page } = this;
+    const click = page.getByRole("button", { name: "Edit", exact: true }).click();
+    if (this.javaScript) await click;
+    else await this.navigation(click);
+    await page.locator("#ticket").getByRole("heading", { name: "Order ticket" }).waitFor();
+  }
+
+  /**
+   * Clicks `button` with the answer to its POST held back: while the request is in flight the
+   * form is marked busy and its buttons (`button` and `others`) are disabled, so a second click
+   * sends nothing; then the answer is let through and the page it redirects to loads.
+   */
+  async submitWhileBusy(path: RegExp, button: Locator, others: Locator[] = []) {
+    const { page } = this;
+    const matches = (url: string) => path.test(new URL(url).pathname);
+    let posts = 0;
+    const count = (r: { url(): string; method(): string }) => {
+      if (matches(r.url()) && r.method() === "POST") posts++;
+    };
+    page.on("request", count);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => release = resolve);
+    const route = (url: URL) => matches(url.href);
+    await page.route(route, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await button.click();
+    await page.locator("form.htmx-request").waitFor();
+    assert.equal(await button.isDisabled(), true, "the button is disabled while busy");
+    for (const other of others) assert.equal(await other.isDisabled(), true);
+    // A second click on the disabled button does nothing.
+    await button.dispatchEvent("click");
+    const loaded = page.waitForEvent("load");
+    release();
+    await loaded;
+    await page.unroute(route);
+    page.off("request", count);
+    assert.equal(posts, 1, "one POST for one click");
   }
 
   /**

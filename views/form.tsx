@@ -122,7 +122,9 @@ export function FormError(props: { state?: FormState }) {
 
 /**
  * A form that works without JavaScript and, with htmx, swaps itself for the server's answer
- * (the same form with errors on a 4xx, or a redirect on success).
+ * (the same form with errors on a 4xx, or a redirect on success). While its request is in flight
+ * htmx disables its buttons (hx-disable, htmx 4's name for htmx 2's hx-disabled-elt) and gives the
+ * form the htmx-request class, which app.css turns into a busy button: no double submit.
  */
 export function HxForm(props: { action: string; id: string; children?: Child; class?: string }) {
   return (
@@ -134,6 +136,7 @@ export function HxForm(props: { action: string; id: string; children?: Child; cl
       hx-post={props.action}
       hx-target="this"
       hx-swap="outerHTML"
+      hx-disable="findAll button"
     >
       {props.children}
     </form>

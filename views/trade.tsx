@@ -1,4 +1,5 @@
 /** The trade page: symbol search, a live quote with a sparkline, and the order ticket with its estimate. */
+import type { Child } from "hono/jsx";
 import type { Bar } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
@@ -24,10 +25,14 @@ export type Estimate =
     qty: string;
     /** The price per unit it is estimated at: the ask or bid, or the order's limit or stop. */
     price: string;
+    /** qty × price as a fill books it: rounded up for a buy, down for a sell (fillCash). */
+    value: string;
     commission: string;
     /** Cost of a buy (value + commission), proceeds of a sell (value − commission). */
     total: string;
     buyingPower: string;
+    /** The buying power once this order is placed and filled at the estimate. */
+    buyingPowerAfter: string;
     held: string;
     /** More than the buying power (buys) or the holding (sells) covers. */
     exceeds: boolean;
@@ -40,6 +45,11 @@ export type TicketProps = {
   idempotencyKey: string;
   estimate: Estimate;
   state?: FormState;
+  /** This symbol held now (quantity and market value), or null. */
+  holding: { qty: string; value: string } | null;
+  buyingPower: string;
+  /** The last trade price, shown large on the ticket and kept fresh by the quote poll. */
+  last: string;
 };
 
 export type TradePageProps = {
@@ -53,6 +63,8 @@ export type TradePageProps = {
     open: boolean;
     ticket: TicketProps;
   };
+  /** What stands in the ticket's place: the ticket, or the review of it. */
+  form?: Child;
 };
 
 export function TradePage(props: TradePageProps) {
@@ -85,7 +97,7 @@ export function TradePage(props: TradePageProps) {
         </dl>
         <Sparkline bars={chosen.bars} />
       </section>
-      <OrderTicket {...chosen.ticket} />
+      {props.form ?? <OrderTicket {...chosen.ticket} />}
       <section aria-labelledby="search-h">
         <h2 id="search-h">Trade something else</h2>
         <Search q={props.q} results={props.results} />
@@ -149,7 +161,7 @@ export function SearchResults(props: { q: string; results: readonly Security[] }
 }
 
 /** The quote's numbers only: what the poll fetches every few seconds, kept to a few bytes. */
-export function QuoteNumbers(props: { quote: Quote }) {
+export function QuoteNumbers(props: { quote: Quote; ticketLast?: boolean }) {
   const { quote } = props;
   const change = changeOf(quote);
   return (
@@ -166,6 +178,7 @@ export function QuoteNumbers(props: { quote: Quote }) {
       <dd>{price(quote.ask)}</dd>
       <dt>Prev close</dt>
       <dd>{price(quote.prevClose)}</dd>
+      {props.ticketLast && <dd id="ticket-last" hx-swap-oob="true">{price(quote.last)}</dd>}
     </>
   );
 }
@@ -207,7 +220,9 @@ export function Sparkline(props: { bars: Bar[] }) {
   );
 }
 
-const SIDE_OPTIONS = [["buy", "Buy"], ["sell", "Sell"]] as const;
+// ---- Order ticket (issue 10, point 6): side toggle, fields per type, review before placing ----
+
+const SIDE_LABELS = { buy: "Buy", sell: "Sell" } as const;
 const TYPE_LABELS: Record<(typeof ORDER_TYPES)[number], string> = {
   market: "Market",
   limit: "Limit",
@@ -231,26 +246,72 @@ export function ticketDefaults(security: Security): Record<string, string> {
   };
 }
 
-/** The order ticket: a plain POST form, swapped in place by htmx when it comes back with errors. */
+/**
+ * The ticket's values with the prices its order type does not use dropped: without JavaScript
+ * (or without CSS :has()) every field shows, so a limit price typed before switching to a market
+ * order must not make the order invalid. The JSON API stays strict.
+ */
+export function relevantTicketValues(values: Record<string, string>): Record<string, string> {
+  const type = values.type ?? "";
+  const out = { ...values };
+  if (type !== "limit" && type !== "stop_limit") delete out.limitPrice;
+  if (type !== "stop" && type !== "stop_limit") delete out.stopPrice;
+  return out;
+}
+
+/** The customer's side of the ticket: what they hold of this symbol and what they can spend. */
+function TicketAccount(props: { ticket: TicketProps }) {
+  const { holding, buyingPower, last, security } = props.ticket;
+  return (
+    <dl class="ticket-account">
+      <div class="ticket-last">
+        <dt>Last price</dt>
+        {/* The quote poll refreshes this number out of band (QuoteNumbers). */}
+        <dd id="ticket-last">{price(last)}</dd>
+      </div>
+      <div>
+        <dt>Your position</dt>
+        <dd>
+          {holding
+            ? `${quantity(holding.qty)} ${security.symbol} · ${usd(holding.value)}`
+            : "You don't own any"}
+        </dd>
+      </div>
+      <div>
+        <dt>Buying power</dt>
+        <dd>{usd(buyingPower)}</dd>
+      </div>
+    </dl>
+  );
+}
+
+/**
+ * The order ticket: a plain POST form whose submit shows a review (a page without JavaScript, the
+ * ticket swapped for the review with htmx); it comes back with errors and the values kept.
+ */
 export function OrderTicket(props: TicketProps) {
   const { security, state } = props;
   const crypto = security.assetClass === "crypto";
   const ticketState = { ...state, values: { ...ticketDefaults(security), ...state?.values } };
+  const side = ticketState.values.side === "sell" ? "sell" : "buy";
   return (
     <HxForm id="ticket" action="/trade" class="card ticket">
       <h2>Order ticket</h2>
+      <TicketAccount ticket={props} />
       <FormError state={state} />
       <input type="hidden" name="symbol" value={security.symbol} />
       <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
+      <fieldset class="side-toggle">
+        <legend>Side</legend>
+        {(["buy", "sell"] as const).map((s) => (
+          <label class={`side-${s}`}>
+            <input type="radio" name="side" value={s} checked={s === side} />
+            <span>{SIDE_LABELS[s]}</span>
+          </label>
+        ))}
+      </fieldset>
+      {ticketState.fields?.side && <small class="error">{ticketState.fields.side}</small>}
       <div class="grid2">
-        <Field
-          autocomplete="off"
-          id="t-side"
-          label="Side"
-          name="side"
-          options={SIDE_OPTIONS}
-          state={ticketState}
-        />
         <Field
           autocomplete="off"
           id="t-type"
@@ -271,19 +332,10 @@ export function OrderTicket(props: TicketProps) {
         />
         <Field
           autocomplete="off"
-          id="t-tif"
-          label="Time in force"
-          name="timeInForce"
-          options={TIME_IN_FORCE.filter((t) => !(crypto && t === "day")).map((t) =>
-            [t, TIF_LABELS[t]] as const
-          )}
-          state={ticketState}
-        />
-        <Field
-          autocomplete="off"
           id="t-limit"
           label="Limit price"
           name="limitPrice"
+          class="for-limit"
           inputmode="decimal"
           required={false}
           maxlength={24}
@@ -295,13 +347,29 @@ export function OrderTicket(props: TicketProps) {
           id="t-stop"
           label="Stop price"
           name="stopPrice"
+          class="for-stop"
           inputmode="decimal"
           required={false}
           maxlength={24}
           hint="Stop and stop limit"
           state={ticketState}
         />
+        <Field
+          autocomplete="off"
+          id="t-tif"
+          label="Time in force"
+          name="timeInForce"
+          options={TIME_IN_FORCE.filter((t) => !(crypto && t === "day")).map((t) =>
+            [t, TIF_LABELS[t]] as const
+          )}
+          state={ticketState}
+        />
       </div>
+      {/* Hidden where CSS :has() hides the unused fields; shown where every field shows. */}
+      <p class="hint all-fields-note">
+        Prices the order type does not use are ignored: a market order takes neither, a limit order
+        only the limit price, a stop order only the stop price.
+      </p>
       {/* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched. */}
       <p
         class="estimate"
@@ -312,13 +380,94 @@ export function OrderTicket(props: TicketProps) {
         <EstimateText estimate={props.estimate} />
       </p>
       <div class="actions">
-        {/* First in order, so Enter in a field previews rather than places. */}
-        <button type="submit" name="intent" value="preview" class="secondary">Preview</button>
-        <button type="submit" name="intent" value="place">Place order</button>
+        <button type="submit" name="intent" value="review" class="review-button">
+          <span class="label-any">Review order</span>
+          <span class="label-buy">Review buy</span>
+          <span class="label-sell">Review sell</span>
+        </button>
       </div>
     </HxForm>
   );
 }
+
+/** The review of a valid ticket: what will be placed, what it costs, and the buying power after. */
+export type ReviewProps = {
+  security: Security;
+  idempotencyKey: string;
+  /** The ticket's fields, the unused prices already dropped; posted again by both buttons. */
+  values: Record<string, string>;
+  estimate: Extract<Estimate, { side: string }>;
+};
+
+/**
+ * The review step: the same form id as the ticket, so htmx swaps it in place and "Edit" swaps the
+ * ticket back; "Place order" posts the ticket's one-time key, so a double submit places one order.
+ */
+export function OrderReview(props: ReviewProps) {
+  const { security, values, estimate: e } = props;
+  const buy = e.side === "buy";
+  const type = values.type as (typeof ORDER_TYPES)[number];
+  const tif = values.timeInForce as (typeof TIME_IN_FORCE)[number];
+  return (
+    <HxForm id="ticket" action="/trade" class={`card ticket review side-${e.side}`}>
+      <h2>Review your order</h2>
+      {Object.entries(values).filter(([k]) => REVIEW_FIELDS.includes(k)).map(([k, v]) => (
+        <input type="hidden" name={k} value={v} />
+      ))}
+      <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
+      <p class="review-order">
+        <strong class={buy ? "up" : "down"}>{buy ? "Buy" : "Sell"}</strong> {quantity(e.qty)}{" "}
+        {security.symbol} · {TYPE_LABELS[type] ?? type} · {TIF_LABELS[tif] ?? tif}
+      </p>
+      <dl class="review-lines">
+        {values.limitPrice && (
+          <>
+            <dt>Limit price</dt>
+            <dd>{price(values.limitPrice)}</dd>
+          </>
+        )}
+        {values.stopPrice && (
+          <>
+            <dt>Stop price</dt>
+            <dd>{price(values.stopPrice)}</dd>
+          </>
+        )}
+        <dt>Estimated price</dt>
+        <dd>{price(e.price)}</dd>
+        <dt>{buy ? "Value (rounded up to the cent)" : "Value (rounded down to the cent)"}</dt>
+        <dd>{usd(e.value)}</dd>
+        <dt>Commission</dt>
+        <dd>{usd(e.commission)}</dd>
+        <dt>{buy ? "Estimated cost" : "Estimated proceeds"}</dt>
+        <dd class="review-total">{usd(e.total)}</dd>
+        <dt>Buying power after</dt>
+        <dd>
+          {usd(e.buyingPowerAfter)} <span class="muted">(now {usd(e.buyingPower)})</span>
+        </dd>
+      </dl>
+      {e.exceeds && (
+        <p class="form-error" role="alert">
+          {buy ? "This is more than your buying power." : `You hold ${quantity(e.held)}.`}
+        </p>
+      )}
+      <p class="hint">
+        {type === "market"
+          ? "A market order fills at the best price when it is placed, so the amount can differ."
+          : "The order fills only at your price or better."}
+      </p>
+      <div class="actions">
+        <button type="submit" name="intent" value="place" class="review-button">
+          Place order
+        </button>
+        <button type="submit" name="intent" value="edit" class="secondary" formnovalidate>
+          Edit
+        </button>
+      </div>
+    </HxForm>
+  );
+}
+
+const REVIEW_FIELDS = ["symbol", "side", "type", "qty", "limitPrice", "stopPrice", "timeInForce"];
 
 /** The estimate line: the whole answer to an htmx preview. */
 export function EstimateText(props: { estimate: Estimate }) {

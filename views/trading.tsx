@@ -229,12 +229,22 @@ export function Pager(props: { newer?: string; older?: string; label: string }) 
   );
 }
 
-/** A form that is one button: it posts `values` (hidden fields, such as `next`) to `action`. */
+/**
+ * A form that is one button: it posts `values` (hidden fields, such as `next`) to `action`. Its
+ * routes answer with a redirect (buttonAction), so with htmx the post is the same request: htmx
+ * disables the button while it is in flight (no double cancel) and follows the HX-Redirect.
+ */
 export function PostButton(
   props: { action: string; label: Child; values?: Record<string, string>; class?: string },
 ) {
   return (
-    <form method="post" action={props.action} class="inline">
+    <form
+      method="post"
+      action={props.action}
+      class="inline"
+      hx-post={props.action}
+      hx-disable="find button"
+    >
       {Object.entries(props.values ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
