@@ -3,7 +3,6 @@ import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
-import { recentBars } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
 import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
 import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
@@ -121,7 +120,7 @@ export function tradeRoutes(deps: AppDeps) {
     const now = new Date();
     const [[quote], bars] = await Promise.all([
       market.provider.quotes([security], now),
-      recentBars(deps.store, security.symbol, SPARK_BARS),
+      market.provider.bars(security, { timeframe: "1Min", end: now, limit: SPARK_BARS }, now),
     ]);
     const ticketProps = { security, ...ticket };
     return renderView(c, {

@@ -1,5 +1,5 @@
 /** The trade page: symbol search, a live quote with a sparkline, and the order ticket with its estimate. */
-import type { Bar } from "../lib/market/bars.ts";
+import type { PriceBar } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { parseFixed } from "../lib/money.ts";
@@ -49,7 +49,7 @@ export type TradePageProps = {
   unknown?: string;
   chosen?: {
     quote: Quote;
-    bars: Bar[];
+    bars: PriceBar[];
     open: boolean;
     ticket: TicketProps;
   };
@@ -173,9 +173,9 @@ const SPARK_HEIGHT = 200n;
  * The recent closes (bars come newest first) as a line, scaled in integers so no price becomes a
  * float; nothing when there are fewer than two bars.
  */
-export function Sparkline(props: { bars: Bar[] }) {
+export function Sparkline(props: { bars: PriceBar[] }) {
   if (props.bars.length < 2) return null;
-  const closes = props.bars.map((b) => parseFixed(b.close, 8)).reverse();
+  const closes = props.bars.map((b) => parseFixed(b.c, 8));
   const low = closes.reduce((a, b) => (b < a ? b : a));
   const high = closes.reduce((a, b) => (b > a ? b : a));
   const span = high > low ? high - low : 1n;
