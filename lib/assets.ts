@@ -30,6 +30,7 @@ const root = new URL("../", import.meta.url);
 const SOURCES: Record<string, URL> = {
   "app.css": new URL("static/app.css", root),
   "icon.svg": new URL("static/icon.svg", root),
+  "chart.js": new URL("static/chart.js", root),
   "htmx.js": new URL("node_modules/htmx.org/dist/htmx.min.js", root),
 };
 

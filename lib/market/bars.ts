@@ -232,3 +232,67 @@ export type Bar = Doc & {
   low: string;
   close: string;
 };
+
+/** The ranges a chart offers. */
+export const CHART_RANGES = ["1D", "1W", "1M", "3M", "1Y", "5Y"] as const;
+export type ChartRange = (typeof CHART_RANGES)[number];
+
+/**
+ * What a chart of `range` asks for, and the time axis it spans: 1D is the latest session that has
+ * opened (crypto: the last 24 h) in 5-minute bars, the axis running to the session's close so an
+ * open session fills from the left; 1W and 1M hourly; 3M, 1Y and 5Y daily.
+ */
+export function chartWindow(
+  range: ChartRange,
+  security: Pick<PricedSecurity, "assetClass">,
+  clock: MarketClock,
+  now: Date,
+): { query: BarQuery; from: number; to: number } {
+  const at = now.getTime();
+  const back = (days: number) => new Date(at - days * DAY_MS);
+  const window = (timeframe: Timeframe, start: Date) => ({
+    query: { timeframe, start, end: now, limit: 2_000 },
+    from: start.getTime(),
+    to: at,
+  });
+  switch (range) {
+    case "1D": {
+      if (security.assetClass === "crypto") return window("5Min", back(1));
+      const session = latestOpened(clock, now);
+      return { ...window("5Min", session.open), to: session.close.getTime() };
+    }
+    case "1W":
+      return window("1Hour", back(7));
+    case "1M":
+      return window("1Hour", back(30));
+    case "3M":
+      return window("1Day", back(91));
+    case "1Y":
+      return window("1Day", back(365));
+    case "5Y":
+      return window("1Day", back(5 * 365 + 1));
+  }
+}
+
+/**
+ * At most `max` bars: runs of consecutive bars merged into one (first open, highest high, lowest
+ * low, last close, summed volume), so a long series draws in few points and the last close stays.
+ */
+export function thinBars(bars: PriceBar[], max: number): PriceBar[] {
+  if (bars.length <= max) return bars;
+  const size = Math.ceil(bars.length / max);
+  const out: PriceBar[] = [];
+  for (let n = 0; n < bars.length; n += size) {
+    const run = bars.slice(n, n + size);
+    const value = (p: string) => parseFixed(p, 8);
+    out.push({
+      t: run[0].t,
+      o: run[0].o,
+      h: run.reduce((a, b) => (value(b.h) > value(a.h) ? b : a)).h,
+      l: run.reduce((a, b) => (value(b.l) < value(a.l) ? b : a)).l,
+      c: run[run.length - 1].c,
+      v: run.reduce((sum, b) => sum + b.v, 0),
+    });
+  }
+  return out;
+}
