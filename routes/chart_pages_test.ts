@@ -99,3 +99,41 @@ Deno.test("[chart] the 1D chart fragment is at most 4 KB compressed", async () =
     }
   }
 });
+
+Deno.test("[chart] positions and watchlist rows get a 1D sparkline coloured like the day's change", async () => {
+  await using t = await testApp();
+  const b = await signedIn(t);
+  const html = await b.page("/trade/AAPL");
+  const idempotencyKey = html.match(/name="idempotencyKey" value="([^"]+)"/)![1];
+  const placed = await b.post("/trade", {
+    symbol: "AAPL",
+    side: "buy",
+    type: "market",
+    qty: "2",
+    timeInForce: "day",
+    idempotencyKey,
+  });
+  assert.equal(placed.status, 303);
+  const [quote] = await t.deps.trading.market.provider.quotes(
+    [t.deps.trading.market.catalog.get("AAPL")!],
+    new Date(),
+  );
+  const move = Number(quote.last) - Number(quote.prevClose);
+  for (const path of ["/positions", "/dashboard", "/watchlist"]) {
+    const page = await b.page(path);
+    const sparks = page.match(
+      /<svg class="sl [^"]*"[^>]*><polyline points="[^"]*"><\/polyline><\/svg>/g,
+    );
+    assert.ok(sparks, `${path}: sparklines`);
+    for (const spark of sparks) {
+      assert.match(spark, /aria-hidden="true"/);
+      const bytes = new TextEncoder().encode(spark).byteLength;
+      assert.ok(bytes <= 300, `${path}: ${bytes} bytes for one sparkline`);
+    }
+    if (path !== "/watchlist") {
+      const row = page.match(/<a href="\/trade\/AAPL">AAPL<\/a>.*?<\/tr>/)![0];
+      const tone = row.match(/<svg class="sl (up|down|flat)"/)![1];
+      assert.equal(tone, move === 0 ? "flat" : move > 0 ? "up" : "down", path);
+    }
+  }
+});

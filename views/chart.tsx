@@ -4,7 +4,9 @@
  * attribute: shapes paint with `currentColor`, which app.css sets per class. Each chart is an
  * image with a spoken summary, followed by the same numbers as a visually hidden table.
  */
+import type { Context } from "hono";
 import type { Child } from "hono/jsx";
+import { useRequestContext } from "hono/jsx-renderer";
 import { CHART_RANGES, type ChartRange, type PriceBar } from "../lib/market/bars.ts";
 import { formatFixed, parseFixed } from "../lib/money.ts";
 import { changeOf, percent, price, signedPrice, trend } from "./trading.tsx";
@@ -501,4 +503,31 @@ export function Sparkline(props: { bars: PriceBar[]; tone?: "up" | "down" }) {
       <polyline points={points} />
     </svg>
   );
+}
+
+/** A symbol's day for its row: the thinned bars and the colour of the day's change. */
+export type Spark = { bars: PriceBar[]; tone?: "up" | "down" };
+
+/**
+ * The sparklines of the rows on a page, by request. A route that computed them registers them
+ * (provideSparks); tables draw one per row when present, so no page or table signature carries
+ * them. Keyed weakly by the request's context, so they go when the request does.
+ */
+const sparksByRequest = new WeakMap<Context, ReadonlyMap<string, Spark>>();
+
+export function provideSparks(c: Context, sparks: ReadonlyMap<string, Spark>): void {
+  sparksByRequest.set(c, sparks);
+}
+
+/** The row's sparkline from its request's sparks, or nothing. */
+export function RowSpark(props: { symbol: string }) {
+  let c: Context;
+  try {
+    c = useRequestContext();
+  } catch {
+    // Rendered outside a page (an htmx fragment by c.html): no sparks were computed for it.
+    return null;
+  }
+  const spark = sparksByRequest.get(c)?.get(props.symbol);
+  return spark ? <Sparkline {...spark} /> : null;
 }
