@@ -63,3 +63,20 @@ Deno.test("[bars-api] unknown symbol 404; bad timeframe, dates and limit 422 nam
     assert.match(error.details.fields[field], message, query);
   }
 });
+
+Deno.test("[bars-api] Finnhub unreachable with nothing cached: 503 market_data_unavailable, not a 500", async () => {
+  // A port that was just open and is now closed: the connection is refused at once.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  await using t = await testApp({
+    MARKET_DATA_API_KEY: "fh-test-key",
+    MARKET_DATA_BASE_URL: `http://127.0.0.1:${port}`,
+  });
+  const res = await get(t, "/bars/AAPL?timeframe=5Min&limit=10");
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("Retry-After"), "5");
+  const { error } = await res.json();
+  assert.equal(error.code, "market_data_unavailable");
+  assert.match(error.message, /No market data for AAPL right now/);
+});
