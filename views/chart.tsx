@@ -359,15 +359,7 @@ export function PriceChart(props: PriceChartProps) {
         data-pts={points}
       >
         <g class="ax">
-          {ticks.map((t) => (
-            <>
-              <path d={`M0 ${y(t)}.5H${PC_PLOT_WIDTH}`} />
-              <text x={PC_WIDTH - 2} y={y(t) - 4} text-anchor="end">{priceLabel(t)}</text>
-            </>
-          ))}
-          {timeTicks.map((t) => (
-            <text x={t.x} y={PC_HEIGHT - 4} text-anchor="middle">{t.label}</text>
-          ))}
+          {ticks.map((t) => <path d={`M0 ${y(t)}.5H${PC_PLOT_WIDTH}`} />)}
         </g>
         {props.prevClose && (
           <path class="ref" d={`M0 ${y(value(props.prevClose))}H${PC_PLOT_WIDTH}`} />
@@ -375,6 +367,15 @@ export function PriceChart(props: PriceChartProps) {
         {view === "line"
           ? <polyline class="ln" points={points} />
           : <Candles bars={bars} x={x} y={(p) => y(value(p))} />}
+        {/* Labels after the marks, so their halo keeps them readable where the line crosses. */}
+        <g class="ax">
+          {ticks.map((t) => (
+            <text x={PC_WIDTH - 2} y={y(t) - 4} text-anchor="end">{priceLabel(t)}</text>
+          ))}
+          {timeTicks.map((t) => (
+            <text x={t.x} y={PC_HEIGHT - 4} text-anchor="middle">{t.label}</text>
+          ))}
+        </g>
       </svg>
       <p class="readout" aria-live="polite">
         {last

@@ -277,6 +277,8 @@ export function chartWindow(
 /**
  * At most `max` bars: runs of consecutive bars merged into one (first open, highest high, lowest
  * low, last close, summed volume), so a long series draws in few points and the last close stays.
+ * A merged bar is stamped with its last bar's time, the time of the close it shows: a chart's
+ * last point then says when the current price is from.
  */
 export function thinBars(bars: PriceBar[], max: number): PriceBar[] {
   if (bars.length <= max) return bars;
@@ -286,7 +288,7 @@ export function thinBars(bars: PriceBar[], max: number): PriceBar[] {
     const run = bars.slice(n, n + size);
     const value = (p: string) => parseFixed(p, 8);
     out.push({
-      t: run[0].t,
+      t: run[run.length - 1].t,
       o: run[0].o,
       h: run.reduce((a, b) => (value(b.h) > value(a.h) ? b : a)).h,
       l: run.reduce((a, b) => (value(b.l) < value(a.l) ? b : a)).l,

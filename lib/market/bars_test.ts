@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseFixed } from "../money.ts";
 import { openKvStore } from "../store/kv.ts";
-import { type Bar, type PriceBar, pruneBars, simulatedBars } from "./bars.ts";
+import { type Bar, type PriceBar, pruneBars, simulatedBars, thinBars } from "./bars.ts";
 import { createMarketClock } from "./clock.ts";
 import { type PricedSecurity, simulatedPrice, simulatedQuote } from "./simulator.ts";
 
@@ -172,4 +172,19 @@ Deno.test("[market] bars: a 1Y daily and a 1D 5-minute series cost a few ms once
   simulatedBars(AAPL, nyse, day, now);
   const done = performance.now();
   console.log(`cold ${(warm - cold).toFixed(1)} ms, warm ${(done - warm).toFixed(1)} ms`);
+});
+
+Deno.test("[market] bars: thinning merges neighbours, keeps the range's extremes and the last close", () => {
+  const end = IN_SESSION;
+  const bars = simulatedBars(AAPL, nyse, { timeframe: "1Day", end, limit: 252 }, end);
+  const thin = thinBars(bars, 60);
+  assert.ok(thin.length <= 60 && thin.length >= 50, `${thin.length} points`);
+  const value = (p: string) => parseFixed(p, 2);
+  const max = (list: PriceBar[]) => list.reduce((m, b) => (value(b.h) > m ? value(b.h) : m), 0n);
+  assert.equal(max(thin), max(bars), "the year's high survives");
+  assert.equal(thin[0].o, bars[0].o);
+  // The last point is the current price, stamped with the time it is from.
+  assert.deepEqual([thin.at(-1)!.c, thin.at(-1)!.t], [bars.at(-1)!.c, bars.at(-1)!.t]);
+  assert.equal(thin.reduce((s, b) => s + b.v, 0), bars.reduce((s, b) => s + b.v, 0));
+  assert.equal(thinBars(bars.slice(0, 10), 60).length, 10, "short series stay as they are");
 });
