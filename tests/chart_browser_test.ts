@@ -22,6 +22,11 @@ browserTest(import.meta.url, {
 });
 
 class ChartJourney extends Journey {
+  /** Lets the page finish loading (its icon too) before leaving it, so nothing is cut off. */
+  async settle() {
+    await this.page.waitForLoadState("networkidle");
+  }
+
   async run(email: string) {
     const { page } = this;
     await this.fillSignUp("Chart Reader", email, PASSWORD);
@@ -30,7 +35,8 @@ class ChartJourney extends Journey {
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
     await this.submitExpectingRedirect("Sign in", "/sign-in");
-    await this.navigation(page.goto(`${this.server.url}/trade/AAPL`));
+    await this.settle();
+    await page.goto(`${this.server.url}/trade/AAPL`, { waitUntil: "networkidle" });
 
     const chart = page.locator("#chart");
     const ranges = page.getByRole("navigation", { name: "Chart range" });
@@ -49,6 +55,7 @@ class ChartJourney extends Journey {
       assert.equal(await page.locator('input[name="idempotencyKey"]').inputValue(), ticket);
     } else {
       await this.navigation(ranges.getByRole("link", { name: "1Y" }).click());
+      await this.settle();
       assert.equal(new URL(page.url()).search, "?range=1Y&view=line");
     }
     assert.equal(await current("Chart range"), "1Y");
@@ -64,6 +71,7 @@ class ChartJourney extends Journey {
       await chart.locator(".cd").first().waitFor();
     } else {
       await this.navigation(candles.click());
+      await this.settle();
     }
     assert.equal(await current("Chart type"), "Candles");
     assert.equal(await current("Chart range"), "1Y");
