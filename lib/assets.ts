@@ -31,6 +31,7 @@ const SOURCES: Record<string, URL> = {
   "app.css": new URL("static/app.css", root),
   "icon.svg": new URL("static/icon.svg", root),
   "tz.js": new URL("static/tz.js", root),
+  "chart.js": new URL("static/chart.js", root),
   "htmx.js": new URL("node_modules/htmx.org/dist/htmx.min.js", root),
 };
 

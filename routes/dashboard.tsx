@@ -13,7 +13,8 @@ import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
-import { quotesOf, tradingPageContext } from "./trading_context.ts";
+import { quotesOf, sparksOf, tradingPageContext } from "./trading_context.ts";
+import { provideSparks } from "../views/chart.tsx";
 
 /** The dashboard shows the newest few; /orders has them all. */
 const OPEN_ORDERS_SHOWN = 10;
@@ -37,6 +38,12 @@ export function dashboardRoutes(deps: AppDeps) {
       name: first?.name ?? "Watchlist",
       quotes: first ? await quotesOf(ctx.market, first.symbols, now) : [],
     };
+    const sparks = await sparksOf(
+      ctx.market,
+      [...snapshot.positions.map((p) => p.symbol), ...watchlist.quotes.map((q) => q.symbol)],
+      now,
+    );
+    provideSparks(c, sparks);
     return renderView(c, {
       page: (
         <DashboardPage

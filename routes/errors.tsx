@@ -1,4 +1,5 @@
 /** The one place that turns errors into responses: JSON under /api, an HTML page elsewhere. */
+import { ProviderError } from "../lib/market/provider.ts";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -91,6 +92,12 @@ function toAppError(err: unknown): AppError | null {
         "Retry-After": "5",
       },
     );
+  }
+  if (err instanceof ProviderError) {
+    // Market data from upstream is down and nothing recent can stand in: a dependency, not a bug.
+    return new AppError(503, "market_data_unavailable", err.message, undefined, {
+      "Retry-After": "5",
+    });
   }
   if (err instanceof HTTPException && err.status >= 400 && err.status < 500) {
     return new AppError(err.status as 400, "bad_request", err.message || errorTitle(err.status));

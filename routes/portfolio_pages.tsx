@@ -11,7 +11,8 @@ import { requireUser } from "./middleware/session.ts";
 import { renderView } from "./render.ts";
 import { parseInput } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
-import { tradingPageContext } from "./trading_context.ts";
+import { sparksOf, tradingPageContext } from "./trading_context.ts";
+import { provideSparks } from "../views/chart.tsx";
 
 const PAGE_SIZE = 25;
 const cursor = z.string().max(500).optional();
@@ -24,6 +25,9 @@ export function positionRoutes(deps: AppDeps) {
     .get("/", async (c) => {
       const snapshot = await accountSnapshot(deps.trading, await pages.account(c));
       const unrealized = sumFixed(snapshot.positions.map((p) => parseFixed(p.unrealizedPnl, 2)));
+      const symbols = snapshot.positions.map((p) => p.symbol);
+      const sparks = await sparksOf(deps.trading.market, symbols, new Date());
+      provideSparks(c, sparks);
       return renderView(c, {
         page: <PositionsPage snapshot={snapshot} unrealized={formatFixed(unrealized)} />,
         title: "Positions",

@@ -3,8 +3,9 @@ import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
-import { recentBars } from "../lib/market/bars.ts";
+import { CHART_RANGES, chartWindow, thinBars } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
+import type { Quote } from "../lib/market/simulator.ts";
 import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
 import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
 import { fillCash, parseOrderRequest } from "../lib/trading/order_rules.ts";
@@ -24,7 +25,8 @@ import {
   ticketDefaults,
   TradePage,
 } from "../views/trade.tsx";
-import { price, quantity } from "../views/trading.tsx";
+import { PriceChart, type PriceChartProps } from "../views/chart.tsx";
+import { price, quantity, tradeHref } from "../views/trading.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import type { Flash } from "./middleware/flash.ts";
 import { setFlash } from "./middleware/flash.ts";
@@ -36,8 +38,15 @@ import { tradingPageContext } from "./trading_context.ts";
 import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
 const SEARCH_LIMIT = 10;
-/** An hour of one-minute bars for the sparkline. */
-const SPARK_BARS = 60;
+/** Points a chart draws: 1D stays within its 4 KB budget; candles need room to be seen. */
+const LINE_POINTS = { "1D": 100, other: 180 };
+const CANDLES = 60;
+
+/** The chart's range and view, from links the page itself makes. */
+const chartInput = z.object({
+  range: z.enum(CHART_RANGES, { error: `Use one of ${CHART_RANGES.join(", ")}.` }).default("1D"),
+  view: z.enum(["line", "candle"], { error: "Use line or candle." }).default("line"),
+});
 
 const searchQuery = z.object({ q: z.string().max(40, "Use at most 40 characters.").default("") });
 
@@ -120,6 +129,32 @@ export function tradeRoutes(deps: AppDeps) {
     }
   }
 
+  /** The chart of a symbol over a range: bars from the provider, thinned to what it draws. */
+  async function chart(
+    security: Security,
+    quote: Quote,
+    input: z.output<typeof chartInput>,
+    now: Date,
+  ): Promise<PriceChartProps> {
+    const { range, view } = input;
+    const window = chartWindow(range, security, market.clock, now);
+    const bars = await market.provider.bars(security, window.query, now);
+    const max = view === "candle"
+      ? CANDLES
+      : range === "1D"
+      ? LINE_POINTS["1D"]
+      : LINE_POINTS.other;
+    return {
+      symbol: security.symbol,
+      range,
+      view,
+      bars: thinBars(bars, max),
+      prevClose: range === "1D" ? quote.prevClose : undefined,
+      axis: range === "1D" ? { from: window.from, to: window.to } : undefined,
+      href: (q) => tradeHref(security.symbol, q),
+    };
+  }
+
   /** The page of one symbol with its ticket, or just the ticket for htmx. */
   async function symbolPage(
     c: Context<AppEnv>,
@@ -127,13 +162,14 @@ export function tradeRoutes(deps: AppDeps) {
     ticket: { state: FormState; idempotencyKey: string; estimate: Estimate },
     status?: ContentfulStatusCode,
     review?: ReviewProps["estimate"],
+    chartOf: z.output<typeof chartInput> = { range: "1D", view: "line" },
   ) {
     const now = new Date();
-    const [[quote], bars, snapshot] = await Promise.all([
+    const [[quote], snapshot] = await Promise.all([
       market.provider.quotes([security], now),
-      recentBars(deps.store, security.symbol, SPARK_BARS),
       pages.account(c).then((account) => accountSnapshot(ctx, account, now)),
     ]);
+    const chartProps = await chart(security, quote, chartOf, now);
     const position = snapshot.positions.find((p) => p.symbol === security.symbol);
     const ticketProps = {
       security,
@@ -158,7 +194,12 @@ export function tradeRoutes(deps: AppDeps) {
         <TradePage
           q=""
           results={[]}
-          chosen={{ quote, bars, open: marketOpen(market, security, now), ticket: ticketProps }}
+          chosen={{
+            quote,
+            chart: chartProps,
+            open: marketOpen(market, security, now),
+            ticket: ticketProps,
+          }}
           form={form}
         />
       ),
@@ -251,12 +292,19 @@ export function tradeRoutes(deps: AppDeps) {
           status: 404,
         });
       }
+      const query = c.req.query();
+      const chartOf = parseInput(chartInput, query);
+      if (wantsPartial(c) && (query.range || query.view)) {
+        // A range tab or the view toggle: only the chart section.
+        const now = new Date();
+        const [quote] = await market.provider.quotes([security], now);
+        return c.html(<PriceChart {...await chart(security, quote, chartOf, now)} />);
+      }
       if (wantsPartial(c)) {
         // The quote poll: just the numbers, a few hundred bytes every few seconds.
         const [quote] = await market.provider.quotes([security], new Date());
         return c.html(<QuoteNumbers quote={quote} ticketLast />);
       }
-      const query = c.req.query();
       const values: Record<string, string> = {
         ...ticketDefaults(security),
         symbol: security.symbol,
@@ -265,11 +313,18 @@ export function tradeRoutes(deps: AppDeps) {
         const value = query[field];
         if (typeof value === "string" && value.length <= 40) values[field] = value;
       }
-      return symbolPage(c, security, {
-        state: { values },
-        idempotencyKey: crypto.randomUUID(),
-        estimate: await estimateOrNote(c, values),
-      });
+      return symbolPage(
+        c,
+        security,
+        {
+          state: { values },
+          idempotencyKey: crypto.randomUUID(),
+          estimate: await estimateOrNote(c, values),
+        },
+        undefined,
+        undefined,
+        chartOf,
+      );
     });
 }
 

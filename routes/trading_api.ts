@@ -42,6 +42,7 @@ import { requireUser } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
 import {
+  barsQuery,
   idempotencyHeader,
   listQuery,
   orderInput,
@@ -89,6 +90,20 @@ export function tradingApi(deps: AppDeps) {
         throw new AppError(422, "validation_failed", "Ask for at most 50 symbols at once.");
       }
       return c.json({ quotes: await quotesFor(ctx.market, symbols, new Date()) });
+    })
+    .get("/bars/:symbol{.+}", async (c) => {
+      // Public market data like /quotes; the path names a resource, so unknown is a 404.
+      const security = ctx.market.catalog.get(c.req.param("symbol"));
+      if (!security) throw notFound("No such security.");
+      const query = parseInput(barsQuery, c.req.query());
+      const now = new Date();
+      const bars = await ctx.market.provider.bars(security, {
+        timeframe: query.timeframe,
+        start: query.start,
+        end: query.end ?? now,
+        limit: query.limit,
+      }, now);
+      return c.json({ symbol: security.symbol, timeframe: query.timeframe, bars });
     })
     .use("/accounts/*", requireUser)
     .use("/accounts", requireUser)

@@ -1,9 +1,13 @@
 /** What every trading page needs from a request: the user, their active account, quotes, where to go back. */
 import type { Context } from "hono";
 import { AppError } from "../lib/errors.ts";
+import { chartWindow, thinBars } from "../lib/market/bars.ts";
+import { ProviderError } from "../lib/market/provider.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { type Account, ensureActiveAccount } from "../lib/trading/accounts.ts";
 import type { Market } from "../lib/trading/market.ts";
+import type { Spark } from "../views/chart.tsx";
+import { changeOf, trend } from "../views/trading.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
 import { redirectAfterPost, requestOrigin, safeNext } from "./request.ts";
@@ -25,6 +29,38 @@ export function tradingPageContext(deps: AppDeps) {
 export async function quotesOf(market: Market, symbols: string[], at: Date): Promise<Quote[]> {
   const securities = symbols.map((s) => market.catalog.get(s)).filter((s) => s !== undefined);
   return securities.length ? await market.provider.quotes(securities, at) : [];
+}
+
+/** Points in a row's sparkline: enough for the day's shape, a couple of hundred bytes. */
+const SPARK_POINTS = 24;
+
+/**
+ * The 1D sparklines of these symbols (charts, issue 10): the same bars as the trade page's 1D
+ * chart, thinned, coloured by the quote's day change so a row agrees with its change column. A
+ * symbol whose data is unavailable gets none; the page still renders.
+ */
+export async function sparksOf(
+  market: Market,
+  symbols: string[],
+  at: Date,
+): Promise<Map<string, Spark>> {
+  const securities = [...new Set(symbols)].map((s) => market.catalog.get(s)).filter((s) =>
+    s !== undefined
+  );
+  const sparks = await Promise.all(securities.map(async (security) => {
+    try {
+      const [[quote], bars] = await Promise.all([
+        market.provider.quotes([security], at),
+        market.provider.bars(security, chartWindow("1D", security, market.clock, at).query, at),
+      ]);
+      const tone = trend(changeOf(quote).amount);
+      return [security.symbol, { bars: thinBars(bars, SPARK_POINTS), tone }] as const;
+    } catch (error) {
+      if (error instanceof ProviderError) return null;
+      throw error;
+    }
+  }));
+  return new Map(sparks.filter((s) => s !== null));
 }
 
 /** Where a POST from a list goes back to: the page it came from (a local path only). */

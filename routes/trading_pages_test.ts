@@ -1,7 +1,6 @@
 /** The trading pages without JavaScript (forms, 303s, flashes) and with htmx (partials, HX-Redirect). */
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { recordMinuteBars } from "../lib/market/bars.ts";
 import type { Order } from "../lib/trading/orders.ts";
 import { testApp, testBrowser } from "./testing.ts";
 
@@ -415,26 +414,6 @@ Deno.test("[trading pages] htmx: the search and the quote poll answer small part
   const bytes = new TextEncoder().encode(quote).byteLength;
   assert.ok(bytes < 300, `quote partial: ${bytes} bytes`);
   assert.ok(brotli(quote) < 200, `quote partial: ${brotli(quote)} bytes compressed`);
-});
-
-Deno.test("[trading pages] the sparkline draws the recent bars without styles", async () => {
-  await using t = await testApp();
-  const { b } = await signedIn(t);
-  const security = t.deps.trading.market.catalog.get("AAPL")!;
-  const now = Date.now();
-  for (let minute = 5; minute > 0; minute--) {
-    await recordMinuteBars(
-      t.deps.store,
-      [security],
-      t.deps.trading.market.clock,
-      new Date(now - minute * 60_000),
-    );
-  }
-  const html = await b.page("/trade/AAPL");
-  const svg = html.match(/<svg class="spark[^"]*"[^>]*>(.*?)<\/svg>/)?.[0];
-  assert.ok(svg, "a sparkline");
-  assert.match(svg, /<polyline points="0,\d+( \d+,\d+){4}" fill="none" stroke="currentColor"/);
-  assert.ok(!/<svg class="spark/.test(await b.page("/trade/MSFT")), "no bars, no line");
 });
 
 Deno.test("[trading pages] orders: cancel, change, cancel all, paging, and nobody else's", async () => {

@@ -1,5 +1,6 @@
 /** The shapes of trading input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
+import { TIMEFRAME_NAMES } from "../lib/market/bars.ts";
 
 /** Amounts arrive as decimal strings or JSON numbers; lib/money.ts judges them exactly. */
 const amount = z.union([z.string().max(40, "Too long."), z.number()]);
@@ -50,3 +51,24 @@ export const idempotencyKey = z.string().trim().min(8, "Use at least 8 character
 
 /** The API's optional `Idempotency-Key` header, so its errors are named for the header. */
 export const idempotencyHeader = z.object({ "Idempotency-Key": idempotencyKey.optional() });
+
+/** An instant in a query: an ISO 8601 date (midnight UTC) or date-time with a zone. */
+const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+  error: "Use an ISO 8601 date or date-time, e.g. 2026-01-02 or 2026-01-02T14:30:00Z.",
+}).transform((text) => new Date(text));
+
+/** GET /api/bars/:symbol: the timeframe, an optional window, and at most 1000 bars. */
+export const barsQuery = z.object({
+  timeframe: z.enum(TIMEFRAME_NAMES, {
+    error: `Use one of ${TIMEFRAME_NAMES.join(", ")}.`,
+  }).default("1Day"),
+  start: instant.optional(),
+  end: instant.optional(),
+  limit: z.coerce.number({ error: "Use a whole number from 1 to 1000." }).int(
+    "Use a whole number from 1 to 1000.",
+  ).min(1, "Use a whole number from 1 to 1000.").max(1000, "Use a whole number from 1 to 1000.")
+    .default(100),
+}).refine((q) => !q.start || !q.end || q.start <= q.end, {
+  path: ["start"],
+  error: "The start must not be after the end.",
+});

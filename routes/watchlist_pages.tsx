@@ -27,7 +27,8 @@ import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
-import { buttonAction, quotesOf, tradingPageContext } from "./trading_context.ts";
+import { buttonAction, quotesOf, sparksOf, tradingPageContext } from "./trading_context.ts";
+import { provideSparks } from "../views/chart.tsx";
 import { symbolInput, watchlistName } from "./trading_schemas.ts";
 
 export function watchlistRoutes(deps: AppDeps) {
@@ -42,7 +43,12 @@ export function watchlistRoutes(deps: AppDeps) {
     const now = new Date();
     const lists = await listWatchlists(store, pages.userId(c), now);
     const symbols = [...new Set(lists.flatMap((l) => l.symbols))];
-    const quotes = new Map((await quotesOf(market, symbols, now)).map((q) => [q.symbol, q]));
+    const [quoted, sparks] = await Promise.all([
+      quotesOf(market, symbols, now),
+      sparksOf(market, symbols, now),
+    ]);
+    const quotes = new Map(quoted.map((q) => [q.symbol, q]));
+    provideSparks(c, sparks);
     return renderView(c, {
       page: (
         <WatchlistPage

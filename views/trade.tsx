@@ -1,10 +1,11 @@
-/** The trade page: symbol search, a live quote with a sparkline, and the order ticket with its estimate. */
+/** The trade page: symbol search, a live quote, the price chart, and the order ticket with its review. */
 import type { Child } from "hono/jsx";
-import type { Bar } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
-import { parseFixed } from "../lib/money.ts";
 import { ORDER_TYPES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
+import { useRequestContext } from "hono/jsx-renderer";
+import type { AppEnv } from "../routes/env.ts";
+import { PriceChart, type PriceChartProps } from "./chart.tsx";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   changeOf,
@@ -59,7 +60,7 @@ export type TradePageProps = {
   unknown?: string;
   chosen?: {
     quote: Quote;
-    bars: Bar[];
+    chart: PriceChartProps;
     open: boolean;
     ticket: TicketProps;
   };
@@ -95,8 +96,10 @@ export function TradePage(props: TradePageProps) {
         <dl class="quote" hx-get={tradeHref(security.symbol)} hx-trigger="every 5s">
           <QuoteNumbers quote={chosen.quote} />
         </dl>
-        <Sparkline bars={chosen.bars} />
       </section>
+      {/* Charts (issue 10, point 4): the chart section and its small readout script. */}
+      <PriceChart {...chosen.chart} />
+      <ChartScript />
       {props.form ?? <OrderTicket {...chosen.ticket} />}
       <section aria-labelledby="search-h">
         <h2 id="search-h">Trade something else</h2>
@@ -183,41 +186,10 @@ export function QuoteNumbers(props: { quote: Quote; ticketLast?: boolean }) {
   );
 }
 
-const SPARK_WIDTH = 1000n;
-const SPARK_HEIGHT = 200n;
-
-/**
- * The recent closes (bars come newest first) as a line, scaled in integers so no price becomes a
- * float; nothing when there are fewer than two bars.
- */
-export function Sparkline(props: { bars: Bar[] }) {
-  if (props.bars.length < 2) return null;
-  const closes = props.bars.map((b) => parseFixed(b.close, 8)).reverse();
-  const low = closes.reduce((a, b) => (b < a ? b : a));
-  const high = closes.reduce((a, b) => (b > a ? b : a));
-  const span = high > low ? high - low : 1n;
-  const last = BigInt(closes.length - 1);
-  const points = closes.map((close, n) =>
-    `${(BigInt(n) * SPARK_WIDTH) / last},${SPARK_HEIGHT - ((close - low) * SPARK_HEIGHT) / span}`
-  ).join(" ");
-  const direction = trend(String(closes[closes.length - 1] - closes[0]));
-  return (
-    <svg
-      class={`spark ${direction ?? ""}`}
-      viewBox={`0 -4 ${SPARK_WIDTH} ${SPARK_HEIGHT + 8n}`}
-      preserveAspectRatio="none"
-      role="img"
-      aria-label={`Price over the last ${closes.length} minutes`}
-    >
-      <polyline
-        points={points}
-        fill="none"
-        stroke="currentColor"
-        stroke-width="2"
-        vector-effect="non-scaling-stroke"
-      />
-    </svg>
-  );
+/** The chart's readout script: progressive enhancement, served from our origin under the CSP. */
+function ChartScript() {
+  const assets = useRequestContext<AppEnv>().get("assets").byName;
+  return <script src={assets.get("chart.js")!.url} defer />;
 }
 
 // ---- Order ticket (issue 10, point 6): side toggle, fields per type, review before placing ----

@@ -5,6 +5,7 @@ import type { Child } from "hono/jsx";
 import type { Quote } from "../lib/market/simulator.ts";
 import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
+import { RowSpark } from "./chart.tsx";
 
 // Amounts arrive as exact decimal strings; Intl formats such a string without a float in between.
 const MONEY = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
@@ -160,6 +161,8 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
                 <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
               </td>
               <td class="num wide" data-label="Today">
+                {/* Charts (issue 10): the day's sparkline beside today's P&L. */}
+                <RowSpark symbol={p.symbol} />{" "}
                 <Pnl amount={p.todayPnl} percent={p.todayPnlPercent} />
               </td>
               {props.sell && (
@@ -204,6 +207,8 @@ export function QuotesTable(
                 </th>
                 <td class="num" data-label="Last">{price(q.last)}</td>
                 <td class="num" data-label="Change">
+                  {/* Charts (issue 10): the day's sparkline beside the day's change. */}
+                  <RowSpark symbol={q.symbol} />{" "}
                   <span class={trend(change.percent)}>{percent(change.percent)}</span>
                 </td>
                 <td class="num" data-label="Bid">{price(q.bid)}</td>

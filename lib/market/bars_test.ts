@@ -1,14 +1,14 @@
-/** Minute bars in `market_data`: idempotent recording, consistent OHLC, pruning, newest-first reads. */
+/** Bars computed from the simulator: sessions, determinism, consistent OHLC; pruning of old recorded bars. */
 import assert from "node:assert/strict";
 import { parseFixed } from "../money.ts";
 import { openKvStore } from "../store/kv.ts";
-import type { Store } from "../store/port.ts";
-import { type Bar, pruneBars, recentBars, recordMinuteBars } from "./bars.ts";
+import { type Bar, type PriceBar, pruneBars, simulatedBars, thinBars } from "./bars.ts";
 import { createMarketClock } from "./clock.ts";
-import { type PricedSecurity, simulatedPrice } from "./simulator.ts";
+import { type PricedSecurity, simulatedPrice, simulatedQuote } from "./simulator.ts";
 
 const nyse = createMarketClock("nyse");
 const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 const AAPL: PricedSecurity = {
   symbol: "AAPL",
   assetClass: "us_equity",
@@ -27,87 +27,119 @@ const BTC: PricedSecurity = {
 const IN_SESSION = new Date("2026-06-16T15:00:30Z");
 const SATURDAY = new Date("2026-06-20T15:00:30Z");
 
-async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
+function assertOhlc(bars: PriceBar[], decimals: number) {
+  for (const bar of bars) {
+    const [o, h, l, c] = [bar.o, bar.h, bar.l, bar.c].map((p) => parseFixed(p, decimals));
+    assert.ok(l <= o && o <= h && l <= c && c <= h, `${bar.t}: ${JSON.stringify(bar)}`);
+    assert.ok(Number.isInteger(bar.v) && bar.v > 0);
+  }
+  const times = bars.map((b) => Date.parse(b.t));
+  assert.deepEqual(times, [...times].sort((a, b) => a - b), "ascending");
+  assert.equal(new Set(times).size, times.length, "one bar per start");
+}
+
+Deno.test("[market] bars: five years of daily equity bars, one per NYSE session", () => {
+  const end = new Date("2026-06-16T15:00:30Z");
+  const start = new Date(end.getTime() - 5 * 365 * DAY_MS);
+  const bars = simulatedBars(AAPL, nyse, { timeframe: "1Day", start, end, limit: 1000 }, end);
+  assert.equal(bars.length, 1000, "more than 1000 sessions in five years: the limit applies");
+  const all = simulatedBars(
+    AAPL,
+    nyse,
+    { timeframe: "1Day", start: new Date("2025-01-01T00:00:00Z"), end, limit: 1000 },
+    end,
+  );
+  // 2025 by the NYSE rules: 251 sessions (the unscheduled closure of 9 January is not a rule).
+  assert.equal(all.filter((b) => b.t.startsWith("2025")).length, 251);
+  assertOhlc(all, 2);
+  for (const bar of all) {
+    const session = nyse.sessionOn(new Date(bar.t));
+    assert.ok(session && session.open.toISOString() === bar.t, `${bar.t} is a session open`);
+  }
+  assert.ok(!all.some((b) => b.t.startsWith("2025-12-25")), "no bar on Christmas");
+  // A finished day closes at the session's closing price: the next day's previous close.
+  const [day, next] = all.slice(-2);
+  assert.equal(day.c, simulatedQuote(AAPL, nyse, new Date(next.t)).prevClose);
+  // The bar in progress ends at the last price.
+  assert.equal(next.c, simulatedPrice(AAPL, nyse, end));
+});
+
+Deno.test("[market] bars: intraday equity bars only inside sessions, early closes included", () => {
+  // The day after Thanksgiving 2026 (27 Nov) closes at 13:00 New York time.
+  const end = new Date("2026-11-30T21:30:00Z");
+  const bars = simulatedBars(
+    AAPL,
+    nyse,
+    { timeframe: "5Min", start: new Date("2026-11-25T00:00:00Z"), end, limit: 1000 },
+    end,
+  );
+  assertOhlc(bars, 2);
+  for (const bar of bars) {
+    assert.ok(nyse.isOpen("us_equity", new Date(bar.t)), `${bar.t} is in a session`);
+  }
+  const days = Map.groupBy(bars, (b) => nyse.sessionOn(new Date(b.t))!.date);
+  assert.deepEqual([...days.keys()], ["2026-11-25", "2026-11-27", "2026-11-30"]);
+  assert.equal(days.get("2026-11-25")!.length, 78, "6.5 hours of 5-minute bars");
+  assert.equal(days.get("2026-11-27")!.length, 42, "3.5 hours on the early close");
+  const hours = simulatedBars(AAPL, nyse, { timeframe: "1Hour", end, limit: 7 }, end);
+  // 09:30 opens the first hourly bar, cut to the session; then whole UTC hours.
+  assert.deepEqual(hours.map((b) => b.t.slice(11, 16)), [
+    "14:30",
+    "15:00",
+    "16:00",
+    "17:00",
+    "18:00",
+    "19:00",
+    "20:00",
+  ]);
+});
+
+Deno.test("[market] bars: crypto around the clock; the same bars on every call and every limit", () => {
+  const end = SATURDAY;
+  const query = { timeframe: "15Min" as const, end, limit: 96 };
+  const first = simulatedBars(BTC, nyse, query, end);
+  assert.equal(first.length, 96);
+  assertOhlc(first, 2);
+  assert.equal(
+    Date.parse(first[95].t),
+    Math.floor(end.getTime() / (15 * MINUTE_MS)) * 15 * MINUTE_MS,
+  );
+  // A fresh cache (another instance) and a different limit give the same bars.
+  assert.deepEqual(simulatedBars(BTC, nyse, { ...query, limit: 10 }, end), first.slice(-10));
+  assert.deepEqual(simulatedBars(BTC, nyse, query, end), first);
+  // Weekends trade: bars on Saturday.
+  assert.ok(first.every((b) => Date.parse(b.t) > end.getTime() - DAY_MS));
+  // A minute bar samples every 5 s: the open is the price at its start.
+  const [minute] = simulatedBars(
+    BTC,
+    nyse,
+    { timeframe: "1Min", end: new Date("2026-06-20T15:00:00Z"), limit: 1 },
+    end,
+  );
+  assert.equal(minute.t, "2026-06-20T14:59:00.000Z");
+  assert.equal(minute.o, simulatedPrice(BTC, nyse, new Date(minute.t)));
+});
+
+Deno.test("[market] bars: a closed weekend shows the last session; no bars from the future", () => {
+  const bars = simulatedBars(AAPL, nyse, { timeframe: "1Min", end: SATURDAY, limit: 3 }, SATURDAY);
+  // Friday 19 June 2026 is Juneteenth: the last session is Thursday's, ending 15:59 New York.
+  assert.deepEqual(bars.map((b) => b.t), [
+    "2026-06-18T19:57:00.000Z",
+    "2026-06-18T19:58:00.000Z",
+    "2026-06-18T19:59:00.000Z",
+  ]);
+  const later = new Date(SATURDAY.getTime() + 30 * DAY_MS);
+  const capped = simulatedBars(BTC, nyse, { timeframe: "1Hour", end: later, limit: 2 }, IN_SESSION);
+  assert.ok(capped.every((b) => Date.parse(b.t) <= IN_SESSION.getTime()));
+});
+
+Deno.test("[market] bars: pruning removes old recorded bars past the retention only, page by page", async () => {
   const store = await openKvStore(":memory:");
   try {
     await store.ensureSchema();
-    await run(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const minutesLater = (from: Date, minutes: number) =>
-  new Date(from.getTime() + minutes * MINUTE_MS);
-
-Deno.test("[market] bars: the minute that just ended is written once, however often it is recorded", async () => {
-  await withStore(async (store) => {
-    assert.equal(await recordMinuteBars(store, [AAPL, BTC], nyse, IN_SESSION), 2);
-    assert.equal(
-      await recordMinuteBars(store, [AAPL, BTC], nyse, minutesLater(IN_SESSION, 0.4)),
-      0,
-    );
-    // Two instances racing on the next minute write each bar once between them.
-    const next = minutesLater(IN_SESSION, 1);
-    const raced = await Promise.all([
-      recordMinuteBars(store, [AAPL, BTC], nyse, next),
-      recordMinuteBars(store, [AAPL, BTC], nyse, next),
-    ]);
-    assert.equal(raced[0] + raced[1], 2);
-    const bars = await recentBars(store, "AAPL", 10);
-    assert.deepEqual(bars.map((b) => b._id), [
-      "AAPL:2026-06-16T15:00:00.000Z",
-      "AAPL:2026-06-16T14:59:00.000Z",
-    ]);
-    assert.deepEqual(bars[1].time, new Date("2026-06-16T14:59:00Z"));
-    assert.equal(bars[1].open, simulatedPrice(AAPL, nyse, new Date("2026-06-16T14:59:00Z")));
-    assert.equal(bars[1].close, simulatedPrice(AAPL, nyse, new Date("2026-06-16T14:59:55Z")));
-  });
-});
-
-Deno.test("[market] bars: equities only in sessions, crypto around the clock", async () => {
-  await withStore(async (store) => {
-    assert.equal(await recordMinuteBars(store, [AAPL, BTC], nyse, SATURDAY), 1);
-    // The minute 15:59 is the session's last; 16:00 is after the close.
-    assert.equal(await recordMinuteBars(store, [AAPL], nyse, new Date("2026-06-16T20:00:10Z")), 1);
-    assert.equal(await recordMinuteBars(store, [AAPL], nyse, new Date("2026-06-16T20:01:10Z")), 0);
-    assert.equal((await recentBars(store, "AAPL", 10)).length, 1);
-    const always = createMarketClock("always");
-    assert.equal(await recordMinuteBars(store, [AAPL], always, SATURDAY), 1);
-  });
-});
-
-Deno.test("[market] bars: low ≤ open, close ≤ high, at the security's decimals", async () => {
-  await withStore(async (store) => {
-    for (let n = 0; n < 60; n++) {
-      await recordMinuteBars(store, [AAPL, BTC], nyse, minutesLater(IN_SESSION, n));
-    }
-    for (const symbol of ["AAPL", "BTC/USD"]) {
-      const bars = await recentBars(store, symbol, 100);
-      assert.equal(bars.length, 60);
-      let moved = 0;
-      for (const bar of bars) {
-        const [open, high, low, close] = [bar.open, bar.high, bar.low, bar.close].map((p) => {
-          assert.match(p, /^\d+\.\d{2}$/);
-          return parseFixed(p, 2);
-        });
-        assert.ok(
-          low <= open && open <= high && low <= close && close <= high,
-          JSON.stringify(bar),
-        );
-        if (high > low) moved++;
-      }
-      assert.ok(moved > 30, `${symbol}: only ${moved} of 60 bars moved`);
-    }
-  });
-});
-
-Deno.test("[market] bars: pruning removes bars past the retention only, page by page", async () => {
-  await withStore(async (store) => {
-    // More old bars than one page of the index holds, written directly to keep the test fast.
     const old = new Date("2026-06-18T12:00:00Z");
-    for (let n = 0; n < 1_100; n++) {
-      const time = minutesLater(old, n);
+    for (let n = 0; n < 1_105; n++) {
+      const time = new Date((n < 1_100 ? old : SATURDAY).getTime() + n * MINUTE_MS);
       await store.insert<Bar>("market_data", {
         _id: `BTC/USD:${time.toISOString()}`,
         symbol: "BTC/USD",
@@ -118,36 +150,41 @@ Deno.test("[market] bars: pruning removes bars past the retention only, page by 
         close: "1.00",
       });
     }
-    for (let n = 0; n < 5; n++) {
-      await recordMinuteBars(store, [BTC], nyse, minutesLater(SATURDAY, n));
-    }
-    const now = minutesLater(SATURDAY, 10);
+    const now = new Date(SATURDAY.getTime() + 1_200 * MINUTE_MS);
     assert.equal(await pruneBars(store, [BTC, AAPL], now), 1_100);
     assert.equal(await pruneBars(store, [BTC, AAPL], now), 0);
-    assert.equal((await recentBars(store, "BTC/USD", 100)).length, 5);
-    // A 10-minute retention at 15:10:30 keeps the bars from 15:01 on.
-    assert.equal(await pruneBars(store, [BTC], now, 10 * MINUTE_MS), 2);
-    assert.deepEqual(
-      (await recentBars(store, "BTC/USD", 100)).map((b) => b.time.toISOString()),
-      [
-        "2026-06-20T15:03:00.000Z",
-        "2026-06-20T15:02:00.000Z",
-        "2026-06-20T15:01:00.000Z",
-      ],
-    );
-  });
+    const left = await store.find<Bar>("market_data", { where: { symbol: "BTC/USD" }, limit: 100 });
+    assert.equal(left.items.length, 5);
+  } finally {
+    await store.close();
+  }
 });
 
-Deno.test("[market] bars: recentBars is newest first and honours the limit", async () => {
-  await withStore(async (store) => {
-    for (let n = 0; n < 8; n++) {
-      await recordMinuteBars(store, [BTC], nyse, minutesLater(SATURDAY, n));
-    }
-    const bars = await recentBars(store, "BTC/USD", 3);
-    assert.equal(bars.length, 3);
-    const times = bars.map((b) => b.time.getTime());
-    assert.deepEqual(times, [...times].sort((a, b) => b - a));
-    assert.equal(bars[0].time.toISOString(), "2026-06-20T15:06:00.000Z");
-    assert.deepEqual(await recentBars(store, "ETH/USD", 3), []);
-  });
+Deno.test("[market] bars: a 1Y daily and a 1D 5-minute series cost a few ms once computed", () => {
+  const now = IN_SESSION;
+  const year = { timeframe: "1Day" as const, end: now, limit: 252 };
+  const day = { timeframe: "5Min" as const, end: now, limit: 78 };
+  const cold = performance.now();
+  simulatedBars(AAPL, nyse, year, now);
+  simulatedBars(AAPL, nyse, day, now);
+  const warm = performance.now();
+  simulatedBars(AAPL, nyse, year, now);
+  simulatedBars(AAPL, nyse, day, now);
+  const done = performance.now();
+  console.log(`cold ${(warm - cold).toFixed(1)} ms, warm ${(done - warm).toFixed(1)} ms`);
+});
+
+Deno.test("[market] bars: thinning merges neighbours, keeps the range's extremes and the last close", () => {
+  const end = IN_SESSION;
+  const bars = simulatedBars(AAPL, nyse, { timeframe: "1Day", end, limit: 252 }, end);
+  const thin = thinBars(bars, 60);
+  assert.ok(thin.length <= 60 && thin.length >= 50, `${thin.length} points`);
+  const value = (p: string) => parseFixed(p, 2);
+  const max = (list: PriceBar[]) => list.reduce((m, b) => (value(b.h) > m ? value(b.h) : m), 0n);
+  assert.equal(max(thin), max(bars), "the year's high survives");
+  assert.equal(thin[0].o, bars[0].o);
+  // The last point is the current price, stamped with the time it is from.
+  assert.deepEqual([thin.at(-1)!.c, thin.at(-1)!.t], [bars.at(-1)!.c, bars.at(-1)!.t]);
+  assert.equal(thin.reduce((s, b) => s + b.v, 0), bars.reduce((s, b) => s + b.v, 0));
+  assert.equal(thinBars(bars.slice(0, 10), 60).length, 10, "short series stay as they are");
 });

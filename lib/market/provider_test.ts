@@ -278,3 +278,82 @@ Deno.test("[market] providers: simulated when no key is set, finnhub when one is
   assert.equal(finnhubSymbol(BTC), "BINANCE:BTCUSDT");
   assert.equal(finnhubSymbol(AAPL), "AAPL");
 });
+
+Deno.test("[market] finnhub: candles from /stock/candle and /crypto/candle, cached, in the window", async () => {
+  const seen: string[] = [];
+  let fail = false;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const url = new URL(request.url);
+    if (request.headers.get("X-Finnhub-Token") !== API_KEY) {
+      return new Response("", { status: 401 });
+    }
+    seen.push(`${url.pathname}?${url.searchParams}`);
+    if (fail) return new Response("", { status: 500 });
+    const from = Number(url.searchParams.get("from"));
+    // Three one-hour candles from the window's start, newest first to check the sorting.
+    const t = [from + 7200, from + 3600, from];
+    return Response.json({
+      s: "ok",
+      t,
+      o: [101.5, 100.25, 100],
+      h: [102, 101.75, 100.5],
+      l: [101, 100, 99.5],
+      c: [101.75, 101.5, 100.25],
+      v: [300, 200, 100],
+    });
+  });
+  try {
+    const provider = finnhubProvider({
+      apiKey: API_KEY,
+      baseUrl: `http://127.0.0.1:${server.addr.port}`,
+      log: createLogger("error", () => {}),
+    });
+    const start = new Date("2026-06-16T13:00:00Z");
+    const query = { timeframe: "1Hour" as const, start, end: T0, limit: 2 };
+    const [bars, again] = await Promise.all([
+      provider.bars(AAPL, query, T0),
+      provider.bars(AAPL, query, T0),
+    ]);
+    assert.deepEqual(bars.map((b) => b.t), [
+      "2026-06-16T13:00:00.000Z",
+      "2026-06-16T14:00:00.000Z",
+    ], "the last `limit` bars before the end, oldest first");
+    assert.deepEqual(bars[1], {
+      t: "2026-06-16T14:00:00.000Z",
+      o: "100.25",
+      h: "101.75",
+      l: "100.00",
+      c: "101.50",
+      v: 200,
+    });
+    assert.equal(again, bars);
+    assert.equal(seen.length, 1, "concurrent requests share one upstream call");
+    assert.equal(
+      seen[0],
+      `/stock/candle?symbol=AAPL&resolution=60&from=${start.getTime() / 1000}&to=${
+        T0.getTime() / 1000
+      }`,
+    );
+    await provider.bars(AAPL, query, later(30_000));
+    assert.equal(seen.length, 1, "reused within a minute");
+    await provider.bars(BTC, { timeframe: "1Day", end: T0, limit: 5 }, T0);
+    assert.match(
+      seen[1],
+      /^\/crypto\/candle\?symbol=BINANCE%3ABTCUSDT&resolution=D&from=\d+&to=\d+$/,
+    );
+    fail = true;
+    await assert.rejects(provider.bars(AAPL, query, later(120_000)), ProviderError);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("[market] simulated provider: bars are the simulator's", async () => {
+  const bars = await simulatedProvider(clock).bars(
+    AAPL,
+    { timeframe: "1Day", end: T0, limit: 3 },
+    T0,
+  );
+  assert.equal(bars.length, 3);
+  assert.equal(bars[2].t, "2026-06-16T13:30:00.000Z");
+});

@@ -5,7 +5,7 @@
  * to stop at any moment: every change checks the versions it read, so an order fills at most once.
  */
 import { auditOp } from "../audit.ts";
-import { pruneBars, recordMinuteBars } from "../market/bars.ts";
+import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
 import { parseFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
@@ -224,8 +224,8 @@ const HOUR_MS = 60 * MINUTE_MS;
 const IDEMPOTENCY_RETENTION_MS = 24 * HOUR_MS;
 
 /**
- * Starts the background work of one app instance: the execution pass every second, 1-minute
- * bars of the simulated market, and hourly pruning. Every job is safe to run in several instances
+ * Starts the background work of one app instance: the execution pass every second and hourly
+ * pruning (bars are computed on demand, lib/market/bars.ts, so none are recorded). Every job is safe to run in several instances
  * at once. Returns a stop function that waits for the job in flight.
  */
 export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
@@ -247,11 +247,6 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
   const securities = () => ctx.market.catalog.all();
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
-    every(MINUTE_MS, async () => {
-      if (ctx.market.provider.name === "simulated") {
-        await recordMinuteBars(ctx.store, [...securities()], ctx.market.clock, new Date());
-      }
-    }, "bar recording"),
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
