@@ -42,7 +42,7 @@ Deno.test("[chart] the 1D chart: prices, times, the previous close, coloured lik
     assert.match(chart, /<path class="ref" d="M0 \d+H600"/, "the previous close, dashed");
     assert.match(chart, />\$[\d,]+\.\d\d<\/text>/, "price labels");
     assert.match(chart, />\d\d:00<\/text>/, "hour labels");
-    assert.match(chart, /<table class="sr">.*<td>\$[\d,.]+<\/td>/, "the points as a table");
+    assert.match(chart, /<div class="sr"><table>.*<td>\$[\d,.]+<\/td>/, "the points as a table");
     // The line's colour is the quote's day change colour (no change: neutral on both).
     const dayChange = html.match(/<dt>Change<\/dt><dd(?: class="(up|down)")?>/)!;
     const line = chart.match(/<svg viewBox="0 0 600 236" class="(up|down|flat)"/)![1];
@@ -62,7 +62,7 @@ Deno.test("[chart] range tabs and the view toggle work as plain links and as htm
   assert.ok(page.includes('href="/trade/AAPL?range=5Y&amp;view=line"'), "links keep the view");
   assert.doesNotMatch(page, /class="ref"/, "the previous close is a 1D line");
   assert.match(page, />[A-Z][a-z]{2} \d\d<\/text>/, "month labels");
-  const rows = page.match(/<table class="sr">.*?<\/table>/)![0].match(/<tr>/g)!.length - 1;
+  const rows = page.match(/<div class="sr"><table>.*?<\/table>/)![0].match(/<tr>/g)!.length - 1;
   assert.ok(rows >= 100 && rows <= 180, `${rows} points for a year of days, thinned`);
 
   // With htmx: the same address answers with the chart section only, which replaces itself.

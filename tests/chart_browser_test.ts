@@ -44,6 +44,12 @@ class ChartJourney extends Journey {
       page.getByRole("navigation", { name: nav }).locator('[aria-current="page"]').textContent();
     assert.equal(await current("Chart range"), "1D");
     assert.match(await chart.locator("svg").getAttribute("aria-label") ?? "", /^AAPL, 1 day: /);
+    // The data table for screen readers takes no room on screen (a table box ignores the height
+    // and overflow that hide other elements, so a tall one once stretched the page a screen longer).
+    const hiddenHeight = await page.evaluate<number>(
+      `Math.max(...[...document.querySelectorAll("#chart .sr")].map((e) => e.getBoundingClientRect().height))`,
+    );
+    assert.ok(hiddenHeight <= 1, `the hidden data table is ${hiddenHeight}px tall`);
 
     // Switch to 1Y: with htmx only the chart is swapped and the address follows; without, a page load.
     const ticket = await page.locator('input[name="idempotencyKey"]').inputValue();

@@ -171,23 +171,26 @@ function ChartFrame(props: {
         </g>
         {props.children}
       </svg>
-      <table class="sr">
-        <caption>{props.title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Day (UTC)</th>
-            <th scope="col">{props.valueLabel}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.points.map((p) => (
+      {/* A table box ignores height and overflow, so the hiding is on a wrapper. */}
+      <div class="sr">
+        <table>
+          <caption>{props.title}</caption>
+          <thead>
             <tr>
-              <th scope="row">{p.label}</th>
-              <td>{p.text}</td>
+              <th scope="col">Day (UTC)</th>
+              <th scope="col">{props.valueLabel}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.points.map((p) => (
+              <tr>
+                <th scope="row">{p.label}</th>
+                <td>{p.text}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
@@ -394,25 +397,28 @@ export function PriceChart(props: PriceChartProps) {
           </span>
         )}
       </p>
-      <table class="sr">
-        <caption>
-          {props.symbol} over {RANGE_NAMES[range]}, times in {timeZone}
-        </caption>
-        <tr>
-          <th>Time</th>
-          <th>{view === "candle" ? "Open, high, low, close" : "Price"}</th>
-        </tr>
-        {bars.map((b) => (
+      {/* A table box ignores height and overflow, so the hiding is on a wrapper. */}
+      <div class="sr">
+        <table>
+          <caption>
+            {props.symbol} over {RANGE_NAMES[range]}, times in {timeZone}
+          </caption>
           <tr>
-            <td>{timeText("full", Date.parse(b.t), timeZone)}</td>
-            <td>
-              {view === "candle"
-                ? `${price(b.o)} ${price(b.h)} ${price(b.l)} ${price(b.c)}`
-                : price(b.c)}
-            </td>
+            <th>Time</th>
+            <th>{view === "candle" ? "Open, high, low, close" : "Price"}</th>
           </tr>
-        ))}
-      </table>
+          {bars.map((b) => (
+            <tr>
+              <td>{timeText("full", Date.parse(b.t), timeZone)}</td>
+              <td>
+                {view === "candle"
+                  ? `${price(b.o)} ${price(b.h)} ${price(b.l)} ${price(b.c)}`
+                  : price(b.c)}
+              </td>
+            </tr>
+          ))}
+        </table>
+      </div>
     </section>
   );
 }
