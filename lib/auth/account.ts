@@ -7,7 +7,13 @@ import { emailChangedEmail, passwordChangedEmail, passwordResetEmail } from "./e
 import { enforceLimit, LIMITS } from "./limits.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./password.ts";
 import { createPasswordReset } from "./password_reset.ts";
-import { inSudoMode, invalidateSession, invalidateUserSessions, type Session } from "./session.ts";
+import {
+  endOtherSessions,
+  inSudoMode,
+  invalidateSession,
+  invalidateUserSessions,
+  type Session,
+} from "./session.ts";
 import { sendVerification } from "./sign_up.ts";
 import { findUserByEmail, nextCredentialVersion, normalizeEmail, type User } from "./users.ts";
 import type { Store } from "../store/port.ts";
@@ -79,16 +85,7 @@ export async function changePassword(
     { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.password_changed", outcome: "success", userId: user._id, origin }, now),
   ]);
-  const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
-  if (ended > 0) {
-    await audit(ctx.store, {
-      action: "auth.session_revoked",
-      outcome: "success",
-      userId: user._id,
-      origin,
-      details: { sessions: ended, reason: "password_changed" },
-    }, now);
-  }
+  await endOtherSessions(ctx.store, user._id, session._id, "password_changed", origin, now);
   const resetLink = new URL("/forgot-password", ctx.config.appUrl).href;
   await ctx.mailer.send(passwordChangedEmail(user.email, user.name, resetLink)).catch((error) =>
     ctx.log.error("password changed email failed", { userId: user._id, error })
@@ -135,20 +132,14 @@ export async function confirmEmail(
   const result = await verifyEmail(ctx, input, origin, now);
   if (!result.ok || result.changedFrom === undefined) return result;
   const { user, changedFrom } = result;
-  const ended = await invalidateUserSessions(
+  await endOtherSessions(
     ctx.store,
     user._id,
     result.keptSessionId ?? undefined,
+    "email_changed",
+    origin,
+    now,
   );
-  if (ended > 0) {
-    await audit(ctx.store, {
-      action: "auth.session_revoked",
-      outcome: "success",
-      userId: user._id,
-      origin,
-      details: { sessions: ended, reason: "email_changed" },
-    }, now);
-  }
   // The old address can no longer ask for a reset (it is not the account's any more), so the
   // notice carries one. It is the address the owner proved until now; the link works once, for
   // an hour, and using it ends every session, the one that made the change included.

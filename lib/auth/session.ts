@@ -5,6 +5,7 @@
 import { audit, type RequestOrigin } from "../audit.ts";
 import type { Doc, Store } from "../store/port.ts";
 import { ConflictError } from "../store/port.ts";
+import { findAll } from "../store/find_all.ts";
 import { generateToken, parseToken, secretMatches } from "./tokens.ts";
 import type { User } from "./users.ts";
 
@@ -187,15 +188,34 @@ export async function invalidateUserSessions(
   return ended;
 }
 
+/**
+ * Ends every session of a user but `keepId` after a change to their credentials, and audits how
+ * many ended and why; returns that number.
+ */
+export async function endOtherSessions(
+  store: Store,
+  userId: string,
+  keepId: string | undefined,
+  reason: string,
+  origin: RequestOrigin,
+  now: Date,
+): Promise<number> {
+  const ended = await invalidateUserSessions(store, userId, keepId);
+  if (ended > 0) {
+    await audit(store, {
+      action: "auth.session_revoked",
+      outcome: "success",
+      userId,
+      origin,
+      details: { sessions: ended, reason },
+    }, now);
+  }
+  return ended;
+}
+
 /** A user's sessions, most recently seen first. */
 export async function listUserSessions(store: Store, userId: string): Promise<Session[]> {
-  const all: Session[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Session>("sessions", { where: { userId }, limit: 200, cursor });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const all = await findAll<Session>(store, "sessions", { where: { userId }, limit: 200 });
   return all.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
 }
 

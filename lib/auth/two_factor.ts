@@ -18,7 +18,7 @@ import {
   totpKeyUri,
   verifyTotp,
 } from "./totp.ts";
-import { invalidateUserSessions, type Session } from "./session.ts";
+import { endOtherSessions, type Session } from "./session.ts";
 import { nextCredentialVersion, type TotpState, type User } from "./users.ts";
 
 /** Starts enrolment: a new key, kept pending until a code from it is confirmed. */
@@ -89,16 +89,7 @@ export async function confirmTotpEnrolment(
     { op: "update", collection: "sessions", id: session._id, set: next },
     auditOp({ action: "auth.totp_enabled", outcome: "success", userId: user._id, origin }, now),
   ]);
-  const ended = await invalidateUserSessions(ctx.store, user._id, session._id);
-  if (ended > 0) {
-    await audit(ctx.store, {
-      action: "auth.session_revoked",
-      outcome: "success",
-      userId: user._id,
-      origin,
-      details: { sessions: ended, reason: "totp_enabled" },
-    }, now);
-  }
+  await endOtherSessions(ctx.store, user._id, session._id, "totp_enabled", origin, now);
   return recoveryCodes;
 }
 

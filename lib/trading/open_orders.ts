@@ -13,6 +13,7 @@
  * before reading the orders, so any order change in between makes it read again.
  */
 import { type Fixed, formatFixed, parseFixed, SCALE } from "../money.ts";
+import { findAll } from "../store/find_all.ts";
 import type { Store, WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
 import type { Order } from "./orders.ts";
@@ -181,32 +182,10 @@ export async function ensureOpenTotals(store: Store, account: Account): Promise<
 
 /** Every position of an account, open or flat. */
 async function accountPositions(store: Store, accountId: string): Promise<Position[]> {
-  const all: Position[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Position>("positions", {
-      where: { accountId },
-      limit: 500,
-      cursor,
-    });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
+  return await findAll<Position>(store, "positions", { where: { accountId } });
 }
 
 /** The working (open) orders of an account: read only where totals are computed or checked. */
 export async function workingOrders(store: Store, accountId: string): Promise<Order[]> {
-  const all: Order[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Order>("orders", {
-      where: { accountId, open: true },
-      limit: 500,
-      cursor,
-    });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
+  return await findAll<Order>(store, "orders", { where: { accountId, open: true } });
 }

@@ -12,6 +12,7 @@ import {
   roundFixed,
   sumFixed,
 } from "../money.ts";
+import { findAll } from "../store/find_all.ts";
 import type { Store } from "../store/port.ts";
 import type { Account } from "./accounts.ts";
 import { currentCash } from "./ledger.ts";
@@ -22,18 +23,8 @@ import { averageEntryPrice, type Position, positionState } from "./positions.ts"
 
 /** The open positions of an account. */
 export async function openPositions(store: Store, accountId: string): Promise<Position[]> {
-  const all: Position[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Position>("positions", {
-      where: { accountId },
-      limit: 500,
-      cursor,
-    });
-    all.push(...page.items.filter((p) => p.status === "open"));
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all.sort((a, b) => a.symbol.localeCompare(b.symbol));
+  const all = await findAll<Position>(store, "positions", { where: { accountId } });
+  return all.filter((p) => p.status === "open").sort((a, b) => a.symbol.localeCompare(b.symbol));
 }
 
 /** One position valued at a quote. */

@@ -5,6 +5,7 @@
  * commits and the other counts again.
  */
 import { AppError } from "../errors.ts";
+import { findAll } from "../store/find_all.ts";
 import { ConflictError, type Doc, type NewDoc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 
@@ -42,17 +43,10 @@ export async function listWatchlists(
  * must still be seen to be deleted).
  */
 async function storedWatchlists(store: Store, userId: string): Promise<Watchlist[]> {
-  const lists: Watchlist[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<Watchlist>("watchlist", {
-      where: { userId },
-      limit: MAX_WATCHLISTS + 1,
-      cursor,
-    });
-    lists.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const lists = await findAll<Watchlist>(store, "watchlist", {
+    where: { userId },
+    limit: MAX_WATCHLISTS + 1,
+  });
   return lists.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
