@@ -116,7 +116,7 @@ Deno.test("[sessions] sign-ins with the old password racing a password reset lea
   await using t = await testApp();
   const before = await member(t, "a@example.com");
   assert.equal((await api(t, "/password/forgot", { email: "a@example.com" })).status, 202);
-  await pause(20); // the email leaves after the response
+  await t.deps.background.drain(); // the email leaves after the response
   const link = lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0];
   const token = new URL(link).searchParams.get("token");
   const { changed, cookies } = await signInsRacing(
@@ -280,7 +280,7 @@ Deno.test("[sessions] after AUTH_SECRET changes, a two-factor sign-in gets a cle
   }
 
   assert.equal((await api(other, "/password/forgot", { email: "a@example.com" })).status, 202);
-  await pause(20); // the email leaves after the response
+  await t.deps.background.drain(); // the email leaves after the response
   const link = lastEmail(t, "a@example.com").text.match(/http\S+reset-password\?token=\S+/)![0];
   const reset = await api(other, "/password/reset", {
     token: new URL(link).searchParams.get("token"),
