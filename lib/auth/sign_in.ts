@@ -12,7 +12,7 @@ import { holdFirstFactor, takePendingSignIn } from "./pending_sign_in.ts";
 import { createSession, credentialVersion, grantSudo, type Session } from "./session.ts";
 import {
   claimSignInAttempt,
-  clearSignInFailures,
+  forgiveSignInFailures,
   LOCKOUT_FAILURES,
   recordSignInFailure,
   releaseSignInAttempt,
@@ -138,7 +138,7 @@ async function openSession(
   origin: RequestOrigin,
   now: Date,
 ): Promise<{ user: User; session: Session; token: string }> {
-  await clearSignInFailures(ctx.store, user.email);
+  await forgiveSignInFailures(ctx.store, user.email, now);
   // Always a new session, so a token planted in the browser before sign-in is never promoted. It
   // is bound to the credential version read with the password hash just checked: if the password
   // changed since, the session never answers.

@@ -146,7 +146,27 @@ function liveState(current: Throttle | null, now: Date): LiveState {
   };
 }
 
-/** Forgets the failures of an address: after a successful sign-in or a password reset. */
+/**
+ * Forgives the failures of an address after a successful sign-in, unless other attempts are
+ * checking passwords for it at this moment: those may be a guessing burst that the success landed
+ * in, and forgiving now would hand it a fresh budget mid-burst. Their failures then count as usual.
+ */
+export async function forgiveSignInFailures(
+  store: Store,
+  email: string,
+  now = new Date(),
+): Promise<void> {
+  const current = await store.get<Throttle>("sign_in_throttles", throttleId(email));
+  if (!current || liveState(current, now).claims.length > 0) return;
+  try {
+    await store.delete("sign_in_throttles", current._id, { ifVersion: current._v });
+  } catch (err) {
+    // Another attempt claimed or settled meanwhile: its outcome stands, and this one forgives nothing.
+    if (!(err instanceof ConflictError)) throw err;
+  }
+}
+
+/** Forgets the failures of an address: after a password reset, which proves the owner. */
 export async function clearSignInFailures(store: Store, email: string): Promise<void> {
   try {
     await store.delete("sign_in_throttles", throttleId(email));
