@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", "--parallel", ...Deno.args],
-      env: { [REPORT_ENV]: report },
+      env: { [REPORT_ENV]: report, DENO_JOBS: Deno.env.get("DENO_JOBS") ?? String(testJobs()) },
       stdin: "inherit",
       stdout: "piped",
       stderr: "inherit",
@@ -43,6 +43,15 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", ignoreInterrupt);
     await Deno.remove(report);
   }
+}
+
+/**
+ * How many test files run at once: two per core. The browser and server tests spend most of their
+ * time waiting on Chromium and the app they started, so one file per core leaves the cores idle
+ * (on 2 cores: about 2 min 50 s with 2 at once, 2 min 30 s with 4). DENO_JOBS overrides it.
+ */
+function testJobs(): number {
+  return 2 * (navigator.hardwareConcurrency || 1);
 }
 
 type Counts = { passed: number; failed: number; ignored: number };
