@@ -1,6 +1,6 @@
 /** A new trader's first orders in real Chromium, through the UI only, with JavaScript on and off. */
 import assert from "node:assert/strict";
-import type { Locator } from "playwright-core";
+import type { Locator, Route } from "playwright-core";
 import { browserTest, launchBrowser, openPage } from "./support/browser.ts";
 import { Journey } from "./support/journey.ts";
 import { startServer } from "./support/server.ts";
@@ -77,14 +77,19 @@ class TradingJourney extends Journey {
 
   async placeRestingLimitBuy() {
     const { page } = this;
+    // A slow network: each preview answers late, so the edits below overtake the ones in flight.
+    const slow = (route: Route) => setTimeout(() => route.continue().catch(() => {}), 600);
+    if (this.javaScript) await page.route("**/trade/preview", slow);
     await page.getByLabel("Order type").selectOption("limit");
     await page.getByLabel("Quantity").fill("5");
     await page.getByLabel("Limit price").fill("1.00");
     await page.getByLabel("Time in force").selectOption("gtc");
     const estimate = page.locator("#ticket .estimate");
     if (this.javaScript) {
-      // The estimate follows the ticket as it changes, before anything is submitted.
+      // The estimate follows the ticket as it changes, the last edit included, before anything is
+      // submitted.
       await this.settleEstimate("$5.00");
+      await page.unroute("**/trade/preview", slow);
       assert.match((await estimate.textContent()) ?? "", /Estimated cost \$5\.00 \(5 × \$1\.00\)/);
       await page.screenshot({ path: TRADE_SCREENSHOT, fullPage: true });
     }

@@ -342,12 +342,17 @@ export function OrderTicket(props: TicketProps) {
         Prices the order type does not use are ignored: a market order takes neither, a limit order
         only the limit price, a stop order only the stop price.
       </p>
-      {/* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched. */}
+      {
+        /* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched.
+          `queue last`: edits made while a preview is in flight run once it answers, the newest one
+          only; htmx's default keeps the first and drops the rest, leaving a stale estimate. */
+      }
       <p
         class="estimate"
         aria-live="polite"
         hx-post="/trade/preview"
         hx-trigger="change changed from:'closest form', input changed delay:500ms from:'closest form'"
+        hx-sync="queue last"
       >
         <EstimateText estimate={props.estimate} />
       </p>
