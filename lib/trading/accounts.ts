@@ -11,7 +11,7 @@ import { type Fixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { appendEntries } from "./ledger.ts";
-import { withOpenTotals } from "./open_orders.ts";
+import { cancelledOrderFields, withOpenTotals } from "./open_orders.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -205,13 +205,7 @@ export async function cancelOrdersOfClosedAccount(
       store.getMany<Position>("positions", sold.map((s) => positionId(accountId, s))),
     ]);
     if (!account) return cancelled;
-    const set = {
-      status: "cancelled" as const,
-      open: false,
-      holdAmount: "0.00",
-      cancelledAt: now,
-      updatedAt: now,
-    };
+    const set = cancelledOrderFields(now);
     try {
       await store.commit(withOpenTotals(
         page.items.map((o): WriteOp => ({

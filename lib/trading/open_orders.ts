@@ -185,6 +185,17 @@ async function accountPositions(store: Store, accountId: string): Promise<Positi
   return await findAll<Position>(store, "positions", { where: { accountId } });
 }
 
+/** The fields that end a working order as cancelled, releasing whatever it held. */
+export function cancelledOrderFields(now: Date) {
+  return {
+    status: "cancelled" as const,
+    open: false,
+    holdAmount: "0.00",
+    cancelledAt: now,
+    updatedAt: now,
+  };
+}
+
 /** The working (open) orders of an account: read only where totals are computed or checked. */
 export async function workingOrders(store: Store, accountId: string): Promise<Order[]> {
   return await findAll<Order>(store, "orders", { where: { accountId, open: true } });

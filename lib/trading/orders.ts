@@ -32,6 +32,7 @@ import {
   stopTriggered,
 } from "./order_rules.ts";
 import {
+  cancelledOrderFields,
   ensureOpenTotals,
   footprint,
   MAX_OPEN_ORDERS,
@@ -395,13 +396,7 @@ export async function cancelOrder(
           ? ctx.store.get<Position>("positions", positionId(order.accountId, order.symbol))
           : null,
       ]);
-      const set = {
-        status: "cancelled" as const,
-        open: false,
-        holdAmount: "0.00",
-        cancelledAt: now,
-        updatedAt: now,
-      };
+      const set = cancelledOrderFields(now);
       // The version check decides a race with a fill: exactly one of them ends the order. The
       // hold and reservation it releases leave the running totals in the same unit.
       await ctx.store.commit(withOpenTotals(
