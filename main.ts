@@ -15,6 +15,7 @@ import { openMarket, tradingContext } from "./lib/trading/setup.ts";
 import { startTradingWorkers } from "./lib/trading/worker.ts";
 import { openStore } from "./lib/store/open.ts";
 import { createApp } from "./routes/app.tsx";
+import { createLiveStreams } from "./routes/live/streams.ts";
 
 const startedAt = performance.now();
 
@@ -38,6 +39,7 @@ const trading = tradingContext(store, market, config, log, limiter);
 const mailer = await createMailer(config, log);
 const assets = await loadAssets();
 const background = createBackground(log);
+const live = createLiveStreams({ log });
 
 // The app is built once the address is known, so default links point where the server listens.
 let app: ReturnType<typeof createApp> | undefined;
@@ -59,6 +61,7 @@ const server = Deno.serve({
       startedAt,
       version: denoJson.version,
       background,
+      live,
     });
     log.info("listening", {
       url: `http://${hostname}:${port}`,
@@ -86,7 +89,10 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info("shutting down", { signal });
   clearInterval(sweeper);
-  await server.shutdown();
+  // Streams never end by themselves; the server would wait for them forever.
+  const closing = server.shutdown();
+  live.closeAll();
+  await closing;
   // Emails the last requests queued still go out before the mailer and the store close.
   await background.drain();
   await stopTrading();

@@ -33,6 +33,8 @@ const SOURCES: Record<string, URL> = {
   "tz.js": new URL("static/tz.js", root),
   "chart.js": new URL("static/chart.js", root),
   "htmx.js": new URL("node_modules/htmx.org/dist/htmx.min.js", root),
+  // htmx's server-sent-events extension, from the same pinned package: the live pages' stream.
+  "htmx-sse.js": new URL("node_modules/htmx.org/dist/ext/hx-sse.min.js", root),
 };
 
 /** Reads and hashes every asset once, at start-up. */

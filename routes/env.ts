@@ -12,6 +12,7 @@ import type { Metrics } from "../lib/metrics.ts";
 import type { ReadOnlySwitch } from "../lib/read_only.ts";
 import type { Store } from "../lib/store/port.ts";
 import type { Flash } from "./middleware/flash.ts";
+import type { LiveStreams } from "./live/streams.ts";
 
 /** Everything the HTTP layer needs, passed in by `main.ts` (or a test). */
 export type AppDeps = {
@@ -32,6 +33,8 @@ export type AppDeps = {
   version: string;
   /** Tasks that run after the response; drained at shutdown. */
   background: Background;
+  /** The server-sent-event streams this process serves; closed at shutdown. */
+  live: LiveStreams;
 };
 
 /** Hono's environment type for this app. */

@@ -16,6 +16,7 @@ import { dropMongoDatabase } from "../lib/store/mongo.ts";
 import { openStore } from "../lib/store/open.ts";
 import { openMarket, tradingContext } from "../lib/trading/setup.ts";
 import { createApp } from "./app.tsx";
+import { createLiveStreams } from "./live/streams.ts";
 import type { AppDeps } from "./env.ts";
 
 /**
@@ -58,6 +59,7 @@ export async function testApp(
     startedAt: performance.now(),
     version: "test",
     background: createBackground(log),
+    live: createLiveStreams({ log }),
   };
   const app = createApp(deps);
   return {
@@ -65,6 +67,7 @@ export async function testApp(
     deps,
     logLines,
     [Symbol.asyncDispose]: async () => {
+      deps.live.closeAll();
       await deps.background.drain();
       await deps.limiter.close();
       await deps.mailer.close();

@@ -77,6 +77,20 @@ export const loadSession = (deps: { store: Store; config: Config }): MiddlewareH
   };
 };
 
+/**
+ * A check, for a long-lived response, that the request's session still holds: false once it was
+ * signed out, expired, or ended by a credential change or suspension.
+ */
+export function sessionCheck(
+  c: Context<AppEnv>,
+  deps: { store: Store; config: Config },
+): () => Promise<boolean> {
+  const token = getCookie(c, BASE_NAME, cookieOptions(deps.config).prefix);
+  const origin = requestOrigin(c, deps.config.trustProxy);
+  return async () =>
+    token !== undefined && (await validateSessionToken(deps.store, token, origin)) !== null;
+}
+
 /** Only signed-in users pass; others get 401 (pages turn that into a redirect to sign in). */
 export const requireUser: MiddlewareHandler<AppEnv> = async function requireUser(c, next) {
   if (!c.get("user")) throw new AppError(401, "unauthenticated", "Please sign in to continue.");
