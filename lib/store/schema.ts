@@ -92,6 +92,14 @@ export const SCHEMA = {
     { fields: { accountId: 1, seq: -1 } },
     { fields: { userId: 1, at: -1 } },
   ],
+  /**
+   * Each account's order events, numbered by the account's `eventSeq` (lib/trading/events.ts);
+   * `_id` is `<accountId>:<seq>`. Read by sequence for live streams, pruned by time.
+   */
+  account_events: [
+    { fields: { accountId: 1, seq: 1 } },
+    { fields: { at: 1 } },
+  ],
   /** Replays of order requests by Idempotency-Key; `_id` is `<userId>:<key>`. */
   idempotency_keys: [
     { fields: { createdAt: 1 } },

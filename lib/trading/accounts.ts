@@ -192,10 +192,11 @@ export async function cancelOrdersOfClosedAccount(
 ): Promise<number> {
   let cancelled = 0;
   for (;;) {
-    // 40 orders, the account and at most 40 positions: within KV's 100 checks per unit.
+    // 25 orders, their 25 events, the account and at most 25 positions: within KV's 100 checks
+    // per unit.
     const page = await store.find<Order>("orders", {
       where: { accountId, open: true },
-      limit: 40,
+      limit: 25,
     });
     if (page.items.length === 0) return cancelled;
     // The account's totals and the positions' reservations move with the orders (open_orders.ts).
@@ -255,6 +256,8 @@ export type Account = Doc & {
    */
   openOrders?: number;
   heldForOrders?: string;
+  /** The number of the account's latest order event (events.ts); absent before the first. */
+  eventSeq?: number;
   createdAt: Date;
   closedAt: Date | null;
 };

@@ -16,6 +16,7 @@ import { type Fixed, formatFixed, parseFixed, SCALE } from "../money.ts";
 import { findAll } from "../store/find_all.ts";
 import type { Store, WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
+import { withOrderEvents } from "./events.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -52,14 +53,15 @@ export function reservedOf(position: Position | null): Fixed {
 }
 
 /** An order's state before and after a unit (null: it did not exist before). */
-export type OrderChange = { before: OrderFootprint | null; after: OrderFootprint };
+export type OrderChange = { before: Omit<Order, "_v"> | null; after: Omit<Order, "_v"> };
 
 /**
  * Adds the totals' movement for `changes` to a unit: into its update of the account (one bumping
  * the version is added when it has none) and into its write of each position whose reservation
  * moves (an update at the version read is added when it has none). `positions` are those read for
  * the unit; a working sell always has one, since it could only be placed against shares held.
- * On an account without totals the unit only bumps the account's version.
+ * On an account without totals the unit only bumps the account's version. Every unit that changes
+ * an order comes through here, so this is also where its events join the unit (events.ts).
  */
 export function withOpenTotals(
   ops: WriteOp[],
@@ -72,8 +74,9 @@ export function withOpenTotals(
     op.op === "update" && op.collection === "accounts" && op.id === account._id
   );
   if (accountAt < 0) out.push(accountStep(account));
+  // Every order change is also an event on the account's log, in this same unit (events.ts).
   const totals = openTotals(account);
-  if (!totals) return out;
+  if (!totals) return withOrderEvents(out, account, changes);
 
   let count = totals.openOrders;
   let held = totals.held;
@@ -118,7 +121,7 @@ export function withOpenTotals(
       });
     }
   }
-  return out;
+  return withOrderEvents(out, account, changes);
 }
 
 /** Position writes per unit while computing totals, leaving room for the account (KV: 100 checks). */

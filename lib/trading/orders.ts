@@ -359,10 +359,8 @@ async function tryPlace(
     });
   }
   // A working order moves the totals; the account's update serialises it with every other change
-  // to its buying power (a fill's ops already carry that update).
-  await store.commit(
-    order.open ? withOpenTotals(ops, account, [position], [{ before: null, after: order }]) : ops,
-  );
+  // to its buying power and numbers the order's events (a fill's ops already carry that update).
+  await store.commit(withOpenTotals(ops, account, [position], [{ before: null, after: order }]));
   return json;
 }
 

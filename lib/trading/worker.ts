@@ -11,6 +11,7 @@ import { parseFixed } from "../money.ts";
 import { ConflictError } from "../store/port.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
+import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
@@ -250,6 +251,7 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
+      await pruneAccountEvents(ctx.store, new Date(Date.now() - EVENT_RETENTION_MS));
     }, "pruning"),
   ];
   return async () => {

@@ -24,8 +24,8 @@ export type LiveStreamOptions = {
   signedIn: () => Promise<boolean>;
   /** What to send this tick (nothing when nothing changed). The first tick runs at once. */
   tick: (now: Date) => Promise<LiveMessage[]>;
-  /** The last message when the session ends. */
-  ended: LiveMessage;
+  /** The last message when the session ends (made then, so it can carry the latest id). */
+  ended: LiveMessage | (() => LiveMessage);
 };
 
 export type LiveStreams = {
@@ -101,7 +101,8 @@ export function createLiveStreams(settings: LiveStreamSettings): LiveStreams {
             if (now.getTime() - lastCheck >= sessionCheckMs) {
               lastCheck = now.getTime();
               if (!(await options.signedIn())) {
-                await sse.writeSSE(options.ended);
+                const { ended } = options;
+                await sse.writeSSE(typeof ended === "function" ? ended() : ended);
                 break;
               }
             }
