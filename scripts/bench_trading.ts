@@ -2,6 +2,7 @@
  * The trading figures of `deno task bench`: market orders end to end against the raw store's rate
  * for the same atomic write, and order-list latency with 100 or 100 000 orders behind it.
  */
+import { withOpenTotals } from "../lib/trading/open_orders.ts";
 import { auditOp } from "../lib/audit.ts";
 import { newId } from "../lib/ids.ts";
 import { type Security, SecurityCatalog, seedSecurities } from "../lib/market/securities.ts";
@@ -217,8 +218,9 @@ function marketFillUnit(
     at,
   };
   const fill = fillOps(input);
-  const ops: WriteOp[] = [
-    { op: "insert", collection: "orders", doc: { ...order, ...orderFillFields(input) } },
+  const filled = { ...order, ...orderFillFields(input) };
+  const unit: WriteOp[] = [
+    { op: "insert", collection: "orders", doc: filled },
     ...fill.ops,
     auditOp({
       action: "order.placed",
@@ -235,6 +237,8 @@ function marketFillUnit(
       },
     }, at),
   ];
+  // The order's events and execution-index fields join the unit as at placement (open_orders.ts).
+  const ops = withOpenTotals(unit, account, [book.position], [{ before: null, after: filled }]);
   return {
     ops,
     accountAt: ops.findIndex((op) => op.collection === "accounts"),

@@ -35,8 +35,17 @@ export const SCHEMA = {
     { fields: { userId: 1, placedAt: -1 } },
     /** Holds and reserved shares: an account's working orders. */
     { fields: { accountId: 1, open: 1 } },
-    /** The execution worker: every working order. */
+    /** Readiness and admin: working orders, oldest first. */
     { fields: { open: 1, placedAt: 1 } },
+    /**
+     * The execution pass (order_watch.ts): per symbol, side and mode, the working orders by the
+     * price at which they become marketable or trigger, read as a range at the current quote.
+     */
+    { fields: { watchKey: 1, watchPrice: 1 } },
+    /** The symbols with working orders, one seek each (worker.ts). */
+    { fields: { open: 1, symbol: 1 } },
+    /** Day orders that reach their session's close. */
+    { fields: { open: 1, expiresAt: 1 } },
     { fields: { accountId: 1, clientOrderId: 1 }, unique: true },
   ],
   positions: [

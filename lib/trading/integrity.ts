@@ -1,4 +1,5 @@
 /** A full scan of the trading data checking its invariants (docs/design.md, Money invariants). */
+import { watchFields } from "./order_watch.ts";
 import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Doc, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
@@ -250,6 +251,19 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       problems,
       warnings,
     });
+    // The execution pass finds a working order only where its watch fields say (order_watch.ts).
+    const watch = watchFields(order);
+    if (order.watchKey === undefined && order.watchPrice === undefined) {
+      if (order.open) {
+        warnings.push(
+          `order ${order._id}: working without execution-index fields; the worker's sweep adds them`,
+        );
+      }
+    } else if (order.watchKey !== watch.watchKey || order.watchPrice !== watch.watchPrice) {
+      problems.push(
+        `order ${order._id}: waits at ${order.watchKey} ${order.watchPrice}, but its state says ${watch.watchKey} ${watch.watchPrice}`,
+      );
+    }
     if (order.open && order.side === "sell") {
       const qty = parseOrNull(order.qty, SCALE);
       const filled = parseOrNull(order.filledQty, SCALE);

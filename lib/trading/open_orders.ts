@@ -17,6 +17,7 @@ import { findAll } from "../store/find_all.ts";
 import type { Store, WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
 import { withOrderEvents } from "./events.ts";
+import { watchFields } from "./order_watch.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -61,7 +62,8 @@ export type OrderChange = { before: Omit<Order, "_v"> | null; after: Omit<Order,
  * moves (an update at the version read is added when it has none). `positions` are those read for
  * the unit; a working sell always has one, since it could only be placed against shares held.
  * On an account without totals the unit only bumps the account's version. Every unit that changes
- * an order comes through here, so this is also where its events join the unit (events.ts).
+ * an order comes through here, so this is also where its events join the unit (events.ts) and
+ * where its place in the execution index follows its state (order_watch.ts).
  */
 export function withOpenTotals(
   ops: WriteOp[],
@@ -69,7 +71,8 @@ export function withOpenTotals(
   positions: (Position | null)[],
   changes: OrderChange[],
 ): WriteOp[] {
-  const out = [...ops];
+  // Each changed order waits where its new state says (order_watch.ts), in this same unit.
+  const out = ops.map((op) => withWatch(op, changes));
   const accountAt = out.findIndex((op) =>
     op.op === "update" && op.collection === "accounts" && op.id === account._id
   );
@@ -122,6 +125,19 @@ export function withOpenTotals(
     }
   }
   return withOrderEvents(out, account, changes);
+}
+
+/** An order's write with the watch fields of its state after the unit; other writes as they are. */
+function withWatch(op: WriteOp, changes: OrderChange[]): WriteOp {
+  if (op.op === "insert" && op.collection === "orders") {
+    const change = changes.find((c) => c.after._id === op.doc._id);
+    return change ? { ...op, doc: { ...op.doc, ...watchFields(change.after) } } : op;
+  }
+  if (op.op === "update" && op.collection === "orders") {
+    const change = changes.find((c) => c.after._id === op.id);
+    return change ? { ...op, set: { ...op.set, ...watchFields(change.after) } } : op;
+  }
+  return op;
 }
 
 /** Position writes per unit while computing totals, leaving room for the account (KV: 100 checks). */

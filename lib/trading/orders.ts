@@ -690,4 +690,7 @@ export type Order = Doc & {
   cancelledAt: Date | null;
   expiredAt: Date | null;
   rejectReason: string | null;
+  /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
+  watchKey?: string | null;
+  watchPrice?: number | null;
 };

@@ -17,7 +17,7 @@ import {
   workingOrders,
 } from "./orders.ts";
 import { accountSnapshot } from "./portfolio.ts";
-import { pruneIdempotencyKeys, runExecutionPass } from "./worker.ts";
+import { pruneIdempotencyKeys, runExecutionPass, sweepWorkingOrders } from "./worker.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>;
 const ORIGIN = { ip: "192.0.2.1", userAgent: "test" };
@@ -520,7 +520,7 @@ Deno.test("[trading] fractional crypto: cash moves in cents, and the cost basis 
   assert.equal(after.positions.length, 0, "flat");
 });
 
-Deno.test("[trading] orders left working on a closed account (an interrupted reset) are ended by the worker", async () => {
+Deno.test("[trading] orders left working on a closed account (an interrupted reset) are ended by the worker's sweep", async () => {
   await using t = await testApp();
   const ctx = t.deps.trading;
   const account = await trader(t, "u1");
@@ -538,7 +538,10 @@ Deno.test("[trading] orders left working on a closed account (an interrupted res
     status: "closed",
     closedAt: new Date(),
   }, { ifVersion: fresh._v });
+  // Not marketable, it is no candidate of a pass; the slow sweep ends it.
   await runExecutionPass(ctx);
+  assert.equal((await ordersOf(t, "u1"))[0].status, "new");
+  assert.deepEqual(await sweepWorkingOrders(ctx), { cancelled: 1, indexed: 0 });
   const [ended] = await ordersOf(t, "u1");
   assert.equal(ended._id, order.id);
   assert.equal(ended.status, "cancelled");

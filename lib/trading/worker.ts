@@ -1,5 +1,5 @@
 /**
- * The execution worker: evaluates every working order against the market as prices move. Stops
+ * The execution worker: evaluates the working orders the market reaches as prices move. Stops
  * trigger on the last price; marketable orders fill through the same atomic unit as at placement;
  * day orders expire at their session's close. Safe to run in several app instances at once and
  * to stop at any moment: every change checks the versions it read, so an order fills at most once.
@@ -7,8 +7,7 @@
 import { auditOp } from "../audit.ts";
 import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
-import { parseFixed } from "../money.ts";
-import { ConflictError } from "../store/port.ts";
+import { ConflictError, type Query } from "../store/port.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
@@ -19,6 +18,9 @@ import { executionPrice, fillCash, holdFor, stopTriggered } from "./order_rules.
 import { ensureOpenTotals, footprint, openTotals, withOpenTotals } from "./open_orders.ts";
 import { type Order, type TradingContext } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
+import { candidateRanges, watchFields } from "./order_watch.ts";
+import { formatFixed, parseFixed } from "../money.ts";
+import type { Security } from "../market/securities.ts";
 
 /** What one pass did. */
 export type PassResult = {
@@ -29,7 +31,12 @@ export type PassResult = {
   conflicts: number;
 };
 
-/** Evaluates every working order once. */
+/**
+ * One execution pass: the working orders the current prices can trigger or fill, and the day
+ * orders whose session has closed — never the rest of the book. Its cost follows the market:
+ * one seek per symbol that has working orders, four index ranges per such symbol whose market is
+ * open (order_watch.ts), and the candidates those ranges hold.
+ */
 export async function runExecutionPass(ctx: TradingContext, now = new Date()): Promise<PassResult> {
   const result: PassResult = { filled: 0, expired: 0, rejected: 0, triggered: 0, conflicts: 0 };
   // Account status per pass: read once per account, not once per order.
@@ -42,39 +49,137 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     }
     return status;
   };
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.find<Order>("orders", {
+  const seen = new Set<string>();
+  const run = async (order: Order, quote: LiveQuote | undefined) => {
+    if (seen.has(order._id)) return;
+    seen.add(order._id);
+    try {
+      // In turn with the account's other writers in this process, so a burst of orders and the
+      // pass do not keep invalidating each other's readings.
+      const outcome = await inAccountTurn(
+        order.accountId,
+        () => evaluate(ctx, order, quote, now, accountStatus),
+      );
+      if (outcome) result[outcome]++;
+    } catch (err) {
+      // Someone else (a cancel, another worker) changed the order or account first, or its
+      // queue is long; the next pass sees it.
+      const busy = err instanceof AppError && err.code === "account_busy";
+      if (!(err instanceof ConflictError) && !busy) throw err;
+      result.conflicts++;
+    }
+  };
+
+  // Day orders past their session's close (null expiresAt sorts first: the range starts above it).
+  for await (
+    const order of eachOrder(ctx.store, {
+      where: { open: true },
+      sort: { field: "expiresAt", direction: 1 },
+      range: { gte: new Date(0), lt: new Date(now.getTime() + 1) },
+    })
+  ) await run(order, undefined);
+
+  const symbols = await symbolsWithWorkingOrders(ctx);
+  const securities = symbols
+    .map((s) => ctx.market.catalog.get(s))
+    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now)) as Security[];
+  const quotes = await liveQuotes(ctx.market, securities, now);
+  for (const [n, security] of securities.entries()) {
+    const quote = quotes[n];
+    const decimals = security.priceDecimals;
+    const shown = {
+      bid: formatFixed(quote.bid, decimals),
+      ask: formatFixed(quote.ask, decimals),
+      last: formatFixed(quote.last, decimals),
+    };
+    for (const range of candidateRanges(security.symbol, shown)) {
+      for await (
+        const order of eachOrder(ctx.store, {
+          where: { watchKey: range.key },
+          sort: { field: "watchPrice", direction: 1 },
+          range: { gte: range.gte, lt: range.lt },
+        })
+      ) await run(order, quote);
+    }
+  }
+  return result;
+}
+
+/**
+ * The slow sweep over every working order (at start and hourly), for what prices never bring into
+ * a pass: orders left on an account a reset closed (an interrupted reset) end; orders written
+ * before the execution index get their place in it (order_watch.ts).
+ */
+export async function sweepWorkingOrders(
+  ctx: TradingContext,
+  now = new Date(),
+): Promise<{ cancelled: number; indexed: number }> {
+  const swept = { cancelled: 0, indexed: 0 };
+  const closed = new Set<string>();
+  const checked = new Map<string, Account["status"] | "missing">();
+  for await (
+    const order of eachOrder(ctx.store, {
       where: { open: true },
       sort: { field: "placedAt", direction: 1 },
-      limit: 200,
-      cursor,
-    });
-    cursor = page.nextCursor ?? undefined;
-    const symbols = [...new Set(page.items.map((o) => o.symbol))];
-    const securities = symbols.map((s) => ctx.market.catalog.get(s)).filter((s) => s !== undefined);
-    const quotes = new Map(
-      (await liveQuotes(ctx.market, securities, now)).map((q) => [q.symbol, q]),
-    );
-    for (const order of page.items) {
-      try {
-        // In turn with the account's other writers in this process, so a burst of orders and the
-        // pass do not keep invalidating each other's readings.
-        const outcome = await inAccountTurn(
-          order.accountId,
-          () => evaluate(ctx, order, quotes.get(order.symbol), now, accountStatus),
-        );
-        if (outcome) result[outcome]++;
-      } catch (err) {
-        // Someone else (a cancel, another worker) changed the order or account first, or its
-        // queue is long; the next pass sees it.
-        const busy = err instanceof AppError && err.code === "account_busy";
-        if (!(err instanceof ConflictError) && !busy) throw err;
-        result.conflicts++;
-      }
+    })
+  ) {
+    if (!checked.has(order.accountId)) {
+      const account = await ctx.store.get<Account>("accounts", order.accountId);
+      checked.set(order.accountId, account?.status ?? "missing");
     }
+    if (checked.get(order.accountId) === "closed") {
+      if (!closed.has(order.accountId)) {
+        closed.add(order.accountId);
+        swept.cancelled += await cancelOrdersOfClosedAccount(ctx.store, order.accountId, now);
+      }
+      continue;
+    }
+    const watch = watchFields(order);
+    if (order.watchKey === watch.watchKey && order.watchPrice === watch.watchPrice) continue;
+    try {
+      await ctx.store.update<Order>("orders", order._id, watch, { ifVersion: order._v });
+      swept.indexed++;
+    } catch (err) {
+      // Changed meanwhile: whatever changed it wrote its watch fields.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  return swept;
+}
+
+/** The orders a query matches, read a page at a time so a long range never sits in memory. */
+async function* eachOrder(
+  store: TradingContext["store"],
+  query: Omit<Query, "cursor" | "limit">,
+): AsyncGenerator<Order> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<Order>("orders", { ...query, limit: 200, cursor });
+    yield* page.items;
+    cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  return result;
+}
+
+/**
+ * The distinct symbols of the working orders: a loose index scan of `{open, symbol}`, one seek
+ * per symbol however many orders each has.
+ */
+async function symbolsWithWorkingOrders(ctx: TradingContext): Promise<string[]> {
+  const symbols: string[] = [];
+  let from = "";
+  for (;;) {
+    const page = await ctx.store.find<Order>("orders", {
+      where: { open: true },
+      sort: { field: "symbol", direction: 1 },
+      range: { gte: from },
+      limit: 1,
+    });
+    const next = page.items[0];
+    if (!next) return symbols;
+    symbols.push(next.symbol);
+    // The smallest string after this symbol: the next seek lands on the next symbol.
+    from = `${next.symbol}\u0000`;
+  }
 }
 
 async function evaluate(
@@ -129,9 +234,12 @@ async function evaluate(
     : parseFixed(order.stopPrice, security.priceDecimals);
   if (stopPrice !== null && !order.triggeredAt) {
     if (!stopTriggered(order.side, stopPrice, quote.last)) return null;
-    await store.update<Order>("orders", order._id, { triggeredAt: now, updatedAt: now }, {
-      ifVersion: order._v,
-    });
+    // Triggered, it waits as a market or limit order from now on (order_watch.ts).
+    await store.update<Order>("orders", order._id, {
+      triggeredAt: now,
+      updatedAt: now,
+      ...watchFields({ ...order, triggeredAt: now }),
+    }, { ifVersion: order._v });
     // Evaluate the triggered order on the next pass, against the version just written.
     return "triggered";
   }
@@ -246,8 +354,14 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
     return timer;
   };
   const securities = () => ctx.market.catalog.all();
+  // Orders from before the execution index are invisible to the pass until the sweep has given
+  // them their place, so it runs at once, not an hour from now.
+  running = sweepWorkingOrders(ctx).catch((error) =>
+    ctx.log.warn("working-order sweep failed", { error })
+  );
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
+    every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
