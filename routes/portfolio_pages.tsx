@@ -1,15 +1,28 @@
 /** /positions and /history: what the account holds, and every fill and cash movement, paged. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { notFound } from "../lib/errors.ts";
+import { normalizeSymbol } from "../lib/market/securities.ts";
+import { closePosition } from "../lib/trading/close_positions.ts";
+import { reservedOf } from "../lib/trading/open_orders.ts";
+import { type Position, positionId } from "../lib/trading/positions.ts";
+import type { FormState } from "../views/form.tsx";
+import { setFlash } from "./middleware/flash.ts";
 import { z } from "zod";
 import { formatFixed, parseFixed, sumFixed } from "../lib/money.ts";
 import { listTrades } from "../lib/trading/history.ts";
 import { listLedger } from "../lib/trading/ledger.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
-import { HistoryPage, PositionsPage } from "../views/portfolio.tsx";
+import {
+  ClosePositionForm,
+  ClosePositionPage,
+  HistoryPage,
+  PositionsPage,
+} from "../views/portfolio.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { requireUser } from "./middleware/session.ts";
-import { renderView } from "./render.ts";
-import { parseInput } from "./request.ts";
+import { formFailure, renderView } from "./render.ts";
+import { formBody, parseInput, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { sparksOf, tradingPageContext } from "./trading_context.ts";
 import { provideSparks } from "../views/chart.tsx";
@@ -32,7 +45,49 @@ export function positionRoutes(deps: AppDeps) {
         page: <PositionsPage snapshot={snapshot} unrealized={formatFixed(unrealized)} />,
         title: "Positions",
       });
+    })
+    .get("/close", (c) => closePage(c, c.req.query("symbol") ?? ""))
+    .post("/close", async (c) => {
+      const values = await formBody(c);
+      try {
+        const order = await closePosition(deps.trading, pages.userId(c), values.symbol ?? "", {
+          qty: values.qty?.trim() || undefined,
+          cancelOrders: values.cancelOrders === "on",
+        }, pages.origin(c));
+        await setFlash(c, {
+          kind: "success",
+          text: `Market sell of ${order.qty} ${order.symbol} placed: ${
+            order.status.replace("_", " ")
+          }.`,
+        });
+        return redirectAfterPost(c, "/positions");
+      } catch (err) {
+        return closePage(c, values.symbol ?? "", formFailure(c, err, values));
+      }
     });
+
+  /** The confirmation page, or with htmx just its form, with the errors of a refused close. */
+  async function closePage(
+    c: Context<AppEnv>,
+    symbol: string,
+    failed?: { state: FormState; status: ContentfulStatusCode },
+  ) {
+    const account = await pages.account(c);
+    const snapshot = await accountSnapshot(deps.trading, account);
+    const wanted = normalizeSymbol(symbol);
+    const position = snapshot.positions.find((p) => p.symbol === wanted);
+    if (!position) throw notFound(`You hold no ${wanted.slice(0, 12) || "such position"}.`);
+    const stored = await deps.store.get<Position>("positions", positionId(account._id, wanted));
+    const reserved = formatFixed(reservedOf(stored), 0);
+    return renderView(c, {
+      page: <ClosePositionPage position={position} reserved={reserved} state={failed?.state} />,
+      partial: failed && (
+        <ClosePositionForm position={position} reserved={reserved} state={failed.state} />
+      ),
+      title: `Close ${position.symbol}`,
+      status: failed?.status,
+    });
+  }
 }
 
 export function historyRoutes(deps: AppDeps) {

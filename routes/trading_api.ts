@@ -14,6 +14,7 @@ import {
   resetDemoAccount,
   userAccounts,
 } from "../lib/trading/accounts.ts";
+import { closeAllPositions, closePosition } from "../lib/trading/close_positions.ts";
 import { listTrades, tradeJson } from "../lib/trading/history.ts";
 import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
 import { securityFor } from "../lib/trading/market.ts";
@@ -43,6 +44,7 @@ import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
 import {
   barsQuery,
+  closeQuery,
   idempotencyHeader,
   listQuery,
   orderInput,
@@ -159,6 +161,19 @@ export function tradingApi(deps: AppDeps) {
     .patch("/orders/:id", async (c) => {
       const changes = parseInput(replaceInput, await jsonBody(c));
       return c.json(await replaceOrder(ctx, userId(c), c.req.param("id"), changes, origin(c)));
+    })
+    .delete("/positions/:symbol{.+}", requireUser, async (c) => {
+      const query = parseInput(closeQuery, c.req.query());
+      return c.json(
+        await closePosition(ctx, userId(c), c.req.param("symbol"), query, origin(c)),
+      );
+    })
+    .delete("/positions", requireUser, async (c) => {
+      const query = parseInput(
+        closeQuery.pick({ accountId: true, cancelOrders: true }),
+        c.req.query(),
+      );
+      return c.json({ results: await closeAllPositions(ctx, userId(c), query, origin(c)) });
     })
     .get("/positions", requireUser, async (c) => {
       const accountId = c.req.query("accountId");

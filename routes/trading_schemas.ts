@@ -24,6 +24,15 @@ export const replaceInput = z.object({
   stopPrice: optionalAmount,
 });
 
+/** DELETE /api/positions[/:symbol]: how much to close, and whether working sells may be cancelled. */
+export const closeQuery = z.object({
+  accountId: z.string().max(100).optional(),
+  qty: z.string().trim().max(40, "Too long.").optional(),
+  percentage: z.string().trim().max(40, "Too long.").optional(),
+  cancelOrders: z.enum(["true", "false"], { error: "Use true or false." }).default("false")
+    .transform((v) => v === "true"),
+});
+
 /** POST /api/accounts/:id/reset: the account's number typed back (accounts.ts confirmReset judges it). */
 export const resetInput = z.object({ confirm: z.unknown().optional() });
 

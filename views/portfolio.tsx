@@ -1,7 +1,9 @@
 /** The positions page and the history page (fills and cash activity). */
 import type { LedgerEntry } from "../lib/trading/ledger.ts";
 import type { Trade } from "../lib/trading/history.ts";
+import type { PositionView } from "../lib/trading/portfolio.ts";
 import type { Snapshot } from "./dashboard.tsx";
+import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   Pager,
   Pnl,
@@ -138,5 +140,85 @@ export function HistoryPage(props: {
         <Pager {...props.cashPages} label="Cash activity pages" />
       </section>
     </div>
+  );
+}
+
+/**
+ * Closing a position: what is held, a quantity prefilled with all of it, and the choice to cancel
+ * the working sells that reserve part of it. A plain form (a confirmation step that works without
+ * JavaScript); the JSON API takes `qty` or `percentage` (lib/trading/close_positions.ts).
+ */
+export function ClosePositionPage(props: {
+  position: PositionView;
+  reserved: string;
+  state?: FormState;
+}) {
+  const p = props.position;
+  return (
+    <div class="page narrow">
+      <h1>Close {p.symbol}</h1>
+      <section class="card" aria-labelledby="close-h">
+        <h2 id="close-h">Your position</h2>
+        <dl class="stats">
+          <div>
+            <dt>Quantity</dt>
+            <dd>{quantity(p.qty)}</dd>
+          </div>
+          <div>
+            <dt>Last</dt>
+            <dd>{price(p.lastPrice)}</dd>
+          </div>
+          <div>
+            <dt>Market value</dt>
+            <dd>{usd(p.marketValue)}</dd>
+          </div>
+          <div>
+            <dt>Unrealized P&amp;L</dt>
+            <dd>
+              <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
+            </dd>
+          </div>
+        </dl>
+        <ClosePositionForm position={p} reserved={props.reserved} state={props.state} />
+      </section>
+    </div>
+  );
+}
+
+export function ClosePositionForm(
+  props: { position: PositionView; reserved: string; state?: FormState },
+) {
+  const p = props.position;
+  const reserved = props.reserved !== "0";
+  const cancel = props.state?.values?.cancelOrders === "on";
+  return (
+    <HxForm id="close-form" action="/positions/close">
+      <FormError state={props.state} />
+      <input type="hidden" name="symbol" value={p.symbol} />
+      <Field
+        label="Quantity to sell"
+        name="qty"
+        value={p.qty}
+        inputmode="decimal"
+        maxlength={40}
+        autocomplete="off"
+        state={props.state}
+        hint={reserved
+          ? `You hold ${quantity(p.qty)}; open sell orders reserve ${
+            quantity(props.reserved)
+          } of them.`
+          : `You hold ${quantity(p.qty)}. A market order sells at the bid.`}
+      />
+      {reserved && (
+        <div class="field check">
+          <input type="checkbox" id="f-cancelOrders" name="cancelOrders" checked={cancel} />
+          <label for="f-cancelOrders">Cancel my open sell orders for {p.symbol} first</label>
+        </div>
+      )}
+      <div class="actions">
+        <button type="submit" class="danger">Sell at market</button>
+        <a href="/positions">Keep it</a>
+      </div>
+    </HxForm>
   );
 }

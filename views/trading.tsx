@@ -169,6 +169,9 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
                 <td class="act">
                   <a href={tradeHref(p.symbol, { side: "sell", qty: p.qty })}>
                     Sell<span class="sr">{p.symbol}</span>
+                  </a>{" "}
+                  <a href={`/positions/close?${new URLSearchParams({ symbol: p.symbol })}`}>
+                    Close<span class="sr">{p.symbol} position</span>
                   </a>
                 </td>
               )}
