@@ -26,15 +26,22 @@ const TYPES: Record<string, string> = {
 
 const root = new URL("../", import.meta.url);
 
-/** Where each asset's bytes come from: our own files, and htmx from its pinned npm package. */
-const SOURCES: Record<string, URL> = {
+/**
+ * Where each asset's bytes come from: our own files, and htmx from its pinned npm package. An
+ * asset of several files is their concatenation.
+ */
+const SOURCES: Record<string, URL | URL[]> = {
   "app.css": new URL("static/app.css", root),
   "icon.svg": new URL("static/icon.svg", root),
   "tz.js": new URL("static/tz.js", root),
   "chart.js": new URL("static/chart.js", root),
-  "htmx.js": new URL("node_modules/htmx.org/dist/htmx.min.js", root),
-  // htmx's server-sent-events extension, from the same pinned package: the live pages' stream.
-  "htmx-sse.js": new URL("node_modules/htmx.org/dist/ext/hx-sse.min.js", root),
+  // htmx with its server-sent-events extension (the live pages' stream), one file: an extension
+  // in a second deferred script can arrive after htmx has already processed the page, and then
+  // the page never connects.
+  "htmx.js": [
+    new URL("node_modules/htmx.org/dist/htmx.min.js", root),
+    new URL("node_modules/htmx.org/dist/ext/hx-sse.min.js", root),
+  ],
 };
 
 /** Reads and hashes every asset once, at start-up. */
@@ -42,7 +49,8 @@ export async function loadAssets(): Promise<AssetMap> {
   const byName = new Map<string, Asset>();
   const byFile = new Map<string, Asset>();
   for (const [name, source] of Object.entries(SOURCES)) {
-    const body = await Deno.readFile(source);
+    const parts = await Promise.all([source].flat().map((file) => Deno.readTextFile(file)));
+    const body = new TextEncoder().encode(parts.join("\n"));
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
     const [base, ext] = [
       name.slice(0, name.lastIndexOf(".")),

@@ -30,6 +30,7 @@ import { flash } from "./middleware/flash.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { wantsPartial } from "./request.ts";
 import { sameOrigin } from "./middleware/same_origin.ts";
+import { pageStreamRoutes } from "./live/page_stream.tsx";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { staticRoutes } from "./static.ts";
 
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings", settingsRoutes(deps));
+  app.route("/live", pageStreamRoutes(deps));
   app.route("/", tradingPages(deps));
   app.route("/admin", adminRoutes(deps));
   // The development mailbox shows emails "sent" when no provider is configured; never in production.

@@ -44,7 +44,9 @@ Deno.test("[chart] the 1D chart: prices, times, the previous close, coloured lik
     assert.match(chart, />\d\d:00<\/text>/, "hour labels");
     assert.match(chart, /<div class="sr"><table>.*<td>\$[\d,.]+<\/td>/, "the points as a table");
     // The line's colour is the quote's day change colour (no change: neutral on both).
-    const dayChange = html.match(/<dt>Change<\/dt><dd(?: class="(up|down)")?>/)!;
+    const dayChange = html.match(
+      /<dt>Change<\/dt><dd><span id="t-change"(?: class="(up|down)")?>/,
+    )!;
     const line = chart.match(/<svg viewBox="0 0 600 236" class="(up|down|flat)"/)![1];
     assert.equal(line, dayChange[1] ?? "flat", symbol);
     assert.ok(html.includes('<script src="/static/chart.'), "the readout script, from our origin");
@@ -77,9 +79,13 @@ Deno.test("[chart] range tabs and the view toggle work as plain links and as htm
   assert.match(fragment, /<g class="cd up"><path d="(M\d+\.5 \d+V\d+)+"/, "candle wicks");
   assert.match(fragment, /hx-get="\/trade\/AAPL\?range=1D&amp;view=candle"/);
 
-  // The quote poll at the same address still gets just the numbers.
-  const poll = await (await b.get("/trade/AAPL", htmx)).text();
-  assert.match(poll, /^<dt>Last<\/dt>/);
+  // The 1D chart reloads itself when the live stream says its next minute has come.
+  const day = await (await b.get("/trade/AAPL?range=1D&view=line", htmx)).text();
+  assert.match(
+    day,
+    /^<section id="chart"[^>]* hx-get="\/trade\/AAPL\?range=1D&amp;view=line" hx-trigger="chart from:body"/,
+  );
+  assert.doesNotMatch(fragment, /hx-trigger="chart/, "other ranges do not move by the minute");
 
   // A range the page never links to is a clear 422.
   const bad = await b.get("/trade/AAPL?range=2D");

@@ -15,9 +15,10 @@ import { formBody, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { quotesOf, sparksOf, tradingPageContext } from "./trading_context.ts";
 import { provideSparks } from "../views/chart.tsx";
+import { liveAddress } from "./live/page_stream.tsx";
 
 /** The dashboard shows the newest few; /orders has them all. */
-const OPEN_ORDERS_SHOWN = 10;
+export const OPEN_ORDERS_SHOWN = 10;
 
 export function dashboardRoutes(deps: AppDeps) {
   const ctx = deps.trading;
@@ -51,6 +52,7 @@ export function dashboardRoutes(deps: AppDeps) {
           openOrders={open.items.map(orderJson)}
           watchlist={watchlist}
           marketOpen={ctx.market.clock.isOpen("us_equity", now)}
+          live={liveAddress("dashboard", account, now)}
         />
       ),
       title: "Dashboard",

@@ -32,8 +32,9 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
       c.header("HX-Redirect", `/sign-in?next=${encodeURIComponent(pageShown(c))}`);
       return c.body(null, 401);
     }
-    // A page that needs a session sends the visitor to sign in, then back here.
-    if (error.status === 401 && !isApi(c) && c.req.method === "GET") {
+    // A page that needs a session sends the visitor to sign in, then back here. A live page's
+    // stream is not a page: a reconnect after the session ended gets the 401 itself.
+    if (error.status === 401 && !isApi(c) && !isLiveStream(c) && c.req.method === "GET") {
       return c.redirect(`/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
     }
     if (error.status === 503) {
@@ -68,6 +69,11 @@ function pageShown(c: Context<AppEnv>): string {
 
 function isApi(c: Context<AppEnv>): boolean {
   return c.req.path.startsWith("/api/") || c.req.path === "/api";
+}
+
+/** The live pages' stream (routes/live/page_stream.tsx) answers its errors as the API does. */
+function isLiveStream(c: Context<AppEnv>): boolean {
+  return c.req.path === "/live";
 }
 
 function toAppError(err: unknown): AppError | null {
@@ -113,7 +119,7 @@ function respond(
   details?: Record<string, unknown>,
 ): Response | Promise<Response> {
   c.status(status as ContentfulStatusCode);
-  if (isApi(c)) {
+  if (isApi(c) || isLiveStream(c)) {
     return c.json({ error: { code, message, ...(details ? { details } : {}) } });
   }
   return c.render(<ErrorPage status={status} message={message} requestId={c.get("requestId")} />, {

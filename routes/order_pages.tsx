@@ -25,8 +25,10 @@ import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
 import { backTo, buttonAction, tradingPageContext, withoutBlanks } from "./trading_context.ts";
 import { ordersQuery, replaceInput } from "./trading_schemas.ts";
+import { liveAddress } from "./live/page_stream.tsx";
 
-const PAGE_SIZE = 25;
+/** Orders per page; the live stream follows the same list. */
+export const ORDERS_PAGE_SIZE = 25;
 const ordersPageQuery = ordersQuery.omit({ limit: true });
 
 export function orderRoutes(deps: AppDeps) {
@@ -39,14 +41,18 @@ export function orderRoutes(deps: AppDeps) {
     failed?: FailedReplace & { next: string },
     status?: ContentfulStatusCode,
   ) {
+    // The account first: the version the stream compares with is never newer than the list.
+    const now = new Date();
+    const account = await pages.account(c);
     const page = await listOrders(
       deps.store,
       pages.userId(c),
       query.status,
-      PAGE_SIZE,
+      ORDERS_PAGE_SIZE,
       query.cursor,
     );
     const base = `/orders?status=${query.status}`;
+    const self = query.cursor ? `${base}&cursor=${encodeURIComponent(query.cursor)}` : base;
     const orders = page.items.map(orderJson);
     const failedOrder = failed && orders.find((o) => o.id === failed.orderId);
     return renderView(c, {
@@ -59,6 +65,8 @@ export function orderRoutes(deps: AppDeps) {
             ? `${base}&cursor=${encodeURIComponent(page.nextCursor)}`
             : undefined}
           failed={failed}
+          live={liveAddress("orders", account, now, query)}
+          self={self}
         />
       ),
       partial: failed && failedOrder && (

@@ -26,6 +26,7 @@ import { formBody, parseInput, redirectAfterPost } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { sparksOf, tradingPageContext } from "./trading_context.ts";
 import { provideSparks } from "../views/chart.tsx";
+import { liveAddress } from "./live/page_stream.tsx";
 
 const PAGE_SIZE = 25;
 const cursor = z.string().max(500).optional();
@@ -36,13 +37,21 @@ export function positionRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use(requireUser, noStore)
     .get("/", async (c) => {
-      const snapshot = await accountSnapshot(deps.trading, await pages.account(c));
+      const now = new Date();
+      const account = await pages.account(c);
+      const snapshot = await accountSnapshot(deps.trading, account, now);
       const unrealized = sumFixed(snapshot.positions.map((p) => parseFixed(p.unrealizedPnl, 2)));
       const symbols = snapshot.positions.map((p) => p.symbol);
-      const sparks = await sparksOf(deps.trading.market, symbols, new Date());
+      const sparks = await sparksOf(deps.trading.market, symbols, now);
       provideSparks(c, sparks);
       return renderView(c, {
-        page: <PositionsPage snapshot={snapshot} unrealized={formatFixed(unrealized)} />,
+        page: (
+          <PositionsPage
+            snapshot={snapshot}
+            unrealized={formatFixed(unrealized)}
+            live={liveAddress("positions", account, now)}
+          />
+        ),
         title: "Positions",
       });
     })

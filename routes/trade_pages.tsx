@@ -18,7 +18,6 @@ import {
   EstimateText,
   OrderReview,
   OrderTicket,
-  QuoteNumbers,
   relevantTicketValues,
   type ReviewProps,
   SearchResults,
@@ -35,6 +34,7 @@ import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, wantsPartial } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { tradingPageContext } from "./trading_context.ts";
+import { liveAddress } from "./live/page_stream.tsx";
 import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
 const SEARCH_LIMIT = 10;
@@ -165,9 +165,10 @@ export function tradeRoutes(deps: AppDeps) {
     chartOf: z.output<typeof chartInput> = { range: "1D", view: "line" },
   ) {
     const now = new Date();
+    const account = await pages.account(c);
     const [[quote], snapshot] = await Promise.all([
       market.provider.quotes([security], now),
-      pages.account(c).then((account) => accountSnapshot(ctx, account, now)),
+      accountSnapshot(ctx, account, now),
     ]);
     const chartProps = await chart(security, quote, chartOf, now);
     const position = snapshot.positions.find((p) => p.symbol === security.symbol);
@@ -199,6 +200,7 @@ export function tradeRoutes(deps: AppDeps) {
             chart: chartProps,
             open: marketOpen(market, security, now),
             ticket: ticketProps,
+            live: liveAddress("trade", account, now, { symbol: security.symbol }),
           }}
           form={form}
         />
@@ -299,11 +301,6 @@ export function tradeRoutes(deps: AppDeps) {
         const now = new Date();
         const [quote] = await market.provider.quotes([security], now);
         return c.html(<PriceChart {...await chart(security, quote, chartOf, now)} />);
-      }
-      if (wantsPartial(c)) {
-        // The quote poll: just the numbers, a few hundred bytes every few seconds.
-        const [quote] = await market.provider.quotes([security], new Date());
-        return c.html(<QuoteNumbers quote={quote} ticketLast />);
       }
       const values: Record<string, string> = {
         ...ticketDefaults(security),

@@ -21,6 +21,7 @@ import {
   type WatchlistForm,
   WatchlistPage,
 } from "../views/watchlist.tsx";
+import { liveAddress } from "./live/page_stream.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
@@ -57,6 +58,7 @@ export function watchlistRoutes(deps: AppDeps) {
             quotes: list.symbols.map((s) => quotes.get(s)).filter((q) => q !== undefined),
           }))}
           failed={failed}
+          live={liveAddress("watchlist", null, now)}
         />
       ),
       partial: failed && failedForm(lists, failed.form, failed.state),

@@ -323,11 +323,16 @@ export function PriceChart(props: PriceChartProps) {
     const href = props.href(q);
     return { href, "hx-get": href };
   };
+  // The 1D chart reloads itself when the live stream says a minute has passed (views/live.tsx).
+  const live = range === "1D"
+    ? { "hx-get": props.href({ range, view }), "hx-trigger": "chart from:body" }
+    : {};
   return (
     <section
       id="chart"
       class="card pc"
       aria-labelledby="chart-h"
+      {...live}
       hx-target:inherited="#chart"
       hx-swap:inherited="outerHTML"
       hx-push-url:inherited="true"

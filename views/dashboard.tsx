@@ -7,7 +7,9 @@ import type { OrderJson } from "../lib/trading/orders.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import { OrdersTable } from "./orders.tsx";
-import { MarketBadge, Pnl, PositionsTable, QuotesTable, usd } from "./trading.tsx";
+import { cellId, Live, LiveBlock, type LiveCell, LiveConnection } from "./live.tsx";
+import { MarketBadge, pnlCell, PositionsTable, QuotesTable, usd } from "./trading.tsx";
+import type { Child } from "hono/jsx";
 
 export type Snapshot = Awaited<ReturnType<typeof accountSnapshot>>;
 
@@ -16,6 +18,8 @@ export function DashboardPage(props: {
   openOrders: OrderJson[];
   watchlist: { name: string; quotes: Quote[] };
   marketOpen: boolean;
+  /** The page's live stream (routes/live/page_stream.ts). */
+  live: string;
 }) {
   const { account, positions } = props.snapshot;
   return (
@@ -24,15 +28,20 @@ export function DashboardPage(props: {
         <h1>Dashboard</h1>
         <MarketBadge open={props.marketOpen} />
       </div>
+      <LiveConnection stream={props.live} />
       <AccountSummary account={account} />
       <section aria-labelledby="positions-h">
         <h2 id="positions-h">Positions</h2>
-        <PositionsTable positions={positions} />
+        <LiveBlock id="positions-live" name="positions" from="/dashboard">
+          <PositionsTable positions={positions} />
+        </LiveBlock>
       </section>
       <section aria-labelledby="orders-h">
         <h2 id="orders-h">Open orders</h2>
-        <OrdersTable orders={props.openOrders} next="/dashboard" empty="No open orders." />
-        {props.openOrders.length > 0 && <a href="/orders">All orders</a>}
+        <LiveBlock id="orders-live" name="orders" from="/dashboard">
+          <OrdersTable orders={props.openOrders} next="/dashboard" empty="No open orders." />
+          {props.openOrders.length > 0 && <a href="/orders">All orders</a>}
+        </LiveBlock>
       </section>
       <section aria-labelledby="watchlist-h">
         <h2 id="watchlist-h">{props.watchlist.name}</h2>
@@ -41,6 +50,7 @@ export function DashboardPage(props: {
             <QuotesTable
               label={`Quotes in ${props.watchlist.name}`}
               quotes={props.watchlist.quotes}
+              prefix={DASHBOARD_WATCHLIST}
             />
           )
           : <p class="muted">This watchlist is empty.</p>}
@@ -50,9 +60,46 @@ export function DashboardPage(props: {
   );
 }
 
+/** The ids of the dashboard's watchlist figures start with this. */
+export const DASHBOARD_WATCHLIST = "wl0";
+
+/**
+ * The account's figures that move with prices and orders, kept current by the live stream. Each
+ * page shows some of them: `DASHBOARD_FIGURES`, `POSITIONS_FIGURES`.
+ */
+export function accountCells(account: Snapshot["account"], unrealized = "0") {
+  const cell = (name: string, content: Child): LiveCell => ({ id: cellId("acct", name), content });
+  return {
+    equity: cell("equity", usd(account.equity)),
+    today: pnlCell(cellId("acct", "today"), account.todayPnl, account.todayPnlPercent),
+    cash: cell("cash", usd(account.cash)),
+    buyingPower: cell("bp", usd(account.buyingPower)),
+    held: cell("held", usd(account.heldForOrders)),
+    positionsValue: cell("mv", usd(account.positionsValue)),
+    unrealized: pnlCell(cellId("acct", "unrealized"), unrealized),
+  };
+}
+
+export type AccountFigure = keyof ReturnType<typeof accountCells>;
+export const DASHBOARD_FIGURES: AccountFigure[] = [
+  "equity",
+  "today",
+  "cash",
+  "buyingPower",
+  "held",
+];
+export const POSITIONS_FIGURES: AccountFigure[] = [
+  "positionsValue",
+  "unrealized",
+  "today",
+  "cash",
+  "equity",
+];
+
 /** Equity and today's P&L first and large, then cash, buying power and holds of the active account. */
 export function AccountSummary(props: { account: Snapshot["account"] }) {
   const { account } = props;
+  const cells = accountCells(account);
   return (
     <section class="card" aria-labelledby="account-h">
       <h2 id="account-h">
@@ -61,25 +108,33 @@ export function AccountSummary(props: { account: Snapshot["account"] }) {
       <dl class="stats lead">
         <div class="big">
           <dt>Equity</dt>
-          <dd>{usd(account.equity)}</dd>
+          <dd>
+            <Live cell={cells.equity} />
+          </dd>
         </div>
         <div class="big">
           <dt>Today's P&amp;L</dt>
           <dd>
-            <Pnl amount={account.todayPnl} percent={account.todayPnlPercent} />
+            <Live cell={cells.today} />
           </dd>
         </div>
         <div>
           <dt>Cash</dt>
-          <dd>{usd(account.cash)}</dd>
+          <dd>
+            <Live cell={cells.cash} />
+          </dd>
         </div>
         <div>
           <dt>Buying power</dt>
-          <dd>{usd(account.buyingPower)}</dd>
+          <dd>
+            <Live cell={cells.buyingPower} />
+          </dd>
         </div>
         <div>
           <dt>Held for orders</dt>
-          <dd>{usd(account.heldForOrders)}</dd>
+          <dd>
+            <Live cell={cells.held} />
+          </dd>
         </div>
       </dl>
     </section>

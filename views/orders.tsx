@@ -1,6 +1,8 @@
 /** The orders page (open, closed, all) and the orders table the dashboard shares, with cancel and change. */
 import type { OrderJson } from "../lib/trading/orders.ts";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import type { Child } from "hono/jsx";
+import { cellId, Live, LiveBlock, type LiveCell, LiveConnection } from "./live.tsx";
 import {
   ActionsHeader,
   Pager,
@@ -40,11 +42,16 @@ export function OrdersPage(props: {
   newer?: string;
   older?: string;
   failed?: FailedReplace;
+  /** The page's live stream (routes/live/page_stream.ts). */
+  live: string;
+  /** This page's own address, which its list reloads from when orders are placed elsewhere. */
+  self: string;
 }) {
   const anyOpen = props.orders.some((o) => isWorking(o));
   return (
     <div class="page">
       <h1>Orders</h1>
+      <LiveConnection stream={props.live} />
       <nav class="tabs" aria-label="Order status">
         {TABS.map(([tab, label]) => (
           <a href={`/orders?status=${tab}`} aria-current={tab === props.tab ? "page" : undefined}>
@@ -52,12 +59,14 @@ export function OrdersPage(props: {
           </a>
         ))}
       </nav>
-      <OrdersTable
-        orders={props.orders}
-        next={`/orders?status=${props.tab}`}
-        failed={props.failed}
-        empty={props.tab === "open" ? "No open orders." : "No orders here yet."}
-      />
+      <LiveBlock id="orders-live" name="orders" from={props.self}>
+        <OrdersTable
+          orders={props.orders}
+          next={`/orders?status=${props.tab}`}
+          failed={props.failed}
+          empty={props.tab === "open" ? "No open orders." : "No orders here yet."}
+        />
+      </LiveBlock>
       <Pager newer={props.newer} older={props.older} label="Order pages" />
       {anyOpen && (
         <PostButton
@@ -71,8 +80,26 @@ export function OrdersPage(props: {
   );
 }
 
+/**
+ * An order's figures that change as it fills or ends, kept current by the live stream: a row
+ * stays where it is and shows "filled" rather than vanishing from an open list.
+ */
+export function orderCells(o: OrderJson, next: string) {
+  const cell = (name: string, content: Child, block?: boolean): LiveCell => ({
+    id: cellId("ord", o.id, name),
+    content,
+    block,
+  });
+  return {
+    filled: cell("filled", quantity(o.filledQty)),
+    avg: cell("avg", o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)),
+    status: cell("status", <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>),
+    actions: cell("act", isWorking(o) && <OrderActions order={o} next={next} />, true),
+  };
+}
+
 /** A working order still rests in the market and can be cancelled or changed. */
-function isWorking(order: OrderJson): boolean {
+export function isWorking(order: OrderJson): boolean {
   return order.status === "new" || order.status === "partially_filled";
 }
 
@@ -101,41 +128,49 @@ export function OrdersTable(
           </tr>
         </thead>
         <tbody>
-          {props.orders.map((o) => (
-            <tr>
-              <td class="wide" data-label="Placed">
-                <Time at={o.placedAt} />
-              </td>
-              <th scope="row">
-                <a href={tradeHref(o.symbol)}>{o.symbol}</a>
-              </th>
-              <td data-label="Side">{o.side.toUpperCase()}</td>
-              <td data-label="Type">{o.type.replace("_", " ")}</td>
-              <td class="num" data-label="Qty">{quantity(o.qty)}</td>
-              <td class="num" data-label="Filled">{quantity(o.filledQty)}</td>
-              <td class="num" data-label="Avg price">
-                {o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)}
-              </td>
-              <td class="num wide" data-label="Limit / stop">
-                {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
-              </td>
-              <td data-label="Status">
-                <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>
-              </td>
-              <td data-label="TIF">{o.timeInForce.toUpperCase()}</td>
-              {actions && (
-                <td class="act">
-                  {isWorking(o) && (
-                    <OrderActions
-                      order={o}
-                      next={props.next}
-                      failed={props.failed?.orderId === o.id ? props.failed.state : undefined}
-                    />
-                  )}
+          {props.orders.map((o) => {
+            const cells = orderCells(o, props.next);
+            const failed = props.failed?.orderId === o.id ? props.failed.state : undefined;
+            return (
+              <tr>
+                <td class="wide" data-label="Placed">
+                  <Time at={o.placedAt} />
                 </td>
-              )}
-            </tr>
-          ))}
+                <th scope="row">
+                  <a href={tradeHref(o.symbol)}>{o.symbol}</a>
+                </th>
+                <td data-label="Side">{o.side.toUpperCase()}</td>
+                <td data-label="Type">{o.type.replace("_", " ")}</td>
+                <td class="num" data-label="Qty">{quantity(o.qty)}</td>
+                <td class="num" data-label="Filled">
+                  <Live cell={cells.filled} />
+                </td>
+                <td class="num" data-label="Avg price">
+                  <Live cell={cells.avg} />
+                </td>
+                <td class="num wide" data-label="Limit / stop">
+                  {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
+                </td>
+                <td data-label="Status">
+                  <Live cell={cells.status} />
+                </td>
+                <td data-label="TIF">{o.timeInForce.toUpperCase()}</td>
+                {actions && (
+                  <td class="act">
+                    {/* A failed change shows its form open with the errors; the stream never does. */}
+                    <Live
+                      cell={failed && isWorking(o)
+                        ? {
+                          ...cells.actions,
+                          content: <OrderActions order={o} next={props.next} failed={failed} />,
+                        }
+                        : cells.actions}
+                    />
+                  </td>
+                )}
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </Scroll>

@@ -2,7 +2,8 @@
 import type { LedgerEntry } from "../lib/trading/ledger.ts";
 import type { Trade } from "../lib/trading/history.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
-import type { Snapshot } from "./dashboard.tsx";
+import { accountCells, type Snapshot } from "./dashboard.tsx";
+import { Live, LiveBlock, LiveConnection } from "./live.tsx";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   Pager,
@@ -16,38 +17,50 @@ import {
   usd,
 } from "./trading.tsx";
 
-export function PositionsPage(props: { snapshot: Snapshot; unrealized: string }) {
+export function PositionsPage(
+  props: { snapshot: Snapshot; unrealized: string; live: string },
+) {
   const { account, positions } = props.snapshot;
+  const cells = accountCells(account, props.unrealized);
   return (
     <div class="page">
       <h1>Positions</h1>
+      <LiveConnection stream={props.live} />
       <dl class="stats card">
         <div>
           <dt>Market value</dt>
-          <dd>{usd(account.positionsValue)}</dd>
+          <dd>
+            <Live cell={cells.positionsValue} />
+          </dd>
         </div>
         <div>
           <dt>Unrealized P&amp;L</dt>
           <dd>
-            <Pnl amount={props.unrealized} />
+            <Live cell={cells.unrealized} />
           </dd>
         </div>
         <div>
           <dt>Today's P&amp;L</dt>
           <dd>
-            <Pnl amount={account.todayPnl} percent={account.todayPnlPercent} />
+            <Live cell={cells.today} />
           </dd>
         </div>
         <div>
           <dt>Cash</dt>
-          <dd>{usd(account.cash)}</dd>
+          <dd>
+            <Live cell={cells.cash} />
+          </dd>
         </div>
         <div>
           <dt>Equity</dt>
-          <dd>{usd(account.equity)}</dd>
+          <dd>
+            <Live cell={cells.equity} />
+          </dd>
         </div>
       </dl>
-      <PositionsTable positions={positions} sell />
+      <LiveBlock id="positions-live" name="positions" from="/positions">
+        <PositionsTable positions={positions} sell />
+      </LiveBlock>
     </div>
   );
 }

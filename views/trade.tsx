@@ -7,6 +7,7 @@ import { useRequestContext } from "hono/jsx-renderer";
 import type { AppEnv } from "../routes/env.ts";
 import { PriceChart, type PriceChartProps } from "./chart.tsx";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import { cellId, Live, type LiveCell, LiveConnection } from "./live.tsx";
 import {
   changeOf,
   MarketBadge,
@@ -49,7 +50,7 @@ export type TicketProps = {
   /** This symbol held now (quantity and market value), or null. */
   holding: { qty: string; value: string } | null;
   buyingPower: string;
-  /** The last trade price, shown large on the ticket and kept fresh by the quote poll. */
+  /** The last trade price, shown large on the ticket and kept fresh by the live stream. */
   last: string;
 };
 
@@ -63,6 +64,8 @@ export type TradePageProps = {
     chart: PriceChartProps;
     open: boolean;
     ticket: TicketProps;
+    /** The page's live stream (routes/live/page_stream.ts). */
+    live: string;
   };
   /** What stands in the ticket's place: the ticket, or the review of it. */
   form?: Child;
@@ -92,8 +95,9 @@ export function TradePage(props: TradePageProps) {
         </h1>
         <MarketBadge open={chosen.open} />
       </div>
+      <LiveConnection stream={chosen.live} />
       <section class="card" aria-label="Quote">
-        <dl class="quote" hx-get={tradeHref(security.symbol)} hx-trigger="every 5s">
+        <dl class="quote">
           <QuoteNumbers quote={chosen.quote} />
         </dl>
       </section>
@@ -163,25 +167,66 @@ export function SearchResults(props: { q: string; results: readonly Security[] }
   );
 }
 
-/** The quote's numbers only: what the poll fetches every few seconds, kept to a few bytes. */
-export function QuoteNumbers(props: { quote: Quote; ticketLast?: boolean }) {
-  const { quote } = props;
+/** The trade page's quote, kept current by the live stream. */
+export function tradeQuoteCells(quote: Quote) {
+  const cell = (name: string, content: Child): LiveCell => ({ id: cellId("t", name), content });
   const change = changeOf(quote);
+  return {
+    last: cell("last", price(quote.last)),
+    change: {
+      id: cellId("t", "change"),
+      content: `${signedPrice(change.amount)} (${percent(change.percent)})`,
+      tone: trend(change.amount),
+    },
+    bid: cell("bid", price(quote.bid)),
+    ask: cell("ask", price(quote.ask)),
+    prevClose: cell("prev", price(quote.prevClose)),
+  };
+}
+
+/** The ticket's side of the account, kept current by the live stream. */
+export function ticketCells(
+  ticket: Pick<TicketProps, "holding" | "buyingPower" | "last"> & { symbol: string },
+) {
+  const cell = (name: string, content: Child): LiveCell => ({ id: cellId("t", name), content });
+  const { holding } = ticket;
+  return {
+    last: cell("ticket-last", price(ticket.last)),
+    holding: cell(
+      "holding",
+      holding
+        ? `${quantity(holding.qty)} ${ticket.symbol} · ${usd(holding.value)}`
+        : "You don't own any",
+    ),
+    buyingPower: cell("bp", usd(ticket.buyingPower)),
+  };
+}
+
+/** The quote's numbers. */
+function QuoteNumbers(props: { quote: Quote }) {
+  const cells = tradeQuoteCells(props.quote);
   return (
     <>
       <dt>Last</dt>
-      <dd>{price(quote.last)}</dd>
+      <dd>
+        <Live cell={cells.last} />
+      </dd>
       <dt>Change</dt>
-      <dd class={trend(change.amount)}>
-        {signedPrice(change.amount)} ({percent(change.percent)})
+      <dd>
+        <Live cell={cells.change} />
       </dd>
       <dt>Bid</dt>
-      <dd>{price(quote.bid)}</dd>
+      <dd>
+        <Live cell={cells.bid} />
+      </dd>
       <dt>Ask</dt>
-      <dd>{price(quote.ask)}</dd>
+      <dd>
+        <Live cell={cells.ask} />
+      </dd>
       <dt>Prev close</dt>
-      <dd>{price(quote.prevClose)}</dd>
-      {props.ticketLast && <dd id="ticket-last" hx-swap-oob="true">{price(quote.last)}</dd>}
+      <dd>
+        <Live cell={cells.prevClose} />
+      </dd>
     </>
   );
 }
@@ -233,25 +278,26 @@ export function relevantTicketValues(values: Record<string, string>): Record<str
 
 /** The customer's side of the ticket: what they hold of this symbol and what they can spend. */
 function TicketAccount(props: { ticket: TicketProps }) {
-  const { holding, buyingPower, last, security } = props.ticket;
+  const cells = ticketCells({ ...props.ticket, symbol: props.ticket.security.symbol });
   return (
     <dl class="ticket-account">
       <div class="ticket-last">
         <dt>Last price</dt>
-        {/* The quote poll refreshes this number out of band (QuoteNumbers). */}
-        <dd id="ticket-last">{price(last)}</dd>
+        <dd>
+          <Live cell={cells.last} />
+        </dd>
       </div>
       <div>
         <dt>Your position</dt>
         <dd>
-          {holding
-            ? `${quantity(holding.qty)} ${security.symbol} · ${usd(holding.value)}`
-            : "You don't own any"}
+          <Live cell={cells.holding} />
         </dd>
       </div>
       <div>
         <dt>Buying power</dt>
-        <dd>{usd(buyingPower)}</dd>
+        <dd>
+          <Live cell={cells.buyingPower} />
+        </dd>
       </div>
     </dl>
   );
@@ -345,13 +391,14 @@ export function OrderTicket(props: TicketProps) {
       {
         /* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched.
           `queue last`: edits made while a preview is in flight run once it answers, the newest one
-          only; htmx's default keeps the first and drops the rest, leaving a stale estimate. */
+          only; htmx's default keeps the first and drops the rest, leaving a stale estimate.
+          `ticket`: the live stream's nudge when prices or buying power moved. */
       }
       <p
         class="estimate"
         aria-live="polite"
         hx-post="/trade/preview"
-        hx-trigger="change changed from:'closest form', input changed delay:500ms from:'closest form'"
+        hx-trigger="change changed from:'closest form', input changed delay:500ms from:'closest form', ticket from:body"
         hx-sync="queue last"
       >
         <EstimateText estimate={props.estimate} />

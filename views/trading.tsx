@@ -6,6 +6,7 @@ import type { Quote } from "../lib/market/simulator.ts";
 import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
 import { RowSpark } from "./chart.tsx";
+import { cellId, Live, type LiveCell } from "./live.tsx";
 
 // Amounts arrive as exact decimal strings; Intl formats such a string without a float in between.
 const MONEY = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
@@ -54,17 +55,19 @@ export function trend(value: string): "up" | "down" | undefined {
 }
 
 /**
- * A P&L figure in its colour: the amount, and the percentage when there is one. The colour follows
+ * A P&L figure and its colour: the amount, and the percentage when there is one. The colour follows
  * the sign as shown, so an amount that rounds to $0.00 is never green or red.
  */
+export function pnlText(amount: string, pct?: string): { text: string; tone?: "up" | "down" } {
+  const shown = signedUsd(amount);
+  const text = pct === undefined ? shown : `${shown} (${percent(pct)})`;
+  return { text, tone: shown.startsWith("+") ? "up" : shown.startsWith("-") ? "down" : undefined };
+}
+
+/** A P&L figure in its colour (pnlText). */
 export function Pnl(props: { amount: string; percent?: string }) {
-  const shown = signedUsd(props.amount);
-  return (
-    <span class={shown.startsWith("+") ? "up" : shown.startsWith("-") ? "down" : undefined}>
-      {shown}
-      {props.percent !== undefined && ` (${percent(props.percent)})`}
-    </span>
-  );
+  const { text, tone } = pnlText(props.amount, props.percent);
+  return <span class={tone}>{text}</span>;
 }
 
 /** The move since the previous close, as amount and percentage (decimal strings). */
@@ -148,44 +151,87 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
           </tr>
         </thead>
         <tbody>
-          {props.positions.map((p) => (
-            <tr>
-              <th scope="row">
-                <a href={tradeHref(p.symbol)}>{p.symbol}</a>
-              </th>
-              <td class="num" data-label="Qty">{quantity(p.qty)}</td>
-              <td class="num" data-label="Avg price">{price(p.avgEntryPrice)}</td>
-              <td class="num" data-label="Last">{price(p.lastPrice)}</td>
-              <td class="num" data-label="Value">{usd(p.marketValue)}</td>
-              <td class="num wide" data-label="Unrealized P&L">
-                <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
-              </td>
-              <td class="num wide" data-label="Today">
-                {/* Charts (issue 10): the day's sparkline beside today's P&L. */}
-                <RowSpark symbol={p.symbol} />{" "}
-                <Pnl amount={p.todayPnl} percent={p.todayPnlPercent} />
-              </td>
-              {props.sell && (
-                <td class="act">
-                  <a href={tradeHref(p.symbol, { side: "sell", qty: p.qty })}>
-                    Sell<span class="sr">{p.symbol}</span>
-                  </a>{" "}
-                  <a href={`/positions/close?${new URLSearchParams({ symbol: p.symbol })}`}>
-                    Close<span class="sr">{p.symbol} position</span>
-                  </a>
+          {props.positions.map((p) => {
+            const cells = positionCells(p);
+            return (
+              <tr>
+                <th scope="row">
+                  <a href={tradeHref(p.symbol)}>{p.symbol}</a>
+                </th>
+                <td class="num" data-label="Qty">{quantity(p.qty)}</td>
+                <td class="num" data-label="Avg price">{price(p.avgEntryPrice)}</td>
+                <td class="num" data-label="Last">
+                  <Live cell={cells.last} />
                 </td>
-              )}
-            </tr>
-          ))}
+                <td class="num" data-label="Value">
+                  <Live cell={cells.value} />
+                </td>
+                <td class="num wide" data-label="Unrealized P&L">
+                  <Live cell={cells.pnl} />
+                </td>
+                <td class="num wide" data-label="Today">
+                  {/* Charts (issue 10): the day's sparkline beside today's P&L. */}
+                  <RowSpark symbol={p.symbol} /> <Live cell={cells.today} />
+                </td>
+                {props.sell && (
+                  <td class="act">
+                    <a href={tradeHref(p.symbol, { side: "sell", qty: p.qty })}>
+                      Sell<span class="sr">{p.symbol}</span>
+                    </a>{" "}
+                    <a href={`/positions/close?${new URLSearchParams({ symbol: p.symbol })}`}>
+                      Close<span class="sr">{p.symbol} position</span>
+                    </a>
+                  </td>
+                )}
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </Scroll>
   );
 }
 
-/** Quotes of a list of symbols; `action` renders an extra cell per row (a remove button). */
+/** A position's figures that move with its price, kept current by the live stream. */
+export function positionCells(p: PositionView) {
+  const id = (name: string) => cellId("pos", p.symbol, name);
+  return {
+    last: { id: id("last"), content: price(p.lastPrice) },
+    value: { id: id("value"), content: usd(p.marketValue) },
+    pnl: pnlCell(id("pnl"), p.unrealizedPnl, p.unrealizedPnlPercent),
+    today: pnlCell(id("today"), p.todayPnl, p.todayPnlPercent),
+  } satisfies Record<string, LiveCell>;
+}
+
+/** A live P&L figure: its colour is the cell's own class, so an update is one element. */
+export function pnlCell(id: string, amount: string, pct?: string): LiveCell {
+  const { text, tone } = pnlText(amount, pct);
+  return { id, content: text, tone };
+}
+
+/** A quote's figures in a table whose ids start with `prefix` (a symbol can be in two lists). */
+export function quoteCells(prefix: string, q: Quote) {
+  const id = (name: string) => cellId(prefix, q.symbol, name);
+  const change = changeOf(q);
+  return {
+    last: { id: id("last"), content: price(q.last) },
+    change: { id: id("change"), content: percent(change.percent), tone: trend(change.percent) },
+    bid: { id: id("bid"), content: price(q.bid) },
+    ask: { id: id("ask"), content: price(q.ask) },
+  } satisfies Record<string, LiveCell>;
+}
+
+/**
+ * Quotes of a list of symbols; `action` renders an extra cell per row (a remove button). `prefix`
+ * names the live figures of this table on its page.
+ */
 export function QuotesTable(
-  props: { label: string; quotes: Quote[]; action?: (symbol: string) => Child },
+  props: {
+    label: string;
+    quotes: Quote[];
+    prefix: string;
+    action?: (symbol: string) => Child;
+  },
 ) {
   return (
     <Scroll label={props.label}>
@@ -202,20 +248,25 @@ export function QuotesTable(
         </thead>
         <tbody>
           {props.quotes.map((q) => {
-            const change = changeOf(q);
+            const cells = quoteCells(props.prefix, q);
             return (
               <tr>
                 <th scope="row">
                   <a href={tradeHref(q.symbol)}>{q.symbol}</a>
                 </th>
-                <td class="num" data-label="Last">{price(q.last)}</td>
+                <td class="num" data-label="Last">
+                  <Live cell={cells.last} />
+                </td>
                 <td class="num" data-label="Change">
                   {/* Charts (issue 10): the day's sparkline beside the day's change. */}
-                  <RowSpark symbol={q.symbol} />{" "}
-                  <span class={trend(change.percent)}>{percent(change.percent)}</span>
+                  <RowSpark symbol={q.symbol} /> <Live cell={cells.change} />
                 </td>
-                <td class="num" data-label="Bid">{price(q.bid)}</td>
-                <td class="num" data-label="Ask">{price(q.ask)}</td>
+                <td class="num" data-label="Bid">
+                  <Live cell={cells.bid} />
+                </td>
+                <td class="num" data-label="Ask">
+                  <Live cell={cells.ask} />
+                </td>
                 {props.action && <td class="act">{props.action(q.symbol)}</td>}
               </tr>
             );

@@ -33,6 +33,7 @@ Deno.test("[views] a quote's change that rounds to 0.00% is neutral, whatever th
   };
   const table = await html(
     <QuotesTable
+      prefix="q"
       label="Quotes"
       quotes={[
         { ...quote, last: "700001.00", prevClose: "700000.00" },
@@ -40,6 +41,6 @@ Deno.test("[views] a quote's change that rounds to 0.00% is neutral, whatever th
       ]}
     />,
   );
-  assert.equal(table.match(/<span\s*>0\.00%<\/span>/g)?.length, 2, table);
+  assert.equal(table.match(/<span id="q-BRK_A-change">0\.00%<\/span>/g)?.length, 2, table);
   assert.doesNotMatch(table, /class="(up|down)"/);
 });

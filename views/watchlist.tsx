@@ -2,6 +2,7 @@
 import type { Quote } from "../lib/market/simulator.ts";
 import type { Watchlist } from "../lib/trading/watchlists.ts";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
+import { LiveConnection } from "./live.tsx";
 import { PostButton, QuotesTable } from "./trading.tsx";
 
 /** Which form failed: adding to or renaming a list (by id), or creating one. */
@@ -9,8 +10,16 @@ export type WatchlistForm = { form: "add" | "rename"; listId: string } | { form:
 
 export type ListView = { list: Watchlist; quotes: Quote[] };
 
+/** The ids of the n-th list's live figures start with this (a symbol can be in two lists). */
+export const watchlistPrefix = (n: number) => `wl${n}`;
+
 export function WatchlistPage(
-  props: { lists: ListView[]; failed?: { form: WatchlistForm; state: FormState } },
+  props: {
+    lists: ListView[];
+    failed?: { form: WatchlistForm; state: FormState };
+    /** The page's live stream (routes/live/page_stream.ts). */
+    live: string;
+  },
 ) {
   const stateOf = (form: WatchlistForm) => {
     const failed = props.failed;
@@ -23,6 +32,7 @@ export function WatchlistPage(
   return (
     <div class="page">
       <h1>Watchlists</h1>
+      <LiveConnection stream={props.live} />
       {props.lists.map(({ list, quotes }, n) => {
         const base = listPath(list);
         const renameState = stateOf({ form: "rename", listId: list._id });
@@ -34,6 +44,7 @@ export function WatchlistPage(
                 <QuotesTable
                   label={list.name}
                   quotes={quotes}
+                  prefix={watchlistPrefix(n)}
                   action={(symbol) => (
                     <PostButton
                       action={`${base}/symbols/remove`}

@@ -24,8 +24,8 @@ export type LiveStreamOptions = {
   signedIn: () => Promise<boolean>;
   /** What to send this tick (nothing when nothing changed). The first tick runs at once. */
   tick: (now: Date) => Promise<LiveMessage[]>;
-  /** The last message when the session ends (made then, so it can carry the latest id). */
-  ended: LiveMessage | (() => LiveMessage);
+  /** The last messages when the session ends (made then, so they can carry the latest id). */
+  ended: LiveMessage | (() => LiveMessage | LiveMessage[] | Promise<LiveMessage[]>);
 };
 
 export type LiveStreams = {
@@ -102,7 +102,10 @@ export function createLiveStreams(settings: LiveStreamSettings): LiveStreams {
               lastCheck = now.getTime();
               if (!(await options.signedIn())) {
                 const { ended } = options;
-                await sse.writeSSE(typeof ended === "function" ? ended() : ended);
+                const last = typeof ended === "function" ? await ended() : ended;
+                for (const message of Array.isArray(last) ? last : [last]) {
+                  await sse.writeSSE(message);
+                }
                 break;
               }
             }

@@ -76,6 +76,9 @@ export async function openPage(
   });
   page.on("pageerror", (error) => opened.pageErrors.push(error.message));
   page.on("requestfailed", (request) => {
+    // A live page's stream stays open until the page is left, which aborts it: not a failure.
+    const stream = new URL(request.url()).pathname === "/live";
+    if (stream && request.failure()?.errorText === "net::ERR_ABORTED") return;
     opened.failedRequests.push(
       `${request.method()} ${request.url()}: ${request.failure()?.errorText}`,
     );

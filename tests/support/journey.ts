@@ -183,3 +183,16 @@ export class Journey {
     );
   }
 }
+
+/** Polls `read` until it differs from `before` (a live figure moving), for up to 20 s. */
+export async function assertChanges(
+  read: () => Promise<string | null>,
+  before: string | null,
+  what: string,
+) {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    if ((await read()) !== before) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${what} did not change in 20 s`);
+}
