@@ -20,9 +20,15 @@ const TABS: readonly [OrdersTab, string][] = [
   ["all", "All"],
 ];
 
+/** A trailing stop's trail as a person reads it: "5 %" or "$2.50". */
+export function trailText(order: Pick<OrderJson, "trailPercent" | "trailPrice">): string {
+  return order.trailPercent !== null ? `${order.trailPercent} %` : price(order.trailPrice ?? "0");
+}
+
 /** "BUY 5 AAPL limit $1.00": an order in a few words, for tables and flash messages. */
 export function describeOrder(order: OrderJson): string {
   const prices = [
+    order.type === "trailing_stop" && `trailing ${trailText(order)}`,
     order.stopPrice !== null && `stop ${price(order.stopPrice)}`,
     order.limitPrice !== null && `limit ${price(order.limitPrice)}`,
   ].filter(Boolean).join(" ");
@@ -110,7 +116,7 @@ export function OrdersTable(
                 <a href={tradeHref(o.symbol)}>{o.symbol}</a>
               </th>
               <td data-label="Side">{o.side.toUpperCase()}</td>
-              <td data-label="Type">{o.type.replace("_", " ")}</td>
+              <td data-label="Type">{o.type.replaceAll("_", " ")}</td>
               <td class="num" data-label="Qty">{quantity(o.qty)}</td>
               <td class="num" data-label="Filled">{quantity(o.filledQty)}</td>
               <td class="num" data-label="Avg price">
@@ -118,6 +124,12 @@ export function OrdersTable(
               </td>
               <td class="num wide" data-label="Limit / stop">
                 {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
+                {o.type === "trailing_stop" && (
+                  <small class="trail">
+                    {/* The stop moves with the best price since placing; shown as it stands. */}
+                    trail {trailText(o)} from {price(o.hwm ?? "0")}
+                  </small>
+                )}
               </td>
               <td data-label="Status">
                 <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>
@@ -179,6 +191,8 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
       qty: order.qty,
       limitPrice: order.limitPrice ?? "",
       stopPrice: order.stopPrice ?? "",
+      trailPercent: order.trailPercent ?? "",
+      trailPrice: order.trailPrice ?? "",
       ...props.state?.values,
     },
   };
@@ -205,7 +219,30 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
           state={state}
         />
       )}
-      {order.stopPrice !== null && (
+      {order.type === "trailing_stop" && (
+        <>
+          <Field
+            autocomplete="off"
+            id={id("trail-percent")}
+            label="Trail (%)"
+            name="trailPercent"
+            inputmode="decimal"
+            required={false}
+            hint="Fill one trail; a change starts the trail again from the last price"
+            state={state}
+          />
+          <Field
+            autocomplete="off"
+            id={id("trail-price")}
+            label="Trail ($)"
+            name="trailPrice"
+            inputmode="decimal"
+            required={false}
+            state={state}
+          />
+        </>
+      )}
+      {order.stopPrice !== null && order.type !== "trailing_stop" && (
         <Field
           autocomplete="off"
           id={id("stop")}
