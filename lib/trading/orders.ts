@@ -377,7 +377,7 @@ function trailFields(
 ): Pick<Order, "trailPercent" | "trailPrice" | "hwm"> {
   if (request.type !== "trailing_stop") return {};
   return {
-    trailPercent: request.trailPercent === null ? null : formatFixed(request.trailPercent),
+    trailPercent: request.trailPercent === null ? null : formatFixed(request.trailPercent, 0),
     trailPrice: request.trailPrice === null ? null : formatFixed(request.trailPrice),
     hwm: hwm === null ? null : formatFixed(hwm),
   };
