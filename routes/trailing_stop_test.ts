@@ -51,6 +51,17 @@ Deno.test("[trailing stop api] bad trails and times in force are 422s naming the
       assert.match(body.error.message, message, what);
     }
   }
+  // Crypto has no day, so a trailing stop on it is gtc only.
+  const crypto = await api.request("/api/orders", {
+    cookie,
+    body: {
+      ...trailing("buy", { trailPercent: 1, timeInForce: "day" }),
+      symbol: "BTC/USD",
+      qty: 0.01,
+    },
+  });
+  assert.equal(crypto.status, 422);
+  assert.match((await crypto.json()).error.message, /Crypto trades around the clock: use gtc\./);
   // Other types take no trail.
   const limit = await api.request("/api/orders", {
     cookie,

@@ -137,7 +137,10 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
     }
   }
   if (security.assetClass === "crypto" && timeInForce === "day") {
-    throw invalid("timeInForce", "Crypto trades around the clock: use gtc, ioc or fok.");
+    throw invalid(
+      "timeInForce",
+      `Crypto trades around the clock: use ${trailing || needsStop ? "gtc" : "gtc, ioc or fok"}.`,
+    );
   }
   if (
     (type === "stop" || type === "stop_limit") && (timeInForce === "ioc" || timeInForce === "fok")
