@@ -8,7 +8,7 @@ import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
 import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
-import { fillCash, parseOrderRequest } from "../lib/trading/order_rules.ts";
+import { anchorTrail, fillCash, parseOrderRequest } from "../lib/trading/order_rules.ts";
 import { type OrderJson, placeOrder } from "../lib/trading/orders.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import type { FormState } from "../views/form.tsx";
@@ -61,7 +61,16 @@ const ticketInput = orderInput.extend({
 });
 
 /** Ticket fields a link may prefill (the positions page's Sell link sends side and qty). */
-const TICKET_FIELDS = ["side", "type", "qty", "limitPrice", "stopPrice", "timeInForce"] as const;
+const TICKET_FIELDS = [
+  "side",
+  "type",
+  "qty",
+  "limitPrice",
+  "stopPrice",
+  "trailPercent",
+  "trailPrice",
+  "timeInForce",
+] as const;
 
 export function tradeRoutes(deps: AppDeps) {
   const ctx = deps.trading;
@@ -74,19 +83,23 @@ export function tradeRoutes(deps: AppDeps) {
     security: Security,
     values: Record<string, string>,
   ): Promise<Estimate> {
-    const request = parseOrderRequest({
+    const parsed = parseOrderRequest({
       side: values.side ?? "",
       type: values.type ?? "",
       timeInForce: values.timeInForce ?? "",
       qty: values.qty,
       limitPrice: values.limitPrice,
       stopPrice: values.stopPrice,
+      trailPercent: values.trailPercent,
+      trailPrice: values.trailPrice,
     }, security);
     const now = new Date();
     const [snapshot, quote] = await Promise.all([
       accountSnapshot(ctx, await pages.account(c), now),
       liveQuote(market, security, now),
     ]);
+    // A trailing stop is judged at the stop its trail gives from the last price now.
+    const { request } = anchorTrail(parsed, quote.last, security.priceDecimals);
     const buy = request.side === "buy";
     const buyingPower = parseFixed(snapshot.account.buyingPower, 2);
     const touch = buy ? quote.ask : quote.bid;

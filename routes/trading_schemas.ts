@@ -14,6 +14,9 @@ export const orderInput = z.object({
   qty: amount,
   limitPrice: optionalAmount,
   stopPrice: optionalAmount,
+  /** Trailing stops: one of the two (lib/trading/order_rules.ts judges them). */
+  trailPercent: optionalAmount,
+  trailPrice: optionalAmount,
   timeInForce: z.string().max(5).default("day"),
   clientOrderId: z.string().trim().max(64, "clientOrderId is at most 64 characters.").optional(),
 });
@@ -22,6 +25,8 @@ export const replaceInput = z.object({
   qty: optionalAmount,
   limitPrice: optionalAmount,
   stopPrice: optionalAmount,
+  trailPercent: optionalAmount,
+  trailPrice: optionalAmount,
 });
 
 /** DELETE /api/positions[/:symbol]: how much to close, and whether working sells may be cancelled. */

@@ -22,9 +22,15 @@ const TABS: readonly [OrdersTab, string][] = [
   ["all", "All"],
 ];
 
+/** A trailing stop's trail as a person reads it: "5 %" or "$2.50". */
+export function trailText(order: Pick<OrderJson, "trailPercent" | "trailPrice">): string {
+  return order.trailPercent !== null ? `${order.trailPercent} %` : price(order.trailPrice ?? "0");
+}
+
 /** "BUY 5 AAPL limit $1.00": an order in a few words, for tables and flash messages. */
 export function describeOrder(order: OrderJson): string {
   const prices = [
+    order.type === "trailing_stop" && `trailing ${trailText(order)}`,
     order.stopPrice !== null && `stop ${price(order.stopPrice)}`,
     order.limitPrice !== null && `limit ${price(order.limitPrice)}`,
   ].filter(Boolean).join(" ");
@@ -91,6 +97,16 @@ export function orderCells(o: OrderJson, next: string) {
     block,
   });
   return {
+    // A trailing stop's stop moves with its best price since placing; shown as it stands.
+    prices: cell(
+      "prices",
+      <>
+        {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
+        {o.type === "trailing_stop" && (
+          <small class="trail">trail {trailText(o)} from {price(o.hwm ?? "0")}</small>
+        )}
+      </>,
+    ),
     filled: cell("filled", quantity(o.filledQty)),
     avg: cell("avg", o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)),
     status: cell("status", <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>),
@@ -140,7 +156,7 @@ export function OrdersTable(
                   <a href={tradeHref(o.symbol)}>{o.symbol}</a>
                 </th>
                 <td data-label="Side">{o.side.toUpperCase()}</td>
-                <td data-label="Type">{o.type.replace("_", " ")}</td>
+                <td data-label="Type">{o.type.replaceAll("_", " ")}</td>
                 <td class="num" data-label="Qty">{quantity(o.qty)}</td>
                 <td class="num" data-label="Filled">
                   <Live cell={cells.filled} />
@@ -149,7 +165,7 @@ export function OrdersTable(
                   <Live cell={cells.avg} />
                 </td>
                 <td class="num wide" data-label="Limit / stop">
-                  {[o.limitPrice, o.stopPrice].map((p) => p === null ? "—" : price(p)).join(" / ")}
+                  <Live cell={cells.prices} />
                 </td>
                 <td data-label="Status">
                   <Live cell={cells.status} />
@@ -214,6 +230,8 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
       qty: order.qty,
       limitPrice: order.limitPrice ?? "",
       stopPrice: order.stopPrice ?? "",
+      trailPercent: order.trailPercent ?? "",
+      trailPrice: order.trailPrice ?? "",
       ...props.state?.values,
     },
   };
@@ -240,7 +258,30 @@ export function ReplaceForm(props: { order: OrderJson; next: string; state?: For
           state={state}
         />
       )}
-      {order.stopPrice !== null && (
+      {order.type === "trailing_stop" && (
+        <>
+          <Field
+            autocomplete="off"
+            id={id("trail-percent")}
+            label="Trail (%)"
+            name="trailPercent"
+            inputmode="decimal"
+            required={false}
+            hint="Fill one trail; a change starts the trail again from the last price"
+            state={state}
+          />
+          <Field
+            autocomplete="off"
+            id={id("trail-price")}
+            label="Trail ($)"
+            name="trailPrice"
+            inputmode="decimal"
+            required={false}
+            state={state}
+          />
+        </>
+      )}
+      {order.stopPrice !== null && order.type !== "trailing_stop" && (
         <Field
           autocomplete="off"
           id={id("stop")}

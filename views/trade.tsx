@@ -245,6 +245,7 @@ const TYPE_LABELS: Record<(typeof ORDER_TYPES)[number], string> = {
   limit: "Limit",
   stop: "Stop",
   stop_limit: "Stop limit",
+  trailing_stop: "Trailing stop",
 };
 const TIF_LABELS: Record<(typeof TIME_IN_FORCE)[number], string> = {
   day: "Day",
@@ -273,6 +274,10 @@ export function relevantTicketValues(values: Record<string, string>): Record<str
   const out = { ...values };
   if (type !== "limit" && type !== "stop_limit") delete out.limitPrice;
   if (type !== "stop" && type !== "stop_limit") delete out.stopPrice;
+  if (type !== "trailing_stop") {
+    delete out.trailPercent;
+    delete out.trailPrice;
+  }
   return out;
 }
 
@@ -374,6 +379,30 @@ export function OrderTicket(props: TicketProps) {
         />
         <Field
           autocomplete="off"
+          id="t-trail-percent"
+          label="Trail (%)"
+          name="trailPercent"
+          class="for-trail"
+          inputmode="decimal"
+          required={false}
+          maxlength={24}
+          hint="Trailing stop: fill this or the dollar trail"
+          state={ticketState}
+        />
+        <Field
+          autocomplete="off"
+          id="t-trail-price"
+          label="Trail ($)"
+          name="trailPrice"
+          class="for-trail"
+          inputmode="decimal"
+          required={false}
+          maxlength={24}
+          hint="Trailing stop: dollars behind the best price"
+          state={ticketState}
+        />
+        <Field
+          autocomplete="off"
           id="t-tif"
           label="Time in force"
           name="timeInForce"
@@ -386,7 +415,7 @@ export function OrderTicket(props: TicketProps) {
       {/* Hidden where CSS :has() hides the unused fields; shown where every field shows. */}
       <p class="hint all-fields-note">
         Prices the order type does not use are ignored: a market order takes neither, a limit order
-        only the limit price, a stop order only the stop price.
+        only the limit price, a stop order only the stop price, a trailing stop only one trail.
       </p>
       {
         /* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched.
@@ -456,6 +485,16 @@ export function OrderReview(props: ReviewProps) {
             <dd>{price(values.stopPrice)}</dd>
           </>
         )}
+        {type === "trailing_stop" && (
+          <>
+            <dt>Trail</dt>
+            <dd>
+              {values.trailPercent ? `${values.trailPercent} %` : price(values.trailPrice ?? "0")}
+            </dd>
+            <dt>Stop now</dt>
+            <dd>{price(e.price)}</dd>
+          </>
+        )}
         <dt>Estimated price</dt>
         <dd>{price(e.price)}</dd>
         <dt>{buy ? "Value (rounded up to the cent)" : "Value (rounded down to the cent)"}</dt>
@@ -477,6 +516,10 @@ export function OrderReview(props: ReviewProps) {
       <p class="hint">
         {type === "market"
           ? "A market order fills at the best price when it is placed, so the amount can differ."
+          : type === "trailing_stop"
+          ? `The stop follows the best price since placing (the ${
+            buy ? "lowest" : "highest"
+          }) by your trail; when the last price crosses it, the order fills at market.`
           : "The order fills only at your price or better."}
       </p>
       <div class="actions">
@@ -491,7 +534,17 @@ export function OrderReview(props: ReviewProps) {
   );
 }
 
-const REVIEW_FIELDS = ["symbol", "side", "type", "qty", "limitPrice", "stopPrice", "timeInForce"];
+const REVIEW_FIELDS = [
+  "symbol",
+  "side",
+  "type",
+  "qty",
+  "limitPrice",
+  "stopPrice",
+  "trailPercent",
+  "trailPrice",
+  "timeInForce",
+];
 
 /** The estimate line: the whole answer to an htmx preview. */
 export function EstimateText(props: { estimate: Estimate }) {

@@ -42,6 +42,12 @@ export const SCHEMA = {
      * price at which they become marketable or trigger, read as a range at the current quote.
      */
     { fields: { watchKey: 1, watchPrice: 1 } },
+    /**
+     * Untriggered trailing stops by their best price (order_watch.ts): a pass finds the ones whose
+     * stop the current last price moves without reading the rest. Other orders have no entry
+     * value (null), so it costs them one index write when placed.
+     */
+    { fields: { hwmWatchKey: 1, hwmWatchPrice: 1 } },
     /** The symbols with working orders, one seek each (worker.ts). */
     { fields: { open: 1, symbol: 1 } },
     /** Day orders that reach their session's close. */

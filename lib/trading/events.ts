@@ -114,7 +114,8 @@ function eventsOf(
   } else if (
     before && after.open &&
     (before.qty !== after.qty || before.limitPrice !== after.limitPrice ||
-      before.stopPrice !== after.stopPrice)
+      before.stopPrice !== after.stopPrice || before.trailPercent !== after.trailPercent ||
+      before.trailPrice !== after.trailPrice)
   ) {
     events.push({ event: "replaced", order, fill: null });
   }

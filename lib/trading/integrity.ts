@@ -1,5 +1,5 @@
 /** A full scan of the trading data checking its invariants (docs/design.md, Money invariants). */
-import { watchFields } from "./order_watch.ts";
+import { watchedRight, watchFields } from "./order_watch.ts";
 import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Doc, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
@@ -7,7 +7,8 @@ import type { Account } from "./accounts.ts";
 import type { Trade } from "./history.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import { nextAveragePrice } from "./fills.ts";
-import { fillCash } from "./order_rules.ts";
+import { fillCash, MAX_TRAIL_PERCENT, trailingStopPrice } from "./order_rules.ts";
+import type { Security } from "../market/securities.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
@@ -242,6 +243,12 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     if (!trades.has(tradeId)) problems.push(`${at}: names trade ${tradeId}, which does not exist`);
   }
 
+  // A trailing stop's stop is recomputed at its security's tick (order_rules.ts).
+  const priceDecimals = new Map<string, number>();
+  for await (const security of scan<Security & Doc>(store, "securities")) {
+    priceDecimals.set(security.symbol, security.priceDecimals);
+  }
+
   let orders = 0;
   // What working sells still have to sell, per position: each position's reservation must match.
   const reservedByPosition = new Map<string, Fixed>();
@@ -251,6 +258,9 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       problems,
       warnings,
     });
+    if (order.type === "trailing_stop") {
+      checkTrailingStop(order, priceDecimals.get(order.symbol), { problems, warnings });
+    }
     // The execution pass finds a working order only where its watch fields say (order_watch.ts).
     const watch = watchFields(order);
     if (order.watchKey === undefined && order.watchPrice === undefined) {
@@ -259,10 +269,12 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
           `order ${order._id}: working without execution-index fields; the worker's sweep adds them`,
         );
       }
-    } else if (order.watchKey !== watch.watchKey || order.watchPrice !== watch.watchPrice) {
-      problems.push(
-        `order ${order._id}: waits at ${order.watchKey} ${order.watchPrice}, but its state says ${watch.watchKey} ${watch.watchPrice}`,
-      );
+    } else if (!watchedRight(order)) {
+      const trailing = order.type === "trailing_stop";
+      const at = (w: Partial<typeof watch>) =>
+        `${w.watchKey} ${w.watchPrice}` +
+        (trailing ? ` (best price at ${w.hwmWatchKey} ${w.hwmWatchPrice})` : "");
+      problems.push(`order ${order._id}: waits at ${at(order)}, but its state says ${at(watch)}`);
     }
     if (order.open && order.side === "sell") {
       const qty = parseOrNull(order.qty, SCALE);
@@ -580,6 +592,59 @@ function checkPosition(
 }
 
 /** Every document of a collection, a page at a time, in the order of its primary key. */
+/**
+ * A trailing stop carries exactly one valid trail and a best price, and its stop is the one that
+ * best price and trail give (placement, every move and a replace write the three together).
+ */
+function checkTrailingStop(
+  order: Order,
+  priceDecimals: number | undefined,
+  { problems, warnings }: { problems: string[]; warnings: string[] },
+): void {
+  const where = `order ${order._id}`;
+  const percent = order.trailPercent == null ? null : parseOrNull(order.trailPercent, 2);
+  const price = order.trailPrice == null ? null : parseOrNull(order.trailPrice, SCALE);
+  if ((order.trailPercent == null) === (order.trailPrice == null)) {
+    problems.push(`${where}: a trailing stop needs exactly one of trailPercent and trailPrice`);
+    return;
+  }
+  if (
+    order.trailPercent != null && (percent === null || percent <= 0n || percent > MAX_TRAIL_PERCENT)
+  ) {
+    problems.push(`${where}: trailPercent ${order.trailPercent} is not above 0 and at most 50`);
+    return;
+  }
+  if (order.trailPrice != null && (price === null || price <= 0n)) {
+    problems.push(`${where}: trailPrice ${order.trailPrice} is not a positive amount`);
+    return;
+  }
+  const hwm = order.hwm == null ? null : parseOrNull(order.hwm, SCALE);
+  const stop = order.stopPrice == null ? null : parseOrNull(order.stopPrice, SCALE);
+  if (hwm === null || stop === null) {
+    problems.push(`${where}: a trailing stop without a readable best price (hwm) and stop price`);
+    return;
+  }
+  if (priceDecimals === undefined) {
+    warnings.push(
+      `${where}: ${order.symbol} is not in the catalog; its trailing stop is unchecked`,
+    );
+    return;
+  }
+  const expected = trailingStopPrice(
+    order.side,
+    hwm,
+    { trailPercent: percent, trailPrice: price },
+    priceDecimals,
+  );
+  if (stop !== expected) {
+    problems.push(
+      `${where}: its stop ${order.stopPrice} does not follow its best price ${order.hwm} and trail ${
+        order.trailPercent != null ? `${order.trailPercent} %` : `$${order.trailPrice}`
+      } (expected ${formatFixed(expected)})`,
+    );
+  }
+}
+
 async function* scan<T extends Doc>(store: Store, collection: CollectionName): AsyncGenerator<T> {
   let cursor: string | undefined;
   do {

@@ -7,17 +7,20 @@ import {
   DecimalError,
   type Fixed,
   fixed,
+  formatFixed,
   formatUsd,
   mulDownToCent,
   mulFixed,
   mulUpToCent,
   parseFixed,
+  roundFixed,
   roundUpToCent,
+  SCALE,
 } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 
 export const SIDES = ["buy", "sell"] as const;
-export const ORDER_TYPES = ["market", "limit", "stop", "stop_limit"] as const;
+export const ORDER_TYPES = ["market", "limit", "stop", "stop_limit", "trailing_stop"] as const;
 export const TIME_IN_FORCE = ["day", "gtc", "ioc", "fok"] as const;
 
 /** Smallest and largest order value accepted, in dollars. */
@@ -28,6 +31,9 @@ export const MAX_ORDER_VALUE = fixed(1_000_000);
  * price, so a move before it fills is still covered (a price collar, as brokers use).
  */
 const MARKET_HOLD_COLLAR = parseFixed("1.05", 2);
+/** A trailing stop's percentage trail: above zero, at most this, to two decimals. */
+export const MAX_TRAIL_PERCENT = fixed(50);
+const TRAIL_PERCENT_DECIMALS = 2;
 
 /** An order request after parsing: amounts are fixed-point, the rest checked. */
 export type OrderRequest = {
@@ -37,7 +43,11 @@ export type OrderRequest = {
   timeInForce: (typeof TIME_IN_FORCE)[number];
   qty: Fixed;
   limitPrice: Fixed | null;
+  /** A trailing stop's is null until it is anchored to a price (`anchorTrail`). */
   stopPrice: Fixed | null;
+  /** A trailing stop's trail: exactly one of the two, null on every other type. */
+  trailPercent: Fixed | null;
+  trailPrice: Fixed | null;
 };
 
 /** Raw request fields (strings or JSON numbers for amounts), as the API and the form send them. */
@@ -48,6 +58,8 @@ export type OrderRequestInput = {
   qty: unknown;
   limitPrice?: unknown;
   stopPrice?: unknown;
+  trailPercent?: unknown;
+  trailPrice?: unknown;
 };
 
 /** Checks a request against the security's rules; throws 422 with the contract's codes. */
@@ -59,6 +71,7 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   if (qty <= 0n) throw invalid("qty", "Quantity must be greater than zero.");
   const needsLimit = type === "limit" || type === "stop_limit";
   const needsStop = type === "stop" || type === "stop_limit";
+  const trailing = type === "trailing_stop";
   const limitPrice = present(input.limitPrice)
     ? amount(input.limitPrice, security.priceDecimals, "limitPrice")
     : null;
@@ -74,8 +87,49 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   if (!needsLimit && limitPrice !== null) {
     throw invalid("limitPrice", `A ${typeName(type)} order takes no limit price.`);
   }
+  if (trailing && stopPrice !== null) {
+    throw invalid(
+      "stopPrice",
+      "A trailing-stop order moves its own stop price: send trailPercent or trailPrice instead.",
+    );
+  }
   if (!needsStop && stopPrice !== null) {
     throw invalid("stopPrice", `A ${typeName(type)} order takes no stop price.`);
+  }
+  const trailPercent = present(input.trailPercent)
+    ? amount(input.trailPercent, TRAIL_PERCENT_DECIMALS, "trailPercent")
+    : null;
+  const trailPrice = present(input.trailPrice)
+    ? amount(input.trailPrice, security.priceDecimals, "trailPrice")
+    : null;
+  if (!trailing) {
+    for (const [field, trail] of [["trailPercent", trailPercent], ["trailPrice", trailPrice]]) {
+      if (trail !== null) {
+        throw invalid(field as string, `A ${typeName(type)} order takes no trail.`);
+      }
+    }
+  } else {
+    if (trailPercent === null && trailPrice === null) {
+      throw invalid("trailPercent", "A trailing-stop order needs trailPercent or trailPrice.");
+    }
+    if (trailPercent !== null && trailPrice !== null) {
+      throw invalid(
+        "trailPrice",
+        "Send either trailPercent or trailPrice, not both: the trail is a percentage or dollars.",
+      );
+    }
+    if (trailPercent !== null && (trailPercent <= 0n || trailPercent > MAX_TRAIL_PERCENT)) {
+      throw invalid("trailPercent", "Trail percent must be above 0 and at most 50.");
+    }
+    if (trailPrice !== null && trailPrice <= 0n) {
+      throw invalid("trailPrice", "Trail price must be greater than zero.");
+    }
+    if (timeInForce !== "day" && timeInForce !== "gtc") {
+      throw invalid(
+        "timeInForce",
+        "A trailing-stop order waits for the price to turn: timeInForce must be day or gtc.",
+      );
+    }
   }
   for (const [field, price] of [["limitPrice", limitPrice], ["stopPrice", stopPrice]] as const) {
     if (price !== null && price <= 0n) {
@@ -83,14 +137,81 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
     }
   }
   if (security.assetClass === "crypto" && timeInForce === "day") {
-    throw invalid("timeInForce", "Crypto trades around the clock: use gtc, ioc or fok.");
+    throw invalid(
+      "timeInForce",
+      `Crypto trades around the clock: use ${trailing || needsStop ? "gtc" : "gtc, ioc or fok"}.`,
+    );
   }
   if (
     (type === "stop" || type === "stop_limit") && (timeInForce === "ioc" || timeInForce === "fok")
   ) {
     throw invalid("timeInForce", "Stop orders wait for their trigger: use day or gtc.");
   }
-  return { symbol: security.symbol, side, type, timeInForce, qty, limitPrice, stopPrice };
+  return {
+    symbol: security.symbol,
+    side,
+    type,
+    timeInForce,
+    qty,
+    limitPrice,
+    stopPrice,
+    trailPercent,
+    trailPrice,
+  };
+}
+
+/**
+ * A trailing stop's stop price for its best price so far (`hwm`: the highest last price for a
+ * sell, the lowest for a buy): `trailPrice` dollars or `trailPercent` % away from it, on the
+ * against-the-customer side. A percentage rarely lands on a tick, so it is rounded to the
+ * security's price precision away from the customer's advantage: a sell's stop down (it triggers
+ * later and so sells lower), a buy's up (it triggers sooner and so buys higher). The stop is thus
+ * never more favourable to the customer than the exact trail, and every instance and
+ * `deno task check` compute the same tick.
+ */
+export function trailingStopPrice(
+  side: OrderRequest["side"],
+  hwm: Fixed,
+  trail: { trailPercent: Fixed | null; trailPrice: Fixed | null },
+  priceDecimals: number,
+): Fixed {
+  // The distance is kept whole (ceil at full scale rounds it away from the customer too, and
+  // exactly so: the tick rounding below lands where rounding the exact value would).
+  const distance = trail.trailPrice ?? mulFixed(hwm, trail.trailPercent! / 100n, SCALE, "ceil");
+  const exact = side === "sell" ? hwm - distance : hwm + distance;
+  return roundFixed(exact, priceDecimals, side === "sell" ? "floor" : "ceil");
+}
+
+/**
+ * Whether `last` improves on a trailing stop's best price: higher for a sell, lower for a buy.
+ * Only then do its best price and stop move, so a stop never moves against the customer.
+ */
+export function trailImproves(side: OrderRequest["side"], hwm: Fixed, last: Fixed): boolean {
+  return side === "sell" ? last > hwm : last < hwm;
+}
+
+/**
+ * A trailing-stop request anchored at the price it is placed or replaced at: that price becomes
+ * its best price and the stop follows from the trail. A sell whose trail leaves no positive stop
+ * is refused (422), since it could never trigger. Other requests come back as they are.
+ */
+export function anchorTrail(
+  request: OrderRequest,
+  last: Fixed,
+  priceDecimals: number,
+): { request: OrderRequest; hwm: Fixed | null } {
+  if (request.type !== "trailing_stop") return { request, hwm: null };
+  const stopPrice = trailingStopPrice(request.side, last, request, priceDecimals);
+  if (stopPrice <= 0n) {
+    const field = request.trailPrice !== null ? "trailPrice" : "trailPercent";
+    throw invalid(
+      field,
+      `The trail puts the stop at or below zero from the last price ${
+        formatFixed(last, priceDecimals)
+      }; use a smaller trail.`,
+    );
+  }
+  return { request: { ...request, stopPrice }, hwm: last };
 }
 
 /**
@@ -205,13 +326,15 @@ const LABELS: Record<string, string> = {
   qty: "Quantity",
   limitPrice: "Limit price",
   stopPrice: "Stop price",
+  trailPercent: "Trail percent",
+  trailPrice: "Trail price",
   side: "Side",
   type: "Order type",
   timeInForce: "Time in force",
 };
 
 function typeName(type: string): string {
-  return type.replace("_", "-");
+  return type.replaceAll("_", "-");
 }
 
 function invalid(field: string, message: string): AppError {

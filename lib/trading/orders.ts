@@ -22,6 +22,7 @@ import { fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
 import {
+  anchorTrail,
   checkOrderValue,
   executionPrice,
   fillCash,
@@ -184,7 +185,7 @@ async function tryPlace(
   ctx: TradingContext,
   account: Account,
   security: Security,
-  request: OrderRequest,
+  parsedRequest: OrderRequest,
   clientOrderId: string,
   key: string | null,
   requestHash: string,
@@ -192,6 +193,7 @@ async function tryPlace(
   now: Date,
 ): Promise<OrderJson> {
   const { store, market } = ctx;
+  let request = parsedRequest;
   if (account.status !== "active") {
     throw new AppError(422, "account_closed", "This account is closed.");
   }
@@ -210,6 +212,9 @@ async function tryPlace(
     store.get<Position>("positions", positionId(account._id, security.symbol)),
     liveQuote(market, security, now),
   ]);
+  // A trailing stop starts from the last price: its best price so far, and the stop from the trail.
+  const { request: anchored, hwm } = anchorTrail(request, quote.last, security.priceDecimals);
+  request = anchored;
   checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
   const open = marketOpen(market, security, now);
   if (!open && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
@@ -290,6 +295,7 @@ async function tryPlace(
     filledAvgPrice: null,
     limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
     stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
+    ...trailFields(request, hwm),
     status: "new",
     open: true,
     holdAmount: "0.00",
@@ -362,6 +368,19 @@ async function tryPlace(
   // to its buying power and numbers the order's events (a fill's ops already carry that update).
   await store.commit(withOpenTotals(ops, account, [position], [{ before: null, after: order }]));
   return json;
+}
+
+/** A trailing stop's trail and best price as stored; nothing on other types. */
+function trailFields(
+  request: Pick<OrderRequest, "type" | "trailPercent" | "trailPrice">,
+  hwm: Fixed | null,
+): Pick<Order, "trailPercent" | "trailPrice" | "hwm"> {
+  if (request.type !== "trailing_stop") return {};
+  return {
+    trailPercent: request.trailPercent === null ? null : formatFixed(request.trailPercent, 0),
+    trailPrice: request.trailPrice === null ? null : formatFixed(request.trailPrice),
+    hwm: hwm === null ? null : formatFixed(hwm),
+  };
 }
 
 /** Cash a fill at `price` needs: what it books (qty × price rounded up to the cent), plus the commission. */
@@ -443,15 +462,25 @@ export async function cancelAllOrders(
   }
 }
 
+/** What a replacement may change; absent fields keep the order's values. */
+export type ReplaceChanges = {
+  qty?: unknown;
+  limitPrice?: unknown;
+  stopPrice?: unknown;
+  trailPercent?: unknown;
+  trailPrice?: unknown;
+};
+
 /**
- * Changes the quantity or prices of a working, untriggered order, re-checking buying power and
+ * Changes the quantity or prices of a working, untriggered order (a trailing stop's trail, which
+ * re-anchors it at the last price), re-checking buying power and
  * shares as if it were placed anew. Audited.
  */
 export async function replaceOrder(
   ctx: TradingContext,
   userId: string,
   orderId: string,
-  changes: { qty?: unknown; limitPrice?: unknown; stopPrice?: unknown },
+  changes: ReplaceChanges,
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson> {
@@ -468,7 +497,7 @@ async function replaceInTurn(
   ctx: TradingContext,
   userId: string,
   orderId: string,
-  changes: { qty?: unknown; limitPrice?: unknown; stopPrice?: unknown },
+  changes: ReplaceChanges,
   origin: RequestOrigin | undefined,
   now: Date,
 ): Promise<OrderJson> {
@@ -496,13 +525,19 @@ async function replaceInTurn(
       );
     }
     const security = securityFor(ctx.market, order.symbol);
-    const request = parseOrderRequest({
+    const trailing = order.type === "trailing_stop";
+    // A new trail of either kind replaces the old one; sending both is refused by the rules.
+    const newTrail = changes.trailPercent != null || changes.trailPrice != null;
+    const parsed = parseOrderRequest({
       side: order.side,
       type: order.type,
       timeInForce: order.timeInForce,
       qty: changes.qty ?? order.qty,
       limitPrice: changes.limitPrice ?? order.limitPrice ?? undefined,
-      stopPrice: changes.stopPrice ?? order.stopPrice ?? undefined,
+      // A trailing stop's stop is computed, so only a change to it is passed on (and refused).
+      stopPrice: changes.stopPrice ?? (trailing ? undefined : order.stopPrice ?? undefined),
+      trailPercent: newTrail ? changes.trailPercent : order.trailPercent,
+      trailPrice: newTrail ? changes.trailPrice : order.trailPrice,
     }, security);
     const account = await ensureOpenTotals(
       ctx.store,
@@ -513,6 +548,8 @@ async function replaceInTurn(
       ctx.store.get<Position>("positions", positionId(account._id, order.symbol)),
       liveQuote(ctx.market, security, now),
     ]);
+    // A replaced trailing stop starts again from the last price (README, Trailing stops).
+    const { request, hwm } = anchorTrail(parsed, quote.last, security.priceDecimals);
     checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
     // What the other working orders hold and reserve: the totals without this order's part.
     const own = footprint(order);
@@ -542,6 +579,7 @@ async function replaceInTurn(
       qty: formatFixed(request.qty, 0),
       limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
       stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
+      ...trailFields(request, hwm),
       holdAmount: request.side === "buy" ? formatFixed(hold) : "0.00",
       updatedAt: now,
     };
@@ -554,6 +592,9 @@ async function replaceInTurn(
             qty: set.qty,
             limitPrice: set.limitPrice,
             stopPrice: set.stopPrice,
+            ...(trailing
+              ? { trailPercent: set.trailPercent ?? null, trailPrice: set.trailPrice ?? null }
+              : {}),
           }),
           now,
         ),
@@ -635,6 +676,10 @@ export function orderJson(order: Order) {
     filledAvgPrice: order.filledAvgPrice,
     limitPrice: order.limitPrice,
     stopPrice: order.stopPrice,
+    /** A trailing stop's trail and its best price so far; null on other types. */
+    trailPercent: order.trailPercent ?? null,
+    trailPrice: order.trailPrice ?? null,
+    hwm: order.hwm ?? null,
     status: order.status,
     holdAmount: order.holdAmount,
     placedAt: order.placedAt.toISOString(),
@@ -690,7 +735,14 @@ export type Order = Doc & {
   cancelledAt: Date | null;
   expiredAt: Date | null;
   rejectReason: string | null;
+  /** A trailing stop's trail (one of the two) and best price since placed or replaced. */
+  trailPercent?: string | null;
+  trailPrice?: string | null;
+  hwm?: string | null;
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;
+  /** Where an untriggered trailing stop waits for a better price to move its stop (order_watch.ts). */
+  hwmWatchKey?: string | null;
+  hwmWatchPrice?: number | null;
 };

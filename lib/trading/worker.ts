@@ -14,11 +14,18 @@ import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
-import { executionPrice, fillCash, holdFor, stopTriggered } from "./order_rules.ts";
+import {
+  executionPrice,
+  fillCash,
+  holdFor,
+  stopTriggered,
+  trailImproves,
+  trailingStopPrice,
+} from "./order_rules.ts";
 import { ensureOpenTotals, footprint, openTotals, withOpenTotals } from "./open_orders.ts";
 import { type Order, type TradingContext } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
-import { candidateRanges, watchFields } from "./order_watch.ts";
+import { candidateRanges, watchedRight, watchFields } from "./order_watch.ts";
 import { formatFixed, parseFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 
@@ -28,17 +35,26 @@ export type PassResult = {
   expired: number;
   rejected: number;
   triggered: number;
+  /** Trailing stops whose best price and stop moved with the last price. */
+  trailed: number;
   conflicts: number;
 };
 
 /**
  * One execution pass: the working orders the current prices can trigger or fill, and the day
  * orders whose session has closed — never the rest of the book. Its cost follows the market:
- * one seek per symbol that has working orders, four index ranges per such symbol whose market is
+ * one seek per symbol that has working orders, six index ranges per such symbol whose market is
  * open (order_watch.ts), and the candidates those ranges hold.
  */
 export async function runExecutionPass(ctx: TradingContext, now = new Date()): Promise<PassResult> {
-  const result: PassResult = { filled: 0, expired: 0, rejected: 0, triggered: 0, conflicts: 0 };
+  const result: PassResult = {
+    filled: 0,
+    expired: 0,
+    rejected: 0,
+    triggered: 0,
+    trailed: 0,
+    conflicts: 0,
+  };
   // Account status per pass: read once per account, not once per order.
   const statuses = new Map<string, Promise<Account["status"] | "missing">>();
   const accountStatus = (accountId: string) => {
@@ -95,8 +111,8 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     for (const range of candidateRanges(security.symbol, shown)) {
       for await (
         const order of eachOrder(ctx.store, {
-          where: { watchKey: range.key },
-          sort: { field: "watchPrice", direction: 1 },
+          where: { [`${range.index}Key`]: range.key },
+          sort: { field: `${range.index}Price`, direction: 1 },
           range: { gte: range.gte, lt: range.lt },
         })
       ) await run(order, quote);
@@ -134,10 +150,11 @@ export async function sweepWorkingOrders(
       }
       continue;
     }
-    const watch = watchFields(order);
-    if (order.watchKey === watch.watchKey && order.watchPrice === watch.watchPrice) continue;
+    if (watchedRight(order)) continue;
     try {
-      await ctx.store.update<Order>("orders", order._id, watch, { ifVersion: order._v });
+      await ctx.store.update<Order>("orders", order._id, watchFields(order), {
+        ifVersion: order._v,
+      });
       swept.indexed++;
     } catch (err) {
       // Changed meanwhile: whatever changed it wrote its watch fields.
@@ -229,6 +246,33 @@ async function evaluate(
   const security = ctx.market.catalog.get(order.symbol);
   if (!security || !quote || !marketOpen(ctx.market, security, now)) return null;
 
+  if (order.type === "trailing_stop" && !order.triggeredAt && order.hwm) {
+    const hwm = parseFixed(order.hwm, security.priceDecimals);
+    if (trailImproves(order.side, hwm, quote.last)) {
+      // The price moved the customer's way: the best price and the stop follow it, and the order
+      // waits at both new levels (order_watch.ts). Checked against the version read, like every
+      // worker write, so of two instances one moves it and the other re-reads next pass; a move
+      // never triggers, since the stop stays a trail away from the new last price. Not an order
+      // event: nothing the customer did or was charged changed.
+      const moved = {
+        hwm: formatFixed(quote.last),
+        stopPrice: formatFixed(
+          trailingStopPrice(order.side, quote.last, {
+            trailPercent: order.trailPercent ? parseFixed(order.trailPercent, 2) : null,
+            trailPrice: order.trailPrice
+              ? parseFixed(order.trailPrice, security.priceDecimals)
+              : null,
+          }, security.priceDecimals),
+        ),
+        updatedAt: now,
+      };
+      await store.update<Order>("orders", order._id, {
+        ...moved,
+        ...watchFields({ ...order, ...moved }),
+      }, { ifVersion: order._v });
+      return "trailed";
+    }
+  }
   const stopPrice = order.stopPrice === null
     ? null
     : parseFixed(order.stopPrice, security.priceDecimals);

@@ -161,7 +161,8 @@ export function pageStreamRoutes(deps: AppDeps) {
             cells: shown.flatMap((o) => Object.values(orderCells(orderJson(o), next))),
             // Only orders new to the list reload it; one that filled stays, marked filled.
             blocks: { orders: shownOrders.join() },
-            symbols: [],
+            // A working trailing stop's stop moves with its symbol's price.
+            symbols: shown.filter((o) => o.open && o.type === "trailing_stop").map((o) => o.symbol),
           };
         }
         case "watchlist": {
