@@ -143,3 +143,25 @@ Deno.test("[chart] positions and watchlist rows get a 1D sparkline coloured like
     }
   }
 });
+
+Deno.test("[chart] times on the chart are in the trader's zone, named", async () => {
+  await using t = await testApp();
+  const b = await signedIn(t);
+  b.jar.set("orion_tz", "America/New_York");
+  const html = await b.page("/trade/AAPL");
+  const chart = html.match(/<section id="chart".*?<\/section>/)![0];
+  assert.match(chart, /times in America\/New_York<\/caption>/);
+  // The readout names the zone; the axis starts at the session's 04:00 in New York, not UTC.
+  assert.match(
+    chart,
+    /<p class="readout"[^>]*><span>[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d (EST|EDT)<\/span>/,
+  );
+  b.jar.set("orion_tz", "UTC");
+  const utc = (await b.page("/trade/AAPL")).match(/<section id="chart".*?<\/section>/)![0];
+  assert.match(utc, /<span>[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d UTC<\/span>/);
+  assert.notEqual(
+    chart.match(/<text[^>]*text-anchor="middle">([^<]+)</)![1],
+    utc.match(/<text[^>]*text-anchor="middle">([^<]+)</)![1],
+    "the hour labels move with the zone",
+  );
+});

@@ -34,6 +34,7 @@ import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, wantsPartial } from "./request.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { tradingPageContext } from "./trading_context.ts";
+import { requestTimeZone } from "./middleware/time_zone.ts";
 import { liveAddress } from "./live/page_stream.tsx";
 import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
@@ -165,6 +166,8 @@ export function tradeRoutes(deps: AppDeps) {
       prevClose: range === "1D" ? quote.prevClose : undefined,
       axis: range === "1D" ? { from: window.from, to: window.to } : undefined,
       href: (q) => tradeHref(security.symbol, q),
+      // The axis and readout in the trader's zone (settings, else the browser's), named.
+      timeZone: requestTimeZone(),
     };
   }
 

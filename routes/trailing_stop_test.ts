@@ -152,7 +152,7 @@ Deno.test("[trailing stop pages] the ticket offers a trailing stop with its trai
   assert.equal(review.status, 200);
   const reviewHtml = await review.text();
   assert.match(reviewHtml, /Buy<\/strong> 2 AAPL · Trailing stop · Until cancelled/);
-  assert.match(reviewHtml, /<dt>Trail<\/dt><dd>1\.5 %<\/dd><dt>Stop now<\/dt><dd>\$[\d,.]+<\/dd>/);
+  assert.match(reviewHtml, /<dt>Trail<\/dt><dd>1\.5%<\/dd><dt>Stop now<\/dt><dd>\$[\d,.]+<\/dd>/);
   assert.match(reviewHtml, /when the last price crosses it, the order fills at market/);
 
   const placed = await b.post("/trade", { ...ticket, intent: "place" });
@@ -165,7 +165,7 @@ Deno.test("[trailing stop pages] the ticket offers a trailing stop with its trai
   ]);
   const orders = await b.page("/orders");
   assert.ok(
-    orders.includes(`trail 1.5 % from $${Number(order.hwm).toFixed(2)}`),
+    orders.includes(`trail 1.5% from $${Number(order.hwm).toFixed(2)}`),
     "the trail and the best price it follows",
   );
   assert.ok(orders.includes(`$${Number(order.stopPrice).toFixed(2)}`), "the current stop");

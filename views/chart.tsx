@@ -242,14 +242,22 @@ const TICK_FORMATS: Record<ChartRange, Intl.DateTimeFormatOptions> = {
 };
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-function timeText(range: ChartRange | "full", time: number, timeZone: string): string {
+/** "full": a point's date and time; "named": the same with the zone's short name (the readout). */
+function timeText(range: ChartRange | "full" | "named", time: number, timeZone: string): string {
   const key = `${range}|${timeZone}`;
   let format = formats.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", {
       timeZone,
-      ...(range === "full"
-        ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
+      ...(range === "full" || range === "named"
+        ? {
+          month: "short",
+          day: "numeric",
+          hour: "2-digit",
+          minute: "2-digit",
+          hourCycle: "h23",
+          ...(range === "named" ? { timeZoneName: "short" } : {}),
+        }
         : TICK_FORMATS[range]),
     });
     formats.set(key, format);
@@ -389,7 +397,7 @@ export function PriceChart(props: PriceChartProps) {
         {last
           ? (
             <>
-              <span>{timeText("full", Date.parse(last.t), timeZone)}</span>{" "}
+              <span>{timeText("named", Date.parse(last.t), timeZone)}</span>{" "}
               <strong>{price(last.c)}</strong>
             </>
           )

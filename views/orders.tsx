@@ -22,9 +22,9 @@ const TABS: readonly [OrdersTab, string][] = [
   ["all", "All"],
 ];
 
-/** A trailing stop's trail as a person reads it: "5 %" or "$2.50". */
+/** A trailing stop's trail as a person reads it: "5%" or "$2.50". */
 export function trailText(order: Pick<OrderJson, "trailPercent" | "trailPrice">): string {
-  return order.trailPercent !== null ? `${order.trailPercent} %` : price(order.trailPrice ?? "0");
+  return order.trailPercent !== null ? `${order.trailPercent}%` : price(order.trailPrice ?? "0");
 }
 
 /** "BUY 5 AAPL limit $1.00": an order in a few words, for tables and flash messages. */

@@ -96,15 +96,20 @@ export function TradePage(props: TradePageProps) {
         <MarketBadge open={chosen.open} />
       </div>
       <LiveConnection stream={chosen.live} />
-      <section class="card" aria-label="Quote">
-        <dl class="quote">
-          <QuoteNumbers quote={chosen.quote} />
-        </dl>
-      </section>
-      {/* Charts (issue 10, point 4): the chart section and its small readout script. */}
-      <PriceChart {...chosen.chart} />
-      <ChartScript />
-      {props.form ?? <OrderTicket {...chosen.ticket} />}
+      {/* On a wide screen the quote and chart sit beside the ticket (app.css, .trade-grid). */}
+      <div class="trade-grid">
+        <div class="trade-market">
+          <section class="card" aria-label="Quote">
+            <dl class="quote">
+              <QuoteNumbers quote={chosen.quote} />
+            </dl>
+          </section>
+          {/* Charts (issue 10, point 4): the chart section and its small readout script. */}
+          <PriceChart {...chosen.chart} />
+          <ChartScript />
+        </div>
+        {props.form ?? <OrderTicket {...chosen.ticket} />}
+      </div>
       <section aria-labelledby="search-h">
         <h2 id="search-h">Trade something else</h2>
         <Search q={props.q} results={props.results} />
@@ -489,7 +494,7 @@ export function OrderReview(props: ReviewProps) {
           <>
             <dt>Trail</dt>
             <dd>
-              {values.trailPercent ? `${values.trailPercent} %` : price(values.trailPrice ?? "0")}
+              {values.trailPercent ? `${values.trailPercent}%` : price(values.trailPrice ?? "0")}
             </dd>
             <dt>Stop now</dt>
             <dd>{price(e.price)}</dd>
