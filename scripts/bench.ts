@@ -111,7 +111,7 @@ async function main(): Promise<Results> {
   progress(
     `market orders: ${ORDER_LOAD.concurrency} traders for ${
       ORDER_LOAD.durationMs / 1000
-    } s through the API, then the same commits on the raw store`,
+    } s through the API, then the same commits through the store port and on raw Deno KV`,
   );
   const orders = await measureMarketOrders(start, scratchDir);
   progress(

@@ -273,9 +273,17 @@ export function marketFillUnit(
 export async function seedRestingOrders(
   store: Store,
   market: Market,
-  options: { orders: number; symbols: readonly string[]; startingCash: string; now?: Date },
+  options: {
+    orders: number;
+    symbols: readonly string[];
+    startingCash: string;
+    /** Held with each buy, as placement does (COMMISSION_PER_ORDER, 0 unless set). */
+    commission?: Fixed;
+    now?: Date;
+  },
 ): Promise<{ orders: number; accounts: number; commits: number; elapsedMs: number }> {
   const now = options.now ?? new Date();
+  const commission = options.commission ?? 0n;
   const start = performance.now();
   const securities = options.symbols.map((symbol) => {
     const security = market.catalog.get(symbol);
@@ -292,7 +300,7 @@ export async function seedRestingOrders(
 
   async function seedAccount(n: number) {
     const count = Math.floor(options.orders / accounts) + (n < options.orders % accounts ? 1 : 0);
-    // Its user cannot sign in (no password hashes to that), which a book needs no one to do.
+    // An empty hash matches no password: nobody signs in as a book's trader.
     const user = verifiedUser(
       `bench-book-${n}`,
       { email: `bench-book-${n}@example.com`, name: "Resting Book" },
@@ -355,7 +363,7 @@ export async function seedRestingOrders(
           limitPrice: formatFixed(roundFixed(limit, security.priceDecimals, "floor")),
         }, security);
         checkOrderValue(request, side === "buy" ? quote.ask : quote.bid);
-        const hold = holdFor(request, quote.last, 0n);
+        const hold = holdFor(request, quote.last, commission);
         held += hold;
         if (held > cash) throw new Error(`bench-book-${n} cannot hold ${formatFixed(held)}`);
         const order = newOrder(account, security, request, market.clock, now);
