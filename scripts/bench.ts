@@ -124,7 +124,7 @@ async function main(): Promise<Results> {
   progress(
     `execution pass: seeding ${count(BOOK.small)} and ${
       count(BOOK.large)
-    } resting orders, ${BOOK.passes} passes over each, then market orders with the larger book`,
+    } resting orders, ${BOOK.passes} passes over each, then market orders on an empty store and with the larger book`,
   );
   const book = await measureExecution(start, scratchDir, seedDir);
 
@@ -664,9 +664,8 @@ function bookReport(book: BookFigures, orders: OrderFigures): string {
   const changed = small.changed + large.changed;
   const sweep = large.sweep;
   const withBook = book.ordersWithLargeBook;
-  const settle = withBook.settle;
   return [
-    `Execution pass over resting limit orders, none marketable, on ${book.symbols} symbols (KV file): ${large.passes} passes timed on each book after ${BOOK.warmupPasses} untimed`,
+    `Execution pass over resting limit orders, none marketable, on ${book.symbols} symbols (KV file): ${large.passes} timed passes on each book, taking turns, after ${BOOK.warmupPasses} untimed`,
     formatTable(
       ["orders resting", "accounts", "pass p50", "pass p99", "seeded in", "KV file"],
       [row(small), row(large)],
@@ -692,21 +691,29 @@ function bookReport(book: BookFigures, orders: OrderFigures): string {
     } orders/s, ${RESTING_PER_COMMIT} per commit${
       large.seededInRam ? `, in ${RAM_DIR} then copied to disk` : ""
     })`,
-    `market orders end to end with ${count(large.orders)} resting: ${
-      count(Math.round(withBook.perSecond))
-    }/s, p50 ${formatMs(withBook.latency.p50Ms)}, p99 ${formatMs(withBook.latency.p99Ms)}, ${
-      count(withBook.errors)
-    } errors; with none resting: ${count(Math.round(orders.endToEnd.perSecond))}/s (${
-      formatRatio(ratio(withBook.perSecond, orders.endToEnd.perSecond))
-    } of it)${
-      settle
-        ? `; timed once the app idled, ${(settle.waitedMs / 1000).toFixed(1)} s after it answered${
-          settle.idle ? "" : " (it never idled)"
-        }`
-        : ""
-    }`,
-    ...(withBook.firstError ? [`first error: ${withBook.firstError}`] : []),
+    formatTable(
+      ["market orders end to end", "per s", "p50", "p99", "calls", "errors", "app idle after"],
+      [
+        bookLoadRow("empty store", book.ordersWithoutBook),
+        bookLoadRow(`${count(large.orders)} orders resting`, withBook),
+      ],
+      ["left", "right", "right", "right", "right", "right", "right"],
+    ),
+    `with ${count(large.orders)} resting / empty: ${
+      formatRatio(ratio(withBook.perSecond, book.ordersWithoutBook.perSecond))
+    } (the market-order table above: ${count(Math.round(orders.endToEnd.perSecond))}/s)`,
+    ...[book.ordersWithoutBook, withBook].filter((figures) => figures.firstError)
+      .map((figures) => `first error of ${figures.what}: ${figures.firstError}`),
   ].join("\n");
+}
+
+/** A load row, with how long the app took to idle before it (waitUntilIdle in bench_trading.ts). */
+function bookLoadRow(name: string, figures: BookFigures["ordersWithLargeBook"]): string[] {
+  const settle = figures.settle;
+  const waited = settle
+    ? `${(settle.waitedMs / 1000).toFixed(1)} s${settle.idle ? "" : " ❌"}`
+    : "";
+  return [...loadRow(name, figures), waited];
 }
 
 function progress(message: string) {

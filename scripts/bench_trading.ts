@@ -315,7 +315,7 @@ async function measureRawKv(file: string, recorded: RecordedUnits[]): Promise<Lo
  * Each book is seeded straight through the store port (seed_orders.ts, seedRestingOrders); on the
  * large one the working-order sweep (run at start and hourly) is timed too, and must find every
  * order already in its place in the execution index, as placement puts it. Then market orders
- * through the API are timed with the large book resting, to set beside the rate with none.
+ * through the API are timed on an empty store and with the large book resting.
  *
  * A KV file on disk commits at the pace of its disk's syncs, which would make seeding 100 000
  * orders take minutes; given `seedDir` (a RAM-backed folder), the books are seeded there and
@@ -327,16 +327,18 @@ export async function measureExecution(
   seedDir?: string,
 ): Promise<BookFigures> {
   const small = await seedBook(dir, "book-small.kv", BOOK.small, seedDir);
-  const smallPasses = await timePasses(`${dir}/book-small.kv`, false);
   const large = await seedBook(dir, "book-large.kv", BOOK.large, seedDir);
-  const largePasses = await timePasses(`${dir}/book-large.kv`, true);
+  const passes = await timePasses(`${dir}/book-small.kv`, `${dir}/book-large.kv`);
+  // Back to back, so whatever else the machine is doing weighs on both alike.
+  const withoutBook = await measureEndToEnd(start, `${dir}/book-none.kv`, { settle: true });
   const withBook = await measureEndToEnd(start, `${dir}/book-large.kv`, { settle: true });
   return {
     symbols: BOOK.symbols,
-    small: { ...small, ...smallPasses },
-    large: { ...large, ...largePasses },
-    p50Ratio: ratio(largePasses.latency.p50Ms, smallPasses.latency.p50Ms),
+    small: { ...small, ...passes.small, sweep: null },
+    large: { ...large, ...passes.large, sweep: passes.sweep },
+    p50Ratio: ratio(passes.large.latency.p50Ms, passes.small.latency.p50Ms),
     target: BOOK.target,
+    ordersWithoutBook: withoutBook,
     ordersWithLargeBook: withBook,
   };
 }
@@ -395,38 +397,46 @@ function bookSymbols(catalog: SecurityCatalog): string[] {
   return symbols;
 }
 
-/** BOOK.passes timed execution passes over the book in `file`, and the sweep when `sweep`. */
-async function timePasses(file: string, sweep: boolean) {
-  const store = await openKvStore(file);
-  try {
-    const log = createLogger("warn");
+/**
+ * BOOK.passes timed execution passes over each book, taking turns, so a change in the machine's
+ * load weighs on both alike; then the working-order sweep over the large one.
+ */
+async function timePasses(smallFile: string, largeFile: string) {
+  const log = createLogger("warn");
+  const open = async (file: string): Promise<TradingContext> => {
+    const store = await openKvStore(file);
     const market = await openMarket(store, { marketHours: "always", marketDataBaseUrl: "" }, log);
-    const ctx: TradingContext = {
-      store,
-      market,
-      settings: { startingCash: BOOK_CASH, commission: 0n },
-      log,
-    };
-    const samples: number[] = [];
+    return { store, market, settings: { startingCash: BOOK_CASH, commission: 0n }, log };
+  };
+  const books = [await open(smallFile), await open(largeFile)];
+  try {
+    const samples: number[][] = [[], []];
     // A pass over a book that nothing can reach changes nothing; anything else is reported.
-    let changed = 0;
+    const changed = [0, 0];
     for (let n = 0; n < BOOK.warmupPasses + BOOK.passes; n++) {
-      const begin = performance.now();
-      const result = await runExecutionPass(ctx);
-      const elapsed = performance.now() - begin;
-      changed += result.filled + result.expired + result.rejected + result.triggered +
-        result.conflicts;
-      if (n >= BOOK.warmupPasses) samples.push(elapsed);
+      for (const [b, ctx] of books.entries()) {
+        const begin = performance.now();
+        const result = await runExecutionPass(ctx);
+        const elapsed = performance.now() - begin;
+        changed[b] += result.filled + result.expired + result.rejected + result.triggered +
+          result.conflicts;
+        if (n >= BOOK.warmupPasses) samples[b].push(elapsed);
+      }
     }
-    let swept: { elapsedMs: number; cancelled: number; indexed: number } | null = null;
-    if (sweep) {
-      const begin = performance.now();
-      const result = await sweepWorkingOrders(ctx);
-      swept = { elapsedMs: performance.now() - begin, ...result };
-    }
-    return { passes: BOOK.passes, latency: summarize(samples), changed, sweep: swept };
+    const begin = performance.now();
+    const swept = await sweepWorkingOrders(books[1]);
+    const figures = (b: number) => ({
+      passes: BOOK.passes,
+      latency: summarize(samples[b]),
+      changed: changed[b],
+    });
+    return {
+      small: figures(0),
+      large: figures(1),
+      sweep: { elapsedMs: performance.now() - begin, ...swept },
+    };
   } finally {
-    await store.close();
+    for (const ctx of books) await ctx.store.close();
   }
 }
 
@@ -685,6 +695,8 @@ export type BookFigures = {
   /** Large ÷ small pass p50. */
   p50Ratio: number | null;
   target: number;
+  /** Market orders end to end on an empty store, just before those with the large book. */
+  ordersWithoutBook: LoadFigures & { settle: Settled | null };
   /** Market orders end to end with the large book resting, once the app had settled. */
   ordersWithLargeBook: LoadFigures & { settle: Settled | null };
 };
