@@ -8,6 +8,7 @@ import {
   formatMs,
   formatRatio,
   formatTable,
+  formatTimes,
   httpGet,
   type LatencySummary,
   median,
@@ -19,14 +20,17 @@ import {
 } from "./bench_lib.ts";
 import {
   apiClient,
+  BOOK,
+  type BookFigures,
   LIST,
   type ListFigures,
+  measureExecution,
   measureMarketOrders,
   measureOrderLists,
   ORDER_LOAD,
   type OrderFigures,
 } from "./bench_trading.ts";
-import { ORDERS_PER_COMMIT } from "./seed_orders.ts";
+import { ORDERS_PER_COMMIT, RESTING_PER_COMMIT } from "./seed_orders.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const APP_SCRIPT = "main.ts";
@@ -64,6 +68,9 @@ const APP_ENV = {
 const running = new Set<Deno.ChildProcess>();
 /** Temporary KV files (hundreds of MB with 100 000 orders), removed on every way out. */
 let scratchDir: string | undefined;
+/** Where resting books are seeded before they are copied to scratchDir: RAM, when there is some. */
+let seedDir: string | undefined;
+const RAM_DIR = "/dev/shm";
 
 async function main(): Promise<Results> {
   const environment = await describeEnvironment();
@@ -104,7 +111,7 @@ async function main(): Promise<Results> {
   progress(
     `market orders: ${ORDER_LOAD.concurrency} traders for ${
       ORDER_LOAD.durationMs / 1000
-    } s through the API, then the same commits on the raw store`,
+    } s through the API, then the same commits through the store port and on raw Deno KV`,
   );
   const orders = await measureMarketOrders(start, scratchDir);
   progress(
@@ -113,6 +120,13 @@ async function main(): Promise<Results> {
     } orders, then ${LIST.requests} GETs of each list`,
   );
   const lists = await measureOrderLists(start, scratchDir);
+  seedDir = await ramDir();
+  progress(
+    `execution pass: seeding ${count(BOOK.small)} and ${
+      count(BOOK.large)
+    } resting orders, ${BOOK.passes} passes over each, then market orders on an empty store and with the larger book`,
+  );
+  const book = await measureExecution(start, scratchDir, seedDir);
 
   return {
     ...environment,
@@ -124,8 +138,18 @@ async function main(): Promise<Results> {
     },
     coldStart: { runsMs: coldStartRuns, medianMs: median(coldStartRuns) },
     pages,
-    trading: { orders, lists },
+    trading: { orders, lists, book },
   };
+}
+
+/** A new folder in RAM_DIR when it is a folder (Linux), else undefined. */
+async function ramDir(): Promise<string | undefined> {
+  try {
+    if (!(await Deno.stat(RAM_DIR)).isDirectory) return undefined;
+    return await Deno.makeTempDir({ dir: RAM_DIR, prefix: "orion-bench-" });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -206,7 +230,7 @@ async function startServer(
 
   try {
     const readyAt = await pollUntilOk(`${origin}${readyPath}`, () => exited, stderr);
-    return { origin, readyMs: readyAt - spawnedAt, stop };
+    return { origin, pid: child.pid, readyMs: readyAt - spawnedAt, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -473,6 +497,8 @@ function report(results: Results): string {
     "",
     listsReport(trading.lists),
     "",
+    bookReport(trading.book, trading.orders),
+    "",
     `Results written to ${RESULTS_FILE}`,
   ].join("\n");
 }
@@ -547,26 +573,36 @@ function pageReport(page: PageWeight, note?: string): string {
 
 function ordersReport(orders: OrderFigures): string {
   const scan = orders.integrityAfterLoad;
-  const firstErrors = [orders.endToEnd, orders.rawStore]
+  const firstErrors = [orders.endToEnd, orders.rawStore, orders.rawKv]
     .filter((figures) => figures.firstError !== null)
     .map((figures) => `first error of ${figures.what}: ${figures.firstError}`);
+  const target = (value: number | null, of: string) =>
+    `end to end / ${of}: ${formatRatio(value)} (target ≥ ${formatRatio(orders.target)}) ${
+      mark(value !== null && value >= orders.target)
+    }`;
+  const { unit } = orders;
   return [
     `Market orders: ${orders.concurrency} traders (one account each), ${
       orders.warmupMs / 1000
     } s warm-up, ${orders.durationMs / 1000} s measured; 1 share of ${
       orders.symbols.join(", ")
-    }, buy then sell; both on a KV file`,
+    }, buy then sell; all on a KV file`,
     formatTable(
       ["what", "per s", "p50", "p99", "calls", "errors"],
       [
         loadRow("app POST /api/orders (market, end to end)", orders.endToEnd),
-        loadRow("raw store.commit of the same unit", orders.rawStore),
+        loadRow("store port: store.commit of the same unit", orders.rawStore),
+        loadRow("raw Deno KV: atomic() of the same size", orders.rawKv),
       ],
       ["left", "right", "right", "right", "right", "right"],
     ),
-    `end to end / raw store: ${formatRatio(orders.ratio)} (target ≥ ${
-      formatRatio(orders.target)
-    }) ${mark(orders.ratio !== null && orders.ratio >= orders.target)}`,
+    target(orders.ratio, "store port"),
+    target(orders.kvRatio, "raw Deno KV"),
+    `a market order's commit, as Deno KV saw it (mean of ${unit.recorded}): ${unit.checks} checks, ${unit.sets} sets, ${unit.deletes} deletes, ${
+      formatBytes(unit.keyBytes)
+    } of keys, ${
+      formatBytes(unit.valueBytes)
+    } of values; the port read ${unit.keysReadFirst} keys before it`,
     ...firstErrors,
     `invariants after the load: ${count(scan.orders)} orders, ${count(scan.trades)} trades, ${
       count(scan.ledgerEntries)
@@ -614,6 +650,72 @@ function listsReport(lists: ListFigures): string {
   ].join("\n");
 }
 
+function bookReport(book: BookFigures, orders: OrderFigures): string {
+  const { small, large } = book;
+  const row = (figures: BookFigures["small"]) => [
+    count(figures.orders),
+    count(figures.accounts),
+    formatMs(figures.latency.p50Ms),
+    formatMs(figures.latency.p99Ms),
+    `${(figures.elapsedMs / 1000).toFixed(1)} s`,
+    formatBytes(figures.fileBytes),
+  ];
+  const within = book.p50Ratio !== null && book.p50Ratio <= book.target;
+  const changed = small.changed + large.changed;
+  const sweep = large.sweep;
+  const withBook = book.ordersWithLargeBook;
+  return [
+    `Execution pass over resting limit orders, none marketable, on ${book.symbols} symbols (KV file): ${large.passes} timed passes on each book, taking turns, after ${BOOK.warmupPasses} untimed`,
+    formatTable(
+      ["orders resting", "accounts", "pass p50", "pass p99", "seeded in", "KV file"],
+      [row(small), row(large)],
+      ["right", "right", "right", "right", "right", "right"],
+    ),
+    `${count(large.orders)} / ${count(small.orders)} resting: pass p50 ${
+      formatTimes(book.p50Ratio)
+    } (target ≤ ${formatTimes(book.target)}) ${mark(within)}`,
+    `the timed passes changed ${count(changed)} orders (a book nothing can reach: 0) ${
+      mark(changed === 0)
+    }`,
+    sweep
+      ? `sweep of the ${count(large.orders)} working orders (at start and hourly): ${
+        formatMs(sweep.elapsedMs)
+      }, ${count(sweep.indexed)} given a new place in the execution index, ${
+        count(sweep.cancelled)
+      } cancelled (seeded as placement writes them: 0 and 0) ${
+        mark(sweep.indexed === 0 && sweep.cancelled === 0)
+      }`
+      : "sweep: not timed",
+    `seeded ${count(large.orders)} orders in ${(large.elapsedMs / 1000).toFixed(1)} s (${
+      count(Math.round(large.orders / (large.elapsedMs / 1000)))
+    } orders/s, ${RESTING_PER_COMMIT} per commit${
+      large.seededInRam ? `, in ${RAM_DIR} then copied to disk` : ""
+    })`,
+    formatTable(
+      ["market orders end to end", "per s", "p50", "p99", "calls", "errors", "app idle after"],
+      [
+        bookLoadRow("empty store", book.ordersWithoutBook),
+        bookLoadRow(`${count(large.orders)} orders resting`, withBook),
+      ],
+      ["left", "right", "right", "right", "right", "right", "right"],
+    ),
+    `with ${count(large.orders)} resting / empty: ${
+      formatRatio(ratio(withBook.perSecond, book.ordersWithoutBook.perSecond))
+    } (the market-order table above: ${count(Math.round(orders.endToEnd.perSecond))}/s)`,
+    ...[book.ordersWithoutBook, withBook].filter((figures) => figures.firstError)
+      .map((figures) => `first error of ${figures.what}: ${figures.firstError}`),
+  ].join("\n");
+}
+
+/** A load row, with how long the app took to idle before it (waitUntilIdle in bench_trading.ts). */
+function bookLoadRow(name: string, figures: BookFigures["ordersWithLargeBook"]): string[] {
+  const settle = figures.settle;
+  const waited = settle
+    ? `${(settle.waitedMs / 1000).toFixed(1)} s${settle.idle ? "" : " ❌"}`
+    : "";
+  return [...loadRow(name, figures), waited];
+}
+
 function progress(message: string) {
   console.error(`bench: ${message}…`);
 }
@@ -622,8 +724,8 @@ if (import.meta.main) {
   // Loopback must never go through a proxy that the environment may configure.
   Deno.env.set("NO_PROXY", ["127.0.0.1", Deno.env.get("NO_PROXY")].filter(Boolean).join(","));
   const removeScratch = () => {
-    if (scratchDir) Deno.removeSync(scratchDir, { recursive: true });
-    scratchDir = undefined;
+    for (const dir of [scratchDir, seedDir]) if (dir) Deno.removeSync(dir, { recursive: true });
+    scratchDir = seedDir = undefined;
   };
   const interrupt = () => {
     for (const child of running) kill(child, "SIGKILL");
@@ -653,7 +755,7 @@ if (import.meta.main) {
   }
 }
 
-type Server = { origin: string; readyMs: number; stop(): Promise<void> };
+type Server = { origin: string; pid: number; readyMs: number; stop(): Promise<void> };
 
 type Tail = { text(): string; done: Promise<void> };
 
@@ -718,7 +820,7 @@ type Results = Awaited<ReturnType<typeof describeEnvironment>> & {
   };
   coldStart: { runsMs: number[]; medianMs: number };
   pages: { home: PageWeight; dashboard: PageWeight | MissingPage };
-  trading: { orders: OrderFigures; lists: ListFigures };
+  trading: { orders: OrderFigures; lists: ListFigures; book: BookFigures };
 };
 
 /** A page the bench measures that the app does not serve yet. */

@@ -1,4 +1,8 @@
-/** The app-independent parts of `deno task bench`: load runner, statistics, asset scan, tables. */
+/**
+ * The app-independent parts of `deno task bench`: load runner, statistics, asset scan, tables, and
+ * the recording and replaying of Deno KV commits.
+ */
+import { serialize } from "node:v8";
 
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
 export function percentile(samples: ArrayLike<number>, p: number): number {
@@ -207,6 +211,11 @@ export function formatRatio(value: number | null): string {
   return value === null ? "n/a" : `${Math.round(value * 100)} %`;
 }
 
+/** A ratio as a multiple with two decimals ("2.31×"), or "n/a". */
+export function formatTimes(value: number | null): string {
+  return value === null ? "n/a" : `${value.toFixed(2)}×`;
+}
+
 /**
  * The n-th client address of a load run (n ≥ 0), in 10.0.0.0/8 and never a network (.0) or
  * broadcast (.255) address. Sent as X-Forwarded-For to an app that trusts its proxy, each request
@@ -223,6 +232,183 @@ export function clientAddress(n: number): string {
 /** A millisecond figure with one decimal, or "n/a" when there was nothing to measure. */
 export function formatMs(ms: number): string {
   return Number.isFinite(ms) ? `${ms.toFixed(1)} ms` : "n/a";
+}
+
+/**
+ * Runs `action` and records every Deno KV atomic commit made in this process meanwhile (its
+ * checks, sets and deletes) and how many keys were read with get and getMany, then puts Deno KV
+ * back as it was. It patches Deno KV's prototypes, so nothing else should use KV meanwhile.
+ */
+export async function recordKv<T>(
+  action: () => Promise<T>,
+): Promise<{ result: T; commits: KvCommit[]; keysRead: number }> {
+  const atomicProto = Deno.AtomicOperation.prototype;
+  const kvProto = Deno.Kv.prototype;
+  const saved = {
+    check: atomicProto.check,
+    set: atomicProto.set,
+    delete: atomicProto.delete,
+    commit: atomicProto.commit,
+    get: kvProto.get,
+    getMany: kvProto.getMany,
+  };
+  const pending = new WeakMap<Deno.AtomicOperation, KvCommit>();
+  const commits: KvCommit[] = [];
+  let keysRead = 0;
+  const of = (atomic: Deno.AtomicOperation) => {
+    let commit = pending.get(atomic);
+    if (!commit) pending.set(atomic, commit = { checks: [], mutations: [] });
+    return commit;
+  };
+  atomicProto.check = function (this: Deno.AtomicOperation, ...checks: Deno.AtomicCheck[]) {
+    of(this).checks.push(...checks.map(({ key, versionstamp }) => ({ key, versionstamp })));
+    return saved.check.apply(this, checks);
+  };
+  atomicProto.set = function (
+    this: Deno.AtomicOperation,
+    ...args: Parameters<Deno.AtomicOperation["set"]>
+  ) {
+    of(this).mutations.push({ type: "set", key: args[0], value: args[1] });
+    return saved.set.apply(this, args);
+  };
+  atomicProto.delete = function (this: Deno.AtomicOperation, key: Deno.KvKey) {
+    of(this).mutations.push({ type: "delete", key });
+    return saved.delete.call(this, key);
+  };
+  atomicProto.commit = async function (this: Deno.AtomicOperation) {
+    const result = await saved.commit.call(this);
+    if (result.ok) commits.push(of(this));
+    return result;
+  };
+  kvProto.get = function (this: Deno.Kv, ...args: Parameters<Deno.Kv["get"]>) {
+    keysRead++;
+    return saved.get.apply(this, args);
+  } as Deno.Kv["get"];
+  kvProto.getMany = function (this: Deno.Kv, ...args: Parameters<Deno.Kv["getMany"]>) {
+    keysRead += args[0].length;
+    return saved.getMany.apply(this, args);
+  } as Deno.Kv["getMany"];
+  try {
+    return { result: await action(), commits, keysRead };
+  } finally {
+    Object.assign(atomicProto, {
+      check: saved.check,
+      set: saved.set,
+      delete: saved.delete,
+      commit: saved.commit,
+    });
+    Object.assign(kvProto, { get: saved.get, getMany: saved.getMany });
+  }
+}
+
+/**
+ * The size of a commit: checks, sets, deletes, and the bytes of the keys (as Deno KV encodes key
+ * parts) and of the values (V8-serialised, as Deno KV stores them, header included).
+ */
+export function kvCommitSize(commit: KvCommit): KvCommitSize {
+  let keyBytes = commit.checks.reduce((sum, check) => sum + kvKeyBytes(check.key), 0);
+  let valueBytes = 0;
+  let sets = 0;
+  for (const mutation of commit.mutations) {
+    keyBytes += kvKeyBytes(mutation.key);
+    if (mutation.type === "set") {
+      sets++;
+      valueBytes += serialize(mutation.value).length;
+    }
+  }
+  return {
+    checks: commit.checks.length,
+    sets,
+    deletes: commit.mutations.length - sets,
+    keyBytes,
+    valueBytes,
+  };
+}
+
+/** Bytes of a key as Deno KV encodes it: a tag per part, strings and bytes end with a zero. */
+export function kvKeyBytes(key: Deno.KvKey): number {
+  let bytes = 0;
+  for (const part of key) {
+    if (typeof part === "string") bytes += 2 + new TextEncoder().encode(part).length;
+    else if (part instanceof Uint8Array) bytes += 2 + part.length;
+    else if (typeof part === "number") bytes += 9;
+    else if (typeof part === "bigint") bytes += 2 + Math.ceil(part.toString(16).length / 2);
+    else bytes += 1;
+  }
+  return bytes;
+}
+
+/**
+ * A replayer of recorded commits on a Deno KV: each call commits the next recording in turn with
+ * the same checks, sets (the same values) and deletes, reading nothing first, so it measures what
+ * Deno KV itself costs for those commits. A key the recording checked absent was created by it,
+ * and so was every key that names such a key's last part (a new document's index entries name its
+ * id): those are made anew on every call, with the call's number after their last part. The other
+ * keys are rewritten in place, checked at the versionstamp the previous call left on them, so
+ * replayers sharing one KV must replay recordings of different documents, as the writers they
+ * stand for did.
+ */
+export function kvReplayer(kv: Deno.Kv, recordings: KvCommit[]): () => Promise<void> {
+  if (recordings.length === 0) throw new RangeError("nothing recorded to replay");
+  const plans = recordings.map((commit) => {
+    const absent = commit.checks.filter((check) => check.versionstamp === null);
+    const created = new Set(absent.map((check) => keyText(check.key)));
+    const names = new Set(absent.map((check) => keyText(check.key.slice(-1))));
+    const plan = (key: Deno.KvKey) => ({
+      key,
+      text: keyText(key),
+      fresh: created.has(keyText(key)) || names.has(keyText(key.slice(-1))),
+    });
+    return {
+      checks: commit.checks.map((check) => plan(check.key)),
+      mutations: commit.mutations.map((mutation) => ({
+        ...plan(mutation.key),
+        value: mutation.type === "set" ? mutation.value : undefined,
+        set: mutation.type === "set",
+      })),
+    };
+  });
+  const versionstamps = new Map<string, string>();
+  let calls = 0;
+  return async function replay() {
+    const call = calls++;
+    const plan = plans[call % plans.length];
+    const keyOf = (step: { key: Deno.KvKey; fresh: boolean }) => {
+      if (!step.fresh) return step.key;
+      const last = step.key[step.key.length - 1];
+      return typeof last === "string"
+        ? [...step.key.slice(0, -1), `${last}~${call}`]
+        : [...step.key, call];
+    };
+    const atomic = kv.atomic();
+    for (const check of plan.checks) {
+      atomic.check({
+        key: keyOf(check),
+        versionstamp: check.fresh ? null : versionstamps.get(check.text) ?? null,
+      });
+    }
+    for (const mutation of plan.mutations) {
+      if (mutation.set) atomic.set(keyOf(mutation), mutation.value);
+      else atomic.delete(keyOf(mutation));
+    }
+    const result = await atomic.commit();
+    if (!result.ok) throw new Error("a replayed commit failed its checks");
+    for (const mutation of plan.mutations) {
+      if (mutation.fresh) continue;
+      if (mutation.set) versionstamps.set(mutation.text, result.versionstamp);
+      else versionstamps.delete(mutation.text);
+    }
+  };
+}
+
+function keyText(key: Deno.KvKey): string {
+  return key.map((part) =>
+    typeof part === "bigint"
+      ? `${part}n`
+      : part instanceof Uint8Array
+      ? `b${[...part].join(",")}`
+      : JSON.stringify(part)
+  ).join("\u0001");
 }
 
 function sorted(samples: ArrayLike<number>): Float64Array {
@@ -306,6 +492,24 @@ export type LatencySummary = {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+};
+
+/** One recorded Deno KV atomic commit. */
+export type KvCommit = {
+  checks: { key: Deno.KvKey; versionstamp: string | null }[];
+  mutations: (
+    | { type: "set"; key: Deno.KvKey; value: unknown }
+    | { type: "delete"; key: Deno.KvKey }
+  )[];
+};
+
+/** What one commit checks and writes. */
+export type KvCommitSize = {
+  checks: number;
+  sets: number;
+  deletes: number;
+  keyBytes: number;
+  valueBytes: number;
 };
 
 /** A subresource of a page: its absolute URL and what it is. */

@@ -1,4 +1,7 @@
-/** Tests of the bench's app-independent parts: statistics, load runner, asset scan, tables. */
+/**
+ * Tests of the bench's app-independent parts: statistics, load runner, asset scan, tables, and
+ * the recording and replaying of Deno KV commits.
+ */
 import assert from "node:assert/strict";
 import {
   clientAddress,
@@ -8,10 +11,15 @@ import {
   formatMs,
   formatRatio,
   formatTable,
+  formatTimes,
   httpGet,
+  kvCommitSize,
+  kvKeyBytes,
+  kvReplayer,
   median,
   percentile,
   ratio,
+  recordKv,
   reusedOnRepeatVisit,
   runLoad,
   summarize,
@@ -235,4 +243,94 @@ Deno.test("[bench] clientAddress counts through 10/8 without network or broadcas
   assert.ok([...many].every((a) => /^10\.\d+\.\d+\.(\d+)$/.test(a) && !/\.(0|255)$/.test(a)));
   assert.throws(() => clientAddress(-1), RangeError);
   assert.throws(() => clientAddress(1.5), RangeError);
+});
+
+Deno.test("[bench] formatTimes shows a multiple with two decimals, or n/a", () => {
+  assert.equal(formatTimes(2.314), "2.31×");
+  assert.equal(formatTimes(1), "1.00×");
+  assert.equal(formatTimes(null), "n/a");
+});
+
+Deno.test("[bench] kvKeyBytes counts Deno KV's encoding of each key part", () => {
+  // A string: tag, UTF-8 bytes, terminator; a number: tag and 8 bytes; a boolean: one byte.
+  assert.equal(kvKeyBytes(["d", "orders"]), 3 + 8);
+  assert.equal(kvKeyBytes(["é", 1, true]), 4 + 9 + 1);
+  assert.equal(kvKeyBytes([new Uint8Array(3)]), 5);
+  assert.equal(kvKeyBytes([]), 0);
+});
+
+Deno.test("[bench] recordKv records each commit's checks, sets and deletes, and the keys read", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  await kv.set(["old"], "gone soon");
+  const before = (await kv.get(["old"])).versionstamp;
+  const recorded = await recordKv(async () => {
+    await kv.getMany([["old"], ["new"]]);
+    await kv.atomic()
+      .check({ key: ["old"], versionstamp: before }, { key: ["new"], versionstamp: null })
+      .set(["new"], { price: "1.00" })
+      .delete(["old"])
+      .commit();
+    // A commit that fails its check wrote nothing, so it is not recorded.
+    await kv.atomic().check({ key: ["new"], versionstamp: null }).set(["new"], 1).commit();
+    return "done";
+  });
+  assert.equal(recorded.result, "done");
+  assert.equal(recorded.keysRead, 2);
+  assert.deepEqual(recorded.commits, [{
+    checks: [{ key: ["old"], versionstamp: before }, { key: ["new"], versionstamp: null }],
+    mutations: [
+      { type: "set", key: ["new"], value: { price: "1.00" } },
+      { type: "delete", key: ["old"] },
+    ],
+  }]);
+  const size = kvCommitSize(recorded.commits[0]);
+  assert.deepEqual(
+    { ...size, valueBytes: undefined },
+    { checks: 2, sets: 1, deletes: 1, keyBytes: 5 + 5 + 5 + 5, valueBytes: undefined },
+  );
+  assert.ok(size.valueBytes > "price1.00".length, "the value's serialised bytes");
+  // Afterwards Deno KV is itself again: nothing more is recorded.
+  await kv.atomic().set(["later"], 1).commit();
+  assert.equal(recorded.commits.length, 1);
+});
+
+Deno.test("[bench] kvReplayer creates afresh what the recording created and rewrites the rest", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  // As the store port records a unit: a new document (checked absent) with an index entry that
+  // names it, and an existing account rewritten at the version read.
+  await kv.set(["d", "accounts", "a1"], { seq: 1 });
+  const account = (await kv.get(["d", "accounts", "a1"])).versionstamp;
+  const { commits } = await recordKv(() =>
+    kv.atomic()
+      .check(
+        { key: ["d", "orders", "o1"], versionstamp: null },
+        { key: ["d", "accounts", "a1"], versionstamp: account },
+      )
+      .set(["d", "orders", "o1"], { qty: "1" })
+      .set(["i", "orders", "symbol_1", "KO", "o1"], "o1")
+      .set(["d", "accounts", "a1"], { seq: 2 })
+      .commit()
+  );
+  await using replayKv = await Deno.openKv(":memory:");
+  const replay = kvReplayer(replayKv, commits);
+  await replay();
+  await replay();
+  await replay();
+  const keys = [];
+  for await (const entry of replayKv.list({ prefix: [] })) keys.push(entry.key);
+  assert.deepEqual(keys, [
+    ["d", "accounts", "a1"],
+    ["d", "orders", "o1~0"],
+    ["d", "orders", "o1~1"],
+    ["d", "orders", "o1~2"],
+    ["i", "orders", "symbol_1", "KO", "o1~0"],
+    ["i", "orders", "symbol_1", "KO", "o1~1"],
+    ["i", "orders", "symbol_1", "KO", "o1~2"],
+  ]);
+  assert.deepEqual((await replayKv.get(["d", "orders", "o1~2"])).value, { qty: "1" });
+  // The rewritten key is checked at the versionstamp the previous replay left: a writer
+  // elsewhere makes the next replay fail, as it would fail the unit it stands for.
+  await replayKv.set(["d", "accounts", "a1"], { seq: 99 });
+  await assert.rejects(replay, /failed its checks/);
+  assert.throws(() => kvReplayer(replayKv, []), RangeError);
 });
