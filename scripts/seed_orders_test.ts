@@ -44,6 +44,7 @@ Deno.test("[seed] a resting book is what placement writes, holds every invariant
     expired: 0,
     rejected: 0,
     triggered: 0,
+    trailed: 0,
     conflicts: 0,
   });
 
