@@ -345,3 +345,26 @@ Deno.test("[sessions] an email change tells the old address, ends the other sess
   const back = await api(t, "/sign-in", { email: "new@example.com", password: NEW_PASSWORD });
   assert.equal(back.status, 200);
 });
+
+Deno.test("[sessions] the cookie is sent again only when the session is renewed, not on every answer", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "renew@example.com");
+  const fresh = await api(t, "/session", undefined, { cookie });
+  assert.equal(fresh.status, 200);
+  assert.equal(fresh.headers.getSetCookie().length, 0, "a fresh session sets no cookie");
+  // A day on, the session is renewed: its expiry moves, and the cookie follows it.
+  const token = decodeURIComponent(cookie.split("=")[1]);
+  const id = token.split(".")[0];
+  const session = (await t.deps.store.get<Session>("sessions", id))!;
+  const dayAgo = (d: Date) => new Date(d.getTime() - 25 * 60 * 60 * 1000);
+  await t.deps.store.update<Session>("sessions", id, {
+    expiresAt: dayAgo(session.expiresAt),
+    lastSeenAt: dayAgo(session.lastSeenAt),
+  });
+  const renewed = await api(t, "/session", undefined, { cookie });
+  assert.equal(renewed.status, 200);
+  const set = renewed.headers.getSetCookie().find((c) => c.startsWith("orion_session="));
+  assert.ok(set, "the renewed session's cookie is sent");
+  const expires = Date.parse(/Expires=([^;]+)/.exec(set)![1]);
+  assert.ok(expires > dayAgo(session.expiresAt).getTime() + 60_000, "with the new expiry");
+});

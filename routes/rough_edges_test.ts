@@ -117,6 +117,26 @@ Deno.test("[rough edges] times show in the chosen zone with its name; else the b
   assert.match(await bad.text(), /Choose a time zone from the list/);
   [, , text] = await shown();
   assert.match(text, / E[SD]T$/);
+  const badTyped = await b.post("/settings/profile", {
+    name: "Ada",
+    timeZone: "",
+    otherTimeZone: "Asia/Nowhere",
+  });
+  assert.equal(badTyped.status, 422);
+  [, , text] = await shown();
+  assert.match(text, / E[SD]T$/, "a refused zone changed nothing");
+
+  // The list holds the common zones; any other is typed, wins over the list, and is then listed.
+  assert.ok(!settings.includes('<option value="Asia/Kat'));
+  const typed = await b.post("/settings/profile", {
+    name: "Ada",
+    timeZone: "Europe/Berlin",
+    otherTimeZone: "Asia/Kathmandu",
+  });
+  assert.equal(typed.status, 303);
+  [, , text] = await shown();
+  assert.match(text, / GMT\+5:45$/);
+  assert.match(await b.page("/settings"), /<option value="Asia\/Kath?mandu" selected/);
 });
 
 Deno.test("[rough edges] PATCH /api/auth/profile sets and clears the time zone, checked against the list", async () => {

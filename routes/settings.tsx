@@ -117,7 +117,10 @@ export function settingsRoutes(deps: AppDeps) {
         "profile",
         (state, user) => <ProfileForm user={user} state={state} />,
         async (c, values) => {
-          const input = parseInput(profileInput, values);
+          // A zone typed in "Or type any zone" wins over the list (views/settings.tsx).
+          const { otherTimeZone, ...fields } = values;
+          if (otherTimeZone?.trim()) fields.timeZone = otherTimeZone;
+          const input = parseInput(profileInput, fields);
           await updateProfile(ctx, c.get("user")!, input);
           return "Your profile is saved.";
         },

@@ -40,7 +40,7 @@ import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
 const SEARCH_LIMIT = 10;
 /** Points a chart draws: 1D stays within its 4 KB budget; candles need room to be seen. */
-const LINE_POINTS = { "1D": 100, other: 180 };
+const LINE_POINTS = { "1D": 64, other: 180 };
 const CANDLES = 60;
 
 /** The chart's range and view, from links the page itself makes. */

@@ -414,7 +414,9 @@ export function PriceChart(props: PriceChartProps) {
       <div class="sr">
         <table>
           <caption>
-            {props.symbol} over {RANGE_NAMES[range]}, times in {timeZone}
+            {props.symbol} {range === "1D" && last
+              ? `on ${timeText("1W", Date.parse(last.t), timeZone)}`
+              : `over ${RANGE_NAMES[range]}`}, times in {timeZone}
           </caption>
           <tr>
             <th>Time</th>
@@ -422,7 +424,8 @@ export function PriceChart(props: PriceChartProps) {
           </tr>
           {bars.map((b) => (
             <tr>
-              <td>{timeText("full", Date.parse(b.t), timeZone)}</td>
+              {/* One day's points need only their time: the caption names the day and zone. */}
+              <td>{timeText(range === "1D" ? "1D" : "full", Date.parse(b.t), timeZone)}</td>
               <td>
                 {view === "candle"
                   ? `${price(b.o)} ${price(b.h)} ${price(b.l)} ${price(b.c)}`

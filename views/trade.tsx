@@ -110,10 +110,10 @@ export function TradePage(props: TradePageProps) {
         </div>
         {props.form ?? <OrderTicket {...chosen.ticket} />}
       </div>
-      <section aria-labelledby="search-h">
-        <h2 id="search-h">Trade something else</h2>
-        <Search q={props.q} results={props.results} />
-      </section>
+      {/* The search lives on /trade (the Trade tab): a symbol's page stays within its 4 KB. */}
+      <p>
+        <a href="/trade">Trade something else</a>
+      </p>
     </div>
   );
 }
@@ -391,7 +391,7 @@ export function OrderTicket(props: TicketProps) {
           inputmode="decimal"
           required={false}
           maxlength={24}
-          hint="Trailing stop: fill this or the dollar trail"
+          hint="Percent behind the best price"
           state={ticketState}
         />
         <Field
@@ -403,7 +403,7 @@ export function OrderTicket(props: TicketProps) {
           inputmode="decimal"
           required={false}
           maxlength={24}
-          hint="Trailing stop: dollars behind the best price"
+          hint="Or dollars behind it"
           state={ticketState}
         />
         <Field

@@ -105,14 +105,14 @@ async function trimUserSessions(store: Store, userId: string, now: Date): Promis
 /**
  * The session and user a token belongs to, or null when the token is malformed, unknown,
  * expired, its user is gone or suspended, or their credentials changed since it was opened.
- * Renews the session when due.
+ * Renews the session when due (`renewed`: its expiry moved, so the cookie should follow).
  */
 export async function validateSessionToken(
   store: Store,
   token: string,
   origin: RequestOrigin,
   now = new Date(),
-): Promise<{ session: Session; user: User } | null> {
+): Promise<{ session: Session; user: User; renewed: boolean } | null> {
   const parsed = parseToken(token);
   if (!parsed) return null;
   let session = await store.get<Session>("sessions", parsed.id);
@@ -153,7 +153,7 @@ export async function validateSessionToken(
       throw err;
     }
   }
-  return { session, user };
+  return { session, user, renewed: renew };
 }
 
 /** Whether the session may make sensitive changes without asking for the password again. */

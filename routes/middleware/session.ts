@@ -70,7 +70,8 @@ export const loadSession = (deps: { store: Store; config: Config }): MiddlewareH
         c.set("user", result.user);
         c.set("session", result.session);
         // A renewed session moves its expiry; the cookie follows so the browser keeps it as long.
-        setSessionCookie(c, config, token, result.session.expiresAt);
+        // Only then: a Set-Cookie on every answer would cost every page ~130 bytes.
+        if (result.renewed) setSessionCookie(c, config, token, result.session.expiresAt);
       } else clearSessionCookie(c, config);
     }
     await next();
