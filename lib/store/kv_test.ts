@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { defineStoreConformance } from "./conformance.ts";
 import { kvStoreOn, openKvStore } from "./kv.ts";
-import type { Doc, Query, WriteOp } from "./port.ts";
+import type { Doc, Fields, Query, WriteOp } from "./port.ts";
 
 defineStoreConformance("kv", () => openKvStore(":memory:"));
 
@@ -68,6 +68,35 @@ Deno.test("[store:kv] a range reads only the index entries inside its bounds", a
     assert.deepEqual(await reads({ sort: down, range: three }), { items: 3, read: 3 });
     // A full page reads one entry more, to know whether there is a next page.
     assert.deepEqual(await reads({ sort: up, range: { lt: 1500 } }), { items: 200, read: 201 });
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("[store:kv] a bound at zero holds -0 equal to 0, as MongoDB does", async () => {
+  const store = await openKvStore(":memory:");
+  try {
+    await store.ensureSchema();
+    const prices: [string, number][] = [["neg", -1], ["minus-zero", -0], ["zero", 0], ["pos", 1]];
+    for (const [id, watchPrice] of prices) {
+      await store.insert<Doc & Fields>("orders", {
+        _id: id,
+        clientOrderId: id,
+        watchKey: "k",
+        watchPrice,
+      });
+    }
+    const ids = async (range: { gte?: number; lt?: number }) =>
+      (await store.find<Doc>("orders", {
+        where: { watchKey: "k" },
+        sort: { field: "watchPrice", direction: 1 },
+        range,
+        limit: 10,
+      })).items.map((d) => d._id);
+    assert.deepEqual(await ids({ gte: 0 }), ["minus-zero", "zero", "pos"]);
+    assert.deepEqual(await ids({ gte: -0 }), ["minus-zero", "zero", "pos"]);
+    assert.deepEqual(await ids({ lt: 0 }), ["neg"]);
+    assert.deepEqual(await ids({ lt: -0 }), ["neg"]);
   } finally {
     await store.close();
   }
