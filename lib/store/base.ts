@@ -69,3 +69,16 @@ export function unitTargets(ops: WriteOp[]): { collection: CollectionName; id: s
   }
   return targets;
 }
+
+/**
+ * A page cursor's text: the JSON of its values, base64url. Characters beyond ASCII are written as
+ * JSON escapes first, because base64 here takes only Latin-1 text and an index value (a name, a
+ * symbol) may hold any character; `JSON.parse` reads the escapes back.
+ */
+export function cursorText(values: unknown[]): string {
+  const json = JSON.stringify(values).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}

@@ -15,6 +15,9 @@ import { COLLECTION_NAMES, indexName, SCHEMA } from "./schema.ts";
 
 type User = Doc & { email: string; role: string; name?: string };
 type Audit = Doc & { userId: string; action: string; at: Date };
+type Watched = Doc & { watchKey: string; watchPrice: number };
+/** A document's id and its value on the field a range test sorts by. */
+type Entry<V> = { id: string; value: V };
 
 /** Registers the conformance tests for one backend; each test gets a fresh, empty store. */
 export function defineStoreConformance(backend: string, factory: StoreFactory): void {
@@ -365,6 +368,86 @@ export function defineStoreConformance(backend: string, factory: StoreFactory): 
     }
   });
 
+  test("a numeric range is exact at its bounds, through ties and cursors, either way", async (store) => {
+    // Two or three documents per value, so bounds and page breaks fall between ties on `_id`.
+    const values = [-Number.MAX_VALUE, -1e15, -2.5, -1, 0, 0.5, 1, 2.5, 2 ** 53, Number.MAX_VALUE];
+    const rows: Entry<number>[] = [];
+    for (const [n, value] of values.entries()) {
+      for (const tie of n % 2 ? ["a", "b"] : ["a", "b", "c"]) {
+        rows.push({ id: `n${String(n).padStart(2, "0")}${tie}`, value });
+      }
+    }
+    for (const { id, value } of rows) {
+      await store.insert<Watched>("orders", order(id, { watchKey: "k", watchPrice: value }));
+    }
+    await store.insert<Watched>("orders", order("other", { watchKey: "j", watchPrice: 1 }));
+    const bounds = [undefined, -Number.MAX_VALUE, -1e15, -1, 0, 1, 2 ** 53, Number.MAX_VALUE];
+    for (const gte of [...bounds, 2]) {
+      for (const lt of [...bounds, 3]) {
+        await assertRangePages(store, { field: "watchKey", value: "k" }, "watchPrice", rows, {
+          gte,
+          lt,
+        });
+      }
+    }
+  });
+
+  test("a string range is exact at its bounds, in code point order", async (store) => {
+    // "\u{1F600}" sorts after "\uffff" by code point (and UTF-8 bytes), before it by UTF-16 units.
+    const values = ["", "A", "AB", "B", "a", "a\u0000", "ab", "é", "\uffff", "\u{1F600}"];
+    const rows: Entry<string>[] = [];
+    for (const [n, value] of values.entries()) {
+      for (const tie of ["a", "b"]) {
+        rows.push({ id: `s${String(n).padStart(2, "0")}${tie}`, value });
+      }
+    }
+    for (const { id, value } of rows) {
+      await store.insert<Doc & { open: boolean; symbol: string }>(
+        "orders",
+        order(id, { open: true, symbol: value }),
+      );
+    }
+    const bounds = [undefined, "", "A", "AB", "a", "a\u0000", "é", "\uffff", "\u{1F600}"];
+    for (const gte of [...bounds, "Z"]) {
+      for (const lt of [...bounds, "\u{10FFFF}"]) {
+        await assertRangePages(store, { field: "open", value: true }, "symbol", rows, { gte, lt });
+      }
+    }
+  });
+
+  test("a cursor and a range together admit only what both admit", async (store) => {
+    for (let n = 0; n < 10; n++) {
+      await store.insert<Watched>("orders", order(`w${n}`, { watchKey: "k", watchPrice: n }));
+    }
+    const ids = (page: { items: Doc[] }) => page.items.map((d) => d._id);
+    for (const direction of [1, -1] as const) {
+      const sort = { field: "watchPrice", direction };
+      const where = { watchKey: "k" };
+      // A cursor taken without the range, used with one that starts or ends past it.
+      const first = await store.find<Watched>("orders", { where, sort, limit: 2 });
+      const range = direction === 1 ? { gte: 5, lt: 7 } : { gte: 3, lt: 5 };
+      const next = await store.find<Watched>("orders", {
+        where,
+        sort,
+        range,
+        limit: 10,
+        cursor: first.nextCursor!,
+      });
+      assert.deepEqual(ids(next), direction === 1 ? ["w5", "w6"] : ["w4", "w3"]);
+      assert.equal(next.nextCursor, null);
+      // A cursor already past the range's far end: nothing is left.
+      const far = await store.find<Watched>("orders", { where, sort, limit: 8 });
+      const past = await store.find<Watched>("orders", {
+        where,
+        sort,
+        range: { gte: 3, lt: 6 },
+        limit: 10,
+        cursor: far.nextCursor!,
+      });
+      assert.deepEqual(past, { items: [], nextCursor: null });
+    }
+  });
+
   test("a scan without a filter pages the whole collection by id", async (store) => {
     for (let n = 0; n < 12; n++) {
       await store.insert<User>("users", { email: `${n}@x.test`, role: "USER" });
@@ -424,4 +507,61 @@ export function defineStoreConformance(backend: string, factory: StoreFactory): 
     await other.close();
     await assert.rejects(other.ping(), StoreUnavailableError);
   });
+}
+
+/** An order with just the fields a test sets; its own client order id keeps that unique index quiet. */
+function order<F extends Record<string, unknown>>(id: string, fields: F) {
+  return { _id: id, clientOrderId: id, ...fields };
+}
+
+/**
+ * Pages through `range` on `sortField` (after equality on `where`) both ways and at several page
+ * sizes, and checks each run against `rows` filtered and sorted here: by value (numbers by
+ * magnitude, strings by code point), ties by id.
+ */
+async function assertRangePages<V extends number | string>(
+  store: Store,
+  where: { field: string; value: string | boolean },
+  sortField: string,
+  rows: Entry<V>[],
+  range: { gte?: V; lt?: V },
+): Promise<void> {
+  const order = (a: Entry<V>, b: Entry<V>) =>
+    compareValues(a.value, b.value) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const inRange = rows.filter(({ value }) =>
+    (range.gte === undefined || compareValues(value, range.gte) >= 0) &&
+    (range.lt === undefined || compareValues(value, range.lt) < 0)
+  );
+  const ascending = inRange.sort(order).map((r) => r.id);
+  for (const direction of [1, -1] as const) {
+    const expected = direction === 1 ? ascending : [...ascending].reverse();
+    for (const limit of [1, 2, 1000]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.find<Doc>("orders", {
+          where: { [where.field]: where.value },
+          sort: { field: sortField, direction },
+          range,
+          limit,
+          cursor,
+        });
+        const label = `${JSON.stringify(range)} ${direction} by ${limit} after ${seen.length}`;
+        // Only a query that matches nothing has an empty page, and only a full page has a next.
+        assert.ok(page.items.length > 0 || (seen.length === 0 && !page.nextCursor), label);
+        if (page.nextCursor) assert.equal(page.items.length, limit, label);
+        seen.push(...page.items.map((d) => d._id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(seen, expected, `${JSON.stringify(range)} ${direction} by ${limit}`);
+    }
+  }
+}
+
+/** Numbers by magnitude; strings by code point, as UTF-8 bytes order them in both stores. */
+function compareValues(a: number | string, b: number | string): number {
+  if (typeof a === "number" || typeof b === "number") return (a as number) - (b as number);
+  const [x, y] = [[...a].map((c) => c.codePointAt(0)!), [...b].map((c) => c.codePointAt(0)!)];
+  for (let n = 0; n < Math.min(x.length, y.length); n++) if (x[n] !== y[n]) return x[n] - y[n];
+  return x.length - y.length;
 }

@@ -25,7 +25,7 @@ import {
 } from "./port.ts";
 import { type DeclaredIndex, declaredIndexes, planIndex } from "./plan.ts";
 import { COLLECTION_NAMES } from "./schema.ts";
-import { BaseStore, unitTargets } from "./base.ts";
+import { BaseStore, cursorText, unitTargets } from "./base.ts";
 
 /** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
 const MAX_CHECKS = 100;
@@ -46,7 +46,12 @@ export async function openKvStore(path?: string): Promise<Store> {
     const dir = path.replace(/[^/]*$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
-  return new KvStore(await Deno.openKv(path));
+  return kvStoreOn(await Deno.openKv(path));
+}
+
+/** The store over a KV database already open; closing the store closes it. */
+export function kvStoreOn(kv: Deno.Kv): Store {
+  return new KvStore(kv);
 }
 
 class KvStore extends BaseStore {
@@ -114,39 +119,45 @@ class KvStore extends BaseStore {
     }
     const reverse = query.sort?.direction === -1;
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, plan.tail);
-    const gte = query.range?.gte === undefined ? undefined : encodeValue(query.range.gte);
-    const lt = query.range?.lt === undefined ? undefined : encodeValue(query.range.lt);
+    const { gte, lt } = query.range ?? {};
 
-    let selector: Deno.KvListSelector = { prefix: plan.prefix };
-    if (!reverse && after) selector = { prefix: plan.prefix, start: [...plan.prefix, ...after, 0] };
-    else if (!reverse && gte !== undefined) {
-      selector = { prefix: plan.prefix, start: [...plan.prefix, gte] };
-    } else if (reverse && after) {
-      selector = { prefix: plan.prefix, end: [...plan.prefix, ...after] };
-    } else if (reverse && lt !== undefined) {
-      selector = { prefix: plan.prefix, end: [...plan.prefix, lt] };
-    }
-
-    const bounds = "start" in selector || "end" in selector
-      ? [(selector as { start?: Key }).start, (selector as { end?: Key }).end]
-      : [];
-    if (bounds.some((key) => key && oversized(key))) return { items: [], nextCursor: null };
+    // The range and the cursor become the key span KV lists, so it reads no entry outside them.
+    // An entry's key `[...prefix, value, ...rest]` sorts at or after `[...prefix, value]` (the
+    // start for `gte: value`) and before `[...prefix, v]` for any greater v (the end, exclusive
+    // in KV as in the port, for `lt: v`), however its ties on `_id` fall.
+    const lower = tighter(
+      gte === undefined ? undefined : [...plan.prefix, encodeBound(gte)],
+      // After the cursor's entry: past its own key, yet before any greater key.
+      after && !reverse ? [...plan.prefix, ...after, 0] : undefined,
+      1,
+    );
+    const upper = tighter(
+      lt === undefined ? undefined : [...plan.prefix, encodeBound(lt)],
+      after && reverse ? [...plan.prefix, ...after] : undefined,
+      -1,
+    );
+    if ([lower, upper].some((key) => key && oversized(key))) return { items: [], nextCursor: null };
+    // A span that is empty (a cursor past the range) is refused by KV: nothing matches.
+    if (lower && upper && compareKeys(lower, upper) >= 0) return { items: [], nextCursor: null };
+    const selector: Deno.KvListSelector = lower && upper
+      ? { start: lower, end: upper }
+      : lower
+      ? { prefix: plan.prefix, start: lower }
+      : upper
+      ? { prefix: plan.prefix, end: upper }
+      : { prefix: plan.prefix };
 
     // One extra entry tells whether another page exists without issuing a cursor to an empty page.
     const hits: { id: string; tail: KeyPart[] }[] = [];
     for await (
       const entry of this.kv.list<unknown>(selector, {
         reverse,
+        limit: limit + 1,
         batchSize: Math.min(limit + 1, 1000),
       })
     ) {
       const tail = entry.key.slice(plan.prefix.length);
-      if (plan.sorted) {
-        if (!reverse && lt !== undefined && compareParts(tail[0], lt) >= 0) break;
-        if (reverse && gte !== undefined && compareParts(tail[0], gte) < 0) break;
-      }
       hits.push({ id: plan.primary ? (entry.value as Doc)._id : entry.value as string, tail });
-      if (hits.length > limit) break;
     }
     const more = hits.length > limit;
     const page = hits.slice(0, limit);
@@ -248,7 +259,7 @@ class KvStore extends BaseStore {
   /** The key range that answers a query, or an error naming the missing index. */
   #plan(collection: CollectionName, where: Where, sortField?: string) {
     const index = planIndex(collection, where, sortField);
-    if (!index) return { prefix: ["d", collection] as Key, tail: 1, sorted: false, primary: true };
+    if (!index) return { prefix: ["d", collection] as Key, tail: 1, primary: true };
     const fields = Object.keys(where);
     const prefix: Key = [
       index.spec.unique ? "u" : "i",
@@ -257,8 +268,7 @@ class KvStore extends BaseStore {
       ...index.fields.slice(0, fields.length).map((f) => encodeValue(where[f])),
     ];
     const tail = index.fields.length - fields.length + (index.spec.unique ? 0 : 1);
-    const next = index.fields[fields.length];
-    return { prefix, tail, sorted: next !== undefined && next === sortField, primary: false };
+    return { prefix, tail, primary: false };
   }
 
   async #getEntries(keys: Key[]): Promise<Deno.KvEntryMaybe<unknown>[]> {
@@ -353,15 +363,55 @@ function encodeValue(value: IndexValue | undefined, field = "value"): KeyPart {
   throw new TypeError(`${field}: ${typeof value} values cannot be indexed`);
 }
 
+/**
+ * A range bound as a key part. KV sorts -0 before 0 while MongoDB holds them equal, so a bound at
+ * zero is placed before both: `gte: 0` admits a stored -0 and `lt: 0` does not.
+ */
+function encodeBound(value: IndexValue): KeyPart {
+  const part = encodeValue(value);
+  return part === 0 ? -0 : part;
+}
+
 function partType(part: KeyPart): number {
   return TYPE_ORDER.indexOf(part instanceof Uint8Array ? "bytes" : typeof part);
 }
 
+/** Two key parts in the order KV stores them. */
 function compareParts(a: KeyPart, b: KeyPart): number {
   const byType = partType(a) - partType(b);
-  if (byType !== 0 || a instanceof Uint8Array) return byType;
-  const [x, y] = [a as string | number | boolean, b as string | number | boolean];
+  if (byType !== 0) return byType;
+  if (a instanceof Uint8Array) return compareBytes(a, b as Uint8Array);
+  // KV orders strings by their UTF-8 bytes, that is by code point, where `<` compares UTF-16
+  // units: "\u{1F600}" sorts after "\uffff" in KV but before it by `<`.
+  if (typeof a === "string") {
+    return a === b ? 0 : compareBytes(utf8.encode(a), utf8.encode(b as string));
+  }
+  const [x, y] = [a as number | bigint | boolean, b as number | bigint | boolean];
+  // KV keeps -0 apart from 0, just before it.
+  if (x === 0 && y === 0) return Number(Object.is(y, -0)) - Number(Object.is(x, -0));
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let n = 0; n < Math.min(a.length, b.length); n++) {
+    if (a[n] !== b[n]) return a[n] - b[n];
+  }
+  return a.length - b.length;
+}
+
+/** Two keys in the order KV stores them: part by part, a key before any longer key it begins. */
+function compareKeys(a: Key, b: Key): number {
+  for (let n = 0; n < Math.min(a.length, b.length); n++) {
+    const order = compareParts(a[n], b[n]);
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+/** Of two bounds (either may be absent), the later one when `direction` is 1, else the earlier. */
+function tighter(a: Key | undefined, b: Key | undefined, direction: 1 | -1): Key | undefined {
+  if (!a || !b) return a ?? b;
+  return compareKeys(a, b) * direction >= 0 ? a : b;
 }
 
 function sameKey(a: Key, b: Key): boolean {
@@ -380,8 +430,7 @@ function stripUndefined(doc: Stored): Stored {
 }
 
 function encodeCursor(tail: KeyPart[]): string {
-  const json = JSON.stringify(tail.map((p) => (p instanceof Uint8Array ? null : p)));
-  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return cursorText(tail.map((p) => (p instanceof Uint8Array ? null : p)));
 }
 
 function decodeCursor(cursor: string, length: number): KeyPart[] {

@@ -46,7 +46,7 @@ import {
 } from "./port.ts";
 import { COLLECTION_NAMES, type IndexSpec } from "./schema.ts";
 import { declaredIndexes, planIndex } from "./plan.ts";
-import { BaseStore, unitTargets } from "./base.ts";
+import { BaseStore, cursorText, unitTargets } from "./base.ts";
 import { createLogger, type Logger } from "../log.ts";
 
 /** MongoDB names the mandatory primary-key index this way; it is never declared, created or dropped. */
@@ -639,7 +639,7 @@ export function encodeCursor(order: string[], last: Fields): string {
     const value = indexValue((last[field] ?? null) as IndexValue, field);
     return value instanceof Date ? { $date: value.getTime() } : value;
   });
-  return btoa(JSON.stringify(values)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return cursorText(values);
 }
 
 /** The values of a cursor this store issued for a query ordered by `order`; BadCursorError otherwise. */

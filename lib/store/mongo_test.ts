@@ -258,6 +258,11 @@ Deno.test("[store:mongodb] a cursor round-trips its values and types; a forged o
   const values = decodeCursor(cursor, order);
   assert.deepEqual(values, [last.at, true, -1.5, null, "01ABC"]);
   assert.ok(values[0] instanceof Date, "a date comes back as a date, not a string or a number");
+  // Text beyond Latin-1 (which base64 alone cannot take) comes back as it was.
+  const text = { ...last, s: "é\uffff\u{1F600}\u0000" };
+  const wide = encodeCursor(order, text);
+  assert.match(wide, /^[A-Za-z0-9_-]+$/, "URL-safe");
+  assert.deepEqual(decodeCursor(wide, order), [last.at, true, -1.5, text.s, "01ABC"]);
 
   const forge = (parts: unknown) =>
     btoa(JSON.stringify(parts)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
