@@ -25,7 +25,11 @@ import type { AppDeps } from "./env.ts";
  */
 export async function testApp(
   env: Record<string, string> = {},
-  options: { mailer?: (mailer: Mailer) => Mailer } = {},
+  options: {
+    mailer?: (mailer: Mailer) => Mailer;
+    /** The time live streams tick at (a fixed instant puts a stream on a weekend, say). */
+    streamClock?: () => Date;
+  } = {},
 ) {
   const mongoUri = Deno.env.get("MONGODB_URI");
   const mongoDb = `orion_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
@@ -59,7 +63,7 @@ export async function testApp(
     startedAt: performance.now(),
     version: "test",
     background: createBackground(log),
-    live: createLiveStreams({ log }),
+    live: createLiveStreams({ log, clock: options.streamClock }),
   };
   const app = createApp(deps);
   return {

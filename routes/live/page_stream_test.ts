@@ -185,3 +185,30 @@ Deno.test("[live] bad stream requests are refused: signed out 401, unknown page 
     assert.equal((await res.json()).error.code, code, address);
   }
 });
+
+Deno.test("[live] while every market on the page is closed, nothing streams after the page is brought up to date", async () => {
+  // A Saturday, as time goes by: US equities are closed all day; the watchlist holds only them.
+  const started = Date.now();
+  const saturday = Date.parse("2026-12-05T15:00:00Z");
+  await using t = await testApp({ MARKET_HOURS: "nyse" }, {
+    streamClock: () => new Date(saturday + Date.now() - started),
+  });
+  const api = testApi(t);
+  const { cookie } = await api.trader("a@example.com");
+  const { watchlists } = await api.call("/api/watchlists", { cookie });
+  await api.call(`/api/watchlists/${watchlists[0].id}/symbols/${encodeURIComponent("BTC/USD")}`, {
+    cookie,
+    method: "DELETE",
+  });
+  const html = await page(t, cookie, "/watchlist");
+  assert.doesNotMatch(html, /id="wl0-BTC_USD-last"/);
+  const events = sseReader(await open(t, cookie, liveAddressIn(html)));
+  try {
+    // The page was rendered at another time than the stream's Saturday: one catch-up message,
+    // then silence, since no price on it moves while its market is closed.
+    await events.until(isUpdate, 5_000);
+    await assert.rejects(events.until(() => true, 3_500), /no matching event/);
+  } finally {
+    await events.close();
+  }
+});

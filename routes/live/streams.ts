@@ -47,6 +47,8 @@ export type LiveStreamSettings = {
   sessionCheckMs?: number;
   /** Silence after which a comment line is sent. */
   keepAliveMs?: number;
+  /** The time each tick is for; the wall clock unless a test fixes it. */
+  clock?: () => Date;
 };
 
 export function createLiveStreams(settings: LiveStreamSettings): LiveStreams {
@@ -54,6 +56,7 @@ export function createLiveStreams(settings: LiveStreamSettings): LiveStreams {
   const intervalMs = settings.intervalMs ?? 1_000;
   const sessionCheckMs = settings.sessionCheckMs ?? 5_000;
   const keepAliveMs = settings.keepAliveMs ?? 15_000;
+  const clock = settings.clock ?? (() => new Date());
   const perUser = new Map<string, number>();
   const stops = new Set<AbortController>();
 
@@ -97,9 +100,9 @@ export function createLiveStreams(settings: LiveStreamSettings): LiveStreams {
             if (!first) await pause(intervalMs, stop.signal);
             first = false;
             if (stop.signal.aborted) break;
-            const now = new Date();
-            if (now.getTime() - lastCheck >= sessionCheckMs) {
-              lastCheck = now.getTime();
+            const now = clock();
+            if (Date.now() - lastCheck >= sessionCheckMs) {
+              lastCheck = Date.now();
               if (!(await options.signedIn())) {
                 const { ended } = options;
                 const last = typeof ended === "function" ? await ended() : ended;
