@@ -353,9 +353,13 @@ export function OrderTicket(props: TicketProps) {
           id="t-qty"
           label="Quantity"
           name="qty"
-          inputmode={crypto ? "decimal" : "numeric"}
+          inputmode={security.qtyDecimals > 0 ? "decimal" : "numeric"}
           maxlength={24}
-          hint={crypto ? "Fractions allowed" : "Whole shares"}
+          hint={crypto
+            ? "Fractions allowed"
+            : security.qtyDecimals > 0
+            ? "Fractions for market and limit day orders"
+            : "Whole shares"}
           state={ticketState}
         />
         <Field

@@ -4,6 +4,14 @@
  * Within each group the best-known names come first; catalog search breaks ties by this order.
  */
 
+/**
+ * Shares priced at least this at listing trade in fractions (to a millionth of a share, as
+ * brokers offer them); cheaper ones, which a whole share already makes small, trade whole.
+ */
+const FRACTIONABLE_FROM = 30;
+/** Decimals of a fractional share. */
+export const FRACTIONAL_SHARE_DECIMALS = 6;
+
 /** Every security the catalog seeds: US stocks by GICS sector, then ETFs, then crypto pairs. */
 export const SECURITY_SEEDS: readonly SecuritySeed[] = [
   // symbol, name, exchange, reference price (USD), annualised volatility
@@ -225,7 +233,10 @@ function etfs(rows: [string, string, Exchange, EtfCategory, string, number][]): 
   );
 }
 
-/** Listed shares trade in whole shares and in cents, or in hundredths of a cent below $1 (SEC Rule 612). */
+/**
+ * Listed shares trade in cents, or in hundredths of a cent below $1 (SEC Rule 612); in fractions
+ * of a share when fractionable (FRACTIONABLE_FROM), else in whole shares.
+ */
 function listed(
   symbol: string,
   name: string,
@@ -245,7 +256,7 @@ function listed(
     referencePrice,
     volatility,
     priceDecimals,
-    qtyDecimals: 0,
+    qtyDecimals: Number(referencePrice) >= FRACTIONABLE_FROM ? FRACTIONAL_SHARE_DECIMALS : 0,
   };
 }
 
@@ -279,7 +290,7 @@ export type SecuritySeed = {
   volatility: number;
   /** Decimals a price of this security may carry (its tick is 10^-priceDecimals). */
   priceDecimals: number;
-  /** Decimals a quantity may carry: 0 for whole shares, 8 for crypto. */
+  /** Decimals a quantity may carry: 0 for whole shares, 6 for fractionable shares, 8 for crypto. */
   qtyDecimals: number;
 };
 

@@ -104,7 +104,8 @@ export function touchSize(security: Security, side: "bid" | "ask", price: Fixed,
     Math.round(TOUCH_NOTIONAL_MIN * (TOUCH_NOTIONAL_MAX / TOUCH_NOTIONAL_MIN) ** u),
   );
   const qty = divFixed(notional, price, security.qtyDecimals, "floor");
-  if (security.qtyDecimals > 0) {
+  // Crypto shows its size to the smallest unit; shares show whole round lots, fractionable or not.
+  if (security.assetClass === "crypto") {
     const unit = 10n ** BigInt(SCALE - security.qtyDecimals);
     return qty < unit ? unit : qty;
   }

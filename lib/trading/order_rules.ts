@@ -62,13 +62,36 @@ export type OrderRequestInput = {
   trailPrice?: unknown;
 };
 
+/** One whole unit at the fixed-point scale. */
+const WHOLE = parseFixed("1", 0);
+
 /** Checks a request against the security's rules; throws 422 with the contract's codes. */
 export function parseOrderRequest(input: OrderRequestInput, security: Security): OrderRequest {
   const side = oneOf(input.side, SIDES, "side");
   const type = oneOf(input.type, ORDER_TYPES, "type");
   const timeInForce = oneOf(input.timeInForce, TIME_IN_FORCE, "timeInForce");
-  const qty = amount(input.qty, security.qtyDecimals, "qty");
+  const qty = amount(
+    input.qty,
+    security.qtyDecimals,
+    "qty",
+    (digits) =>
+      digits === 0
+        ? `${security.symbol} trades in whole shares.`
+        : `Quantity can have at most ${digits} decimals.`,
+  );
   if (qty <= 0n) throw invalid("qty", "Quantity must be greater than zero.");
+  // Fractions of a share are for market and limit day orders only, as brokers offer them; a
+  // resting stop or an order kept past the day works in whole shares. Crypto trades in fractions.
+  const fractionalShares = security.assetClass !== "crypto" && qty % WHOLE !== 0n;
+  if (
+    fractionalShares &&
+    !((type === "market" || type === "limit") && timeInForce === "day")
+  ) {
+    throw invalid(
+      "qty",
+      "Fractions of a share are for market and limit day orders; use whole shares for this order.",
+    );
+  }
   const needsLimit = type === "limit" || type === "stop_limit";
   const needsStop = type === "stop" || type === "stop_limit";
   const trailing = type === "trailing_stop";
@@ -312,12 +335,20 @@ function present(value: unknown): boolean {
   return value !== undefined && value !== null && value !== "";
 }
 
-function amount(value: unknown, decimals: number, field: string): Fixed {
+function amount(
+  value: unknown,
+  decimals: number,
+  field: string,
+  tooPrecise?: (decimals: number) => string,
+): Fixed {
   try {
     return parseFixed(value, decimals, LABELS[field] ?? field);
   } catch (err) {
-    if (err instanceof DecimalError) throw invalid(field, err.message);
-    throw err;
+    if (!(err instanceof DecimalError)) throw err;
+    // A number with more decimals than allowed gets the caller's message, when it has one.
+    const precise = tooPrecise && (typeof value === "string" || typeof value === "number") &&
+      new RegExp(`^\\s*\\d*\\.\\d{${decimals + 1},}\\s*$`).test(String(value));
+    throw invalid(field, precise ? tooPrecise(decimals) : err.message);
   }
 }
 

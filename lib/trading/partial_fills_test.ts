@@ -52,7 +52,10 @@ async function assertIntegrity(t: App) {
 }
 
 Deno.test("[liquidity] the size at the touch is a pure function of symbol, side and second", () => {
-  const security = { symbol: "AAPL", qtyDecimals: 0 } as Parameters<typeof touchSize>[0];
+  // Fractionable shares still show whole round lots.
+  const security = { symbol: "AAPL", assetClass: "us_equity", qtyDecimals: 6 } as Parameters<
+    typeof touchSize
+  >[0];
   const price = parseFixed("200.00", 2);
   const a = touchSize(security, "ask", price, NOW);
   assert.equal(a, touchSize(security, "ask", price, new Date(NOW.getTime() + 500)), "same second");
@@ -63,7 +66,9 @@ Deno.test("[liquidity] the size at the touch is a pure function of symbol, side 
   assert.ok(Math.max(...notional) <= 400_000, "at most $400,000");
   assert.ok(new Set(sizes).size > 10, "the size changes from second to second");
 
-  const crypto = { symbol: "BTC-USD", qtyDecimals: 8 } as Parameters<typeof touchSize>[0];
+  const crypto = { symbol: "BTC-USD", assetClass: "crypto", qtyDecimals: 8 } as Parameters<
+    typeof touchSize
+  >[0];
   const btc = touchSize(crypto, "bid", parseFixed("90000", 2), NOW);
   assert.ok(btc > fixed(0) && btc < fixed(5), `fractional: ${formatFixed(btc, 0)} BTC`);
 });
