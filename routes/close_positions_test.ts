@@ -27,22 +27,26 @@ async function errorOf(res: Response) {
 Deno.test("[close positions] part by qty, part by percentage (rounded down), then the rest", async () => {
   const { t, api, me, close, positions } = await setUp();
   await using _ = t;
-  await api.order(me.cookie, { symbol: "AAPL", side: "buy", qty: 10 });
-  let res = await close("/AAPL?qty=3");
+  await api.order(me.cookie, { symbol: "F", side: "buy", qty: 10 });
+  let res = await close("/F?qty=3");
   assert.equal(res.status, 200);
   const first = await res.json();
   assert.deepEqual(
     [first.side, first.type, first.qty, first.status, first.timeInForce],
     ["sell", "market", "3", "filled", "day"],
   );
-  assert.deepEqual(await positions(), { AAPL: "7" });
-  res = await close("/AAPL?percentage=50");
-  assert.equal((await res.json()).qty, "3", "50% of 7 is 3.5: rounded down to whole shares");
-  assert.deepEqual(await positions(), { AAPL: "4" });
-  res = await close("/AAPL");
+  assert.deepEqual(await positions(), { F: "7" });
+  res = await close("/F?percentage=50");
+  assert.equal(
+    (await res.json()).qty,
+    "3",
+    "50% of 7 is 3.5: rounded down to whole shares (F is not fractionable)",
+  );
+  assert.deepEqual(await positions(), { F: "4" });
+  res = await close("/F");
   assert.equal((await res.json()).qty, "4");
   assert.deepEqual(await positions(), {});
-  const gone = await errorOf(await close("/AAPL"));
+  const gone = await errorOf(await close("/F"));
   assert.deepEqual([gone.status, gone.code], [404, "not_found"]);
 });
 
@@ -121,19 +125,19 @@ Deno.test("[close positions] DELETE /api/positions closes each, reporting the on
 Deno.test("[close positions] bad input is a 4xx naming the field, and changes nothing", async () => {
   const { t, api, me, close, positions } = await setUp();
   await using _ = t;
-  await api.order(me.cookie, { symbol: "AAPL", side: "buy", qty: 5 });
+  await api.order(me.cookie, { symbol: "F", side: "buy", qty: 5 });
   const other = await api.trader("b@example.com");
   const cases: [string, number, string, string?][] = [
-    ["/AAPL?qty=2&percentage=10", 422, "validation_failed", "qty"],
-    ["/AAPL?qty=1.5", 422, "validation_failed", "qty"],
-    ["/AAPL?qty=0", 422, "validation_failed", "qty"],
-    ["/AAPL?qty=6", 422, "validation_failed", "qty"],
-    ["/AAPL?qty=abc", 422, "validation_failed", "qty"],
-    ["/AAPL?percentage=0", 422, "validation_failed", "percentage"],
-    ["/AAPL?percentage=101", 422, "validation_failed", "percentage"],
-    ["/AAPL?percentage=10", 422, "validation_failed", "percentage"], // 0.5 of a share
-    ["/AAPL?cancelOrders=yes", 422, "validation_failed", "cancelOrders"],
-    [`/AAPL?accountId=${other.accountId}`, 404, "not_found"],
+    ["/F?qty=2&percentage=10", 422, "validation_failed", "qty"],
+    ["/F?qty=1.5", 422, "validation_failed", "qty"],
+    ["/F?qty=0", 422, "validation_failed", "qty"],
+    ["/F?qty=6", 422, "validation_failed", "qty"],
+    ["/F?qty=abc", 422, "validation_failed", "qty"],
+    ["/F?percentage=0", 422, "validation_failed", "percentage"],
+    ["/F?percentage=101", 422, "validation_failed", "percentage"],
+    ["/F?percentage=10", 422, "validation_failed", "percentage"], // 0.5 of a share
+    ["/F?cancelOrders=yes", 422, "validation_failed", "cancelOrders"],
+    [`/F?accountId=${other.accountId}`, 404, "not_found"],
     ["/NOPE", 404, "not_found"],
     ["/MSFT", 404, "not_found"],
   ];
@@ -142,7 +146,7 @@ Deno.test("[close positions] bad input is a 4xx naming the field, and changes no
     assert.deepEqual([error.status, error.code], [status, code], path);
     if (field) assert.ok(error.body.error.details.fields[field], `${path} names ${field}`);
   }
-  assert.deepEqual(await positions(), { AAPL: "5" });
+  assert.deepEqual(await positions(), { F: "5" });
   const orders = await api.call("/api/orders?status=all", { cookie: me.cookie });
   assert.equal(orders.orders.length, 1, "only the buy");
 });

@@ -70,7 +70,12 @@ Deno.test("[securities] every seed is valid", () => {
       assert.match(seed.symbol, /^[A-Z]+(\.[A-Z])?$/, `${at}ticker`);
       assert.notEqual(seed.exchange, "CRYPTO", `${at}exchange`);
       assert.ok(seed.sector, `${at}sector`);
-      assert.equal(seed.qtyDecimals, 0, `${at}whole shares`);
+      // Fractions of a share (to a millionth) from $30 at listing; whole shares below.
+      assert.equal(
+        seed.qtyDecimals,
+        Number(seed.referencePrice) >= 30 ? 6 : 0,
+        `${at}fractionable from $30`,
+      );
       assert.equal(seed.priceDecimals, seed.referencePrice.startsWith("0.") ? 4 : 2, `${at}tick`);
     }
   }
