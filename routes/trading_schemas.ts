@@ -11,7 +11,9 @@ export const orderInput = z.object({
   symbol: z.string().trim().min(1, "Choose a symbol.").max(20, "Unknown symbol."),
   side: z.string().max(10),
   type: z.string().max(20).default("market"),
-  qty: amount,
+  /** A quantity, or `notional` dollars for a market order (lib/trading/order_rules.ts). */
+  qty: optionalAmount,
+  notional: optionalAmount,
   limitPrice: optionalAmount,
   stopPrice: optionalAmount,
   /** Trailing stops: one of the two (lib/trading/order_rules.ts judges them). */

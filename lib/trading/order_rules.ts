@@ -5,6 +5,7 @@
 import { AppError } from "../errors.ts";
 import {
   DecimalError,
+  divFixed,
   type Fixed,
   fixed,
   formatFixed,
@@ -55,7 +56,9 @@ export type OrderRequestInput = {
   side: string;
   type: string;
   timeInForce: string;
-  qty: unknown;
+  qty?: unknown;
+  /** Dollars instead of `qty`, for market orders (`parseNotional`). */
+  notional?: unknown;
   limitPrice?: unknown;
   stopPrice?: unknown;
   trailPercent?: unknown;
@@ -64,6 +67,54 @@ export type OrderRequestInput = {
 
 /** One whole unit at the fixed-point scale. */
 const WHOLE = parseFixed("1", 0);
+/** The smallest dollar order. */
+const MIN_NOTIONAL = parseFixed("1", 0);
+
+/**
+ * A dollar amount instead of a quantity (`notional`, 2 decimals, at least $1), or null when the
+ * request names a quantity. Only for market orders: `day` for shares, `gtc` or `ioc` for crypto
+ * (which has no day). The quantity follows from the price when the order is placed
+ * (`notionalQty`).
+ */
+export function parseNotional(input: OrderRequestInput, security: Security): Fixed | null {
+  if (!present(input.notional)) return null;
+  if (present(input.qty)) {
+    throw invalid("notional", "Send qty or notional, not both: a quantity or a dollar amount.");
+  }
+  const notional = amount(input.notional, 2, "notional");
+  if (notional < MIN_NOTIONAL) throw invalid("notional", "A dollar amount is at least $1.00.");
+  if (input.type !== "market") {
+    throw invalid("notional", "Dollar amounts are for market orders; send qty for other types.");
+  }
+  const crypto = security.assetClass === "crypto";
+  if (crypto ? input.timeInForce === "fok" : input.timeInForce !== "day") {
+    throw invalid(
+      "timeInForce",
+      crypto
+        ? "Dollar orders for crypto are gtc or ioc."
+        : "Dollar orders for shares are day orders.",
+    );
+  }
+  return notional;
+}
+
+/**
+ * What a dollar amount buys or sells at `price` (the ask for a buy, the bid for a sell), rounded
+ * down to the security's smallest unit: the cost never exceeds the amount, and a sell never
+ * brings in more than it, so the rounding is never in the customer's favour.
+ */
+export function notionalQty(notional: Fixed, price: Fixed, security: Security): Fixed {
+  const qty = divFixed(notional, price, security.qtyDecimals, "floor");
+  if (qty <= 0n) {
+    throw invalid(
+      "notional",
+      `${formatUsd(notional)} buys less than the smallest quantity of ${security.symbol} at ${
+        formatUsd(price)
+      }.`,
+    );
+  }
+  return qty;
+}
 
 /** Checks a request against the security's rules; throws 422 with the contract's codes. */
 export function parseOrderRequest(input: OrderRequestInput, security: Security): OrderRequest {
@@ -355,6 +406,7 @@ function amount(
 /** What the order ticket calls each field: messages name the label a person sees, details the key. */
 const LABELS: Record<string, string> = {
   qty: "Quantity",
+  notional: "Amount",
   limitPrice: "Limit price",
   stopPrice: "Stop price",
   trailPercent: "Trail percent",

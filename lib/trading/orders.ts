@@ -27,8 +27,10 @@ import {
   executionPrice,
   fillCash,
   holdFor,
+  notionalQty,
   type OrderRequest,
   type OrderRequestInput,
+  parseNotional,
   parseOrderRequest,
   stopTriggered,
 } from "./order_rules.ts";
@@ -108,8 +110,11 @@ export async function placeOrder(
   };
 
   let request: OrderRequest;
+  let notional: Fixed | null;
   try {
-    request = parseOrderRequest(input, security);
+    notional = parseNotional(input, security);
+    // A dollar order is checked as an order for one unit; its quantity comes from the quote below.
+    request = parseOrderRequest(notional === null ? input : { ...input, qty: "1" }, security);
   } catch (err) {
     if (err instanceof AppError) throw await reject(err);
     throw err;
@@ -125,12 +130,22 @@ export async function placeOrder(
     : null;
   const requestHash = hashRequest({
     ...request,
+    // A dollar order is the same request whatever quantity the price at the time gives it.
+    ...(notional === null ? {} : { qty: null, notional }),
     accountId: account._id,
     clientOrderId: input.clientOrderId ?? null,
   });
   if (key) {
     const replay = await replayOf(ctx.store, key, requestHash);
     if (replay) return { order: replay, replayed: true };
+  }
+  if (notional !== null) {
+    try {
+      request = { ...request, qty: await notionalSize(ctx, security, request.side, notional, now) };
+    } catch (err) {
+      if (err instanceof AppError) throw await reject(err);
+      throw err;
+    }
   }
 
   return await inAccountTurn(account._id, async () => {
@@ -146,6 +161,7 @@ export async function placeOrder(
           fresh,
           security,
           request,
+          notional,
           clientOrderId,
           key,
           requestHash,
@@ -186,6 +202,7 @@ async function tryPlace(
   account: Account,
   security: Security,
   parsedRequest: OrderRequest,
+  notional: Fixed | null,
   clientOrderId: string,
   key: string | null,
   requestHash: string,
@@ -296,6 +313,7 @@ async function tryPlace(
     limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
     stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
     ...trailFields(request, hwm),
+    ...(notional === null ? {} : { notional: formatFixed(notional, 2) }),
     status: "new",
     open: true,
     holdAmount: "0.00",
@@ -368,6 +386,29 @@ async function tryPlace(
   // to its buying power and numbers the order's events (a fill's ops already carry that update).
   await store.commit(withOpenTotals(ops, account, [position], [{ before: null, after: order }]));
   return json;
+}
+
+/**
+ * The quantity a dollar order gets: the amount at the price it would fill at now (the ask for a
+ * buy, the bid for a sell), rounded down. The market must be open, so that price is the one the
+ * order fills at in the same moment.
+ */
+async function notionalSize(
+  ctx: TradingContext,
+  security: Security,
+  side: OrderRequest["side"],
+  notional: Fixed,
+  now: Date,
+): Promise<Fixed> {
+  if (!marketOpen(ctx.market, security, now)) {
+    throw new AppError(
+      422,
+      "market_closed",
+      `The market for ${security.symbol} is closed; dollar orders need it open. Send qty to queue an order.`,
+    );
+  }
+  const quote = await liveQuote(ctx.market, security, now);
+  return notionalQty(notional, side === "buy" ? quote.ask : quote.bid, security);
 }
 
 /** A trailing stop's trail and best price as stored; nothing on other types. */
@@ -680,6 +721,8 @@ export function orderJson(order: Order) {
     trailPercent: order.trailPercent ?? null,
     trailPrice: order.trailPrice ?? null,
     hwm: order.hwm ?? null,
+    /** The dollar amount of an order placed with `notional`; null for one placed with `qty`. */
+    notional: order.notional ?? null,
     status: order.status,
     holdAmount: order.holdAmount,
     placedAt: order.placedAt.toISOString(),
@@ -739,6 +782,8 @@ export type Order = Doc & {
   trailPercent?: string | null;
   trailPrice?: string | null;
   hwm?: string | null;
+  /** The dollar amount an order was placed with instead of a quantity (absent otherwise). */
+  notional?: string;
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;
