@@ -8,7 +8,13 @@ import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
 import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
-import { anchorTrail, fillCash, parseOrderRequest } from "../lib/trading/order_rules.ts";
+import {
+  anchorTrail,
+  fillCash,
+  notionalQty,
+  parseNotional,
+  parseOrderRequest,
+} from "../lib/trading/order_rules.ts";
 import { type OrderJson, placeOrder } from "../lib/trading/orders.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import type { FormState } from "../views/form.tsx";
@@ -66,6 +72,7 @@ const TICKET_FIELDS = [
   "side",
   "type",
   "qty",
+  "notional",
   "limitPrice",
   "stopPrice",
   "trailPercent",
@@ -84,23 +91,32 @@ export function tradeRoutes(deps: AppDeps) {
     security: Security,
     values: Record<string, string>,
   ): Promise<Estimate> {
-    const parsed = parseOrderRequest({
+    const input = {
       side: values.side ?? "",
       type: values.type ?? "",
       timeInForce: values.timeInForce ?? "",
       qty: values.qty,
+      notional: values.notional,
       limitPrice: values.limitPrice,
       stopPrice: values.stopPrice,
       trailPercent: values.trailPercent,
       trailPrice: values.trailPrice,
-    }, security);
+    };
+    // A dollar amount is judged as placing does (lib/trading/orders.ts): its quantity follows
+    // from the price it would fill at now.
+    const notional = parseNotional(input, security);
+    const parsed = parseOrderRequest(notional === null ? input : { ...input, qty: "1" }, security);
     const now = new Date();
     const [snapshot, quote] = await Promise.all([
       accountSnapshot(ctx, await pages.account(c), now),
       liveQuote(market, security, now),
     ]);
     // A trailing stop is judged at the stop its trail gives from the last price now.
-    const { request } = anchorTrail(parsed, quote.last, security.priceDecimals);
+    const anchored = anchorTrail(parsed, quote.last, security.priceDecimals).request;
+    const request = notional === null ? anchored : {
+      ...anchored,
+      qty: notionalQty(notional, anchored.side === "buy" ? quote.ask : quote.bid, security),
+    };
     const buy = request.side === "buy";
     const buyingPower = parseFixed(snapshot.account.buyingPower, 2);
     const touch = buy ? quote.ask : quote.bid;
@@ -132,7 +148,9 @@ export function tradeRoutes(deps: AppDeps) {
     c: Context<AppEnv>,
     values: Record<string, string>,
   ): Promise<Estimate> {
-    if (!values.qty?.trim()) return { note: "Enter a quantity to see the estimated cost." };
+    if (!values.qty?.trim() && !(values.type === "market" && values.notional?.trim())) {
+      return { note: "Enter a quantity to see the estimated cost." };
+    }
     try {
       const relevant = relevantTicketValues(values);
       const input = parseInput(orderInput, relevant);

@@ -657,3 +657,40 @@ Deno.test("[trading pages] an order larger than the quote's size fills in part; 
   const positions = await b.page("/positions");
   assert.match(positions, new RegExp(`>${Number(order.filledQty).toLocaleString("en-US")}<`));
 });
+
+Deno.test("[trading pages] a dollar amount on the ticket: the review shows the shares it buys, placing keeps the amount", async () => {
+  await using t = await testApp();
+  const { b, userId } = await signedIn(t);
+  const html = await b.page("/trade/AAPL");
+  assert.match(
+    html,
+    /<div class="field for-market"><label for="t-notional">Or amount \(\$\)<\/label>/,
+  );
+  const review = await b.post(
+    "/trade",
+    await ticket(b, { qty: "", notional: "150", intent: "review" }),
+  );
+  assert.equal(review.status, 200);
+  const text = await review.text();
+  assert.match(text, /Buy<\/strong> 0\.\d+ AAPL/, "the review names the fraction the amount buys");
+  const fields: Record<string, string> = { ...reviewFields(text), intent: "place" };
+  assert.equal(fields.notional, "150");
+  assert.equal((await b.post("/trade", fields)).status, 303);
+  const [order] = await ordersOf(t, userId);
+  assert.equal(order.notional, "150.00");
+  assert.equal(order.status, "filled");
+  // Both a quantity and an amount: the ticket comes back saying to pick one.
+  const both = await b.post(
+    "/trade",
+    await ticket(b, { qty: "1", notional: "150", intent: "review" }),
+  );
+  assert.equal(both.status, 422);
+  assert.match(await both.text(), /Send qty or notional, not both/);
+  // Neither: the quantity field says what is missing.
+  const neither = await b.post("/trade", await ticket(b, { qty: "", intent: "review" }));
+  assert.equal(neither.status, 422);
+  assert.match(
+    await neither.text(),
+    /Enter a quantity \(or, for a market order, a dollar amount\)/,
+  );
+});

@@ -283,6 +283,7 @@ export function relevantTicketValues(values: Record<string, string>): Record<str
     delete out.trailPercent;
     delete out.trailPrice;
   }
+  if (type !== "market") delete out.notional;
   return out;
 }
 
@@ -360,6 +361,19 @@ export function OrderTicket(props: TicketProps) {
             : security.qtyDecimals > 0
             ? "Fractions for market and limit day orders"
             : "Whole shares"}
+          required={false}
+          state={ticketState}
+        />
+        <Field
+          autocomplete="off"
+          id="t-notional"
+          label="Or amount ($)"
+          name="notional"
+          class="for-market"
+          inputmode="decimal"
+          required={false}
+          maxlength={24}
+          hint="Instead of a quantity"
           state={ticketState}
         />
         <Field
@@ -548,6 +562,7 @@ const REVIEW_FIELDS = [
   "side",
   "type",
   "qty",
+  "notional",
   "limitPrice",
   "stopPrice",
   "trailPercent",

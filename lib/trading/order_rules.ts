@@ -121,6 +121,9 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   const side = oneOf(input.side, SIDES, "side");
   const type = oneOf(input.type, ORDER_TYPES, "type");
   const timeInForce = oneOf(input.timeInForce, TIME_IN_FORCE, "timeInForce");
+  if (!present(input.qty)) {
+    throw invalid("qty", "Enter a quantity (or, for a market order, a dollar amount).");
+  }
   const qty = amount(
     input.qty,
     security.qtyDecimals,
