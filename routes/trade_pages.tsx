@@ -46,7 +46,7 @@ import { idempotencyKey, orderInput } from "./trading_schemas.ts";
 
 const SEARCH_LIMIT = 10;
 /** Points a chart draws: 1D stays within its 4 KB budget; candles need room to be seen. */
-const LINE_POINTS = { "1D": 64, other: 180 };
+const LINE_POINTS = { "1D": 48, other: 180 };
 const CANDLES = 60;
 
 /** The chart's range and view, from links the page itself makes. */
@@ -149,7 +149,11 @@ export function tradeRoutes(deps: AppDeps) {
     values: Record<string, string>,
   ): Promise<Estimate> {
     if (!values.qty?.trim() && !(values.type === "market" && values.notional?.trim())) {
-      return { note: "Enter a quantity to see the estimated cost." };
+      return {
+        note: values.type === "market"
+          ? "Enter a quantity or an amount to see the estimated cost."
+          : "Enter a quantity to see the estimated cost.",
+      };
     }
     try {
       const relevant = relevantTicketValues(values);
