@@ -27,6 +27,7 @@ import {
   relevantTicketValues,
   type ReviewProps,
   SearchResults,
+  TICKET_FIELDS,
   ticketDefaults,
   TradePage,
 } from "../views/trade.tsx";
@@ -66,19 +67,6 @@ const ticketInput = orderInput.extend({
   idempotencyKey,
   intent: z.enum(["place", "review", "preview", "edit"]).default("place"),
 });
-
-/** Ticket fields a link may prefill (the positions page's Sell link sends side and qty). */
-const TICKET_FIELDS = [
-  "side",
-  "type",
-  "qty",
-  "notional",
-  "limitPrice",
-  "stopPrice",
-  "trailPercent",
-  "trailPrice",
-  "timeInForce",
-] as const;
 
 export function tradeRoutes(deps: AppDeps) {
   const ctx = deps.trading;
@@ -344,6 +332,7 @@ export function tradeRoutes(deps: AppDeps) {
         ...ticketDefaults(security),
         symbol: security.symbol,
       };
+      // A link may prefill the ticket (the positions page's Sell link sends side and qty).
       for (const field of TICKET_FIELDS) {
         const value = query[field];
         if (typeof value === "string" && value.length <= 40) values[field] = value;

@@ -8,6 +8,7 @@ import { formatFixed, parseFixed } from "../lib/money.ts";
 import type { Order } from "../lib/trading/orders.ts";
 import { trailingStopPrice } from "../lib/trading/order_rules.ts";
 import { TEST_PASSWORD, testApi, testApp, testBrowser } from "./testing.ts";
+import { price } from "../views/trading.tsx";
 
 const trailing = (side: "buy" | "sell", extra: Record<string, unknown>) => ({
   symbol: "AAPL",
@@ -165,10 +166,10 @@ Deno.test("[trailing stop pages] the ticket offers a trailing stop with its trai
   ]);
   const orders = await b.page("/orders");
   assert.ok(
-    orders.includes(`trail 1.5% from $${Number(order.hwm).toFixed(2)}`),
+    orders.includes(`trail 1.5% from ${price(order.hwm!)}`),
     "the trail and the best price it follows",
   );
-  assert.ok(orders.includes(`$${Number(order.stopPrice).toFixed(2)}`), "the current stop");
+  assert.ok(orders.includes(price(order.stopPrice!)), "the current stop");
   assert.match(orders, new RegExp(`id="r-${order._id}-trail-percent"[^>]* value="1.5"`));
   assert.doesNotMatch(orders, new RegExp(`id="r-${order._id}-stop"`), "its stop is not typed");
 

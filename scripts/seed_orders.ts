@@ -20,7 +20,7 @@ import {
   type OrderRequest,
   parseOrderRequest,
 } from "../lib/trading/order_rules.ts";
-import type { Order } from "../lib/trading/orders.ts";
+import { newOrderDoc, type Order } from "../lib/trading/orders.ts";
 import type { Position } from "../lib/trading/positions.ts";
 
 /**
@@ -145,11 +145,7 @@ function closedOrder(
   };
 }
 
-/**
- * A new order as tryPlace in orders.ts writes it before it fills or holds anything: nothing
- * filled, a day order ending at its session's close. Only limit and market orders are built here,
- * so nothing waits for a stop to trigger.
- */
+/** A new limit or market order as placing writes it (`newOrderDoc` in orders.ts). */
 export function newOrder(
   account: Pick<Account, "_id" | "userId">,
   security: Security,
@@ -157,35 +153,7 @@ export function newOrder(
   clock: MarketClock,
   at: Date,
 ): Omit<Order, "_v"> {
-  return {
-    _id: newId(at.getTime()),
-    userId: account.userId,
-    accountId: account._id,
-    clientOrderId: crypto.randomUUID(),
-    symbol: security.symbol,
-    assetClass: security.assetClass,
-    side: request.side,
-    type: request.type,
-    timeInForce: request.timeInForce,
-    qty: formatFixed(request.qty, 0),
-    filledQty: "0",
-    filledAvgPrice: null,
-    limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
-    stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
-    status: "new",
-    open: true,
-    holdAmount: "0.00",
-    fillCount: 0,
-    lastFillAt: null,
-    triggeredAt: null,
-    expiresAt: request.timeInForce === "day" ? clock.nextSession(at).close : null,
-    placedAt: at,
-    updatedAt: at,
-    filledAt: null,
-    cancelledAt: null,
-    expiredAt: null,
-    rejectReason: null,
-  };
+  return newOrderDoc(account, security, request, clock, at, { clientOrderId: crypto.randomUUID() });
 }
 
 /** An account as a unit of work sees it: the versions it checks and the cash it moves. */

@@ -96,47 +96,53 @@ export const POSITIONS_FIGURES: AccountFigure[] = [
   "equity",
 ];
 
+/** What each account figure is called on a page. */
+const FIGURE_LABELS: Record<AccountFigure, string> = {
+  equity: "Equity",
+  today: "Today's P&L",
+  cash: "Cash",
+  buyingPower: "Buying power",
+  held: "Held for orders",
+  positionsValue: "Market value",
+  unrealized: "Unrealized P&L",
+};
+
+/**
+ * Some of the account's figures as a list, each a live cell: the same `figures` the page's stream
+ * keeps current (routes/live/page_stream.tsx), so the two cannot name different ones. The first
+ * `big` are shown large.
+ */
+export function AccountFigures(props: {
+  account: Snapshot["account"];
+  unrealized?: string;
+  figures: readonly AccountFigure[];
+  big?: number;
+  class: string;
+}) {
+  const cells = accountCells(props.account, props.unrealized);
+  return (
+    <dl class={props.class}>
+      {props.figures.map((figure, n) => (
+        <div class={n < (props.big ?? 0) ? "big" : undefined}>
+          <dt>{FIGURE_LABELS[figure]}</dt>
+          <dd>
+            <Live cell={cells[figure]} />
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 /** Equity and today's P&L first and large, then cash, buying power and holds of the active account. */
 export function AccountSummary(props: { account: Snapshot["account"] }) {
   const { account } = props;
-  const cells = accountCells(account);
   return (
     <section class="card" aria-labelledby="account-h">
       <h2 id="account-h">
         Demo account <span class="muted">{account.number}</span>
       </h2>
-      <dl class="stats lead">
-        <div class="big">
-          <dt>Equity</dt>
-          <dd>
-            <Live cell={cells.equity} />
-          </dd>
-        </div>
-        <div class="big">
-          <dt>Today's P&amp;L</dt>
-          <dd>
-            <Live cell={cells.today} />
-          </dd>
-        </div>
-        <div>
-          <dt>Cash</dt>
-          <dd>
-            <Live cell={cells.cash} />
-          </dd>
-        </div>
-        <div>
-          <dt>Buying power</dt>
-          <dd>
-            <Live cell={cells.buyingPower} />
-          </dd>
-        </div>
-        <div>
-          <dt>Held for orders</dt>
-          <dd>
-            <Live cell={cells.held} />
-          </dd>
-        </div>
-      </dl>
+      <AccountFigures account={account} figures={DASHBOARD_FIGURES} big={2} class="stats lead" />
     </section>
   );
 }

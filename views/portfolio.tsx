@@ -2,8 +2,8 @@
 import type { LedgerEntry } from "../lib/trading/ledger.ts";
 import type { Trade } from "../lib/trading/history.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
-import { accountCells, type Snapshot } from "./dashboard.tsx";
-import { Live, LiveBlock, LiveConnection } from "./live.tsx";
+import { AccountFigures, POSITIONS_FIGURES, type Snapshot } from "./dashboard.tsx";
+import { LiveBlock, LiveConnection } from "./live.tsx";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import {
   Pager,
@@ -21,43 +21,16 @@ export function PositionsPage(
   props: { snapshot: Snapshot; unrealized: string; live: string },
 ) {
   const { account, positions } = props.snapshot;
-  const cells = accountCells(account, props.unrealized);
   return (
     <div class="page">
       <h1>Positions</h1>
       <LiveConnection stream={props.live} />
-      <dl class="stats card">
-        <div>
-          <dt>Market value</dt>
-          <dd>
-            <Live cell={cells.positionsValue} />
-          </dd>
-        </div>
-        <div>
-          <dt>Unrealized P&amp;L</dt>
-          <dd>
-            <Live cell={cells.unrealized} />
-          </dd>
-        </div>
-        <div>
-          <dt>Today's P&amp;L</dt>
-          <dd>
-            <Live cell={cells.today} />
-          </dd>
-        </div>
-        <div>
-          <dt>Cash</dt>
-          <dd>
-            <Live cell={cells.cash} />
-          </dd>
-        </div>
-        <div>
-          <dt>Equity</dt>
-          <dd>
-            <Live cell={cells.equity} />
-          </dd>
-        </div>
-      </dl>
+      <AccountFigures
+        account={account}
+        unrealized={props.unrealized}
+        figures={POSITIONS_FIGURES}
+        class="stats card"
+      />
       <LiveBlock id="positions-live" name="positions" from="/positions">
         <PositionsTable positions={positions} sell />
       </LiveBlock>

@@ -557,8 +557,8 @@ export function OrderReview(props: ReviewProps) {
   );
 }
 
-const REVIEW_FIELDS = [
-  "symbol",
+/** The order's fields on the ticket: what a link may prefill and the review posts again. */
+export const TICKET_FIELDS = [
   "side",
   "type",
   "qty",
@@ -568,7 +568,8 @@ const REVIEW_FIELDS = [
   "trailPercent",
   "trailPrice",
   "timeInForce",
-];
+] as const;
+const REVIEW_FIELDS: readonly string[] = ["symbol", ...TICKET_FIELDS];
 
 /** The estimate line: the whole answer to an htmx preview. */
 export function EstimateText(props: { estimate: Estimate }) {

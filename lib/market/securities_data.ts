@@ -3,14 +3,20 @@
  * written from memory as starting points for the simulated market — not live or official data.
  * Within each group the best-known names come first; catalog search breaks ties by this order.
  */
+import { fixed, parseFixed } from "../money.ts";
 
 /**
  * Shares priced at least this at listing trade in fractions (to a millionth of a share, as
  * brokers offer them); cheaper ones, which a whole share already makes small, trade whole.
  */
-const FRACTIONABLE_FROM = 30;
+const FRACTIONABLE_FROM = fixed(30);
 /** Decimals of a fractional share. */
 export const FRACTIONAL_SHARE_DECIMALS = 6;
+
+/** Whether a share listed at `referencePrice` trades in fractions (compared in fixed point). */
+function fractionable(referencePrice: string): boolean {
+  return parseFixed(referencePrice, 4) >= FRACTIONABLE_FROM;
+}
 
 /** Every security the catalog seeds: US stocks by GICS sector, then ETFs, then crypto pairs. */
 export const SECURITY_SEEDS: readonly SecuritySeed[] = [
@@ -256,7 +262,7 @@ function listed(
     referencePrice,
     volatility,
     priceDecimals,
-    qtyDecimals: Number(referencePrice) >= FRACTIONABLE_FROM ? FRACTIONAL_SHARE_DECIMALS : 0,
+    qtyDecimals: fractionable(referencePrice) ? FRACTIONAL_SHARE_DECIMALS : 0,
   };
 }
 

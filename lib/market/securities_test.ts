@@ -1,5 +1,6 @@
 /** The securities catalog: seed data validity, idempotent and concurrent seeding, lookup and search. */
 import assert from "node:assert/strict";
+import { parseFixed } from "../money.ts";
 import { openKvStore } from "../store/kv.ts";
 import type { Store } from "../store/port.ts";
 import { normalizeSymbol, type Security, SecurityCatalog, seedSecurities } from "./securities.ts";
@@ -73,7 +74,7 @@ Deno.test("[securities] every seed is valid", () => {
       // Fractions of a share (to a millionth) from $30 at listing; whole shares below.
       assert.equal(
         seed.qtyDecimals,
-        Number(seed.referencePrice) >= 30 ? 6 : 0,
+        parseFixed(seed.referencePrice, 4) >= parseFixed("30", 0) ? 6 : 0,
         `${at}fractionable from $30`,
       );
       assert.equal(seed.priceDecimals, seed.referencePrice.startsWith("0.") ? 4 : 2, `${at}tick`);

@@ -4,9 +4,9 @@
  * stop range and moves to the limit range when it triggers, and orders written before the index
  * are brought into it by the sweep.
  */
+import { countingStore } from "../../tests/support/counting_store.ts";
 import assert from "node:assert/strict";
 import { testApp } from "../../routes/testing.ts";
-import type { Query, Store } from "../store/port.ts";
 import { type Fixed, formatFixed } from "../money.ts";
 import { activeAccount, openAccountOps } from "./accounts.ts";
 import { liveQuote } from "./market.ts";
@@ -21,25 +21,6 @@ const NOW = new Date("2026-06-02T15:00:00.250Z");
 async function trader(t: App, userId: string) {
   await t.deps.store.commit(openAccountOps(userId, 1, "10000000", NOW).ops);
   return (await activeAccount(t.deps.store, userId))!;
-}
-
-/** The store, counting the order documents its finds return. */
-function counting(store: Store) {
-  const counter = { orders: 0 };
-  const wrapped = new Proxy(store, {
-    get(target, name) {
-      if (name !== "find") {
-        const value = Reflect.get(target, name, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      }
-      return async (collection: string, query: Query) => {
-        const page = await target.find(collection as never, query);
-        if (collection === "orders") counter.orders += page.items.length;
-        return page;
-      };
-    },
-  });
-  return { store: wrapped as Store, counter };
 }
 
 /** A price as dollars and cents, cut down to the cent. */
@@ -62,7 +43,7 @@ Deno.test("[execution index] 300 resting orders far from the market cost a pass 
   for (let n = 0; n < 300; n++) {
     await placeOrder(ctx, "u1", limitBuy(symbols[n % 3], "1.00"), {}, NOW);
   }
-  const { store, counter } = counting(t.deps.store);
+  const { store, counter } = countingStore(t.deps.store);
   const result = await runExecutionPass({ ...ctx, store }, new Date(NOW.getTime() + 1000));
   assert.equal(result.filled, 0);
   // One document per distinct symbol from the loose index scan; none from the price ranges.

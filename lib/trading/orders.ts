@@ -12,6 +12,7 @@ import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import { type Fixed, formatFixed, formatUsd } from "../money.ts";
+import type { MarketClock } from "../market/clock.ts";
 import type { Security } from "../market/securities.ts";
 import type { RateLimiter } from "../rate_limit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
@@ -296,38 +297,13 @@ async function tryPlace(
     );
   }
 
-  const orderId = newId(now.getTime());
-  const base: Omit<Order, "_v"> = {
-    _id: orderId,
-    userId: account.userId,
-    accountId: account._id,
+  const base = newOrderDoc(account, security, request, market.clock, now, {
     clientOrderId,
-    symbol: security.symbol,
-    assetClass: security.assetClass,
-    side: request.side,
-    type: request.type,
-    timeInForce: request.timeInForce,
-    qty: formatFixed(request.qty, 0),
-    filledQty: "0",
-    filledAvgPrice: null,
-    limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
-    stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
-    ...trailFields(request, hwm),
-    ...(notional === null ? {} : { notional: formatFixed(notional, 2) }),
-    status: "new",
-    open: true,
-    holdAmount: "0.00",
-    fillCount: 0,
-    lastFillAt: null,
+    hwm,
+    notional,
     triggeredAt: request.stopPrice !== null && triggered && open ? now : null,
-    expiresAt: request.timeInForce === "day" ? market.clock.nextSession(now).close : null,
-    placedAt: now,
-    updatedAt: now,
-    filledAt: null,
-    cancelledAt: null,
-    expiredAt: null,
-    rejectReason: null,
-  };
+  });
+  const orderId = base._id;
 
   const ops: WriteOp[] = [];
   let order: Omit<Order, "_v">;
@@ -409,6 +385,57 @@ async function notionalSize(
   }
   const quote = await liveQuote(ctx.market, security, now);
   return notionalQty(notional, side === "buy" ? quote.ask : quote.bid, security);
+}
+
+/**
+ * A just-placed order as stored, before it fills or holds anything: nothing filled, a day order
+ * ending at its session's close. Placing writes this, and so does the bench's seeding
+ * (scripts/seed_orders.ts), so a seeded book is what placement writes.
+ */
+export function newOrderDoc(
+  account: Pick<Account, "_id" | "userId">,
+  security: Security,
+  request: OrderRequest,
+  clock: MarketClock,
+  now: Date,
+  extra: {
+    clientOrderId: string;
+    hwm?: Fixed | null;
+    notional?: Fixed | null;
+    triggeredAt?: Date | null;
+  },
+): Omit<Order, "_v"> {
+  return {
+    _id: newId(now.getTime()),
+    userId: account.userId,
+    accountId: account._id,
+    clientOrderId: extra.clientOrderId,
+    symbol: security.symbol,
+    assetClass: security.assetClass,
+    side: request.side,
+    type: request.type,
+    timeInForce: request.timeInForce,
+    qty: formatFixed(request.qty, 0),
+    filledQty: "0",
+    filledAvgPrice: null,
+    limitPrice: request.limitPrice === null ? null : formatFixed(request.limitPrice),
+    stopPrice: request.stopPrice === null ? null : formatFixed(request.stopPrice),
+    ...trailFields(request, extra.hwm ?? null),
+    ...(extra.notional == null ? {} : { notional: formatFixed(extra.notional, 2) }),
+    status: "new",
+    open: true,
+    holdAmount: "0.00",
+    fillCount: 0,
+    lastFillAt: null,
+    triggeredAt: extra.triggeredAt ?? null,
+    expiresAt: request.timeInForce === "day" ? clock.nextSession(now).close : null,
+    placedAt: now,
+    updatedAt: now,
+    filledAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+    rejectReason: null,
+  };
 }
 
 /** A trailing stop's trail and best price as stored; nothing on other types. */

@@ -4,9 +4,9 @@
  * market, a replacement re-anchors the trail, the execution pass reads only the trailing stops the
  * price reaches, concurrent passes fill once, and the integrity scan recomputes every stop.
  */
+import { countingStore } from "../../tests/support/counting_store.ts";
 import assert from "node:assert/strict";
 import { testApp } from "../../routes/testing.ts";
-import type { Query, Store } from "../store/port.ts";
 import { type Fixed, formatFixed, parseFixed } from "../money.ts";
 import { activeAccount, openAccountOps } from "./accounts.ts";
 import type { AccountEvent } from "./events.ts";
@@ -66,25 +66,6 @@ async function riseFirst(t: App, side: "buy" | "sell", stopOf: (best: Fixed) => 
 }
 
 const stored = async (t: App, id: string) => (await t.deps.store.get<Order>("orders", id))!;
-
-/** The store, counting the order documents its finds return (as execution_index_test.ts). */
-function counting(store: Store) {
-  const counter = { orders: 0 };
-  const wrapped = new Proxy(store, {
-    get(target, name) {
-      if (name !== "find") {
-        const value = Reflect.get(target, name, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      }
-      return async (collection: string, query: Query) => {
-        const page = await target.find(collection as never, query);
-        if (collection === "orders") counter.orders += page.items.length;
-        return page;
-      };
-    },
-  });
-  return { store: wrapped as Store, counter };
-}
 
 /** Buys `qty` at market at NOW, so a trailing sell has shares to reserve. */
 async function holding(t: App, userId: string, qty: string) {
@@ -360,7 +341,7 @@ Deno.test("[trailing stop] a pass reads only the trailing stops the price reache
     buyAt + 1,
     (last) => last > buyBest && last < sellBest,
   );
-  const { store, counter } = counting(t.deps.store);
+  const { store, counter } = countingStore(t.deps.store);
   const quiet = await runExecutionPass({ ...ctx, store }, second(between));
   assert.deepEqual([quiet.trailed, quiet.triggered, quiet.filled], [0, 0, 0]);
   assert.equal(

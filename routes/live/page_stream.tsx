@@ -89,7 +89,8 @@ type LiveModel = {
 
 export function pageStreamRoutes(deps: AppDeps) {
   const ctx = deps.trading;
-  const { store, market } = { store: deps.store, market: deps.trading.market };
+  const { store } = deps;
+  const { market } = ctx;
 
   return new Hono<AppEnv>().use(requireUser, noStore).get("/", (c) => {
     const query = parseInput(liveQuery, c.req.query());
@@ -205,8 +206,8 @@ export function pageStreamRoutes(deps: AppDeps) {
     }
 
     // What the page shows now, as far as the stream knows: markup by cell id, key by part.
-    const sent = new Map<string, string>();
-    const keys = new Map<string, string>();
+    let sent = new Map<string, string>();
+    let keys = new Map<string, string>();
     let seenVersion: number | undefined;
     let symbols: string[] = [];
     let first = true;
@@ -244,10 +245,8 @@ export function pageStreamRoutes(deps: AppDeps) {
       first = false;
       seenVersion = current._v;
       symbols = state.symbols;
-      sent.clear();
-      for (const [id, markup] of nextSent) sent.set(id, markup);
-      keys.clear();
-      for (const [name, key] of nextKeys) keys.set(name, key);
+      sent = nextSent;
+      keys = nextKeys;
 
       const messages: LiveMessage[] = [];
       if (changed.length > 0) messages.push({ data: changed.join("") });
