@@ -21,6 +21,7 @@ const HTTP_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "
  * A Record, so a new status fails to compile until it is placed here.
  */
 const ORDER_STATUSES: Record<OrderStatus, "working" | "finished"> = {
+  held: "working",
   new: "working",
   partially_filled: "working",
   filled: "finished",

@@ -195,7 +195,7 @@ Deno.test("[metrics] label values stay within fixed sets", async () => {
   assert.equal(value(families, "http_requests_total", { method: "other", status: "404" }), 1);
   assert.deepEqual(
     families.get("orders_status_changes_total")!.samples.map((s) => s.labels.status).sort(),
-    ["cancelled", "expired", "filled", "new", "partially_filled", "rejected"],
+    ["cancelled", "expired", "filled", "held", "new", "partially_filled", "rejected"],
   );
   assert.equal(value(families, "auth_sign_in_total", { outcome: "error" }), 3);
 });

@@ -22,7 +22,7 @@ import {
   cancelAllOrders,
   cancelOrder,
   listOrders,
-  orderJson,
+  ordersJson,
   ownOrder,
   placeOrder,
   replaceOrder,
@@ -144,7 +144,7 @@ export function tradingApi(deps: AppDeps) {
     .get("/orders", async (c) => {
       const query = parseInput(ordersQuery, c.req.query());
       const page = await listOrders(store, userId(c), query.status, query.limit, query.cursor);
-      return c.json({ orders: page.items.map(orderJson), nextCursor: page.nextCursor });
+      return c.json({ orders: await ordersJson(store, page.items), nextCursor: page.nextCursor });
     })
     .delete("/orders", async (c) => {
       const cancelled = await cancelAllOrders(ctx, userId(c), origin(c));
@@ -152,7 +152,8 @@ export function tradingApi(deps: AppDeps) {
     })
     .get(
       "/orders/:id",
-      async (c) => c.json(orderJson(await ownOrder(store, userId(c), c.req.param("id")))),
+      async (c) =>
+        c.json((await ordersJson(store, [await ownOrder(store, userId(c), c.req.param("id"))]))[0]),
     )
     .delete(
       "/orders/:id",

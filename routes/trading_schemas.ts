@@ -20,6 +20,11 @@ export const orderInput = z.object({
   trailPercent: optionalAmount,
   trailPrice: optionalAmount,
   timeInForce: z.string().max(5).default("day"),
+  /** Brackets, OCO and OTO (lib/trading/order_classes.ts judges them). */
+  orderClass: z.string().max(10).optional(),
+  takeProfit: z.object({ limitPrice: optionalAmount }).strict().optional(),
+  stopLoss: z.object({ stopPrice: optionalAmount, limitPrice: optionalAmount }).strict()
+    .optional(),
   clientOrderId: z.string().trim().max(64, "clientOrderId is at most 64 characters.").optional(),
 });
 

@@ -16,7 +16,7 @@ import { type Position, positionId } from "./positions.ts";
 const PAGE_SIZE = 500;
 /** Cash is kept to the cent; quantities and prices to the store's full scale. */
 const CASH_DECIMALS = 2;
-const WORKING_STATUSES: ReadonlySet<string> = new Set(["new", "partially_filled"]);
+const WORKING_STATUSES: ReadonlySet<string> = new Set(["held", "new", "partially_filled"]);
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
   "filled",
   "cancelled",
@@ -252,6 +252,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
   let orders = 0;
   // What working sells still have to sell, per position: each position's reservation must match.
   const reservedByPosition = new Map<string, Fixed>();
+  // Orders of brackets, OCO and OTO, checked together once all are read.
+  const linked = new Map<string, Order>();
   for await (const order of scan<Order>(store, "orders")) {
     orders++;
     checkOrder(order, accounts.get(order.accountId), trades, tradesByOrder, amount, {
@@ -276,7 +278,10 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
         (trailing ? ` (best price at ${w.hwmWatchKey} ${w.hwmWatchPrice})` : "");
       problems.push(`order ${order._id}: waits at ${at(order)}, but its state says ${at(watch)}`);
     }
-    if (order.open && order.side === "sell") {
+    if (order.orderClass !== undefined) linked.set(order._id, order);
+    // An exit held for its entry reserves nothing yet; a pair's take-profit reserves for both.
+    const reserves = order.status !== "held" && !(order.pairedWith && order.type !== "limit");
+    if (order.open && order.side === "sell" && reserves) {
       const qty = parseOrNull(order.qty, SCALE);
       const filled = parseOrNull(order.filledQty, SCALE);
       if (qty !== null && filled !== null) {
@@ -285,6 +290,7 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       }
     }
   }
+  checkLinkedOrders(linked, problems);
   for (const account of accounts.values()) {
     if (!account.totals) continue;
     const { openOrders, held } = account.totals;
@@ -754,3 +760,50 @@ export type IntegrityReport = {
    */
   warnings: string[];
 };
+
+/**
+ * Brackets, OCO and OTO (order_classes.ts, legs.ts): a pair points at each other, and once one of
+ * it has filled the other no longer works, while both work they have the same left to sell; an
+ * exit held for its entry waits on a working entry that has filled nothing; a working exit never
+ * sells more than its entry bought.
+ */
+function checkLinkedOrders(linked: Map<string, Order>, problems: string[]) {
+  const left = (o: Order) => parseFixed(o.qty, SCALE) - parseFixed(o.filledQty, SCALE);
+  for (const order of linked.values()) {
+    const where = `order ${order._id} (${order.orderClass})`;
+    if (order.pairedWith) {
+      const other = linked.get(order.pairedWith);
+      if (!other || other.pairedWith !== order._id) {
+        problems.push(`${where}: paired with ${order.pairedWith}, which does not pair back`);
+      } else if (order.status === "filled" && other.open) {
+        problems.push(`${where}: filled, but its pair ${other._id} still works`);
+      } else if (
+        order.open && other.open && order.status !== "held" && other.status !== "held" &&
+        left(order) !== left(other)
+      ) {
+        problems.push(
+          `${where}: has ${formatFixed(left(order), 0)} left to sell, its pair ${other._id} ${
+            formatFixed(left(other), 0)
+          }`,
+        );
+      }
+    }
+    const entry = order.parentId ? linked.get(order.parentId) : undefined;
+    if (order.parentId && !entry) {
+      problems.push(`${where}: a leg of ${order.parentId}, which does not exist`);
+    } else if (entry && !entry.pairedWith) {
+      // A bracket's or OTO's exit, against the entry that buys its shares.
+      if (order.status === "held" && (!entry.open || entry.filledQty !== "0")) {
+        problems.push(`${where}: held for entry ${entry._id}, which is ${entry.status}`);
+      }
+      if (
+        order.status !== "held" && order.open &&
+        parseFixed(order.qty, SCALE) > parseFixed(entry.filledQty, SCALE)
+      ) {
+        problems.push(
+          `${where}: sells ${order.qty}, more than its entry ${entry._id} bought (${entry.filledQty})`,
+        );
+      }
+    }
+  }
+}

@@ -25,14 +25,21 @@ import { type Position, positionId } from "./positions.ts";
 export const MAX_OPEN_ORDERS = 500;
 
 /** The fields of an order that decide what it holds or reserves. */
-export type OrderFootprint = Pick<
-  Order,
-  "open" | "side" | "symbol" | "holdAmount" | "qty" | "filledQty"
->;
+export type OrderFootprint =
+  & Pick<Order, "open" | "side" | "symbol" | "holdAmount" | "qty" | "filledQty">
+  & Partial<Pick<Order, "status" | "type" | "pairedWith">>;
 
-/** What one order adds to the totals: 1 and its hold (buys) or unfilled quantity (sells) while it works. */
+/**
+ * What one order adds to the totals: 1 and its hold (buys) or unfilled quantity (sells) while it
+ * works. An exit held until its entry fills holds nothing yet, and the two orders of a pair sell
+ * the same shares, so only the take-profit (the pair's limit order) reserves them
+ * (order_classes.ts).
+ */
 export function footprint(order: OrderFootprint | null | undefined) {
   if (!order || !order.open) return { count: 0, held: 0n, reserved: 0n };
+  if (order.status === "held" || (order.pairedWith && order.type !== "limit")) {
+    return { count: 1, held: 0n, reserved: 0n };
+  }
   return {
     count: 1,
     held: order.side === "buy" ? parseFixed(order.holdAmount, 2) : 0n,
@@ -102,14 +109,17 @@ export function withOpenTotals(
   for (const [symbol, moved] of reservedBySymbol) {
     if (moved === 0n) continue;
     const id = positionId(account._id, symbol);
-    const position = positions.find((p) => p?._id === id) ?? null;
-    if (!position) throw new Error(`a working sell of ${symbol} without a position in ${id}`);
-    const reserved = formatFixed(reservedOf(position) + moved, 0);
     const at = out.findIndex((op) =>
       (op.op === "update" && op.collection === "positions" && op.id === id) ||
       (op.op === "insert" && op.collection === "positions" && op.doc._id === id)
     );
     const existing = out[at];
+    // A position this unit opens (an entry's first fill, with its exits) reserves from nothing.
+    const position = positions.find((p) => p?._id === id) ?? null;
+    if (!position && existing?.op !== "insert") {
+      throw new Error(`a working sell of ${symbol} without a position in ${id}`);
+    }
+    const reserved = formatFixed(reservedOf(position) + moved, 0);
     if (existing?.op === "update") {
       out[at] = { ...existing, set: { ...existing.set, reservedToSell: reserved } };
     } else if (existing?.op === "insert") {
@@ -120,7 +130,7 @@ export function withOpenTotals(
         collection: "positions",
         id,
         set: { reservedToSell: reserved },
-        ifVersion: position._v,
+        ifVersion: position!._v,
       });
     }
   }

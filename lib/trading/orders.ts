@@ -11,13 +11,23 @@ import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { type Fixed, formatFixed, formatUsd } from "../money.ts";
+import { type Fixed, formatFixed, formatUsd, parseFixed } from "../money.ts";
 import type { MarketClock } from "../market/clock.ts";
 import type { Security } from "../market/securities.ts";
 import type { RateLimiter } from "../rate_limit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { conflictBackoff, retryOnConflict } from "../store/retry.ts";
 import { inAccountTurn } from "./account_queue.ts";
+import { withLinkedOrders } from "./legs.ts";
+import {
+  checkExitPrices,
+  type ClassRequest,
+  type ExitInput,
+  legRequests,
+  ocoEntryInput,
+  type OrderClass,
+  parseClassRequest,
+} from "./order_classes.ts";
 import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
 import { fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
@@ -68,7 +78,7 @@ export type TradingContext = {
 const MAX_ATTEMPTS = 8;
 
 /** A request to place an order, as the API and the form send it. */
-export type PlaceOrderInput = OrderRequestInput & {
+export type PlaceOrderInput = OrderRequestInput & ExitInput & {
   accountId?: string;
   symbol: string;
   clientOrderId?: string;
@@ -112,10 +122,13 @@ export async function placeOrder(
 
   let request: OrderRequest;
   let notional: Fixed | null;
+  let classRequest: ClassRequest;
   try {
     notional = parseNotional(input, security);
     // A dollar order is checked as an order for one unit; its quantity comes from the quote below.
-    request = parseOrderRequest(notional === null ? input : { ...input, qty: "1" }, security);
+    const entry = ocoEntryInput(input);
+    request = parseOrderRequest(notional === null ? entry : { ...entry, qty: "1" }, security);
+    classRequest = parseClassRequest(input, request, security, notional !== null);
   } catch (err) {
     if (err instanceof AppError) throw await reject(err);
     throw err;
@@ -133,6 +146,7 @@ export async function placeOrder(
     ...request,
     // A dollar order is the same request whatever quantity the price at the time gives it.
     ...(notional === null ? {} : { qty: null, notional }),
+    ...(classRequest.orderClass === "simple" ? {} : classRequest),
     accountId: account._id,
     clientOrderId: input.clientOrderId ?? null,
   });
@@ -163,6 +177,7 @@ export async function placeOrder(
           security,
           request,
           notional,
+          classRequest,
           clientOrderId,
           key,
           requestHash,
@@ -204,6 +219,7 @@ async function tryPlace(
   security: Security,
   parsedRequest: OrderRequest,
   notional: Fixed | null,
+  classRequest: ClassRequest,
   clientOrderId: string,
   key: string | null,
   requestHash: string,
@@ -234,6 +250,14 @@ async function tryPlace(
   const { request: anchored, hwm } = anchorTrail(request, quote.last, security.priceDecimals);
   request = anchored;
   checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
+  // Exits protect the entry's price: its limit, or the last price for a market entry or an OCO.
+  checkExitPrices(
+    classRequest,
+    classRequest.orderClass !== "oco" && request.limitPrice !== null
+      ? request.limitPrice
+      : quote.last,
+    security.priceDecimals,
+  );
   const open = marketOpen(market, security, now);
   if (!open && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
     throw new AppError(
@@ -297,12 +321,14 @@ async function tryPlace(
     );
   }
 
-  const base = newOrderDoc(account, security, request, market.clock, now, {
+  const entry = newOrderDoc(account, security, request, market.clock, now, {
     clientOrderId,
     hwm,
     notional,
     triggeredAt: request.stopPrice !== null && triggered && open ? now : null,
   });
+  const legs = legDocs(account, security, entry, classRequest, request, market.clock, now, fillQty);
+  const base = legs.length === 0 ? entry : linkLegs(entry, legs, classRequest.orderClass);
   const orderId = base._id;
 
   const ops: WriteOp[] = [];
@@ -339,7 +365,11 @@ async function tryPlace(
     order = { ...base, holdAmount: formatFixed(cost) };
     ops.push({ op: "insert", collection: "orders", doc: order });
   }
-  const json = orderJson({ ...order, _v: 1 });
+  for (const leg of legs) ops.push({ op: "insert", collection: "orders", doc: leg });
+  const json = {
+    ...orderJson({ ...order, _v: 1 }),
+    legs: base.legIds ? legs.map((l) => orderJson({ ...l, _v: 1 })) : null,
+  };
   ops.push(auditOp(
     orderAudit("order.placed", "success", account.userId, origin, {
       orderId,
@@ -348,6 +378,7 @@ async function tryPlace(
       type: request.type,
       qty: order.qty,
       status: order.status,
+      orderClass: classRequest.orderClass,
     }),
     now,
   ));
@@ -360,8 +391,63 @@ async function tryPlace(
   }
   // A working order moves the totals; the account's update serialises it with every other change
   // to its buying power and numbers the order's events (a fill's ops already carry that update).
-  await store.commit(withOpenTotals(ops, account, [position], [{ before: null, after: order }]));
+  await store.commit(withOpenTotals(ops, account, [position], [
+    { before: null, after: order },
+    ...legs.map((leg) => ({ before: null, after: leg })),
+  ]));
   return json;
+}
+
+/**
+ * The exit legs of a bracket, OTO or OCO as placed (order_classes.ts). A bracket's or OTO's wait,
+ * `held`, for the entry to fill, unless it filled `filledQty` at once: then they work, sized to
+ * that. An OCO's stop-loss works from the start.
+ */
+function legDocs(
+  account: Pick<Account, "_id" | "userId">,
+  security: Security,
+  entry: Omit<Order, "_v">,
+  classRequest: ClassRequest,
+  request: OrderRequest,
+  clock: MarketClock,
+  now: Date,
+  filledQty: Fixed,
+): Omit<Order, "_v">[] {
+  if (classRequest.orderClass === "simple") return [];
+  const waiting = classRequest.orderClass !== "oco" && filledQty === 0n;
+  return legRequests(classRequest, request).map(({ role, request: leg }) => ({
+    ...newOrderDoc(
+      account,
+      security,
+      {
+        ...leg,
+        qty: classRequest.orderClass === "oco" || waiting ? leg.qty : filledQty,
+      },
+      clock,
+      now,
+      { clientOrderId: `${entry.clientOrderId}:${role}` },
+    ),
+    status: waiting ? "held" as const : "new" as const,
+    orderClass: classRequest.orderClass,
+    parentId: entry._id,
+  }));
+}
+
+/** The entry with its legs' ids, and the pair (a bracket's two exits, or an OCO) linked both ways. */
+function linkLegs(
+  entry: Omit<Order, "_v">,
+  legs: Omit<Order, "_v">[],
+  orderClass: OrderClass,
+): Omit<Order, "_v"> {
+  const linked = { ...entry, orderClass, legIds: legs.map((l) => l._id) };
+  if (orderClass === "bracket") {
+    legs[0].pairedWith = legs[1]._id;
+    legs[1].pairedWith = legs[0]._id;
+  } else if (orderClass === "oco") {
+    linked.pairedWith = legs[0]._id;
+    legs[0].pairedWith = entry._id;
+  }
+  return linked;
 }
 
 /**
@@ -483,23 +569,29 @@ export async function cancelOrder(
       ]);
       const set = cancelledOrderFields(now);
       // The version check decides a race with a fill: exactly one of them ends the order. The
-      // hold and reservation it releases leave the running totals in the same unit.
-      await ctx.store.commit(withOpenTotals(
-        [
-          { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-          auditOp(
-            orderAudit("order.cancelled", "success", userId, origin, {
-              orderId,
-              symbol: order.symbol,
-            }),
-            now,
-          ),
-        ],
-        account!,
-        [position],
-        [{ before: order, after: { ...order, ...set } }],
-      ));
-      return orderJson({ ...order, ...set, _v: order._v + 1 });
+      // hold and reservation it releases leave the running totals in the same unit, and so do
+      // its legs or its pair's other order (legs.ts).
+      await ctx.store.commit(
+        await withLinkedOrders(
+          ctx.store,
+          [
+            { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+            auditOp(
+              orderAudit("order.cancelled", "success", userId, origin, {
+                orderId,
+                symbol: order.symbol,
+              }),
+              now,
+            ),
+          ],
+          account!,
+          [position],
+          [{ before: order, after: { ...order, ...set } }],
+          now,
+        ),
+      );
+      const [json] = await ordersJson(ctx.store, [{ ...order, ...set, _v: order._v + 1 }]);
+      return json;
     }, "The order is busy. Please try again."));
 }
 
@@ -594,6 +686,19 @@ async function replaceInTurn(
     }
     const security = securityFor(ctx.market, order.symbol);
     const trailing = order.type === "trailing_stop";
+    // An exit sells the shares its entry bought (or, in an OCO, the shares held): its size
+    // follows them, so only its prices change.
+    const exit = order.parentId !== undefined || order.pairedWith !== undefined;
+    if (
+      exit && changes.qty != null && changes.qty !== "" && Number(changes.qty) !== Number(order.qty)
+    ) {
+      throw new AppError(
+        422,
+        "validation_failed",
+        "An exit's quantity follows the shares it protects; change its price, or cancel it.",
+        { fields: { qty: "Fixed by the shares it protects." } },
+      );
+    }
     // A new trail of either kind replaces the old one; sending both is refused by the rules.
     const newTrail = changes.trailPercent != null || changes.trailPrice != null;
     const parsed = parseOrderRequest({
@@ -619,6 +724,7 @@ async function replaceInTurn(
     // A replaced trailing stop starts again from the last price (README, Trailing stops).
     const { request, hwm } = anchorTrail(parsed, quote.last, security.priceDecimals);
     checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
+    await checkReplacedExits(ctx.store, order, request, security.priceDecimals);
     // What the other working orders hold and reserve: the totals without this order's part.
     const own = footprint(order);
     const hold = holdFor(request, quote.last, ctx.settings.commission);
@@ -633,7 +739,8 @@ async function replaceInTurn(
           }.`,
         );
       }
-    } else {
+    } else if (!exit) {
+      // (An exit keeps its size: its shares are reserved, by it or its pair, or not bought yet.)
       const reserved = reservedOf(position) - own.reserved;
       if (request.qty > positionState(position).qty - reserved) {
         throw new AppError(
@@ -651,28 +758,72 @@ async function replaceInTurn(
       holdAmount: request.side === "buy" ? formatFixed(hold) : "0.00",
       updatedAt: now,
     };
-    await ctx.store.commit(withOpenTotals(
-      [
-        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-        auditOp(
-          orderAudit("order.replaced", "success", userId, origin, {
-            orderId,
-            qty: set.qty,
-            limitPrice: set.limitPrice,
-            stopPrice: set.stopPrice,
-            ...(trailing
-              ? { trailPercent: set.trailPercent ?? null, trailPrice: set.trailPrice ?? null }
-              : {}),
-          }),
-          now,
-        ),
-      ],
-      account,
-      [position],
-      [{ before: order, after: { ...order, ...set } }],
-    ));
-    return orderJson({ ...order, ...set, _v: order._v + 1 });
+    await ctx.store.commit(
+      await withLinkedOrders(
+        ctx.store,
+        [
+          { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+          auditOp(
+            orderAudit("order.replaced", "success", userId, origin, {
+              orderId,
+              qty: set.qty,
+              limitPrice: set.limitPrice,
+              stopPrice: set.stopPrice,
+              ...(trailing
+                ? { trailPercent: set.trailPercent ?? null, trailPrice: set.trailPrice ?? null }
+                : {}),
+            }),
+            now,
+          ),
+        ],
+        account,
+        [position],
+        [{ before: order, after: { ...order, ...set } }],
+        now,
+      ),
+    );
+    const [json] = await ordersJson(ctx.store, [{ ...order, ...set, _v: order._v + 1 }]);
+    return json;
   }, "The order is busy. Please try again.");
+}
+
+/**
+ * A replaced price keeps a class's exits where placing would have put them: an entry's limit
+ * stays below its take-profit and above its stop-loss, and a pair's take-profit above its
+ * stop-loss. Throws 422 naming the field that crosses.
+ */
+async function checkReplacedExits(
+  store: Store,
+  order: Order,
+  request: OrderRequest,
+  priceDecimals: number,
+): Promise<void> {
+  const linked = [...order.legIds ?? [], ...order.pairedWith ? [order.pairedWith] : []];
+  if (linked.length === 0) return;
+  const others = (await store.getMany<Order>("orders", linked)).filter((o) => o?.open) as Order[];
+  const price = (value: string | null) => value === null ? null : parseFixed(value, priceDecimals);
+  const takeProfit = order.pairedWith && order.type === "limit"
+    ? request.limitPrice
+    : price(others.find((o) => o.type === "limit")?.limitPrice ?? null);
+  const stopLoss = order.pairedWith && order.type !== "limit"
+    ? request.stopPrice
+    : price(others.find((o) => o.type !== "limit")?.stopPrice ?? null);
+  if (!order.pairedWith && request.limitPrice !== null) {
+    // An entry: its exits against its new limit.
+    checkExitPrices(
+      {
+        orderClass: order.orderClass ?? "bracket",
+        takeProfit: takeProfit === null ? null : { limitPrice: takeProfit },
+        stopLoss: stopLoss === null ? null : { stopPrice: stopLoss, limitPrice: null },
+      },
+      request.limitPrice,
+      priceDecimals,
+    );
+  } else if (takeProfit !== null && stopLoss !== null && takeProfit <= stopLoss) {
+    const field = order.type === "limit" ? "limitPrice" : "stopPrice";
+    const message = "The take-profit must stay above the stop-loss of the same pair.";
+    throw new AppError(422, "validation_failed", message, { fields: { [field]: message } });
+  }
 }
 
 /** One of the user's orders, or 404 (also for another user's). */
@@ -729,8 +880,12 @@ function orderAudit(
   return { action, outcome, userId, origin, details };
 }
 
-/** An order as the API shows it (docs/design.md, HTTP contract). */
-export function orderJson(order: Order) {
+/** An order as the API shows it (docs/design.md, HTTP contract); `ordersJson` adds an entry's legs. */
+export function orderJson(order: Order): OrderJson {
+  return { ...orderFields(order), legs: null };
+}
+
+function orderFields(order: Order) {
   return {
     id: order._id,
     clientOrderId: order.clientOrderId,
@@ -750,6 +905,9 @@ export function orderJson(order: Order) {
     hwm: order.hwm ?? null,
     /** The dollar amount of an order placed with `notional`; null for one placed with `qty`. */
     notional: order.notional ?? null,
+    orderClass: order.orderClass ?? "simple",
+    /** A leg's entry order; null on others. */
+    parentId: order.parentId ?? null,
     status: order.status,
     holdAmount: order.holdAmount,
     placedAt: order.placedAt.toISOString(),
@@ -762,9 +920,25 @@ export function orderJson(order: Order) {
   };
 }
 
-export type OrderJson = ReturnType<typeof orderJson>;
+/** `legs`: an entry's exit legs; null on other orders. */
+export type OrderJson = ReturnType<typeof orderFields> & { legs: OrderJson[] | null };
+
+/** Orders as the API shows them, each entry with its legs (one read for all the legs of a page). */
+export async function ordersJson(store: Store, orders: Order[]): Promise<OrderJson[]> {
+  const legIds = orders.flatMap((o) => o.legIds ?? []);
+  const legs = legIds.length === 0 ? [] : await store.getMany<Order>("orders", legIds);
+  const byId = new Map(legs.filter((l) => l !== null).map((l) => [l!._id, l!]));
+  return orders.map((order) => ({
+    ...orderJson(order),
+    legs: order.legIds
+      ? order.legIds.flatMap((id) => byId.has(id) ? [orderJson(byId.get(id)!)] : [])
+      : null,
+  }));
+}
 
 export type OrderStatus =
+  /** An exit waiting for its entry to fill (order_classes.ts): it works once the entry fills. */
+  | "held"
   | "new"
   | "partially_filled"
   | "filled"
@@ -811,6 +985,14 @@ export type Order = Doc & {
   hwm?: string | null;
   /** The dollar amount an order was placed with instead of a quantity (absent otherwise). */
   notional?: string;
+  /** Brackets, OCO and OTO (order_classes.ts); absent on simple orders. */
+  orderClass?: OrderClass;
+  /** On an entry (and an OCO's take-profit): its exit legs. */
+  legIds?: string[];
+  /** On a leg: its entry (or the OCO's take-profit). */
+  parentId?: string;
+  /** The other order of a pair (a bracket's exits, an OCO): they sell the same shares. */
+  pairedWith?: string;
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;

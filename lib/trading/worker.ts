@@ -22,7 +22,8 @@ import {
   trailImproves,
   trailingStopPrice,
 } from "./order_rules.ts";
-import { ensureOpenTotals, footprint, openTotals, withOpenTotals } from "./open_orders.ts";
+import { ensureOpenTotals, footprint, openTotals } from "./open_orders.ts";
+import { withLinkedOrders } from "./legs.ts";
 import { type Order, type TradingContext } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
 import { candidateRanges, watchedRight, watchFields } from "./order_watch.ts";
@@ -221,20 +222,24 @@ async function evaluate(
         ? store.get<Position>("positions", positionId(order.accountId, order.symbol))
         : null,
     ]);
-    await store.commit(withOpenTotals(
-      [
-        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-        auditOp({
-          action: "order.expired",
-          outcome: "success",
-          userId: order.userId,
-          details: { orderId: order._id, symbol: order.symbol },
-        }, now),
-      ],
-      account!,
-      [position],
-      [{ before: order, after: { ...order, ...set } }],
-    ));
+    await store.commit(
+      await withLinkedOrders(
+        store,
+        [
+          { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+          auditOp({
+            action: "order.expired",
+            outcome: "success",
+            userId: order.userId,
+            details: { orderId: order._id, symbol: order.symbol },
+          }, now),
+        ],
+        account!,
+        [position],
+        [{ before: order, after: { ...order, ...set } }],
+        now,
+      ),
+    );
     return "expired";
   }
   const owner = await accountStatus(order.accountId);
@@ -245,6 +250,8 @@ async function evaluate(
   }
   const security = ctx.market.catalog.get(order.symbol);
   if (!security || !quote || !marketOpen(ctx.market, security, now)) return null;
+  // An exit waiting for its entry works once the entry's fill wakes it (legs.ts).
+  if (order.status === "held") return null;
 
   if (order.type === "trailing_stop" && !order.triggeredAt && order.hwm) {
     const hwm = parseFixed(order.hwm, security.priceDecimals);
@@ -335,33 +342,42 @@ async function evaluate(
       updatedAt: now,
       ...(partly ? { cancelledAt: now } : {}),
     };
-    await store.commit(withOpenTotals(
-      [
-        { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
-        auditOp({
-          action: partly ? "order.cancelled" : "order.rejected",
-          outcome: "failure",
-          userId: order.userId,
-          details: { orderId: order._id, symbol: order.symbol, reason },
-        }, now),
-      ],
-      account,
-      [position],
-      [{ before: order, after: { ...order, ...set } }],
-    ));
+    await store.commit(
+      await withLinkedOrders(
+        store,
+        [
+          { op: "update", collection: "orders", id: order._id, set, ifVersion: order._v },
+          auditOp({
+            action: partly ? "order.cancelled" : "order.rejected",
+            outcome: "failure",
+            userId: order.userId,
+            details: { orderId: order._id, symbol: order.symbol, reason },
+          }, now),
+        ],
+        account,
+        [position],
+        [{ before: order, after: { ...order, ...set } }],
+        now,
+      ),
+    );
     return "rejected";
   }
   const input = { order, security, account, cash, position, qty, price, commission, at: now };
   const fields = orderFillFields(input, { restHold });
-  await store.commit(withOpenTotals(
-    [
-      { op: "update", collection: "orders", id: order._id, set: fields, ifVersion: order._v },
-      ...fillOps(input).ops,
-    ],
-    account,
-    [position],
-    [{ before: order, after: { ...order, ...fields } }],
-  ));
+  // An entry's fill wakes or grows its exits; an exit's fill shrinks or ends its pair (legs.ts).
+  await store.commit(
+    await withLinkedOrders(
+      store,
+      [
+        { op: "update", collection: "orders", id: order._id, set: fields, ifVersion: order._v },
+        ...fillOps(input).ops,
+      ],
+      account,
+      [position],
+      [{ before: order, after: { ...order, ...fields } }],
+      now,
+    ),
+  );
   return "filled";
 }
 
