@@ -5,7 +5,7 @@
  * the entry cancels its exits.
  */
 import assert from "node:assert/strict";
-import { testApi, testApp } from "./testing.ts";
+import { TEST_PASSWORD, testApi, testApp, testBrowser } from "./testing.ts";
 
 type Json = Record<string, unknown> & { id: string; legs: Json[] | null; status: string };
 
@@ -111,4 +111,52 @@ Deno.test("[order classes api] malformed exits are 422s naming the nested field;
   }
   const { orders } = await api.call("/api/orders?status=all", { cookie: ada.cookie });
   assert.deepEqual(orders, []);
+});
+
+Deno.test("[order classes pages] the ticket's exits: reviewed, placed as a bracket, shown on the orders page; a wrong exit comes back on its field", async () => {
+  await using t = await testApp();
+  const b = testBrowser(t);
+  await b.post("/sign-up", { name: "Ada", email: "ada@example.com", password: TEST_PASSWORD });
+  await b.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD });
+  const page = await b.page("/trade/AAPL");
+  assert.match(page, /<summary>Take profit \/ stop loss<\/summary>/);
+  const key = () => crypto.randomUUID();
+  const last = Number(
+    (await t.deps.trading.market.provider.quotes(
+      [t.deps.trading.market.catalog.get("AAPL")!],
+      new Date(),
+    ))[0].last,
+  );
+  const form = {
+    symbol: "AAPL",
+    side: "buy",
+    type: "market",
+    timeInForce: "gtc",
+    qty: "3",
+    takeProfitPrice: (last + 20).toFixed(2),
+    stopLossPrice: (last - 20).toFixed(2),
+  };
+  const review =
+    await (await b.post("/trade", { ...form, idempotencyKey: key(), intent: "review" }))
+      .text();
+  assert.match(review, /<dt>Take profit<\/dt><dd>\$[\d,.]+<\/dd>/);
+  assert.match(review, /when one exit fills, the other is cancelled/);
+
+  const wrong = await b.post("/trade", {
+    ...form,
+    takeProfitPrice: (last - 30).toFixed(2),
+    idempotencyKey: key(),
+    intent: "place",
+  });
+  assert.equal(wrong.status, 422);
+  const wrongHtml = await wrong.text();
+  assert.match(wrongHtml, /id="t-tp-error"[^>]*>[^<]*take-profit must be above the entry price/);
+  assert.match(wrongHtml, /<details class="exits" open/, "the exits stay open with the error");
+
+  const placed = await b.post("/trade", { ...form, idempotencyKey: key(), intent: "place" });
+  assert.equal(placed.status, 303);
+  const orders = await b.page("/orders?status=all");
+  assert.match(orders, /bracket entry/);
+  assert.match(orders, /take profit · BRACKET/);
+  assert.match(orders, /stop loss · BRACKET/);
 });

@@ -16,6 +16,7 @@ import {
   parseOrderRequest,
 } from "../lib/trading/order_rules.ts";
 import { type OrderJson, placeOrder } from "../lib/trading/orders.ts";
+import { checkExitPrices, ocoEntryInput, parseClassRequest } from "../lib/trading/order_classes.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import type { FormState } from "../views/form.tsx";
 import { describeOrder } from "../views/orders.tsx";
@@ -28,6 +29,7 @@ import {
   type ReviewProps,
   SearchResults,
   TICKET_FIELDS,
+  ticketClass,
   ticketDefaults,
   TradePage,
 } from "../views/trade.tsx";
@@ -64,6 +66,9 @@ const searchQuery = z.object({ q: z.string().max(40, "Use at most 40 characters.
  * review's button) places it, "edit" goes back to the ticket. "preview" is the old name of review.
  */
 const ticketInput = orderInput.extend({
+  /** Exits, flat as a form sends them (ticketClass makes them the API's order class). */
+  takeProfitPrice: z.string().max(40, "Too long.").optional(),
+  stopLossPrice: z.string().max(40, "Too long.").optional(),
   idempotencyKey,
   intent: z.enum(["place", "review", "preview", "edit"]).default("place"),
 });
@@ -93,7 +98,10 @@ export function tradeRoutes(deps: AppDeps) {
     // A dollar amount is judged as placing does (lib/trading/orders.ts): its quantity follows
     // from the price it would fill at now.
     const notional = parseNotional(input, security);
-    const parsed = parseOrderRequest(notional === null ? input : { ...input, qty: "1" }, security);
+    const exits = ticketClass(values);
+    const entry = ocoEntryInput({ ...input, ...exits });
+    const parsed = parseOrderRequest(notional === null ? entry : { ...entry, qty: "1" }, security);
+    const classRequest = parseClassRequest(exits, parsed, security, notional !== null);
     const now = new Date();
     const [snapshot, quote] = await Promise.all([
       accountSnapshot(ctx, await pages.account(c), now),
@@ -101,6 +109,13 @@ export function tradeRoutes(deps: AppDeps) {
     ]);
     // A trailing stop is judged at the stop its trail gives from the last price now.
     const anchored = anchorTrail(parsed, quote.last, security.priceDecimals).request;
+    checkExitPrices(
+      classRequest,
+      classRequest.orderClass !== "oco" && anchored.limitPrice !== null
+        ? anchored.limitPrice
+        : quote.last,
+      security.priceDecimals,
+    );
     const request = notional === null ? anchored : {
       ...anchored,
       qty: notionalQty(notional, anchored.side === "buy" ? quote.ask : quote.bid, security),
@@ -283,16 +298,24 @@ export function tradeRoutes(deps: AppDeps) {
             reviewed,
           );
         }
+        const { takeProfitPrice: _tp, stopLossPrice: _sl, ...order_ } = input;
         const { order } = await placeOrder(
           ctx,
           pages.userId(c),
-          { ...input, symbol: security.symbol },
+          { ...order_, ...ticketClass(input), symbol: security.symbol },
           { idempotencyKey: key, origin: pages.origin(c) },
         );
         await setFlash(c, placedFlash(order));
         return redirectAfterPost(c, "/orders");
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
+        // The API names an exit's field `takeProfit.limitPrice`; the ticket's field is flat.
+        for (
+          const [api, form] of [["takeProfit", "takeProfitPrice"], ["stopLoss", "stopLossPrice"]]
+        ) {
+          const key = Object.keys(state.fields ?? {}).find((k) => k.startsWith(api));
+          if (key) state.fields = { ...state.fields, [form]: state.fields![key] };
+        }
         security ??= market.catalog.get(values.symbol ?? "");
         // With no security there is no ticket to show the error on (the symbol is a hidden field).
         if (!security) throw err;

@@ -109,14 +109,28 @@ export function orderCells(o: OrderJson, next: string) {
     ),
     filled: cell("filled", quantity(o.filledQty)),
     avg: cell("avg", o.filledAvgPrice === null ? "—" : price(o.filledAvgPrice)),
-    status: cell("status", <span class={`status ${o.status}`}>{o.status.replace("_", " ")}</span>),
+    status: cell(
+      "status",
+      <span class={`status ${o.status}`}>
+        {o.status === "held" ? "waits for entry" : o.status.replace("_", " ")}
+      </span>,
+    ),
     actions: cell("act", isWorking(o) && <OrderActions order={o} next={next} />, true),
   };
 }
 
 /** A working order still rests in the market and can be cancelled or changed. */
 export function isWorking(order: OrderJson): boolean {
-  return order.status === "new" || order.status === "partially_filled";
+  return order.status === "new" || order.status === "partially_filled" ||
+    order.status === "held";
+}
+
+/** What part an order plays in a bracket, OCO or OTO, in a few words; "" for a simple order. */
+export function classRole(order: Pick<OrderJson, "orderClass" | "parentId" | "type">): string {
+  if (order.orderClass === "simple") return "";
+  const exit = order.type === "limit" ? "take profit" : "stop loss";
+  if (order.parentId !== null) return `${exit} · ${order.orderClass.toUpperCase()}`;
+  return order.orderClass === "oco" ? "take profit · OCO" : `${order.orderClass} entry`;
 }
 
 /** Orders, newest first; working ones carry Cancel and a change form. `next` is where actions return. */
@@ -156,7 +170,12 @@ export function OrdersTable(
                   <a href={tradeHref(o.symbol)}>{o.symbol}</a>
                 </th>
                 <td data-label="Side">{o.side.toUpperCase()}</td>
-                <td data-label="Type">{o.type.replaceAll("_", " ")}</td>
+                <td data-label="Type">
+                  <span>
+                    {o.type.replaceAll("_", " ")}
+                    {o.orderClass !== "simple" && <small class="role">{classRole(o)}</small>}
+                  </span>
+                </td>
                 <td class="num" data-label="Qty">{quantity(o.qty)}</td>
                 <td class="num" data-label="Filled">
                   <Live cell={cells.filled} />
@@ -208,7 +227,7 @@ function OrderActions(props: { order: OrderJson; next: string; failed?: FormStat
       />
       {
         // Part of a partly filled order is done: it can be cancelled, not changed.
-        order.status === "new" && (
+        (order.status === "new" || order.status === "held") && (
           <details open={props.failed !== undefined}>
             <summary>
               Change<span class="sr">{` ${describeOrder(order)}`}</span>

@@ -284,7 +284,28 @@ export function relevantTicketValues(values: Record<string, string>): Record<str
     delete out.trailPrice;
   }
   if (type !== "market") delete out.notional;
+  if (type !== "market" && type !== "limit") {
+    delete out.takeProfitPrice;
+    delete out.stopLossPrice;
+  }
   return out;
+}
+
+/**
+ * The ticket's exits as the API's order class: a buy with both is a bracket, with one an OTO; a
+ * (limit) sell with both is an OCO on the shares held. No exits: a simple order.
+ */
+export function ticketClass(
+  values: { side?: string; takeProfitPrice?: string; stopLossPrice?: string },
+) {
+  const tp = values.takeProfitPrice?.trim() || undefined;
+  const sl = values.stopLossPrice?.trim() || undefined;
+  if (!tp && !sl) return {};
+  return {
+    orderClass: values.side === "sell" ? "oco" : tp && sl ? "bracket" : "oto",
+    takeProfit: tp ? { limitPrice: tp } : undefined,
+    stopLoss: sl ? { stopPrice: sl } : undefined,
+  };
 }
 
 /** The customer's side of the ticket: what they hold of this symbol and what they can spend. */
@@ -435,6 +456,36 @@ export function OrderTicket(props: TicketProps) {
           state={ticketState}
         />
       </div>
+      {/* Exits make a bracket or OTO of a buy, an OCO of a limit sell (ticketClass). */}
+      <details
+        class="exits"
+        open={Boolean(ticketState.values.takeProfitPrice || ticketState.values.stopLossPrice) ||
+          undefined}
+      >
+        <summary>Take profit / stop loss</summary>
+        <div class="grid2">
+          <Field
+            autocomplete="off"
+            id="t-tp"
+            label="Take profit"
+            name="takeProfitPrice"
+            inputmode="decimal"
+            required={false}
+            maxlength={24}
+            state={ticketState}
+          />
+          <Field
+            autocomplete="off"
+            id="t-sl"
+            label="Stop loss"
+            name="stopLossPrice"
+            inputmode="decimal"
+            required={false}
+            maxlength={24}
+            state={ticketState}
+          />
+        </div>
+      </details>
       {/* Hidden where CSS :has() hides the unused fields; shown where every field shows. */}
       <p class="hint all-fields-note">
         Prices the order type does not use are ignored: a market order takes neither, a limit order
@@ -508,6 +559,18 @@ export function OrderReview(props: ReviewProps) {
             <dd>{price(values.stopPrice)}</dd>
           </>
         )}
+        {values.takeProfitPrice && (
+          <>
+            <dt>Take profit</dt>
+            <dd>{price(values.takeProfitPrice)}</dd>
+          </>
+        )}
+        {values.stopLossPrice && (
+          <>
+            <dt>Stop loss</dt>
+            <dd>{price(values.stopLossPrice)}</dd>
+          </>
+        )}
         {type === "trailing_stop" && (
           <>
             <dt>Trail</dt>
@@ -534,6 +597,13 @@ export function OrderReview(props: ReviewProps) {
       {e.exceeds && (
         <p class="form-error" role="alert">
           {buy ? "This is more than your buying power." : `You hold ${quantity(e.held)}.`}
+        </p>
+      )}
+      {(values.takeProfitPrice || values.stopLossPrice) && (
+        <p class="hint">
+          {buy
+            ? "Once the buy fills, its exits work for the shares it bought; when one exit fills, the other is cancelled."
+            : "Two sells of the same shares: when one fills, the other is cancelled."}
         </p>
       )}
       <p class="hint">
@@ -568,6 +638,8 @@ export const TICKET_FIELDS = [
   "trailPercent",
   "trailPrice",
   "timeInForce",
+  "takeProfitPrice",
+  "stopLossPrice",
 ] as const;
 const REVIEW_FIELDS: readonly string[] = ["symbol", ...TICKET_FIELDS];
 

@@ -328,7 +328,7 @@ async function tryPlace(
     triggeredAt: request.stopPrice !== null && triggered && open ? now : null,
   });
   const legs = legDocs(account, security, entry, classRequest, request, market.clock, now, fillQty);
-  const base = legs.length === 0 ? entry : linkLegs(entry, legs, classRequest.orderClass);
+  const base = legs.length === 0 ? entry : linkLegs(entry, legs, classRequest.orderClass, now);
   const orderId = base._id;
 
   const ops: WriteOp[] = [];
@@ -438,14 +438,24 @@ function linkLegs(
   entry: Omit<Order, "_v">,
   legs: Omit<Order, "_v">[],
   orderClass: OrderClass,
+  now: Date,
 ): Omit<Order, "_v"> {
-  const linked = { ...entry, orderClass, legIds: legs.map((l) => l._id) };
+  // Ids rise from the last leg to the entry, so a newest-first list shows the entry, then its
+  // take-profit, then its stop-loss.
+  for (const leg of legs.toReversed()) leg._id = newId(now.getTime());
+  const linked = {
+    ...entry,
+    _id: newId(now.getTime()),
+    orderClass,
+    legIds: legs.map((l) => l._id),
+  };
+  for (const leg of legs) leg.parentId = linked._id;
   if (orderClass === "bracket") {
     legs[0].pairedWith = legs[1]._id;
     legs[1].pairedWith = legs[0]._id;
   } else if (orderClass === "oco") {
     linked.pairedWith = legs[0]._id;
-    legs[0].pairedWith = entry._id;
+    legs[0].pairedWith = linked._id;
   }
   return linked;
 }
