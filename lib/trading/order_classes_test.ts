@@ -471,3 +471,37 @@ Deno.test("[bracket races] cancelling a partly filled entry while a pass fills i
   }
   await assertIntegrity(t);
 });
+
+Deno.test("[bracket races] replacing the stop-loss while a pass triggers it: one of them wins, nothing is lost", async () => {
+  await using t = await testApp();
+  const account = await trader(t, "u1");
+  const placed = await bracket(t, "u1", "10", "5.00", "0.30");
+  const [tp, sl] = placed.legs!;
+  const stop = parseFixed(sl.stopPrice!, 2);
+  const at = await firstSecond(t, "AAPL", 1, (q) => q.last <= stop);
+  const lower = cents(stop - parseFixed("2", 2));
+  const [replaced, pass] = await Promise.allSettled([
+    replaceOrder(t.deps.trading, "u1", sl.id, { stopPrice: lower }, undefined, second(at)),
+    runExecutionPass(t.deps.trading, second(at)),
+  ]);
+  const stopLoss = await order(t, sl.id);
+  if (replaced.status === "fulfilled") {
+    // The replacement came first: the stop moved down, out of reach of this price.
+    assert.equal(stopLoss.stopPrice, lower);
+  } else {
+    // The trigger came first: a triggered stop is executing and can only be cancelled.
+    assert.match(String(replaced.reason), /has triggered and is executing|busy/);
+    assert.ok(stopLoss.triggeredAt, "triggered");
+  }
+  assert.equal(pass.status, "fulfilled");
+  await runExecutionPass(t.deps.trading, second(at + 1));
+  const [tpAfter, slAfter] = [await order(t, tp.id), await order(t, sl.id)];
+  const held = await position(t, account._id, "AAPL");
+  if (slAfter.status === "filled") {
+    assert.equal(tpAfter.status, "cancelled");
+    assert.equal(held!.qty, "0");
+  } else {
+    assert.deepEqual([tpAfter.open, slAfter.open, held!.reservedToSell], [true, true, "10"]);
+  }
+  await assertIntegrity(t);
+});
