@@ -20,6 +20,10 @@ export const orderInput = z.object({
   trailPercent: optionalAmount,
   trailPrice: optionalAmount,
   timeInForce: z.string().max(5).default("day"),
+  /** A limit day order that may also fill in pre-market and after-hours; the form sends "true". */
+  extendedHours: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")], {
+    error: "Use true or false.",
+  }).optional(),
   clientOrderId: z.string().trim().max(64, "clientOrderId is at most 64 characters.").optional(),
 });
 

@@ -133,6 +133,8 @@ export async function placeOrder(
     ...request,
     // A dollar order is the same request whatever quantity the price at the time gives it.
     ...(notional === null ? {} : { qty: null, notional }),
+    // Absent when false, so a request hashes as it did before extended hours existed.
+    extendedHours: request.extendedHours || undefined,
     accountId: account._id,
     clientOrderId: input.clientOrderId ?? null,
   });
@@ -234,7 +236,7 @@ async function tryPlace(
   const { request: anchored, hwm } = anchorTrail(request, quote.last, security.priceDecimals);
   request = anchored;
   checkOrderValue(request, request.side === "buy" ? quote.ask : quote.bid);
-  const open = marketOpen(market, security, now);
+  const open = marketOpen(market, security, now, request.extendedHours);
   if (!open && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
     throw new AppError(
       422,
@@ -428,7 +430,13 @@ export function newOrderDoc(
     fillCount: 0,
     lastFillAt: null,
     triggeredAt: extra.triggeredAt ?? null,
-    expiresAt: request.timeInForce === "day" ? clock.nextSession(now).close : null,
+    // An extended-hours day order works through its day's after-hours (Alpaca's rule).
+    expiresAt: request.timeInForce !== "day"
+      ? null
+      : request.extendedHours
+      ? clock.nextSession(now, true).postClose
+      : clock.nextSession(now).close,
+    ...(request.extendedHours ? { extendedHours: true } : {}),
     placedAt: now,
     updatedAt: now,
     filledAt: null,
@@ -750,6 +758,8 @@ export function orderJson(order: Order) {
     hwm: order.hwm ?? null,
     /** The dollar amount of an order placed with `notional`; null for one placed with `qty`. */
     notional: order.notional ?? null,
+    /** A limit day order that also works in pre-market and after-hours. */
+    extendedHours: order.extendedHours ?? false,
     status: order.status,
     holdAmount: order.holdAmount,
     placedAt: order.placedAt.toISOString(),
@@ -797,7 +807,7 @@ export type Order = Doc & {
   lastFillAt?: Date | null;
   /** When a stop's trigger was reached. */
   triggeredAt: Date | null;
-  /** When a day order ends: the close of its session. */
+  /** When a day order ends: the close of its session (the end of after-hours with extendedHours). */
   expiresAt: Date | null;
   placedAt: Date;
   updatedAt: Date;
@@ -811,6 +821,8 @@ export type Order = Doc & {
   hwm?: string | null;
   /** The dollar amount an order was placed with instead of a quantity (absent otherwise). */
   notional?: string;
+  /** True when the order also works in pre-market and after-hours (absent otherwise). */
+  extendedHours?: boolean;
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;
