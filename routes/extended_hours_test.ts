@@ -1,6 +1,6 @@
 /** Extended hours through the JSON API (issue 11, point 5): who may ask for them, and what an order shows. */
 import assert from "node:assert/strict";
-import { testApi, testApp } from "./testing.ts";
+import { TEST_PASSWORD, testApi, testApp, testBrowser } from "./testing.ts";
 
 Deno.test("[extended hours] only limit day orders for shares take extendedHours; the rest is a 422 that changes nothing", async () => {
   await using t = await testApp();
@@ -62,4 +62,41 @@ Deno.test("[extended hours] GET /api/clock names the session and the extended se
   assert.equal(clock.session, "regular");
   assert.equal(clock.extendedHours, null);
   assert.equal(clock.isOpen, true);
+});
+
+Deno.test("[extended hours] the ticket: a checkbox for shares, kept through the review, dropped for other order types", async () => {
+  await using t = await testApp();
+  const b = testBrowser(t);
+  await b.post("/sign-up", { name: "Ada", email: "ada@example.com", password: TEST_PASSWORD });
+  await b.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD });
+  const page = await b.page("/trade/AAPL");
+  assert.match(page, /<input type="checkbox" id="t-ext" name="extendedHours" value="true"/);
+  assert.doesNotMatch(await b.page("/trade/BTC%2FUSD"), /name="extendedHours"/, "not for crypto");
+  const key = page.match(/name="idempotencyKey" value="([^"]+)"/)![1];
+  const form = {
+    symbol: "AAPL",
+    idempotencyKey: key,
+    side: "buy",
+    type: "limit",
+    limitPrice: "1.00",
+    qty: "2",
+    timeInForce: "day",
+    extendedHours: "true",
+    intent: "review",
+  };
+  // A market order ignores a box left ticked, as it ignores a limit price (every field shows
+  // without CSS :has()).
+  const market = await (await b.post("/trade", { ...form, type: "market" })).text();
+  assert.match(market, /AAPL · Market · Day\s*</);
+  const review = await (await b.post("/trade", form)).text();
+  assert.match(review, /AAPL · Limit · Day · Extended hours/);
+  assert.match(review, /<input type="hidden" name="extendedHours" value="true">/);
+  const placed = await b.post("/trade", { ...form, intent: "place" });
+  assert.equal(placed.status, 303);
+  const api = testApi(t);
+  const cookie = [...b.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  const { orders } = await api.call("/api/orders", { cookie });
+  assert.equal(orders.length, 1);
+  assert.equal(orders[0].extendedHours, true);
+  assert.equal(orders[0].type, "limit");
 });
