@@ -54,12 +54,14 @@ Deno.test("[extended hours] only limit day orders for shares take extendedHours;
   assert.deepEqual(await api.call(`/api/orders/${resting.id}`, { cookie }), resting);
 });
 
-Deno.test("[extended hours] GET /api/clock names the session and the extended sessions (none in always mode)", async () => {
+Deno.test("[extended hours] GET /api/clock and quotes name the session, and the clock the extended sessions (none in always mode)", async () => {
   await using t = await testApp();
   const api = testApi(t);
   const { cookie } = await api.trader("a@example.com");
   const clock = await api.call("/api/clock", { cookie });
   assert.equal(clock.session, "regular");
+  const { quotes } = await api.call("/api/quotes?symbols=AAPL,BTC/USD", { cookie });
+  assert.deepEqual(quotes.map((q: { session: string }) => q.session), ["regular", "regular"]);
   assert.equal(clock.extendedHours, null);
   assert.equal(clock.isOpen, true);
 });
