@@ -51,7 +51,7 @@ export function dashboardRoutes(deps: AppDeps) {
           snapshot={snapshot}
           openOrders={open.items.map(orderJson)}
           watchlist={watchlist}
-          marketOpen={ctx.market.clock.isOpen("us_equity", now)}
+          marketPhase={ctx.market.clock.phase("us_equity", now)}
           live={liveAddress("dashboard", account, now)}
         />
       ),

@@ -1,4 +1,5 @@
 /** Securities and quotes as the API shows them. */
+import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { formatFixed, parseFixed } from "../lib/money.ts";
@@ -20,13 +21,14 @@ export function securityJson(security: Security) {
 
 /**
  * Quotes for symbols a user named, with the size shown at each side (what one order can take from
- * this quote); an unknown symbol is a 422 `unknown_symbol`.
+ * this quote) and the session it is from (`pre`, `regular`, `post`, or `closed` for a held price);
+ * an unknown symbol is a 422 `unknown_symbol`.
  */
 export async function quotesFor(
   market: Market,
   symbols: string[],
   at: Date,
-): Promise<(Quote & { bidSize: string; askSize: string })[]> {
+): Promise<(Quote & { bidSize: string; askSize: string; session: MarketPhase })[]> {
   const securities = symbols.map((s) => securityFor(market, s));
   const quotes = securities.length ? await market.provider.quotes(securities, at) : [];
   return quotes.map((quote, n) => {
@@ -36,6 +38,11 @@ export async function quotesFor(
         touchSize(security, side, parseFixed(quote[side], security.priceDecimals), at),
         0,
       );
-    return { ...quote, bidSize: size("bid"), askSize: size("ask") };
+    return {
+      ...quote,
+      bidSize: size("bid"),
+      askSize: size("ask"),
+      session: market.clock.phase(security.assetClass, at),
+    };
   });
 }

@@ -7,7 +7,7 @@ import { CHART_RANGES, chartWindow, thinBars } from "../lib/market/bars.ts";
 import type { Security } from "../lib/market/securities.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { formatFixed, maxFixed, minFixed, parseFixed } from "../lib/money.ts";
-import { liveQuote, marketOpen, securityFor } from "../lib/trading/market.ts";
+import { liveQuote, securityFor } from "../lib/trading/market.ts";
 import {
   anchorTrail,
   fillCash,
@@ -94,6 +94,7 @@ export function tradeRoutes(deps: AppDeps) {
       stopPrice: values.stopPrice,
       trailPercent: values.trailPercent,
       trailPrice: values.trailPrice,
+      extendedHours: values.extendedHours === "true",
     };
     // A dollar amount is judged as placing does (lib/trading/orders.ts): its quantity follows
     // from the price it would fill at now.
@@ -239,7 +240,7 @@ export function tradeRoutes(deps: AppDeps) {
           chosen={{
             quote,
             chart: chartProps,
-            open: marketOpen(market, security, now),
+            phase: market.clock.phase(security.assetClass, now),
             ticket: ticketProps,
             live: liveAddress("trade", account, now, { symbol: security.symbol }),
           }}

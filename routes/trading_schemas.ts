@@ -25,6 +25,10 @@ export const orderInput = z.object({
   takeProfit: z.object({ limitPrice: optionalAmount }).strict().optional(),
   stopLoss: z.object({ stopPrice: optionalAmount, limitPrice: optionalAmount }).strict()
     .optional(),
+  /** A limit day order that may also fill in pre-market and after-hours; the form sends "true". */
+  extendedHours: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")], {
+    error: "Use true or false.",
+  }).optional(),
   clientOrderId: z.string().trim().max(64, "clientOrderId is at most 64 characters.").optional(),
 });
 

@@ -2,6 +2,7 @@
  * The dashboard: the account at a glance, positions, open orders and the first watchlist; and the
  * page that resets the demo account, reached from the settings page rather than from here.
  */
+import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import type { OrderJson } from "../lib/trading/orders.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -17,7 +18,7 @@ export function DashboardPage(props: {
   snapshot: Snapshot;
   openOrders: OrderJson[];
   watchlist: { name: string; quotes: Quote[] };
-  marketOpen: boolean;
+  marketPhase: MarketPhase;
   /** The page's live stream (routes/live/page_stream.ts). */
   live: string;
 }) {
@@ -26,7 +27,7 @@ export function DashboardPage(props: {
     <div class="page">
       <div class="title-row">
         <h1>Dashboard</h1>
-        <MarketBadge open={props.marketOpen} />
+        <MarketBadge phase={props.marketPhase} />
       </div>
       <LiveConnection stream={props.live} />
       <AccountSummary account={account} />

@@ -1,6 +1,7 @@
 /** The trade page: symbol search, a live quote, the price chart, and the order ticket with its review. */
 import type { Child } from "hono/jsx";
 import type { Security } from "../lib/market/securities.ts";
+import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { ORDER_TYPES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
 import { useRequestContext } from "hono/jsx-renderer";
@@ -62,7 +63,7 @@ export type TradePageProps = {
   chosen?: {
     quote: Quote;
     chart: PriceChartProps;
-    open: boolean;
+    phase: MarketPhase;
     ticket: TicketProps;
     /** The page's live stream (routes/live/page_stream.ts). */
     live: string;
@@ -93,7 +94,7 @@ export function TradePage(props: TradePageProps) {
         <h1>
           {security.symbol} <small class="muted">{security.name}</small>
         </h1>
-        <MarketBadge open={chosen.open} />
+        <MarketBadge phase={chosen.phase} />
       </div>
       <LiveConnection stream={chosen.live} />
       {/* On a wide screen the quote and chart sit beside the ticket (app.css, .trade-grid). */}
@@ -288,6 +289,7 @@ export function relevantTicketValues(values: Record<string, string>): Record<str
     delete out.takeProfitPrice;
     delete out.stopLossPrice;
   }
+  if (type !== "limit" || values.timeInForce !== "day") delete out.extendedHours;
   return out;
 }
 
@@ -486,6 +488,21 @@ export function OrderTicket(props: TicketProps) {
           />
         </div>
       </details>
+      {!crypto && (
+        <div class="field check for-ext">
+          <input
+            type="checkbox"
+            id="t-ext"
+            name="extendedHours"
+            value="true"
+            checked={ticketState.values.extendedHours === "true"}
+          />
+          <label for="t-ext">Extended hours (4:00–20:00 ET)</label>
+          {ticketState.fields?.extendedHours && (
+            <small class="error">{ticketState.fields.extendedHours}</small>
+          )}
+        </div>
+      )}
       {/* Hidden where CSS :has() hides the unused fields; shown where every field shows. */}
       <p class="hint all-fields-note">
         Prices the order type does not use are ignored: a market order takes neither, a limit order
@@ -545,6 +562,7 @@ export function OrderReview(props: ReviewProps) {
       <p class="review-order">
         <strong class={buy ? "up" : "down"}>{buy ? "Buy" : "Sell"}</strong> {quantity(e.qty)}{" "}
         {security.symbol} · {TYPE_LABELS[type] ?? type} · {TIF_LABELS[tif] ?? tif}
+        {values.extendedHours === "true" && " · Extended hours"}
       </p>
       <dl class="review-lines">
         {values.limitPrice && (
@@ -640,6 +658,7 @@ export const TICKET_FIELDS = [
   "timeInForce",
   "takeProfitPrice",
   "stopLossPrice",
+  "extendedHours",
 ] as const;
 const REVIEW_FIELDS: readonly string[] = ["symbol", ...TICKET_FIELDS];
 

@@ -2,6 +2,7 @@
 import { formatTime } from "../lib/time.ts";
 import { requestTimeZone } from "../routes/middleware/time_zone.ts";
 import type { Child } from "hono/jsx";
+import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
@@ -101,11 +102,18 @@ export function Time(props: { at: Date | string; precise?: boolean }) {
   );
 }
 
-/** Whether US equities trade now; crypto always does. */
-export function MarketBadge(props: { open: boolean }) {
-  return props.open
-    ? <span class="badge ok">Market open</span>
-    : <span class="badge warn">Market closed</span>;
+/** Which session US equities are in now (pre-market, open, after hours, closed); crypto is always open. */
+export function MarketBadge(props: { phase: MarketPhase }) {
+  switch (props.phase) {
+    case "regular":
+      return <span class="badge ok">Market open</span>;
+    case "pre":
+      return <span class="badge info">Pre-market</span>;
+    case "post":
+      return <span class="badge info">After hours</span>;
+    default:
+      return <span class="badge warn">Market closed</span>;
+  }
 }
 
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */

@@ -1,6 +1,6 @@
 /** Gain and loss colours follow the sign a trader reads: a figure shown as zero is never coloured. */
 import assert from "node:assert/strict";
-import { Pnl, QuotesTable, trend } from "./trading.tsx";
+import { MarketBadge, Pnl, QuotesTable, trend } from "./trading.tsx";
 
 const html = async (node: unknown) => String(await node);
 
@@ -43,4 +43,23 @@ Deno.test("[views] a quote's change that rounds to 0.00% is neutral, whatever th
   );
   assert.equal(table.match(/<span id="q-BRK_A-change">0\.00%<\/span>/g)?.length, 2, table);
   assert.doesNotMatch(table, /class="(up|down)"/);
+});
+
+Deno.test("[views] the market badge names the session: pre-market, open, after hours, closed", async () => {
+  assert.equal(
+    await html(<MarketBadge phase="pre" />),
+    '<span class="badge info">Pre-market</span>',
+  );
+  assert.equal(
+    await html(<MarketBadge phase="regular" />),
+    '<span class="badge ok">Market open</span>',
+  );
+  assert.equal(
+    await html(<MarketBadge phase="post" />),
+    '<span class="badge info">After hours</span>',
+  );
+  assert.equal(
+    await html(<MarketBadge phase="closed" />),
+    '<span class="badge warn">Market closed</span>',
+  );
 });

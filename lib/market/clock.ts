@@ -1,4 +1,8 @@
-/** The market clock: NYSE sessions in New York time (holidays, early closes, DST), or always open. */
+/**
+ * The market clock: NYSE sessions in New York time (holidays, early closes, DST), or always open.
+ * Each NYSE trading day also has its extended sessions: pre-market 04:00–09:30 and after-hours
+ * 16:00–20:00 (13:00–17:00 on an early close), as NYSE Arca and Nasdaq run them.
+ */
 
 const NEW_YORK = "America/New_York";
 const DAY_MS = 86_400_000;
@@ -6,6 +10,9 @@ const MINUTE_MS = 60_000;
 const OPEN_MINUTE = 9 * 60 + 30;
 const CLOSE_MINUTE = 16 * 60;
 const EARLY_CLOSE_MINUTE = 13 * 60;
+const PRE_MARKET_MINUTE = 4 * 60;
+/** After-hours last four hours from the close, so an early close ends them at 17:00. */
+const AFTER_HOURS_MINUTES = 4 * 60;
 /** NYSE never has more than a few closed days in a row; a longer search means a bug, not a calendar. */
 const MAX_SEARCH_DAYS = 31;
 const [SUNDAY, MONDAY, THURSDAY, SATURDAY] = [0, 1, 4, 6];
@@ -26,23 +33,29 @@ const newYorkParts = new Intl.DateTimeFormat("en-US", {
 export function createMarketClock(mode: MarketHoursMode): MarketClock {
   const calendar = mode === "nyse" ? nyseCalendar : alwaysCalendar;
 
-  const nextSession = (at: Date): Session => {
+  const nextSession = (at: Date, extended = false): Session => {
     const time = at.getTime();
     const first = calendar.dayOf(time);
     for (let day = first; day <= first + MAX_SEARCH_DAYS; day++) {
       const session = calendar.session(day);
-      if (session && session.close.getTime() > time) return session;
+      const end = extended ? session?.postClose : session?.close;
+      if (end && end.getTime() > time) return session!;
     }
     throw new Error(`no ${mode} session within ${MAX_SEARCH_DAYS} days of ${at.toISOString()}`);
   };
 
+  const phase = (assetClass: AssetClass, at: Date): MarketPhase => {
+    // Always mode's back-to-back sessions cover every instant: nothing is ever extended or closed.
+    if (assetClass === "crypto" || mode === "always") return "regular";
+    const session = calendar.session(calendar.dayOf(at.getTime()));
+    if (!session || at < session.preOpen || at >= session.postClose) return "closed";
+    return at < session.open ? "pre" : at < session.close ? "regular" : "post";
+  };
+
   return {
     mode,
-    isOpen(assetClass, at) {
-      if (assetClass === "crypto" || mode === "always") return true;
-      const session = calendar.session(calendar.dayOf(at.getTime()));
-      return session !== null && session.open <= at && at < session.close;
-    },
+    isOpen: (assetClass, at) => phase(assetClass, at) === "regular",
+    phase,
     sessionOn: (at) => calendar.session(calendar.dayOf(at.getTime())),
     nextSession,
     previousSession(at) {
@@ -58,22 +71,47 @@ export function createMarketClock(mode: MarketHoursMode): MarketClock {
   };
 }
 
-/** The body of GET /api/clock, Alpaca-style: { timestamp, isOpen, nextOpen, nextClose } as ISO strings, for US equities. */
-export function clockJson(
-  clock: MarketClock,
-  at: Date,
-): { timestamp: string; isOpen: boolean; nextOpen: string; nextClose: string } {
+/**
+ * The body of GET /api/clock, Alpaca-style: { timestamp, isOpen, nextOpen, nextClose } as ISO
+ * strings, for US equities, with the session in progress (`session`) and the extended sessions of
+ * the trading day in progress or next (`extendedHours`; null in always mode, which has none).
+ */
+export function clockJson(clock: MarketClock, at: Date): ClockJson {
   const session = clock.nextSession(at);
   const isOpen = clock.isOpen("us_equity", at);
   // While the market is open, the next open is the following session's, as Alpaca reports it.
   const nextOpen = isOpen ? clock.nextSession(session.close).open : session.open;
+  const day = clock.nextSession(at, true);
   return {
     timestamp: at.toISOString(),
     isOpen,
     nextOpen: nextOpen.toISOString(),
     nextClose: session.close.toISOString(),
+    session: clock.phase("us_equity", at),
+    extendedHours: clock.mode === "always" ? null : {
+      date: day.date,
+      preMarketOpen: day.preOpen.toISOString(),
+      preMarketClose: day.open.toISOString(),
+      afterHoursOpen: day.close.toISOString(),
+      afterHoursClose: day.postClose.toISOString(),
+    },
   };
 }
+
+export type ClockJson = {
+  timestamp: string;
+  isOpen: boolean;
+  nextOpen: string;
+  nextClose: string;
+  session: MarketPhase;
+  extendedHours: {
+    date: string;
+    preMarketOpen: string;
+    preMarketClose: string;
+    afterHoursOpen: string;
+    afterHoursClose: string;
+  } | null;
+};
 
 /**
  * The NYSE holidays (closed days) and 13:00 early closes of a year, by rule (NYSE Rule 7.2):
@@ -97,6 +135,8 @@ const nyseCalendar: Calendar = {
       open: new Date(times.open),
       close: new Date(times.close),
       earlyClose: times.earlyClose,
+      preOpen: new Date(times.preOpen),
+      postClose: new Date(times.postClose),
     };
   },
 };
@@ -113,10 +153,13 @@ function sessionTimes(day: number): SessionTimes | null {
   if (weekday === SATURDAY || weekday === SUNDAY || holidays.has(day)) times = null;
   else {
     const earlyClose = earlyCloses.has(day);
+    const closeMinute = earlyClose ? EARLY_CLOSE_MINUTE : CLOSE_MINUTE;
     times = {
       open: newYorkInstant(day, OPEN_MINUTE),
-      close: newYorkInstant(day, earlyClose ? EARLY_CLOSE_MINUTE : CLOSE_MINUTE),
+      close: newYorkInstant(day, closeMinute),
       earlyClose,
+      preOpen: newYorkInstant(day, PRE_MARKET_MINUTE),
+      postClose: newYorkInstant(day, closeMinute + AFTER_HOURS_MINUTES),
     };
   }
   if (sessionCache.size >= SESSION_CACHE_DAYS) sessionCache.clear();
@@ -132,6 +175,8 @@ const alwaysCalendar: Calendar = {
     open: new Date(day * DAY_MS),
     close: new Date((day + 1) * DAY_MS),
     earlyClose: false,
+    preOpen: new Date(day * DAY_MS),
+    postClose: new Date((day + 1) * DAY_MS),
   }),
 };
 
@@ -222,7 +267,7 @@ function newYorkLocal(time: number): number {
 function newYorkInstant(day: number, minute: number): number {
   const local = day * DAY_MS + minute * MINUTE_MS;
   // The offset at the guess may differ from the offset at the answer near a DST switch; a second
-  // pass settles it. Session times (09:30–16:00) never fall in the skipped or repeated hour.
+  // pass settles it. Session times (04:00–20:00) never fall in the skipped or repeated hour.
   let time = local - (newYorkLocal(local) - local);
   time = local - (newYorkLocal(time) - time);
   return time;
@@ -253,23 +298,50 @@ type Calendar = {
 
 type YearCalendar = { holidays: Set<number>; earlyCloses: Set<number> };
 
-type SessionTimes = { open: number; close: number; earlyClose: boolean };
+type SessionTimes = {
+  open: number;
+  close: number;
+  earlyClose: boolean;
+  preOpen: number;
+  postClose: number;
+};
 
 /** `nyse`: the NYSE calendar in New York time; `always`: open around the clock (demos, tests). */
 export type MarketHoursMode = "nyse" | "always";
 
-/** One regular trading session; `date` is the New York date (the UTC date in `always` mode). */
-export type Session = { date: string; open: Date; close: Date; earlyClose: boolean };
+/**
+ * One trading day: its regular session from `open` to `close`, pre-market from `preOpen` to `open`
+ * and after-hours from `close` to `postClose` (in `always` mode both are empty: `preOpen` = `open`,
+ * `postClose` = `close`). `date` is the New York date (the UTC date in `always` mode).
+ */
+export type Session = {
+  date: string;
+  open: Date;
+  close: Date;
+  earlyClose: boolean;
+  preOpen: Date;
+  postClose: Date;
+};
+
+export type AssetClass = "us_equity" | "etf" | "crypto";
+
+/** Where the market stands: pre-market, the regular session, after-hours, or closed. */
+export type MarketPhase = "pre" | "regular" | "post" | "closed";
 
 /** When markets trade. Sessions are half-open: open at `open`, closed from `close`. */
 export interface MarketClock {
   readonly mode: MarketHoursMode;
-  /** Whether orders for this asset class trade now (crypto: always). */
-  isOpen(assetClass: "us_equity" | "etf" | "crypto", at: Date): boolean;
+  /** Whether the regular session is on for this asset class (crypto: always). */
+  isOpen(assetClass: AssetClass, at: Date): boolean;
+  /** The session in progress for this asset class; crypto and always mode are always "regular". */
+  phase(assetClass: AssetClass, at: Date): MarketPhase;
   /** The regular session of the New York trading day containing `at`, or null on a weekend/holiday. */
   sessionOn(at: Date): Session | null;
-  /** The next session that has not yet closed at `at` (today's if still open or not yet opened). */
-  nextSession(at: Date): Session;
+  /**
+   * The next session that has not yet closed at `at` (today's if still open or not yet opened);
+   * with `extended`, the next whose after-hours have not yet ended.
+   */
+  nextSession(at: Date, extended?: boolean): Session;
   /** The session before the one containing/after `at` (for the previous close). */
   previousSession(at: Date): Session;
 }

@@ -185,19 +185,102 @@ Deno.test("[market] clockJson reports the next open and close, Alpaca-style", ()
     isOpen: true,
     nextOpen: "2026-06-17T13:30:00.000Z",
     nextClose: "2026-06-16T20:00:00.000Z",
+    session: "regular",
+    extendedHours: {
+      date: "2026-06-16",
+      preMarketOpen: "2026-06-16T08:00:00.000Z",
+      preMarketClose: "2026-06-16T13:30:00.000Z",
+      afterHoursOpen: "2026-06-16T20:00:00.000Z",
+      afterHoursClose: "2026-06-17T00:00:00.000Z",
+    },
   });
+  // Thursday after-hours: the next regular session is Monday's, the extended times still today's.
   assert.deepEqual(clockJson(nyse, at("2026-06-18T21:00:00Z")), {
     timestamp: "2026-06-18T21:00:00.000Z",
     isOpen: false,
     nextOpen: "2026-06-22T13:30:00.000Z", // Friday the 19th is Juneteenth
     nextClose: "2026-06-22T20:00:00.000Z",
+    session: "post",
+    extendedHours: {
+      date: "2026-06-18",
+      preMarketOpen: "2026-06-18T08:00:00.000Z",
+      preMarketClose: "2026-06-18T13:30:00.000Z",
+      afterHoursOpen: "2026-06-18T20:00:00.000Z",
+      afterHoursClose: "2026-06-19T00:00:00.000Z",
+    },
   });
+  // Once after-hours end, the extended times are the next trading day's.
+  assert.equal(clockJson(nyse, at("2026-06-19T00:00:00Z")).session, "closed");
+  assert.equal(clockJson(nyse, at("2026-06-19T00:00:00Z")).extendedHours?.date, "2026-06-22");
+  // The day after Thanksgiving: pre-market before its open, after-hours 13:00–17:00.
   assert.deepEqual(clockJson(nyse, at("2026-11-27T14:00:00Z")), {
     timestamp: "2026-11-27T14:00:00.000Z",
     isOpen: false,
     nextOpen: "2026-11-27T14:30:00.000Z",
     nextClose: "2026-11-27T18:00:00.000Z",
+    session: "pre",
+    extendedHours: {
+      date: "2026-11-27",
+      preMarketOpen: "2026-11-27T09:00:00.000Z",
+      preMarketClose: "2026-11-27T14:30:00.000Z",
+      afterHoursOpen: "2026-11-27T18:00:00.000Z",
+      afterHoursClose: "2026-11-27T22:00:00.000Z",
+    },
   });
+});
+
+Deno.test("[market] phase: pre-market 04:00–09:30, after-hours 16:00–20:00 New York time, 13:00–17:00 on an early close", () => {
+  const cases: [string, string][] = [
+    // Tuesday 16 June 2026, summer time (UTC−4).
+    ["2026-06-16T07:59:59Z", "closed"],
+    ["2026-06-16T08:00:00Z", "pre"],
+    ["2026-06-16T13:29:59Z", "pre"],
+    ["2026-06-16T13:30:00Z", "regular"],
+    ["2026-06-16T19:59:59Z", "regular"],
+    ["2026-06-16T20:00:00Z", "post"],
+    ["2026-06-16T23:59:59Z", "post"],
+    ["2026-06-17T00:00:00Z", "closed"],
+    // The Friday before and the Monday after the March 2026 switch: winter (UTC−5), then summer.
+    ["2026-03-06T08:59:59Z", "closed"],
+    ["2026-03-06T09:00:00Z", "pre"],
+    ["2026-03-07T00:59:59Z", "post"],
+    ["2026-03-07T01:00:00Z", "closed"],
+    ["2026-03-09T07:59:59Z", "closed"],
+    ["2026-03-09T08:00:00Z", "pre"],
+    ["2026-03-10T00:00:00Z", "closed"],
+    // The Monday after the November switch is back on winter time.
+    ["2026-11-02T08:30:00Z", "closed"],
+    ["2026-11-02T09:00:00Z", "pre"],
+    ["2026-11-03T00:30:00Z", "post"],
+    // The day after Thanksgiving closes at 13:00 and its after-hours at 17:00.
+    ["2026-11-27T18:00:00Z", "post"],
+    ["2026-11-27T21:59:59Z", "post"],
+    ["2026-11-27T22:00:00Z", "closed"],
+    // No extended sessions on a holiday (Independence Day, observed) or a weekend.
+    ["2026-07-03T12:00:00Z", "closed"],
+    ["2026-07-03T21:00:00Z", "closed"],
+    ["2026-06-20T12:00:00Z", "closed"],
+  ];
+  for (const [iso, phase] of cases) {
+    assert.equal(nyse.phase("us_equity", at(iso)), phase, iso);
+    assert.equal(nyse.phase("etf", at(iso)), phase, iso);
+    assert.equal(nyse.isOpen("us_equity", at(iso)), phase === "regular", iso);
+    assert.equal(nyse.phase("crypto", at(iso)), "regular", iso);
+    assert.equal(always.phase("us_equity", at(iso)), "regular", iso);
+  }
+});
+
+Deno.test("[market] nextSession with extended: the trading day until its after-hours end", () => {
+  // Tuesday after-hours: the regular session ahead is Wednesday's, the extended day still Tuesday.
+  assert.equal(nyse.nextSession(at("2026-06-16T21:00:00Z")).date, "2026-06-17");
+  assert.equal(nyse.nextSession(at("2026-06-16T21:00:00Z"), true).date, "2026-06-16");
+  assert.equal(nyse.nextSession(at("2026-06-17T00:00:00Z"), true).date, "2026-06-17");
+  // Thursday after-hours before Juneteenth, then the weekend: Monday.
+  assert.equal(nyse.nextSession(at("2026-06-19T00:00:00Z"), true).date, "2026-06-22");
+  assert.equal(
+    nyse.nextSession(at("2026-11-27T20:00:00Z"), true).postClose.toISOString(),
+    "2026-11-27T22:00:00.000Z",
+  );
 });
 
 Deno.test("[market] always mode: every UTC day is a session and everything is open", () => {
@@ -209,8 +292,12 @@ Deno.test("[market] always mode: every UTC day is a session and everything is op
     open: at("2026-06-20T00:00:00Z"),
     close: at("2026-06-21T00:00:00Z"),
     earlyClose: false,
+    preOpen: at("2026-06-20T00:00:00Z"),
+    postClose: at("2026-06-21T00:00:00Z"),
   });
   assert.equal(always.previousSession(saturday).date, "2026-06-19");
   assert.equal(always.nextSession(saturday).date, "2026-06-20");
   assert.equal(clockJson(always, saturday).nextOpen, "2026-06-21T00:00:00.000Z");
+  assert.equal(clockJson(always, saturday).session, "regular");
+  assert.equal(clockJson(always, saturday).extendedHours, null);
 });

@@ -35,6 +35,15 @@ const KNOT_SPAN = 2 * Math.sqrt(3);
  * day's move happens while the market is open and the rest shows as the opening gap.
  */
 const SESSION_SPEEDUP = 3;
+/**
+ * Pre-market and after-hours run model time at this rate: a move over an hour is √(0.4/3) ≈ 0.37
+ * of the regular session's, as thin extended-hours trading moves less. A NYSE day then covers at
+ * most 6.5 h × 3 + (5.5 h + 4 h) × 0.4 = 23.3 h of model time, less than the day to the next
+ * pre-market, so model time still never runs back.
+ */
+const EXTENDED_SPEEDUP = 0.4;
+/** The spread in pre-market and after-hours, as a multiple of the regular one: less liquidity. */
+const EXTENDED_SPREAD_FACTOR = 4n;
 /** The full bid/ask spread in tenths of a basis point of the price; the tick sets the minimum. */
 const SPREAD_TENTHS_BP: Record<PricedSecurity["assetClass"], bigint> = {
   etf: 5n,
@@ -42,7 +51,11 @@ const SPREAD_TENTHS_BP: Record<PricedSecurity["assetClass"], bigint> = {
   crypto: 50n,
 };
 
-/** The simulated quote for one security at `at`; `open` = price at the current/most recent session open (crypto: 00:00 UTC), `prevClose` = price at the previous session's close (crypto: 24 h earlier). */
+/**
+ * The simulated quote for one security at `at`; `open` = price at the current/most recent session
+ * open (crypto: 00:00 UTC), `prevClose` = price at the previous session's close (crypto: 24 h
+ * earlier). In pre-market and after-hours the price moves and the spread is wider.
+ */
 export function simulatedQuote(security: PricedSecurity, clock: MarketClock, at: Date): Quote {
   let priced: number;
   let open: Date;
@@ -53,16 +66,18 @@ export function simulatedQuote(security: PricedSecurity, clock: MarketClock, at:
     prevClose = new Date(priced - DAY_MS);
   } else {
     const session = latestSession(clock, at);
-    priced = Math.min(at.getTime(), session.close.getTime());
+    priced = Math.min(at.getTime(), latestTradingDay(clock, at).postClose.getTime());
     open = session.open;
     prevClose = clock.previousSession(session.open).close;
   }
+  const phase = clock.phase(security.assetClass, new Date(priced));
+  const extended = phase === "pre" || phase === "post";
   return {
     symbol: security.symbol,
-    ...quoteSides(security, modelPrice(security, clock, new Date(priced))),
+    ...quoteSides(security, modelPrice(security, clock, new Date(priced)), extended),
     open: simulatedPrice(security, clock, open),
     prevClose: simulatedPrice(security, clock, prevClose),
-    // A frozen equity's quote is the one from the close, and says so.
+    // A frozen equity's quote is the one from the end of after-hours, and says so.
     time: new Date(priced).toISOString(),
   };
 }
@@ -74,15 +89,17 @@ export function simulatedPrice(security: PricedSecurity, clock: MarketClock, at:
 
 /**
  * Bid, ask and last around a mid price, by the simulator's spread rule: a few basis points
- * (widest for crypto), bid rounded down and ask up to the tick so they are at least a tick
- * apart, everything at least one tick above zero.
+ * (widest for crypto, four times as wide in extended hours), bid rounded down and ask up to the
+ * tick so they are at least a tick apart, everything at least one tick above zero.
  */
 export function quoteSides(
   security: PricedSecurity,
   mid: Fixed,
+  extended = false,
 ): { bid: string; ask: string; last: string } {
   const tick = 10n ** BigInt(SCALE - security.priceDecimals);
-  const half = (mid * SPREAD_TENTHS_BP[security.assetClass]) / 200_000n;
+  const spread = SPREAD_TENTHS_BP[security.assetClass] * (extended ? EXTENDED_SPREAD_FACTOR : 1n);
+  const half = (mid * spread) / 200_000n;
   let bid = roundFixed(mid - half, security.priceDecimals, "floor");
   let ask = roundFixed(mid + half, security.priceDecimals, "ceil");
   if (bid < tick) bid = tick;
@@ -93,28 +110,42 @@ export function quoteSides(
   return { bid: text(bid), ask: text(ask), last: text(clamped) };
 }
 
-/** The model's price at `at`, unrounded (SCALE places); equities hold their last close while closed. */
+/** The model's price at `at`, unrounded (SCALE places); equities hold their last price while closed. */
 function modelPrice(security: PricedSecurity, clock: MarketClock, at: Date): Fixed {
   const x = logDeviation(security.symbol, modelTime(security, clock, at.getTime()));
   const price = Number(security.referencePrice) * Math.exp(security.volatility * x);
   return parseFixed(price.toFixed(SCALE), SCALE);
 }
 
-/** Model time: wall time for crypto; for equities it runs only in sessions, faster than the wall clock. */
+/**
+ * Model time: wall time for crypto; for equities it runs only in sessions, faster than the wall
+ * clock in the regular session and slower in pre-market and after-hours. It is continuous at the
+ * open and the close, and τ(open) = open, so the regular session prices as it always has.
+ */
 function modelTime(security: PricedSecurity, clock: MarketClock, time: number): number {
   if (security.assetClass === "crypto") return time;
-  const session = latestSession(clock, new Date(time));
-  const open = session.open.getTime();
-  const close = session.close.getTime();
+  const day = latestTradingDay(clock, new Date(time));
+  const open = day.open.getTime();
+  const close = day.close.getTime();
   const speed = Math.min(SESSION_SPEEDUP, DAY_MS / (close - open));
-  // τ(close) = open + speed × length ≤ open + 24 h ≤ the next open, so model time never runs back.
-  return open + (Math.min(time, close) - open) * speed;
+  const at = Math.min(time, day.postClose.getTime());
+  if (at < open) return open - (open - at) * EXTENDED_SPEEDUP;
+  // τ(close) = open + speed × length ≤ open + 24 h, and with the extended sessions the day still
+  // ends before the next one's pre-market starts (EXTENDED_SPEEDUP), so model time never runs back.
+  if (at <= close) return open + (at - open) * speed;
+  return open + (close - open) * speed + (at - close) * EXTENDED_SPEEDUP;
 }
 
 /** The session in progress at `at`, or else the last one that has closed. */
 function latestSession(clock: MarketClock, at: Date): Session {
   const today = clock.sessionOn(at);
   return today && today.open <= at ? today : clock.previousSession(at);
+}
+
+/** The trading day whose pre-market has begun at `at`: today's, or else the last one. */
+function latestTradingDay(clock: MarketClock, at: Date): Session {
+  const today = clock.sessionOn(at);
+  return today && today.preOpen <= at ? today : clock.previousSession(at);
 }
 
 function toTick(security: PricedSecurity, value: Fixed): Fixed {
@@ -211,6 +242,6 @@ export type Quote = {
   last: string;
   open: string;
   prevClose: string;
-  /** ISO instant the prices are from (the close, for an equity while its market is closed). */
+  /** ISO instant the prices are from (the end of after-hours, for an equity while its market is closed). */
   time: string;
 };

@@ -151,30 +151,72 @@ Deno.test("[market] prices stay within 0.2×–5× of the reference over a year"
   }
 });
 
-Deno.test("[market] equities hold the last close while the market is closed; crypto keeps moving", () => {
-  const fridayClose = at("2026-06-12T20:00:00Z");
-  const frozen = simulatedPrice(AAPL, nyse, fridayClose);
+Deno.test("[market] equities hold the after-hours close while the market is closed; crypto keeps moving", () => {
+  // Friday 12 June 2026: after-hours end at 20:00 New York time, Saturday 00:00 UTC.
+  const fridayEnd = at("2026-06-13T00:00:00Z");
+  const frozen = simulatedPrice(AAPL, nyse, fridayEnd);
   for (
     const iso of [
-      "2026-06-12T20:00:00Z",
+      "2026-06-13T00:00:00Z",
       "2026-06-13T16:00:00Z",
       "2026-06-14T23:00:00Z",
-      "2026-06-15T13:29:59Z",
+      "2026-06-15T07:59:59Z",
     ]
   ) {
     assert.equal(simulatedPrice(AAPL, nyse, at(iso)), frozen, iso);
   }
   const saturday = simulatedQuote(AAPL, nyse, at("2026-06-13T16:00:00Z"));
   assert.equal(saturday.last, frozen);
-  assert.equal(saturday.time, fridayClose.toISOString());
-  // Before the close it still moves; crypto and the always-open clock move on Saturday.
-  assert.notEqual(simulatedPrice(AAPL, nyse, at("2026-06-12T19:00:00Z")), frozen);
+  assert.equal(saturday.time, fridayEnd.toISOString());
+  // Before the end of after-hours it still moves; crypto and the always-open clock move on Saturday.
+  assert.notEqual(simulatedPrice(AAPL, nyse, at("2026-06-12T23:00:00Z")), frozen);
   const moves = (security: PricedSecurity, clock = nyse) =>
     simulatedPrice(security, clock, at("2026-06-13T12:00:00Z")) !==
       simulatedPrice(security, clock, at("2026-06-13T18:00:00Z"));
   assert.ok(moves(BTC));
   assert.ok(moves(AAPL, always));
   assert.ok(!moves(AAPL));
+});
+
+Deno.test("[market] pre-market and after-hours prices move, less than the session, with no jump at the open or the close", () => {
+  let preMoves = 0;
+  let postMoves = 0;
+  const preChanges: number[] = [];
+  const sessionChanges: number[] = [];
+  let days = 0;
+  for (let day = Date.UTC(2026, 0, 2); day < Date.UTC(2027, 0, 1); day += DAY_MS) {
+    const session = nyse.sessionOn(new Date(day + 17 * 3_600_000));
+    if (!session) continue;
+    days++;
+    const price = (time: number) => Number(simulatedPrice(SPY, nyse, new Date(time)));
+    const [preOpen, open, close, postClose] = [
+      session.preOpen,
+      session.open,
+      session.close,
+      session.postClose,
+    ].map((d) => d.getTime());
+    if (price(preOpen) !== price(open - 1)) preMoves++;
+    if (price(close) !== price(postClose - 1)) postMoves++;
+    // Across the open and the close a millisecond moves the price by a tick at most.
+    for (const edge of [open, close]) {
+      assert.ok(Math.abs(price(edge) - price(edge - 1)) <= 0.011, `${session.date} at ${edge}`);
+    }
+    // An hour of pre-market against an hour of the regular session.
+    preChanges.push(Math.log(price(open - 1) / price(open - 3_600_000)));
+    sessionChanges.push(Math.log(price(open + 3_600_000) / price(open)));
+    // The quote says so: the spread is wider outside the regular session.
+    const spread = (time: number) => {
+      const q = simulatedQuote(SPY, nyse, new Date(time));
+      return Number(q.ask) - Number(q.bid);
+    };
+    assert.ok(spread(open - 60_000) > spread(open + 60_000), session.date);
+    assert.ok(spread(close + 60_000) > spread(close - 60_000), session.date);
+  }
+  assert.ok(preMoves > days * 0.9, `pre-market moved on ${preMoves} of ${days} days`);
+  assert.ok(postMoves > days * 0.9, `after-hours moved on ${postMoves} of ${days} days`);
+  const ratio = stdev(preChanges) / stdev(sessionChanges);
+  // √(0.4 / 3) ≈ 0.37 by construction; the sample of a year is noisy.
+  assert.ok(ratio > 0.2 && ratio < 0.6, `pre-market / session hourly volatility ${ratio}`);
 });
 
 Deno.test("[market] open and prevClose come from the current session's open and the previous close", () => {

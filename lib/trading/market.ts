@@ -117,7 +117,16 @@ export async function liveQuote(market: Market, security: Security, at: Date): P
   return (await liveQuotes(market, [security], at))[0];
 }
 
-/** Whether orders for this security execute now. */
-export function marketOpen(market: Market, security: Security, at: Date): boolean {
-  return market.clock.isOpen(security.assetClass, at);
+/**
+ * Whether orders for this security execute now: in the regular session, or with `extendedHours`
+ * also in pre-market and after-hours (when the simulated prices move too).
+ */
+export function marketOpen(
+  market: Market,
+  security: Security,
+  at: Date,
+  extendedHours = false,
+): boolean {
+  const phase = market.clock.phase(security.assetClass, at);
+  return phase === "regular" || (extendedHours && phase !== "closed");
 }

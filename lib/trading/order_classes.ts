@@ -65,6 +65,12 @@ export function parseClassRequest(
   if (security.assetClass !== "crypto" && entry.qty % parseFixed("1", 0) !== 0n) {
     throw invalid("qty", `${name} orders work in whole shares.`);
   }
+  if (entry.extendedHours) {
+    throw invalid(
+      "extendedHours",
+      `${name} orders work in the regular session: their stop-loss cannot trigger outside it.`,
+    );
+  }
   if (entry.timeInForce !== "day" && entry.timeInForce !== "gtc") {
     throw invalid(
       "timeInForce",
@@ -179,6 +185,8 @@ export function legRequests(
     qty: entry.qty,
     trailPercent: null,
     trailPrice: null,
+    // Stops work in the regular session only, so exits do too.
+    extendedHours: false,
   };
   const legs: { role: LegRole; request: OrderRequest }[] = [];
   // An OCO's take-profit is its entry order itself; only its stop-loss is a leg.

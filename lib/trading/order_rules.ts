@@ -49,6 +49,8 @@ export type OrderRequest = {
   /** A trailing stop's trail: exactly one of the two, null on every other type. */
   trailPercent: Fixed | null;
   trailPrice: Fixed | null;
+  /** A limit day order that may also fill in pre-market and after-hours (shares only). */
+  extendedHours: boolean;
 };
 
 /** Raw request fields (strings or JSON numbers for amounts), as the API and the form send them. */
@@ -63,6 +65,8 @@ export type OrderRequestInput = {
   stopPrice?: unknown;
   trailPercent?: unknown;
   trailPrice?: unknown;
+  /** True to let a limit day order work in pre-market and after-hours too. */
+  extendedHours?: boolean;
 };
 
 /** One whole unit at the fixed-point scale. */
@@ -224,6 +228,17 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
   ) {
     throw invalid("timeInForce", "Stop orders wait for their trigger: use day or gtc.");
   }
+  // As Alpaca has it: pre-market and after-hours take limit day orders for shares only.
+  const extendedHours = input.extendedHours === true;
+  if (extendedHours && security.assetClass === "crypto") {
+    throw invalid("extendedHours", "Crypto trades around the clock: it has no extended hours.");
+  }
+  if (extendedHours && (type !== "limit" || timeInForce !== "day")) {
+    throw invalid(
+      "extendedHours",
+      "Extended hours are for limit orders with timeInForce day; turn extended hours off for this order.",
+    );
+  }
   return {
     symbol: security.symbol,
     side,
@@ -234,6 +249,7 @@ export function parseOrderRequest(input: OrderRequestInput, security: Security):
     stopPrice,
     trailPercent,
     trailPrice,
+    extendedHours,
   };
 }
 
@@ -417,6 +433,7 @@ const LABELS: Record<string, string> = {
   side: "Side",
   type: "Order type",
   timeInForce: "Time in force",
+  extendedHours: "Extended hours",
 };
 
 function typeName(type: string): string {

@@ -14,6 +14,10 @@
  * | buy stop / stop-limit, waiting | `stop`  | stop     | price ≤ last             |
  * | sell stop / stop-limit, waiting| `stop`  | stop     | price ≥ last             |
  *
+ * An extended-hours limit order (`extendedHours`) waits like a limit, under `<symbol>|<side>|ext`,
+ * so in pre-market and after-hours a pass reads those two ranges and none of the orders that wait
+ * for the regular session.
+ *
  * A trailing stop waits like a stop, at its current stop price. Its stop also moves whenever the
  * last price improves on its best price (`hwm`), so an untriggered one waits in a second index too,
  * `{hwmWatchKey, hwmWatchPrice}` with key `<symbol>|<side>|hwm` at its best price: a sell is a
@@ -43,7 +47,7 @@ type Watched =
     Order,
     "open" | "symbol" | "side" | "type" | "limitPrice" | "stopPrice" | "triggeredAt"
   >
-  & Partial<Pick<Order, "hwm">>;
+  & Partial<Pick<Order, "hwm" | "extendedHours">>;
 
 /** Where `order` waits in its current state (nulls when it no longer works). */
 export function watchFields(order: Watched): WatchFields {
@@ -75,13 +79,14 @@ function priceWatch(order: Watched): WatchFields {
     : order.side === "buy"
     ? Number.MAX_VALUE
     : 0;
-  return { watchKey: watchKey(order.symbol, order.side, "limit"), watchPrice: price };
+  const mode = order.extendedHours ? "ext" : "limit";
+  return { watchKey: watchKey(order.symbol, order.side, mode), watchPrice: price };
 }
 
 export function watchKey(
   symbol: string,
   side: "buy" | "sell",
-  mode: "limit" | "stop" | "hwm",
+  mode: "limit" | "stop" | "hwm" | "ext",
 ): string {
   return `${symbol}|${side}|${mode}`;
 }
@@ -99,16 +104,24 @@ export type CandidateRange = {
 };
 
 /**
- * The six index ranges that hold every order of `symbol` that these prices might trigger, fill or
- * (for a trailing stop) move: four on `{watchKey, watchPrice}`, two on
- * `{hwmWatchKey, hwmWatchPrice}`.
+ * The index ranges that hold every order of `symbol` that these prices might trigger, fill or
+ * (for a trailing stop) move. In the regular session eight: six on `{watchKey, watchPrice}`, two
+ * on `{hwmWatchKey, hwmWatchPrice}`; in pre-market and after-hours (`extendedOnly`) the two of the
+ * extended-hours limit orders.
  */
 export function candidateRanges(
   symbol: string,
   quote: { bid: string; ask: string; last: string },
+  extendedOnly = false,
 ): CandidateRange[] {
   const [bid, ask, last] = [+quote.bid, +quote.ask, +quote.last];
+  const extended: CandidateRange[] = [
+    { index: "watch", key: watchKey(symbol, "buy", "ext"), gte: below(ask) },
+    { index: "watch", key: watchKey(symbol, "sell", "ext"), lt: above(bid) },
+  ];
+  if (extendedOnly) return extended;
   return [
+    ...extended,
     { index: "watch", key: watchKey(symbol, "buy", "limit"), gte: below(ask) },
     { index: "watch", key: watchKey(symbol, "sell", "limit"), lt: above(bid) },
     { index: "watch", key: watchKey(symbol, "buy", "stop"), lt: above(last) },

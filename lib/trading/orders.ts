@@ -147,6 +147,8 @@ export async function placeOrder(
     // A dollar order is the same request whatever quantity the price at the time gives it.
     ...(notional === null ? {} : { qty: null, notional }),
     ...(classRequest.orderClass === "simple" ? {} : classRequest),
+    // Absent when false, so a request hashes as it did before extended hours existed.
+    extendedHours: request.extendedHours || undefined,
     accountId: account._id,
     clientOrderId: input.clientOrderId ?? null,
   });
@@ -258,7 +260,7 @@ async function tryPlace(
       : quote.last,
     security.priceDecimals,
   );
-  const open = marketOpen(market, security, now);
+  const open = marketOpen(market, security, now, request.extendedHours);
   if (!open && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
     throw new AppError(
       422,
@@ -524,7 +526,13 @@ export function newOrderDoc(
     fillCount: 0,
     lastFillAt: null,
     triggeredAt: extra.triggeredAt ?? null,
-    expiresAt: request.timeInForce === "day" ? clock.nextSession(now).close : null,
+    // An extended-hours day order works through its day's after-hours (Alpaca's rule).
+    expiresAt: request.timeInForce !== "day"
+      ? null
+      : request.extendedHours
+      ? clock.nextSession(now, true).postClose
+      : clock.nextSession(now).close,
+    ...(request.extendedHours ? { extendedHours: true } : {}),
     placedAt: now,
     updatedAt: now,
     filledAt: null,
@@ -918,6 +926,8 @@ function orderFields(order: Order) {
     orderClass: order.orderClass ?? "simple",
     /** A leg's entry order; null on others. */
     parentId: order.parentId ?? null,
+    /** A limit day order that also works in pre-market and after-hours. */
+    extendedHours: order.extendedHours ?? false,
     status: order.status,
     holdAmount: order.holdAmount,
     placedAt: order.placedAt.toISOString(),
@@ -981,7 +991,7 @@ export type Order = Doc & {
   lastFillAt?: Date | null;
   /** When a stop's trigger was reached. */
   triggeredAt: Date | null;
-  /** When a day order ends: the close of its session. */
+  /** When a day order ends: the close of its session (the end of after-hours with extendedHours). */
   expiresAt: Date | null;
   placedAt: Date;
   updatedAt: Date;
@@ -1003,6 +1013,8 @@ export type Order = Doc & {
   parentId?: string;
   /** The other order of a pair (a bracket's exits, an OCO): they sell the same shares. */
   pairedWith?: string;
+  /** True when the order also works in pre-market and after-hours (absent otherwise). */
+  extendedHours?: boolean;
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;

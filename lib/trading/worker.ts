@@ -44,8 +44,9 @@ export type PassResult = {
 /**
  * One execution pass: the working orders the current prices can trigger or fill, and the day
  * orders whose session has closed — never the rest of the book. Its cost follows the market:
- * one seek per symbol that has working orders, six index ranges per such symbol whose market is
- * open (order_watch.ts), and the candidates those ranges hold.
+ * one seek per symbol that has working orders, eight index ranges per such symbol whose market is
+ * open, two in pre-market and after-hours for the extended-hours orders (order_watch.ts), and the
+ * candidates those ranges hold.
  */
 export async function runExecutionPass(ctx: TradingContext, now = new Date()): Promise<PassResult> {
   const result: PassResult = {
@@ -99,7 +100,7 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
   const symbols = await symbolsWithWorkingOrders(ctx);
   const securities = symbols
     .map((s) => ctx.market.catalog.get(s))
-    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now)) as Security[];
+    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
     const quote = quotes[n];
@@ -109,7 +110,8 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
       ask: formatFixed(quote.ask, decimals),
       last: formatFixed(quote.last, decimals),
     };
-    for (const range of candidateRanges(security.symbol, shown)) {
+    const extendedOnly = !marketOpen(ctx.market, security, now);
+    for (const range of candidateRanges(security.symbol, shown, extendedOnly)) {
       for await (
         const order of eachOrder(ctx.store, {
           where: { [`${range.index}Key`]: range.key },
@@ -249,7 +251,9 @@ async function evaluate(
     return null;
   }
   const security = ctx.market.catalog.get(order.symbol);
-  if (!security || !quote || !marketOpen(ctx.market, security, now)) return null;
+  if (!security || !quote || !marketOpen(ctx.market, security, now, order.extendedHours)) {
+    return null;
+  }
   // An exit waiting for its entry works once the entry's fill wakes it (legs.ts).
   if (order.status === "held") return null;
 

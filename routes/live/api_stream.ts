@@ -106,7 +106,8 @@ export function apiStreamRoutes(deps: AppDeps) {
           buyingPower: figures.buyingPower,
         });
       }
-      const open = securities.filter((s) => marketOpen(ctx.market, s, now));
+      // Prices move in pre-market and after-hours too.
+      const open = securities.filter((s) => marketOpen(ctx.market, s, now, true));
       const quotes = open.length > 0
         ? await quotesFor(ctx.market, open.map((s) => s.symbol), now)
         : [];

@@ -185,7 +185,9 @@ export function pageStreamRoutes(deps: AppDeps) {
           const position = snapshot.positions.find((p) => p.symbol === security!.symbol);
           const holding = position ? { qty: position.qty, value: position.marketValue } : null;
           const buyingPower = snapshot.account.buyingPower;
+          // The chart is the regular session's; the quote, and so the estimate, move in extended hours.
           const open = marketOpen(market, security!, now);
+          const moving = marketOpen(market, security!, now, true);
           return {
             cells: [
               ...Object.values(tradeQuoteCells(quote)),
@@ -196,7 +198,7 @@ export function pageStreamRoutes(deps: AppDeps) {
             blocks: {
               chart: open ? String(Math.floor(now.getTime() / CHART_REFRESH_MS)) : "closed",
               ticket: `${buyingPower}|${holding?.qty ?? 0}|${
-                open ? Math.floor(now.getTime() / ESTIMATE_REFRESH_MS) : ""
+                moving ? Math.floor(now.getTime() / ESTIMATE_REFRESH_MS) : ""
               }`,
             },
             symbols: [security!.symbol],
@@ -216,7 +218,8 @@ export function pageStreamRoutes(deps: AppDeps) {
       const current = await account();
       const anyOpen = symbols.some((s) => {
         const known = market.catalog.get(s);
-        return known !== undefined && marketOpen(market, known, now);
+        // Prices move in pre-market and after-hours too.
+        return known !== undefined && marketOpen(market, known, now, true);
       });
       if (!first && current._v === seenVersion && !anyOpen) return [];
       const nextSent = new Map(sent);
