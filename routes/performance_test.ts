@@ -71,7 +71,10 @@ Deno.test("[portfolio pages] the performance page: periods, figures, a chart wit
   assert.match(html, /<h1>Performance<\/h1>/);
   assert.match(html, /<a href="\/performance\?period=1W" aria-current="page">1W<\/a>/);
   assert.match(html, /Return \(time-weighted\)/);
-  assert.match(html, /<svg viewBox="0 0 600 200" role="img" aria-label="Equity and SPY: /);
+  assert.match(
+    html,
+    /<svg viewBox="0 0 600 200" preserveAspectRatio="none" role="img" aria-label="Equity and SPY: /,
+  );
   assert.match(html, /<caption>Equity by day<\/caption>/);
   assert.match(html, /<h3>By asset class<\/h3>/);
   assert.match(html, /Cash<\/span><span class="alloc-num">\$100,000\.00 · 100\.00%</);

@@ -102,7 +102,6 @@ function Stat(props: { label: string; value: string | null; at?: string }) {
 
 const W = 600;
 const H = 200;
-const PLOT_H = 180;
 
 /** Equity (a line) and the benchmark (dashed) on one dollar scale, with the numbers as a table. */
 function EquityChart(props: PerformancePageProps) {
@@ -122,7 +121,7 @@ function EquityChart(props: PerformancePageProps) {
   const lo = Math.min(...all.map((p) => p.value));
   const hi = Math.max(...all.map((p) => p.value));
   const x = (at: Date) => ((at.getTime() - t0) / Math.max(1, t1 - t0)) * W;
-  const y = (v: number) => 8 + (1 - (v - lo) / Math.max(0.01, hi - lo)) * (PLOT_H - 16);
+  const y = (v: number) => 4 + (1 - (v - lo) / Math.max(0.01, hi - lo)) * (H - 8);
   const line = (points: { at: Date; value: number }[]) =>
     points.map((p) => `${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
   const p = props.performance;
@@ -136,21 +135,23 @@ function EquityChart(props: PerformancePageProps) {
       <figcaption id="perf-t">
         <span class="key eq">Your equity</span> <span class="key bm">{p.benchmark.symbol}</span>
       </figcaption>
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        role="img"
-        aria-label={`Equity and ${p.benchmark.symbol}: ${summary}`}
-        class={trend(p.timeWeightedReturn) ?? "flat"}
-      >
-        <polyline class="bm" points={line(bench)} />
-        <polyline class="eq" points={line(equity)} />
-        <text x="2" y="12">{usd(hi.toFixed(2))}</text>
-        <text x="2" y={PLOT_H - 2}>{usd(lo.toFixed(2))}</text>
-        <text x="2" y={H - 3}>{dayText(new Date(t0), props.timeZone)}</text>
-        <text x={W - 2} y={H - 3} text-anchor="end">
-          {dayText(new Date(t1), props.timeZone)}
-        </text>
-      </svg>
+      <div class="perf-plot">
+        <span class="perf-hi">{usd(hi.toFixed(2))}</span>
+        {/* Stretched to the box: lines keep their width (non-scaling), labels are text beside. */}
+        <svg
+          viewBox={`0 0 ${W} ${H}`}
+          preserveAspectRatio="none"
+          role="img"
+          aria-label={`Equity and ${p.benchmark.symbol}: ${summary}`}
+          class={trend(p.timeWeightedReturn) ?? "flat"}
+        >
+          <polyline class="bm" points={line(bench)} />
+          <polyline class="eq" points={line(equity)} />
+        </svg>
+        <span class="perf-lo">{usd(lo.toFixed(2))}</span>
+        <span class="perf-from">{dayText(new Date(t0), props.timeZone)}</span>
+        <span class="perf-to">{dayText(new Date(t1), props.timeZone)}</span>
+      </div>
       <div class="sr">
         <table>
           <caption>Equity by day</caption>

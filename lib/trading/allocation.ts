@@ -16,7 +16,7 @@ export type Allocation = {
   byPosition: Slice[];
 };
 
-const CLASS_NAMES: Record<string, string> = { us_equity: "Stocks and ETFs", crypto: "Crypto" };
+const CLASS_NAMES: Record<string, string> = { us_equity: "Stocks", etf: "ETFs", crypto: "Crypto" };
 
 export function allocationOf(
   snapshot: Awaited<ReturnType<typeof accountSnapshot>>,

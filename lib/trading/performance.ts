@@ -152,8 +152,12 @@ export async function benchmarkCloses(
   // Measured from the close before the range's first day (a bar is stamped with its start, so the
   // day `from` falls in is the last bar starting by then), through the latest price.
   const first = closes.findLastIndex((c) => c.at <= from) - 1;
-  const range = closes.slice(Math.max(0, first));
-  return range.map((c, n) => n === 0 && c.at < from ? { ...c, at: from } : c);
+  // Each close is placed where it was final (a day after its bar began, the last one now), so it
+  // lines up with the equity of the same moment; the base sits at the range's start.
+  return closes.slice(Math.max(0, first)).map((c, n) => ({
+    close: c.close,
+    at: n === 0 ? from : new Date(Math.min(c.at.getTime() + DAY_MS, to.getTime())),
+  }));
 }
 
 /** GET /api/portfolio/performance: the account's daily series over `period` and its statistics. */

@@ -181,7 +181,7 @@ Deno.test("[allocation] asset classes, sectors and positions add up to equity", 
   assert.deepEqual(allocation.byAssetClass.map((s) => s.name).sort(), [
     "Cash",
     "Crypto",
-    "Stocks and ETFs",
+    "Stocks",
   ]);
   assert.ok(allocation.bySector.some((s) => s.name === "Information Technology"));
   assert.ok(allocation.bySector.some((s) => s.name === "Energy"));
