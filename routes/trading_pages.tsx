@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { orderRoutes } from "./order_pages.tsx";
 import { historyRoutes, positionRoutes } from "./portfolio_pages.tsx";
 import { tradeRoutes } from "./trade_pages.tsx";
+import { performanceRoutes } from "./performance.tsx";
 import { watchlistRoutes } from "./watchlist_pages.tsx";
 
 export function tradingPages(deps: AppDeps) {
@@ -14,5 +15,6 @@ export function tradingPages(deps: AppDeps) {
     .route("/orders", orderRoutes(deps))
     .route("/positions", positionRoutes(deps))
     .route("/history", historyRoutes(deps))
+    .route("/performance", performanceRoutes(deps))
     .route("/watchlist", watchlistRoutes(deps));
 }

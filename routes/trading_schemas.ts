@@ -1,6 +1,7 @@
 /** The shapes of trading input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
 import { TIMEFRAME_NAMES } from "../lib/market/bars.ts";
+import { HISTORY_PERIODS, HISTORY_TIMEFRAMES } from "../lib/trading/equity_history.ts";
 
 /** Amounts arrive as decimal strings or JSON numbers; lib/money.ts judges them exactly. */
 const amount = z.union([z.string().max(40, "Too long."), z.number()]);
@@ -96,4 +97,30 @@ export const barsQuery = z.object({
 }).refine((q) => !q.start || !q.end || q.start <= q.end, {
   path: ["start"],
   error: "The start must not be after the end.",
+});
+
+/** GET /api/portfolio/history: a period, a timeframe (default by period) and the account. */
+export const historyQuery = z.object({
+  accountId: z.string().max(100).optional(),
+  period: z.enum(HISTORY_PERIODS, { error: `Use one of ${HISTORY_PERIODS.join(", ")}.` })
+    .default("1M"),
+  timeframe: z.enum(HISTORY_TIMEFRAMES, {
+    error: `Use one of ${HISTORY_TIMEFRAMES.join(", ")}.`,
+  }).optional(),
+}).refine(
+  (q) =>
+    q.timeframe === undefined || q.timeframe === "1Day" || ["1D", "1W", "1M"].includes(q.period),
+  {
+    path: ["timeframe"],
+    error: "Intraday points are kept 30 days: use timeframe 1Day for 3M, 1Y or all.",
+  },
+);
+
+/** GET /api/portfolio/performance and the performance page: a period and a benchmark symbol. */
+export const performanceQuery = z.object({
+  accountId: z.string().max(100).optional(),
+  period: z.enum(["1W", "1M", "3M", "1Y", "all"], {
+    error: "Use one of 1W, 1M, 3M, 1Y, all.",
+  }).default("1M"),
+  benchmark: z.string().trim().min(1, "Choose a symbol.").max(20, "Unknown symbol.").default("SPY"),
 });

@@ -18,6 +18,7 @@ const TABS = [
   ["/positions", "Positions"],
 ] as const;
 const MORE = [
+  ["/performance", "Performance"],
   ["/history", "History"],
   ["/watchlist", "Watchlist"],
   ["/settings", "Settings"],

@@ -23,6 +23,8 @@ export const SCHEMA = {
     { fields: { userId: 1 } },
     { fields: { number: 1 }, unique: true },
     { fields: { userId: 1, status: 1 } },
+    /** The worker's equity recorder (equity_history.ts) walks the active accounts. */
+    { fields: { status: 1 } },
   ],
   orders: [
     { fields: { userId: 1 } },
@@ -114,6 +116,15 @@ export const SCHEMA = {
   account_events: [
     { fields: { accountId: 1, seq: 1 } },
     { fields: { at: 1 } },
+  ],
+  /**
+   * Each account's recorded equity (lib/trading/equity_history.ts); `_id` is
+   * `<accountId>:<timeframe>:<instant>`, so one point per account and instant, whoever writes it.
+   */
+  equity_points: [
+    { fields: { accountId: 1, timeframe: 1, at: 1 } },
+    /** Pruning intraday points past 30 days. */
+    { fields: { timeframe: 1, at: 1 } },
   ],
   /** Replays of order requests by Idempotency-Key; `_id` is `<userId>:<key>`. */
   idempotency_keys: [

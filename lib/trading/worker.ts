@@ -11,6 +11,7 @@ import { ConflictError, type Query } from "../store/port.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
+import { INTRADAY_RETENTION_MS, pruneEquityPoints, recordEquityPoints } from "./equity_history.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
@@ -426,10 +427,12 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
+    every(MINUTE_MS, () => recordEquityPoints(ctx, new Date()), "equity recording"),
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
       await pruneAccountEvents(ctx.store, new Date(Date.now() - EVENT_RETENTION_MS));
+      await pruneEquityPoints(ctx.store, new Date(Date.now() - INTRADAY_RETENTION_MS));
     }, "pruning"),
   ];
   return async () => {
