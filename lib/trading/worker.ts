@@ -398,8 +398,8 @@ const HOUR_MS = 60 * MINUTE_MS;
 const IDEMPOTENCY_RETENTION_MS = 24 * HOUR_MS;
 
 /**
- * Starts the background work of one app instance: the execution pass every second and hourly
- * pruning (bars are computed on demand, lib/market/bars.ts, so none are recorded). Every job is safe to run in several instances
+ * Starts the background work of one app instance: the execution pass every second, the equity
+ * recorder every minute (equity_history.ts) and hourly pruning (bars are computed on demand, lib/market/bars.ts, so none are recorded). Every job is safe to run in several instances
  * at once. Returns a stop function that waits for the job in flight.
  */
 export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
