@@ -1,4 +1,10 @@
 /** `deno task bench`: throughput, latency, cold start, page weight and trading figures, all on 127.0.0.1. */
+import {
+  measurePortfolio,
+  PORTFOLIO,
+  type PortfolioFigures,
+  portfolioReport,
+} from "./bench_portfolio.ts";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import zlib from "node:zlib";
@@ -129,6 +135,12 @@ async function main(): Promise<Results> {
     } resting orders, ${BOOK.passes} passes over each, then market orders on an empty store and with the larger book`,
   );
   const book = await measureExecution(start, scratchDir, seedDir);
+  progress(
+    `portfolio: seeding ${
+      count(PORTFOLIO.fills)
+    } fills and a year of equity, then ${PORTFOLIO.requests} GETs of its history and performance`,
+  );
+  const portfolio = await measurePortfolio(start, scratchDir);
 
   return {
     ...environment,
@@ -141,6 +153,7 @@ async function main(): Promise<Results> {
     coldStart: { runsMs: coldStartRuns, medianMs: median(coldStartRuns) },
     pages,
     trading: { orders, lists, book },
+    portfolio,
   };
 }
 
@@ -517,6 +530,7 @@ function report(results: Results): string {
     listsReport(trading.lists),
     "",
     bookReport(trading.book, trading.orders),
+    portfolioReport(results.portfolio),
     "",
     `Results written to ${RESULTS_FILE}`,
   ].join("\n");
@@ -852,6 +866,7 @@ type Results = Awaited<ReturnType<typeof describeEnvironment>> & {
   coldStart: { runsMs: number[]; medianMs: number };
   pages: { home: PageWeight; dashboard: PageWeight | MissingPage; slowPaint: PaintFigures };
   trading: { orders: OrderFigures; lists: ListFigures; book: BookFigures };
+  portfolio: PortfolioFigures;
 };
 
 /** A page the bench measures that the app does not serve yet. */

@@ -620,7 +620,7 @@ function errorCode(body: unknown): string {
   return error?.code ?? "no error code";
 }
 
-function figures(what: string, result: LoadResult): LoadFigures {
+export function figures(what: string, result: LoadResult): LoadFigures {
   return {
     what,
     requests: result.requests,
