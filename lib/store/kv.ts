@@ -26,6 +26,7 @@ import {
 import { type DeclaredIndex, declaredIndexes, planIndex } from "./plan.ts";
 import { COLLECTION_NAMES } from "./schema.ts";
 import { BaseStore, cursorText, unitTargets } from "./base.ts";
+import { conflictBackoff } from "./retry.ts";
 
 /** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
 const MAX_CHECKS = 100;
@@ -244,7 +245,15 @@ class KvStore extends BaseStore {
       if (checks > MAX_CHECKS) {
         throw new RangeError(`an atomic unit may check at most ${MAX_CHECKS} keys`);
       }
-      if ((await atomic.commit()).ok) return written;
+      try {
+        if ((await atomic.commit()).ok) return written;
+      } catch (err) {
+        // Another process wrote the same file between this unit's checks and its writes (SQLite
+        // answers SQLITE_BUSY, without waiting, to a transaction whose snapshot went stale).
+        // Nothing was written, so it is a lost race like a failed check: read again and retry.
+        if (!lockedByOtherProcess(err)) throw err;
+        await conflictBackoff(attempt);
+      }
     }
     throw new ConflictError("version", targets[0]?.collection ?? "", targets[0]?.id);
   }
@@ -313,6 +322,11 @@ class KvStore extends BaseStore {
       }
     }
   }
+}
+
+/** Deno KV's SQLite file was written by another process (an app instance) during this unit. */
+function lockedByOtherProcess(err: unknown): boolean {
+  return err instanceof TypeError && err.message === "database is locked";
 }
 
 /** Deno KV refuses keys over 2 KiB (2,048 bytes to write, 2,049 to read). */
