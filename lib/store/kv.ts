@@ -33,6 +33,8 @@ const MAX_CHECKS = 100;
 const GET_MANY_CHUNK = 10;
 /** Retries when a document without an expected version changed between our read and our commit. */
 const MAX_ATTEMPTS = 20;
+/** Retries when another process wrote the file mid-commit: about 5 s of jittered waits at most. */
+const MAX_LOCKED_RETRIES = 50;
 const SCHEMA_KEY = ["m", "schema"];
 
 /** A document as stored: the port's fields plus whatever the caller's type has. */
@@ -174,6 +176,7 @@ class KvStore extends BaseStore {
   async commit(ops: WriteOp[]): Promise<(Doc | null)[]> {
     const targets = unitTargets(ops);
 
+    let locked = 0;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = await this.#getEntries(targets.map((t) => docKey(t.collection, t.id)));
       const atomic = this.kv.atomic();
@@ -251,8 +254,12 @@ class KvStore extends BaseStore {
         // Another process wrote the same file between this unit's checks and its writes (SQLite
         // answers SQLITE_BUSY, without waiting, to a transaction whose snapshot went stale).
         // Nothing was written, so it is a lost race like a failed check: read again and retry.
+        // It says nothing about this unit's own documents, so it has a budget of its own, and on
+        // a busy machine the other process may win many times in a row.
         if (!lockedByOtherProcess(err)) throw err;
-        await conflictBackoff(attempt);
+        if (++locked > MAX_LOCKED_RETRIES) break;
+        attempt--;
+        await conflictBackoff(Math.min(locked, 6));
       }
     }
     throw new ConflictError("version", targets[0]?.collection ?? "", targets[0]?.id);
