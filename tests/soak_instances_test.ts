@@ -25,7 +25,7 @@ const SEED = Number(Deno.env.get("SOAK_SEED") ?? 118);
 const TRADERS = 6;
 const PASSWORD = "correct horse battery staple 42";
 /** Between one trader's actions: enough for both instances and the other test files to keep up. */
-const PAUSE_MS = [40, 200] as const;
+const PAUSE_MS = [100, 400] as const;
 
 const WHOLE = ["F", "T"];
 const FRACTIONABLE = ["AAPL", "INTC", "MSFT"];
