@@ -84,3 +84,40 @@ for (const side of ["buy", "sell"] as const) {
     assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
   });
 }
+
+Deno.test("[notional] a dollar order whose amount is spent ends filled at what it filled, with no further fill", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  await t.deps.store.insert<Doc & { email: string }>("users", { _id: "u1", email: "u1@x.test" });
+  await t.deps.store.commit(openAccountOps("u1", 1, "5000000", NOW).ops);
+  const first = await liveQuote(ctx.market, ctx.market.catalog.get("MSFT")!, later(10));
+  const notional = formatFixed(mulFixed(first.askSize * 2n, first.ask, 2));
+  const { order } = await placeOrder(
+    ctx,
+    "u1",
+    {
+      symbol: "MSFT",
+      side: "buy",
+      type: "market",
+      timeInForce: "day",
+      notional,
+    },
+    {},
+    later(10),
+  );
+  assert.equal(order.status, "partially_filled");
+  const [trade] =
+    (await t.deps.store.find<Trade>("trades", { where: { orderId: order.id }, limit: 10 })).items;
+  // An amount its first part used up entirely (as a price move can leave less than one share).
+  await t.deps.store.update<Order>("orders", order.id, { notional: trade.gross });
+  await runExecutionPass(ctx, later(11));
+  const done = (await t.deps.store.get<Order>("orders", order.id))!;
+  assert.equal(done.status, "filled");
+  assert.equal(done.qty, trade.qty);
+  assert.equal(done.filledQty, trade.qty);
+  assert.equal(done.holdAmount, "0.00");
+  const trades =
+    (await t.deps.store.find<Trade>("trades", { where: { orderId: order.id }, limit: 10 })).items;
+  assert.equal(trades.length, 1);
+  assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
+});
