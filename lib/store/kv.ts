@@ -26,12 +26,15 @@ import {
 import { type DeclaredIndex, declaredIndexes, planIndex } from "./plan.ts";
 import { COLLECTION_NAMES } from "./schema.ts";
 import { BaseStore, cursorText, unitTargets } from "./base.ts";
+import { conflictBackoff } from "./retry.ts";
 
 /** KV accepts at most 100 checks and 10 keys per getMany; these bound one unit of work. */
 const MAX_CHECKS = 100;
 const GET_MANY_CHUNK = 10;
 /** Retries when a document without an expected version changed between our read and our commit. */
 const MAX_ATTEMPTS = 20;
+/** Retries when another process wrote the file mid-commit: about 5 s of jittered waits at most. */
+const MAX_LOCKED_RETRIES = 50;
 const SCHEMA_KEY = ["m", "schema"];
 
 /** A document as stored: the port's fields plus whatever the caller's type has. */
@@ -173,6 +176,7 @@ class KvStore extends BaseStore {
   async commit(ops: WriteOp[]): Promise<(Doc | null)[]> {
     const targets = unitTargets(ops);
 
+    let locked = 0;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = await this.#getEntries(targets.map((t) => docKey(t.collection, t.id)));
       const atomic = this.kv.atomic();
@@ -244,7 +248,19 @@ class KvStore extends BaseStore {
       if (checks > MAX_CHECKS) {
         throw new RangeError(`an atomic unit may check at most ${MAX_CHECKS} keys`);
       }
-      if ((await atomic.commit()).ok) return written;
+      try {
+        if ((await atomic.commit()).ok) return written;
+      } catch (err) {
+        // Another process wrote the same file between this unit's checks and its writes (SQLite
+        // answers SQLITE_BUSY, without waiting, to a transaction whose snapshot went stale).
+        // Nothing was written, so it is a lost race like a failed check: read again and retry.
+        // It says nothing about this unit's own documents, so it has a budget of its own, and on
+        // a busy machine the other process may win many times in a row.
+        if (!lockedByOtherProcess(err)) throw err;
+        if (++locked > MAX_LOCKED_RETRIES) break;
+        attempt--;
+        await conflictBackoff(Math.min(locked, 6));
+      }
     }
     throw new ConflictError("version", targets[0]?.collection ?? "", targets[0]?.id);
   }
@@ -313,6 +329,11 @@ class KvStore extends BaseStore {
       }
     }
   }
+}
+
+/** Deno KV's SQLite file was written by another process (an app instance) during this unit. */
+function lockedByOtherProcess(err: unknown): boolean {
+  return err instanceof TypeError && err.message === "database is locked";
 }
 
 /** Deno KV refuses keys over 2 KiB (2,048 bytes to write, 2,049 to read). */

@@ -101,3 +101,59 @@ Deno.test("[store:kv] a bound at zero holds -0 equal to 0, as MongoDB does", asy
     await store.close();
   }
 });
+
+/**
+ * Another process that writes checked units to a KV file, one every millisecond or so (as busy as
+ * another app instance under load, yet leaving room for this one), until killed.
+ */
+const RIVAL_WRITER = `
+const kv = await Deno.openKv(Deno.args[0]);
+await kv.set(["rival", "ready"], true);
+for (let n = 0; ; n++) {
+  try {
+    const seen = await kv.get(["rival", "counter"]);
+    await kv.atomic().check(seen).set(["rival", "counter"], n).commit();
+  } catch {
+    // Its own "database is locked" answers are not what is tested.
+  }
+  await new Promise((done) => setTimeout(done, 1));
+}`;
+
+Deno.test("[store:kv] a commit that races another process on the same file retries instead of failing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "orion-kv-rival-" });
+  const path = `${dir}/orion.kv`;
+  const store = await openKvStore(path);
+  const rival = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--unstable-kv", RIVAL_WRITER, path],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await store.ensureSchema();
+    const raw = await Deno.openKv(path);
+    while (!(await raw.get(["rival", "ready"])).value) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    raw.close();
+    // Without the retry, some of these fail at once with SQLite's "database is locked".
+    const ids = Array.from({ length: 300 }, (_, n) => `key-${n}`);
+    for (let n = 0; n < ids.length; n += 4) {
+      await Promise.all(
+        ids.slice(n, n + 4).map((id) =>
+          store.commit([{
+            op: "insert",
+            collection: "idempotency_keys",
+            doc: { _id: id, requestHash: "h", response: {}, createdAt: new Date() },
+          }])
+        ),
+      );
+    }
+    const stored = await store.getMany("idempotency_keys", ids);
+    assert.equal(stored.filter(Boolean).length, ids.length);
+  } finally {
+    rival.kill();
+    await rival.status;
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

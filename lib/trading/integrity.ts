@@ -245,9 +245,13 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
 
   // A trailing stop's stop is recomputed at its security's tick (order_rules.ts).
   const priceDecimals = new Map<string, number>();
+  // Quantities are judged against their security's unit too (fractional shares, crypto decimals).
+  const units = new Map<string, UnitFacts>();
   for await (const security of scan<Security & Doc>(store, "securities")) {
     priceDecimals.set(security.symbol, security.priceDecimals);
+    units.set(security.symbol, unitFacts(security));
   }
+  checkTradeUnits(trades, units, { problems, warnings });
 
   let orders = 0;
   // What working sells still have to sell, per position: each position's reservation must match.
@@ -263,6 +267,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     if (order.type === "trailing_stop") {
       checkTrailingStop(order, priceDecimals.get(order.symbol), { problems, warnings });
     }
+    checkTrailFields(order, units.get(order.symbol), problems);
+    checkOrderUnits(order, units.get(order.symbol), trades, tradesByOrder, problems);
     // The execution pass finds a working order only where its watch fields say (order_watch.ts).
     const watch = watchFields(order);
     if (order.watchKey === undefined && order.watchPrice === undefined) {
@@ -320,6 +326,7 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     positioned.add(position._id);
     const account = accounts.get(position.accountId);
     checkPosition(position, account, netByPosition.get(position._id), amount, problems);
+    checkPositionUnits(position, account, units.get(position.symbol), problems);
     // Accounts from before the running totals carry none until their next order (open_orders.ts).
     if (account?.totals) {
       const where = `${account.label}: position ${position.symbol}`;
@@ -648,6 +655,154 @@ function checkTrailingStop(
         order.trailPercent != null ? `${order.trailPercent} %` : `$${order.trailPrice}`
       } (expected ${formatFixed(expected)})`,
     );
+  }
+}
+
+/** What a quantity or a price of a security may be: its unit and tick (securities.ts). */
+type UnitFacts = Pick<Security, "symbol" | "assetClass" | "qtyDecimals" | "priceDecimals">;
+
+function unitFacts(security: Security): UnitFacts {
+  const { symbol, assetClass, qtyDecimals, priceDecimals } = security;
+  return { symbol, assetClass, qtyDecimals, priceDecimals };
+}
+
+/** One share (or coin) at the store's scale. */
+const ONE_UNIT = 10n ** BigInt(SCALE);
+
+/** Whether `value` has digits beyond `decimals` places. */
+function finerThan(value: Fixed, decimals: number): boolean {
+  return value % 10n ** BigInt(SCALE - decimals) !== 0n;
+}
+
+/** "AAPL trades in up to 6 decimals", "F trades in whole shares": what a quantity must fit. */
+function unitRule(unit: UnitFacts): string {
+  return unit.qtyDecimals === 0
+    ? `${unit.symbol} trades in whole shares`
+    : `${unit.symbol} trades in up to ${unit.qtyDecimals} decimals`;
+}
+
+/**
+ * Every trade's quantity fits its security's unit: 6 decimals for a fractionable share, whole
+ * shares for the others, a coin's own decimals for crypto (order_rules.ts parseOrderRequest).
+ */
+function checkTradeUnits(
+  trades: Map<string, TradeFacts>,
+  units: Map<string, UnitFacts>,
+  { problems, warnings }: { problems: string[]; warnings: string[] },
+): void {
+  const unknown = new Map<string, number>();
+  for (const [tradeId, trade] of trades) {
+    const unit = units.get(trade.symbol);
+    if (!unit) unknown.set(trade.symbol, (unknown.get(trade.symbol) ?? 0) + 1);
+    else if (trade.qty !== null && finerThan(trade.qty, unit.qtyDecimals)) {
+      problems.push(`trade ${tradeId}: qty ${formatFixed(trade.qty, 0)}, but ${unitRule(unit)}`);
+    }
+  }
+  for (const [symbol, count] of unknown) {
+    warnings.push(
+      `${symbol} is not in the catalog; the quantities of its ${count} trade${
+        count === 1 ? "" : "s"
+      } are unchecked`,
+    );
+  }
+}
+
+/**
+ * An order's quantities fit its security's unit, a fraction of a share is only on a market or
+ * limit day order, and a dollar order (`notional`) is a market order whose fills together cost
+ * (or, for a sell, bring in) no more than its amount: its quantity was rounded down so they never
+ * do (order_rules.ts notionalQty).
+ */
+function checkOrderUnits(
+  order: Order,
+  unit: UnitFacts | undefined,
+  trades: Map<string, TradeFacts>,
+  tradesByOrder: Map<string, string[]>,
+  problems: string[],
+): void {
+  const where = `order ${order._id}`;
+  const qty = parseOrNull(order.qty, SCALE);
+  if (unit) {
+    for (const field of ["qty", "filledQty"] as const) {
+      const value = parseOrNull(order[field], SCALE);
+      if (value !== null && finerThan(value, unit.qtyDecimals)) {
+        problems.push(`${where}: ${field} ${order[field]}, but ${unitRule(unit)}`);
+      }
+    }
+    const fractionalShares = unit.assetClass !== "crypto" && qty !== null && qty % ONE_UNIT !== 0n;
+    const mayBeFractional = (order.type === "market" || order.type === "limit") &&
+      order.timeInForce === "day";
+    if (fractionalShares && !mayBeFractional) {
+      problems.push(
+        `${where}: ${order.qty} shares on a ${order.type} ${order.timeInForce} order; fractions of a share are for market and limit day orders`,
+      );
+    }
+  }
+  if (order.notional === undefined) return;
+  const notional = parseOrNull(order.notional, CASH_DECIMALS);
+  if (notional === null || notional <= 0n) {
+    problems.push(`${where}: notional ${JSON.stringify(order.notional)} is not a dollar amount`);
+    return;
+  }
+  if (order.type !== "market") {
+    problems.push(`${where}: a dollar order (notional ${order.notional}) of type ${order.type}`);
+  }
+  let cash = 0n;
+  for (const tradeId of tradesByOrder.get(order._id) ?? []) {
+    const trade = trades.get(tradeId)!;
+    if (trade.qty === null || trade.price === null) return;
+    cash += fillCash(order.side, trade.qty, trade.price);
+  }
+  if (cash > notional) {
+    problems.push(
+      `${where}: a dollar order for ${order.notional} whose fills ${
+        order.side === "buy" ? "cost" : "brought in"
+      } ${formatFixed(cash)}`,
+    );
+  }
+}
+
+/** A position's quantity fits its security's unit. */
+function checkPositionUnits(
+  position: Position,
+  account: AccountFacts | undefined,
+  unit: UnitFacts | undefined,
+  problems: string[],
+): void {
+  const qty = parseOrNull(position.qty, SCALE);
+  if (!unit || qty === null || !finerThan(qty, unit.qtyDecimals)) return;
+  const label = account?.label ?? `account ${position.accountId}`;
+  problems.push(
+    `${label}: position ${position.symbol}: holds ${position.qty}, but ${unitRule(unit)}`,
+  );
+}
+
+/**
+ * Only a trailing stop carries a trail and a best price; on one, the best price, the stop and a
+ * dollar trail are on the security's tick (the execution pass reads them at it, worker.ts) and the
+ * best price and the stop are above zero, so the stop can still be reached.
+ */
+function checkTrailFields(order: Order, unit: UnitFacts | undefined, problems: string[]): void {
+  const where = `order ${order._id}`;
+  if (order.type !== "trailing_stop") {
+    const stray = (["trailPercent", "trailPrice", "hwm"] as const).filter((f) => order[f] != null);
+    if (stray.length) {
+      problems.push(`${where}: a ${order.type} order carrying ${stray.join(", ")}`);
+    }
+    return;
+  }
+  for (const field of ["hwm", "stopPrice", "trailPrice"] as const) {
+    const value = order[field];
+    if (value == null) continue;
+    const exact = parseOrNull(value, SCALE);
+    if (exact === null) continue;
+    if (exact <= 0n && field !== "trailPrice") {
+      problems.push(`${where}: ${field} ${value} is not above zero`);
+    } else if (unit && finerThan(exact, unit.priceDecimals)) {
+      problems.push(
+        `${where}: ${field} ${value} is off the tick of ${unit.symbol} (${unit.priceDecimals} decimals)`,
+      );
+    }
   }
 }
 

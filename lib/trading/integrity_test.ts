@@ -369,3 +369,116 @@ Deno.test("[integrity] the readiness check passes with counts, warns, and fails 
   const missing = (await runChecks(tradingChecks, { env: {} }))[0];
   assert.equal(missing.status, "fail");
 });
+
+/**
+ * One trader with the orders whose quantities and prices have rules of their own: half a share,
+ * a dollar order, whole shares of a name that is not fractionable, a fraction of a coin, and a
+ * trailing stop resting on part of the position.
+ */
+async function unitsScenario() {
+  const t = await testApp();
+  const ada = await api(t).trader("ada@example.com");
+  await api(t).order(ada.cookie, { symbol: "AAPL", side: "buy", qty: "0.5" });
+  const dollars = await api(t).order(ada.cookie, { symbol: "AAPL", side: "buy", notional: "100" });
+  await api(t).order(ada.cookie, { symbol: "AAPL", side: "buy", qty: 3 });
+  await api(t).order(ada.cookie, { symbol: "F", side: "buy", qty: 4 });
+  await api(t).order(ada.cookie, {
+    symbol: "BTC/USD",
+    side: "buy",
+    qty: "0.0105",
+    timeInForce: "gtc",
+  });
+  const trailing = await api(t).order(ada.cookie, {
+    symbol: "AAPL",
+    side: "sell",
+    type: "trailing_stop",
+    trailPercent: "5",
+    qty: 2,
+    timeInForce: "gtc",
+  });
+  const orders = (await t.deps.store.find<Order>("orders", { limit: 100 })).items;
+  const bySymbol = (symbol: string, qty: string) =>
+    orders.find((o) => o.symbol === symbol && o.qty === qty)!;
+  return {
+    store: t.deps.store,
+    ada,
+    dollars: dollars.id as string,
+    trailing: trailing.id as string,
+    half: bySymbol("AAPL", "0.5")._id,
+    ford: bySymbol("F", "4")._id,
+    [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
+  };
+}
+
+async function tradesOf(store: Store, orderId: string) {
+  return (await store.find<Doc & { qty: string }>("trades", { where: { orderId }, limit: 10 }))
+    .items;
+}
+
+Deno.test("[integrity] fractional shares, dollar orders, coins and trailing stops keep every invariant", async () => {
+  await using s = await unitsScenario();
+  const report = await checkIntegrity(s.store);
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(report.warnings, []);
+  assert.equal(report.orders, 6);
+  assert.equal((await s.store.get<Order>("orders", s.trailing))!.status, "new");
+});
+
+Deno.test("[integrity] a quantity finer than its security's unit is reported", async () => {
+  await using s = await unitsScenario();
+  await s.store.update("positions", positionId(s.ada.accountId, "F"), { qty: "4.5" });
+  await s.store.update<Order>("orders", s.ford, { qty: "4.25", filledQty: "4.25" });
+  const [halfTrade] = await tradesOf(s.store, s.half);
+  await s.store.update("trades", halfTrade._id, { qty: "0.5000001" });
+  const problems = await problemsOf(s.store);
+  const position = `account ${s.ada.number}: position F`;
+  someLine(problems, new RegExp(`^${position}: holds 4\\.5, but F trades in whole shares$`));
+  someLine(problems, new RegExp(`^order ${s.ford}: qty 4\\.25, but F trades in whole shares$`));
+  someLine(problems, new RegExp(`^order ${s.ford}: filledQty 4\\.25, but F trades in whole`));
+  someLine(
+    problems,
+    new RegExp(`^trade ${halfTrade._id}: qty 0\\.5000001, but AAPL trades in up to 6 decimals$`),
+  );
+});
+
+Deno.test("[integrity] a fraction of a share on an order kept past the day is reported", async () => {
+  await using s = await unitsScenario();
+  await s.store.update<Order>("orders", s.half, { timeInForce: "gtc" });
+  assert.deepEqual(await problemsOf(s.store), [
+    `order ${s.half}: 0.5 shares on a market gtc order; fractions of a share are for market and limit day orders`,
+  ]);
+});
+
+Deno.test("[integrity] a dollar order whose fills cost more than its amount is reported", async () => {
+  await using s = await unitsScenario();
+  const order = (await s.store.get<Order>("orders", s.dollars))!;
+  assert.equal(order.notional, "100.00");
+  await s.store.update<Order>("orders", s.dollars, { notional: "50.00" });
+  const problems = await problemsOf(s.store);
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(
+    problems[0],
+    new RegExp(
+      `^order ${s.dollars}: a dollar order for 50\\.00 whose fills cost (99\\.\\d\\d|100\\.00)$`,
+    ),
+  );
+});
+
+Deno.test("[integrity] a trail on another order type, and a best price off the tick, are reported", async () => {
+  await using s = await unitsScenario();
+  await s.store.update<Order>("orders", s.ford, { trailPercent: "5", hwm: "13.40" });
+  assert.deepEqual(await problemsOf(s.store), [
+    `order ${s.ford}: a market order carrying trailPercent, hwm`,
+  ]);
+  await s.store.update<Order>("orders", s.ford, { trailPercent: null, hwm: null });
+
+  const trailing = (await s.store.get<Order>("orders", s.trailing))!;
+  const offTick = `${trailing.hwm}001`;
+  await s.store.update<Order>("orders", s.trailing, { hwm: offTick });
+  someLine(
+    await problemsOf(s.store),
+    new RegExp(`^order ${s.trailing}: hwm ${offTick} is off the tick of AAPL \\(2 decimals\\)$`),
+  );
+  await s.store.update<Order>("orders", s.trailing, { hwm: "0" });
+  someLine(await problemsOf(s.store), new RegExp(`^order ${s.trailing}: hwm 0 is not above zero$`));
+});

@@ -28,7 +28,8 @@ import { withLinkedOrders } from "./legs.ts";
 import { type Order, type TradingContext } from "./orders.ts";
 import { type Position, positionId, positionState } from "./positions.ts";
 import { candidateRanges, watchedRight, watchFields } from "./order_watch.ts";
-import { formatFixed, parseFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, parseFixed, sumFixed } from "../money.ts";
+import type { Trade } from "./history.ts";
 import type { Security } from "../market/securities.ts";
 
 /** What one pass did. */
@@ -320,8 +321,40 @@ async function evaluate(
   const remaining = parseFixed(order.qty, security.qtyDecimals) -
     parseFixed(order.filledQty, security.qtyDecimals);
   const shown = order.side === "buy" ? quote.askSize : quote.bidSize;
-  const qty = remaining < shown ? remaining : shown;
-  const rest = remaining - qty;
+  const liquid = remaining < shown ? remaining : shown;
+  // A dollar order's parts together never cost (or, selling, bring in) more than its amount: a
+  // later part, at a price worse than the first's, takes only what the amount still buys, and then
+  // the order is done at the quantity it has filled (README, Dollar orders).
+  const affordable = order.notional === undefined
+    ? null
+    : await notionalUnitsLeft(store, order, price, security);
+  const spent = affordable !== null && affordable < liquid;
+  const qty = spent ? affordable : liquid;
+  const rest = spent ? 0n : remaining - qty;
+  const sized = spent
+    ? { ...order, qty: formatFixed(parseFixed(order.filledQty, security.qtyDecimals) + qty, 0) }
+    : order;
+  if (qty === 0n) {
+    const set = {
+      qty: sized.qty,
+      status: "filled" as const,
+      open: false,
+      holdAmount: "0.00",
+      filledAt: now,
+      updatedAt: now,
+    };
+    await store.commit(
+      await withLinkedOrders(
+        store,
+        [{ op: "update", collection: "orders", id: order._id, set, ifVersion: order._v }],
+        account,
+        [position],
+        [{ before: order, after: { ...order, ...set } }],
+        now,
+      ),
+    );
+    return "filled";
+  }
   // The flat commission was booked with the first fill.
   const commission = fillNumber(order) === 1 ? ctx.settings.commission : 0n;
   const restHold = order.side === "buy" && rest > 0n
@@ -367,8 +400,18 @@ async function evaluate(
     );
     return "rejected";
   }
-  const input = { order, security, account, cash, position, qty, price, commission, at: now };
-  const fields = orderFillFields(input, { restHold });
+  const input = {
+    order: sized,
+    security,
+    account,
+    cash,
+    position,
+    qty,
+    price,
+    commission,
+    at: now,
+  };
+  const fields = { ...orderFillFields(input, { restHold }), ...(spent ? { qty: sized.qty } : {}) };
   // An entry's fill wakes or grows its exits; an exit's fill shrinks or ends its pair (legs.ts).
   await store.commit(
     await withLinkedOrders(
@@ -379,11 +422,27 @@ async function evaluate(
       ],
       account,
       [position],
-      [{ before: order, after: { ...order, ...fields } }],
+      [{ before: order, after: { ...sized, ...fields } }],
       now,
     ),
   );
   return "filled";
+}
+
+/**
+ * What is left of a dollar order's amount after its fills so far, in whole units of the security
+ * at `price`, rounded down: their cash, rounded to the cent either way, stays within what is left.
+ */
+async function notionalUnitsLeft(
+  store: TradingContext["store"],
+  order: Order,
+  price: Fixed,
+  security: Security,
+): Promise<Fixed> {
+  const trades = await store.find<Trade>("trades", { where: { orderId: order._id }, limit: 1000 });
+  const used = sumFixed(trades.items.map((trade) => parseFixed(trade.gross, 2)));
+  const left = parseFixed(order.notional!, 2) - used;
+  return left <= 0n ? 0n : divFixed(left, price, security.qtyDecimals, "floor");
 }
 
 function sameSecond(a: Date, b: Date): boolean {
