@@ -12,6 +12,7 @@ import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
+import { lotsToSell, sellableNow } from "./lots.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
 import {
@@ -314,7 +315,8 @@ async function evaluate(
   ]);
   const remaining = parseFixed(order.qty, security.qtyDecimals) -
     parseFixed(order.filledQty, security.qtyDecimals);
-  const shown = order.side === "buy" ? quote.askSize : quote.bidSize;
+  const lots = await lotsToSell(store, account, order.side, position);
+  const shown = sellableNow(order.side === "buy" ? quote.askSize : quote.bidSize, lots);
   const qty = remaining < shown ? remaining : shown;
   const rest = remaining - qty;
   // The flat commission was booked with the first fill.
@@ -362,7 +364,7 @@ async function evaluate(
     );
     return "rejected";
   }
-  const input = { order, security, account, cash, position, qty, price, commission, at: now };
+  const input = { order, security, account, cash, position, qty, price, commission, at: now, lots };
   const fields = orderFillFields(input, { restHold });
   // An entry's fill wakes or grows its exits; an exit's fill shrinks or ends its pair (legs.ts).
   await store.commit(
