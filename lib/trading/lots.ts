@@ -10,7 +10,10 @@
  * holding's result; lots are the additional record a tax statement needs. The two agree on the
  * total only when a position is sold out with no commission.
  */
+import { auditOp, type RequestOrigin } from "../audit.ts";
+import { AppError } from "../errors.ts";
 import type { Doc, Store, WriteOp } from "../store/port.ts";
+import { retryOnConflict } from "../store/retry.ts";
 import { divFixed, type Fixed, formatFixed, parseFixed, SCALE } from "../money.ts";
 import type { Account } from "./accounts.ts";
 import type { Position } from "./positions.ts";
@@ -39,6 +42,45 @@ export type SellLots = { method: LotMethod; lots: Lot[]; qty: Fixed };
 
 export function lotMethodOf(account: Pick<Account, "lotMethod">): LotMethod {
   return account.lotMethod ?? "fifo";
+}
+
+/**
+ * Sets the order in which the account's sells close lots, from its next sell on. Written at the
+ * account's version, which every fill also checks, so a sell committed after the change used the
+ * new method and one committed before it the old. Audited; the same method again changes nothing.
+ */
+export async function setLotMethod(
+  store: Store,
+  accountId: string,
+  method: LotMethod,
+  origin?: RequestOrigin,
+  now = new Date(),
+): Promise<Account> {
+  return await retryOnConflict(async () => {
+    const account = (await store.get<Account>("accounts", accountId))!;
+    if (account.status !== "active") {
+      throw new AppError(422, "account_closed", "This account is closed.");
+    }
+    const from = lotMethodOf(account);
+    if (from === method) return account;
+    await store.commit([
+      {
+        op: "update",
+        collection: "accounts",
+        id: account._id,
+        set: { lotMethod: method },
+        ifVersion: account._v,
+      },
+      auditOp({
+        action: "account.lot_method_changed",
+        outcome: "success",
+        userId: account.userId,
+        origin,
+        details: { account: account.number, from, to: method },
+      }, now),
+    ]);
+    return { ...account, lotMethod: method, _v: account._v + 1 };
+  }, "The account is busy. Please try again.");
 }
 
 /**
@@ -306,7 +348,10 @@ export async function positionLots(
   })).items;
 }
 
-/** A tax year's realized gains of an account: totals by term over all, and a page of the rows. */
+/**
+ * A tax year's realized gains of an account: totals by term over the whole year, and a page of
+ * the rows, latest sale first.
+ */
 export async function realizedGains(
   store: Store,
   accountId: string,
@@ -317,7 +362,7 @@ export async function realizedGains(
   const range = taxYearRange(year);
   const query = {
     where: { accountId },
-    sort: { field: "closedAt", direction: 1 as const },
+    sort: { field: "closedAt", direction: -1 as const },
     range,
   };
   const page = await store.find<RealizedGain>("realized_gains", { ...query, limit, cursor });
