@@ -124,8 +124,10 @@ export function RealizedGainsPage(props: {
   return (
     <div class="page">
       <h1>Realized gains {props.year}</h1>
+      <p>
+        <a href="/history">Back to history</a>
+      </p>
       <nav class="pager" aria-label="Tax years">
-        <a href="/history">History</a>
         {props.years.map((y) => (
           <a
             href={`/history/gains?year=${y}`}
