@@ -20,7 +20,7 @@ import {
   totalsJson,
 } from "../lib/trading/lots.ts";
 import { PositionLotsPage, RealizedGainsPage } from "../views/lots.tsx";
-import { realizedGainsQuery } from "./trading_schemas.ts";
+import { realizedGainsQuery } from "./lots_schemas.ts";
 import { listTrades } from "../lib/trading/history.ts";
 import { listLedger } from "../lib/trading/ledger.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";

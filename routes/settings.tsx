@@ -21,7 +21,7 @@ import {
 import type { User } from "../lib/auth/users.ts";
 import { activeAccount, ensureActiveAccount } from "../lib/trading/accounts.ts";
 import { lotMethodOf, setLotMethod } from "../lib/trading/lots.ts";
-import { accountPatch } from "./trading_schemas.ts";
+import { accountPatch } from "./lots_schemas.ts";
 import type { FormState } from "../views/form.tsx";
 import {
   EmailForm,

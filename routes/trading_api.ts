@@ -49,15 +49,14 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { requireUser } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
+import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import {
-  accountPatch,
   barsQuery,
   closeQuery,
   idempotencyHeader,
   listQuery,
   orderInput,
   ordersQuery,
-  realizedGainsQuery,
   replaceInput,
   resetInput,
   symbolInput,

@@ -1,7 +1,6 @@
 /** The shapes of trading input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
 import { TIMEFRAME_NAMES } from "../lib/market/bars.ts";
-import { LOT_METHODS } from "../lib/trading/lots.ts";
 
 /** Amounts arrive as decimal strings or JSON numbers; lib/money.ts judges them exactly. */
 const amount = z.union([z.string().max(40, "Too long."), z.number()]);
@@ -48,20 +47,6 @@ export const closeQuery = z.object({
 
 /** POST /api/accounts/:id/reset: the account's number typed back (accounts.ts confirmReset judges it). */
 export const resetInput = z.object({ confirm: z.unknown().optional() });
-
-/** PATCH /api/accounts/:id: what an account holder may change. */
-export const accountPatch = z.object({
-  lotMethod: z.enum(LOT_METHODS, { error: "Use fifo, lifo or hifo." }),
-}).strict();
-
-/** GET /api/realized-gains: a tax year (New York) of an account, paged. */
-export const realizedGainsQuery = z.object({
-  year: z.coerce.number({ error: "Give a year, like 2026." }).int("Give a year, like 2026.")
-    .min(2000, "Give a year from 2000 on.").max(2100, "Give a year up to 2100."),
-  accountId: z.string().max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(500).optional(),
-});
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
