@@ -56,6 +56,7 @@ const ACTIONS: Record<AuditAction, true> = {
   "admin.read_only": true,
   "admin.sessions_cleared": true,
   "account.reset": true,
+  "account.lot_method_changed": true,
   "order.placed": true,
   "order.rejected": true,
   "order.filled": true,

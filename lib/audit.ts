@@ -75,6 +75,7 @@ export type AuditAction =
   | "admin.read_only"
   | "admin.sessions_cleared"
   | "account.reset"
+  | "account.lot_method_changed"
   | "order.placed"
   | "order.rejected"
   | "order.filled"

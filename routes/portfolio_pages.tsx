@@ -9,7 +9,18 @@ import { type Position, positionId } from "../lib/trading/positions.ts";
 import type { FormState } from "../views/form.tsx";
 import { setFlash } from "./middleware/flash.ts";
 import { z } from "zod";
-import { formatFixed, parseFixed, sumFixed } from "../lib/money.ts";
+import { formatFixed, mulFixed, parseFixed, SCALE, sumFixed } from "../lib/money.ts";
+import {
+  holdingTerm,
+  lotMethodOf,
+  openingLot,
+  positionLots,
+  realizedGains,
+  taxYearOf,
+  totalsJson,
+} from "../lib/trading/lots.ts";
+import { PositionLotsPage, RealizedGainsPage } from "../views/lots.tsx";
+import { realizedGainsQuery } from "./lots_schemas.ts";
 import { listTrades } from "../lib/trading/history.ts";
 import { listLedger } from "../lib/trading/ledger.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -29,6 +40,8 @@ import { provideSparks } from "../views/chart.tsx";
 import { liveAddress } from "./live/page_stream.tsx";
 
 const PAGE_SIZE = 25;
+/** A position page lists at most this many open lots, oldest first. */
+const LOTS_SHOWN = 100;
 const cursor = z.string().max(500).optional();
 const historyQuery = z.object({ tradesCursor: cursor, cashCursor: cursor });
 
@@ -73,6 +86,44 @@ export function positionRoutes(deps: AppDeps) {
       } catch (err) {
         return closePage(c, values.symbol ?? "", formFailure(c, err, values));
       }
+    })
+    .get("/:symbol{.+}", async (c) => {
+      // A position and its open tax lots, each valued as if sold now (lib/trading/lots.ts).
+      const now = new Date();
+      const account = await pages.account(c);
+      const snapshot = await accountSnapshot(deps.trading, account, now);
+      const wanted = normalizeSymbol(c.req.param("symbol"));
+      const position = snapshot.positions.find((p) => p.symbol === wanted);
+      if (!position) throw notFound(`You hold no ${wanted.slice(0, 12) || "such position"}.`);
+      const stored = await deps.store.get<Position>("positions", positionId(account._id, wanted));
+      const opening = openingLot(stored);
+      const lots = opening
+        ? [opening]
+        : await positionLots(deps.store, account._id, wanted, LOTS_SHOWN + 1);
+      const last = parseFixed(position.lastPrice, SCALE);
+      const rows = lots.slice(0, LOTS_SHOWN).map((lot) => {
+        const qty = parseFixed(lot.remainingQty, SCALE);
+        const cost = parseFixed(lot.remainingCost, SCALE);
+        return {
+          openedAt: lot.openedAt,
+          qty: lot.remainingQty,
+          unitCost: lot.unitCost,
+          cost: formatFixed(cost),
+          gain: formatFixed(mulFixed(qty, last, 2, "floor") - cost),
+          term: holdingTerm(lot.openedAt, now),
+        };
+      });
+      return renderView(c, {
+        page: (
+          <PositionLotsPage
+            position={position}
+            lots={rows}
+            method={lotMethodOf(account)}
+            more={lots.length > LOTS_SHOWN}
+          />
+        ),
+        title: `${position.symbol} position`,
+      });
     });
 
   /** The confirmation page, or with htmx just its form, with the errors of a refused close. */
@@ -137,6 +188,51 @@ export function historyRoutes(deps: AppDeps) {
           />
         ),
         title: "History",
+      });
+    })
+    .get("/gains", async (c) => {
+      const now = new Date();
+      const account = await pages.account(c);
+      const current = taxYearOf(now);
+      const query = parseInput(realizedGainsQuery, {
+        ...c.req.query(),
+        year: c.req.query("year") ?? String(current),
+      });
+      const { page, totals } = await realizedGains(
+        deps.store,
+        account._id,
+        query.year,
+        PAGE_SIZE,
+        query.cursor,
+      );
+      const base = `/history/gains?year=${query.year}`;
+      const years = [];
+      for (let y = current; y >= Math.max(taxYearOf(account.createdAt), current - 4); y--) {
+        years.push(y);
+      }
+      return renderView(c, {
+        page: (
+          <RealizedGainsPage
+            year={query.year}
+            years={years.includes(query.year) ? years : [...years, query.year]}
+            method={lotMethodOf(account)}
+            shortTerm={totalsJson(totals.short)}
+            longTerm={totalsJson(totals.long)}
+            total={totalsJson({
+              proceeds: totals.short.proceeds + totals.long.proceeds,
+              cost: totals.short.cost + totals.long.cost,
+              gain: totals.short.gain + totals.long.gain,
+            })}
+            items={page.items}
+            pages={{
+              newer: query.cursor ? base : undefined,
+              older: page.nextCursor
+                ? `${base}&${new URLSearchParams({ cursor: page.nextCursor })}`
+                : undefined,
+            }}
+          />
+        ),
+        title: `Realized gains ${query.year}`,
       });
     });
 }

@@ -19,9 +19,13 @@ import {
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
+import { activeAccount, ensureActiveAccount } from "../lib/trading/accounts.ts";
+import { lotMethodOf, setLotMethod } from "../lib/trading/lots.ts";
+import { accountPatch } from "./lots_schemas.ts";
 import type { FormState } from "../views/form.tsx";
 import {
   EmailForm,
+  LotMethodForm,
   PasswordForm,
   ProfileForm,
   ReauthForm,
@@ -66,6 +70,7 @@ export function settingsRoutes(deps: AppDeps) {
           sessions={await listUserSessions(deps.store, user._id)}
           sudo={inSudoMode(session)}
           enrolment={await pendingTotpEnrolment(ctx, user)}
+          lotMethod={lotMethodOf((await activeAccount(deps.store, user._id)) ?? {})}
           recoveryCodes={extra.recoveryCodes}
           failed={extra.failed}
         />
@@ -123,6 +128,28 @@ export function settingsRoutes(deps: AppDeps) {
           const input = parseInput(profileInput, fields);
           await updateProfile(ctx, c.get("user")!, input);
           return "Your profile is saved.";
+        },
+      ),
+    )
+    .post(
+      "/lot-method",
+      formAction(
+        "lotMethod",
+        async (state, user) => (
+          <LotMethodForm
+            method={lotMethodOf((await activeAccount(deps.store, user._id)) ?? {})}
+            state={state}
+          />
+        ),
+        async (c, values) => {
+          const { lotMethod } = parseInput(accountPatch, { lotMethod: values.lotMethod });
+          const account = await ensureActiveAccount(
+            deps.store,
+            c.get("user")!._id,
+            deps.trading.settings.startingCash,
+          );
+          await setLotMethod(deps.store, account._id, lotMethod, origin(c));
+          return "Your sells close lots by the new method from the next sell on.";
         },
       ),
     )

@@ -17,6 +17,13 @@ import {
 import { closeAllPositions, closePosition } from "../lib/trading/close_positions.ts";
 import { listTrades, tradeJson } from "../lib/trading/history.ts";
 import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
+import {
+  lotMethodOf,
+  realizedGainJson,
+  realizedGains,
+  setLotMethod,
+  totalsJson,
+} from "../lib/trading/lots.ts";
 import { securityFor } from "../lib/trading/market.ts";
 import {
   cancelAllOrders,
@@ -42,6 +49,7 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { requireUser } from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
+import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import {
   barsQuery,
   closeQuery,
@@ -115,6 +123,12 @@ export function tradingApi(deps: AppDeps) {
       const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a)));
       return c.json({ accounts: snapshots.map((s) => s.account) });
     })
+    .patch("/accounts/:id", async (c) => {
+      const current = await ownAccount(store, userId(c), c.req.param("id"));
+      const { lotMethod } = parseInput(accountPatch, await jsonBody(c));
+      const changed = await setLotMethod(store, current._id, lotMethod, origin(c));
+      return c.json({ account: (await accountSnapshot(ctx, changed)).account });
+    })
     .post("/accounts/:id/reset", async (c) => {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
       // {"confirm": "<account number>"}; an empty body is a missing confirmation, not bad JSON.
@@ -185,6 +199,28 @@ export function tradingApi(deps: AppDeps) {
       const query = parseInput(listQuery, c.req.query());
       const page = await listTrades(store, userId(c), query.limit, query.cursor);
       return c.json({ trades: page.items.map(tradeJson), nextCursor: page.nextCursor });
+    })
+    .get("/realized-gains", requireUser, async (c) => {
+      const query = parseInput(realizedGainsQuery, c.req.query());
+      const target = query.accountId
+        ? await ownAccount(store, userId(c), query.accountId)
+        : await account(c);
+      const { page, totals } = await realizedGains(
+        store,
+        target._id,
+        query.year,
+        query.limit,
+        query.cursor,
+      );
+      return c.json({
+        year: query.year,
+        accountId: target._id,
+        method: lotMethodOf(target),
+        shortTerm: totalsJson(totals.short),
+        longTerm: totalsJson(totals.long),
+        items: page.items.map(realizedGainJson),
+        nextCursor: page.nextCursor,
+      });
     })
     .get("/activities", requireUser, async (c) => {
       const query = parseInput(listQuery, c.req.query());

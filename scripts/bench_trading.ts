@@ -10,6 +10,7 @@ import { parseFixed } from "../lib/money.ts";
 import { openKvStore } from "../lib/store/kv.ts";
 import { type Account, openAccountOps } from "../lib/trading/accounts.ts";
 import { checkIntegrity } from "../lib/trading/integrity.ts";
+import type { Lot } from "../lib/trading/lots.ts";
 import type { TradingContext } from "../lib/trading/orders.ts";
 import type { Position } from "../lib/trading/positions.ts";
 import { openMarket } from "../lib/trading/setup.ts";
@@ -269,6 +270,7 @@ async function measureRawFills(
       const written = await store.commit(unit.ops);
       book.account = written[unit.accountAt] as Account;
       book.position = written[unit.positionAt] as Position;
+      book.lots = side === "buy" ? [written[unit.lotAt] as Lot] : [];
       book.cash = unit.cashAfter;
     };
     const recorded: RecordedUnits[] = [];

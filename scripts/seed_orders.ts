@@ -12,6 +12,7 @@ import { type Fixed, fixed, formatFixed, parseFixed, roundFixed } from "../lib/m
 import type { Store, WriteOp } from "../lib/store/port.ts";
 import { type Account, openAccountOps } from "../lib/trading/accounts.ts";
 import { fillOps, orderFillFields } from "../lib/trading/fills.ts";
+import type { Lot } from "../lib/trading/lots.ts";
 import { liveQuotes, type Market } from "../lib/trading/market.ts";
 import { MAX_OPEN_ORDERS, type OrderChange, withOpenTotals } from "../lib/trading/open_orders.ts";
 import {
@@ -164,6 +165,8 @@ export type Book = {
   security: Security;
   /** What the fill pays or gets per unit. */
   price: Fixed;
+  /** The open lots a sell closes, oldest first, as stored (lots.ts). */
+  lots?: Lot[];
 };
 
 /**
@@ -195,6 +198,7 @@ export function marketFillUnit(
     price: book.price,
     commission: 0n,
     at,
+    lots: side === "sell" ? { method: "fifo" as const, lots: book.lots ?? [], qty } : null,
   };
   const fill = fillOps(input);
   const filled = { ...order, ...orderFillFields(input) };
@@ -222,6 +226,8 @@ export function marketFillUnit(
     ops,
     accountAt: ops.findIndex((op) => op.collection === "accounts"),
     positionAt: ops.findIndex((op) => op.collection === "positions"),
+    /** The lot a buy opens (the last lot written, after a position's opening lot). */
+    lotAt: ops.findLastIndex((op) => op.collection === "lots"),
     cashAfter: fill.cashAfter,
   };
 }

@@ -21,6 +21,8 @@ const PAGES = [
   "/orders",
   "/positions",
   "/history",
+  "/history/gains",
+  "/positions/AAPL",
   "/watchlist",
   "/settings",
 ];

@@ -29,6 +29,8 @@ const AXE_PAGES = [
   "/trade",
   "/trade/AAPL",
   "/positions/close?symbol=AAPL",
+  "/positions/AAPL",
+  "/history/gains",
   "/settings",
 ];
 

@@ -47,6 +47,9 @@ export function HistoryPage(props: {
   return (
     <div class="page">
       <h1>History</h1>
+      <p>
+        <a href="/history/gains">Realized gains by tax lot</a>
+      </p>
       <section aria-labelledby="fills-h">
         <h2 id="fills-h">Fills</h2>
         {props.trades.length === 0 ? <p class="muted">No fills yet.</p> : (

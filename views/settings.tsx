@@ -7,11 +7,12 @@ import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
 import { canonicalTimeZone } from "../lib/time.ts";
+import { LOT_METHOD_LABELS, LOT_METHODS, type LotMethod } from "../lib/trading/lots.ts";
 import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } from "./form.tsx";
 import { Time } from "./trading.tsx";
 
 /** Which form a failed POST re-renders with its errors. */
-export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp";
+export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp" | "lotMethod";
 
 export type SettingsProps = {
   user: User;
@@ -19,6 +20,8 @@ export type SettingsProps = {
   sessions: Session[];
   sudo: boolean;
   enrolment: TotpEnrolment | null;
+  /** The order in which the demo account's sells close tax lots. */
+  lotMethod: LotMethod;
   /** Shown once, right after they were made. */
   recoveryCodes?: string[];
   /** The form that failed, with what the user typed and the errors. */
@@ -73,6 +76,10 @@ export function SettingsPage(props: SettingsProps) {
       <section aria-labelledby="sessions-h" class="card">
         <h2 id="sessions-h">Where you are signed in</h2>
         <SessionList sessions={props.sessions} current={props.session} />
+      </section>
+      <section aria-labelledby="lots-h" class="card">
+        <h2 id="lots-h">Tax lots</h2>
+        <LotMethodForm method={props.lotMethod} state={stateOf("lotMethod")} />
       </section>
       <section aria-labelledby="demo-h" class="card">
         <h2 id="demo-h">Demo account</h2>
@@ -179,6 +186,24 @@ export function ProfileForm(props: { user: User; state?: FormState }) {
         autocomplete="off"
         maxlength={64}
         hint="An IANA name such as Asia/Kathmandu; it wins over the list."
+      />
+      <button type="submit">Save</button>
+    </HxForm>
+  );
+}
+
+/** Which lots a sell closes first; a change applies from the next sell (lib/trading/lots.ts). */
+export function LotMethodForm(props: { method: LotMethod; state?: FormState }) {
+  return (
+    <HxForm id="lot-method-form" action="/settings/lot-method">
+      <FormError state={props.state} />
+      <Field
+        label="Sells close lots"
+        name="lotMethod"
+        value={props.method}
+        state={props.state}
+        options={LOT_METHODS.map((m) => [m, LOT_METHOD_LABELS[m]] as const)}
+        hint="Applies from your next sell; sells already made keep their lots. See realized gains under History."
       />
       <button type="submit">Save</button>
     </HxForm>

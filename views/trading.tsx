@@ -188,6 +188,9 @@ export function PositionsTable(props: { positions: PositionView[]; sell?: boolea
                     </a>{" "}
                     <a href={`/positions/close?${new URLSearchParams({ symbol: p.symbol })}`}>
                       Close<span class="sr">{p.symbol} position</span>
+                    </a>{" "}
+                    <a href={`/positions/${encodeURIComponent(p.symbol)}`}>
+                      Lots<span class="sr">of {p.symbol}</span>
                     </a>
                   </td>
                 )}

@@ -74,6 +74,18 @@ export const SCHEMA = {
      */
     { fields: { executedAt: -1 } },
   ],
+  /**
+   * Tax lots (lib/trading/lots.ts): `_id` is the buy's trade id. A sell reads a position's open lots
+   * oldest first, newest first or by unit cost, as the account's lot method says.
+   */
+  lots: [
+    { fields: { accountId: 1, symbol: 1, open: 1, openedAt: 1 } },
+    { fields: { accountId: 1, symbol: 1, open: 1, costKey: -1 } },
+  ],
+  /** One per (sell trade, lot closed): `_id` is `<tradeId>:<lotId>`; read by tax year. */
+  realized_gains: [
+    { fields: { accountId: 1, closedAt: 1 } },
+  ],
   watchlist: [
     { fields: { userId: 1 } },
   ],

@@ -11,6 +11,7 @@ import { type Fixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { appendEntries } from "./ledger.ts";
+import type { LotMethod } from "./lots.ts";
 import { cancelledOrderFields, withOpenTotals } from "./open_orders.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
@@ -258,6 +259,8 @@ export type Account = Doc & {
   heldForOrders?: string;
   /** The number of the account's latest order event (events.ts); absent before the first. */
   eventSeq?: number;
+  /** The order in which sells close tax lots (lots.ts); absent means first in, first out. */
+  lotMethod?: LotMethod;
   createdAt: Date;
   closedAt: Date | null;
 };

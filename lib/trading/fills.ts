@@ -10,6 +10,14 @@ import type { Security } from "../market/securities.ts";
 import type { WriteOp } from "../store/port.ts";
 import { type Account, accountStep } from "./accounts.ts";
 import { appendEntries } from "./ledger.ts";
+import {
+  closeLotOps,
+  closeLots,
+  openingLot,
+  openingLotOp,
+  openLotOp,
+  type SellLots,
+} from "./lots.ts";
 import { fillCash } from "./order_rules.ts";
 import type { Order } from "./orders.ts";
 import {
@@ -39,6 +47,8 @@ export type FillInput = {
   /** Booked with an order's first fill only. */
   commission: Fixed;
   at: Date;
+  /** A sell's lots in the order it closes them (lots.ts lotsToSell); null or absent for a buy. */
+  lots?: SellLots | null;
 };
 
 /**
@@ -153,8 +163,23 @@ export function fillOps(
       : []),
   ], at);
 
+  // Tax lots (lots.ts): a buy opens one, costing its cash and commission; a sell closes them for
+  // its cash less commission. A position from before lots is first stored as its opening lot.
+  let lotOps: WriteOp[];
+  const opening = openingLot(input.position);
+  if (order.side === "buy") {
+    lotOps = [
+      ...(opening ? [openingLotOp(opening)] : []),
+      openLotOp(account, order.symbol, tradeId, input.qty, gross + input.commission, at),
+    ];
+  } else {
+    if (!input.lots) throw new RangeError("a sell needs its lots read (lots.ts lotsToSell)");
+    const closes = closeLots(input.lots.lots, input.qty, gross - input.commission, at);
+    lotOps = closeLotOps(closes, tradeId, input.lots.method, at);
+  }
+
   const positionKey = positionId(account._id, order.symbol);
-  const fields = positionFields(after, at);
+  const fields = { ...positionFields(after, at), lotsTracked: true };
   // A holding that starts from flat starts its own day-P&L clock.
   const openedAt = before.qty === 0n ? at : input.position!.openedAt;
   const positionOp: WriteOp = input.position
@@ -199,6 +224,7 @@ export function fillOps(
       },
     },
     positionOp,
+    ...lotOps,
     ...ledger.ops,
     // The sequence is checked against the version read: concurrent movements of this account's
     // cash or holds conflict here instead of overdrawing it.

@@ -11,6 +11,7 @@ import { fillCash, MAX_TRAIL_PERCENT, trailingStopPrice } from "./order_rules.ts
 import type { Security } from "../market/securities.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
+import { holdingTerm, type Lot, type RealizedGain } from "./lots.ts";
 
 /** Documents per page of the scan: large enough to keep round trips few, small enough to stream. */
 const PAGE_SIZE = 500;
@@ -355,6 +356,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       );
     }
   }
+
+  await checkLots(store, accounts, trades, amount, problems);
 
   for (const account of accounts.values()) {
     if (account.cash !== undefined && account.held > account.cash) {
@@ -961,4 +964,143 @@ function checkLinkedOrders(linked: Map<string, Order>, problems: string[]) {
       }
     }
   }
+}
+
+/**
+ * Tax lots (lots.ts): a buy's lot is its trade's quantity at its cash plus commission; a lot's
+ * remaining quantity and cost are what it opened with less what its gains rows closed, and it is
+ * open exactly while some remains; each gain is proceeds − cost, with the term its dates give; a
+ * sell's rows close exactly its quantity for exactly its cash less commission; and a position whose
+ * every share is in lots (`lotsTracked`) holds what its open lots hold. Sells from before lots
+ * have no rows and are not judged.
+ */
+async function checkLots(
+  store: Store,
+  accounts: Map<string, AccountFacts>,
+  trades: Map<string, TradeFacts>,
+  amount: (value: unknown, decimals: number, where: string, field: string) => Fixed | null,
+  problems: string[],
+) {
+  const label = (accountId: string) => accounts.get(accountId)?.label ?? `account ${accountId}`;
+  // A trade's cash and commission (the trade scan above keeps neither).
+  const cashOf = new Map<string, { gross: Fixed; commission: Fixed }>();
+  for await (const trade of scan<Trade>(store, "trades")) {
+    const gross = parseOrNull(trade.gross, CASH_DECIMALS);
+    const commission = parseOrNull(trade.commission, CASH_DECIMALS);
+    if (gross !== null && commission !== null) cashOf.set(trade._id, { gross, commission });
+  }
+  const lots = new Map<string, { lot: Lot; qty: Fixed; cost: Fixed }>();
+  const openByPosition = new Map<string, Fixed>();
+  for await (const lot of scan<Lot>(store, "lots")) {
+    const where = `${label(lot.accountId)}: lot ${lot._id}`;
+    const qty = amount(lot.qty, SCALE, where, "qty");
+    const remaining = amount(lot.remainingQty, SCALE, where, "remainingQty");
+    const cost = amount(lot.costBasis, SCALE, where, "costBasis");
+    const remainingCost = amount(lot.remainingCost, SCALE, where, "remainingCost");
+    if (qty === null || remaining === null || cost === null || remainingCost === null) continue;
+    if (!accounts.has(lot.accountId)) problems.push(`${where}: its account does not exist`);
+    if (qty <= 0n || remaining < 0n || remaining > qty) {
+      problems.push(`${where}: ${lot.remainingQty} left of ${lot.qty}`);
+    }
+    if (lot.open !== remaining > 0n) {
+      problems.push(`${where}: ${lot.open ? "open" : "closed"} with ${lot.remainingQty} left`);
+    }
+    if (lot.tradeId !== null) {
+      const trade = trades.get(lot.tradeId);
+      if (lot._id !== lot.tradeId || !trade || trade.side !== "buy") {
+        problems.push(`${where}: no buy trade ${lot.tradeId} opened it`);
+      } else if (trade.qty !== qty || !sameCost(cashOf.get(lot.tradeId), cost)) {
+        problems.push(
+          `${where}: opened with ${lot.qty} for ${lot.costBasis}, not its trade's quantity and cash plus commission`,
+        );
+      }
+    }
+    lots.set(lot._id, { lot, qty: qty - remaining, cost: cost - remainingCost });
+    if (remaining > 0n) {
+      const key = positionId(lot.accountId, lot.symbol);
+      openByPosition.set(key, (openByPosition.get(key) ?? 0n) + remaining);
+    }
+  }
+  const bySell = new Map<string, { qty: Fixed; proceeds: Fixed; label: string }>();
+  for await (const row of scan<RealizedGain>(store, "realized_gains")) {
+    const where = `${label(row.accountId)}: realized gain ${row._id}`;
+    const qty = amount(row.qty, SCALE, where, "qty");
+    const proceeds = amount(row.proceeds, SCALE, where, "proceeds");
+    const cost = amount(row.cost, SCALE, where, "cost");
+    const gain = amount(row.gain, SCALE, where, "gain");
+    if (qty === null || proceeds === null || cost === null || gain === null) continue;
+    if (row._id !== `${row.tradeId}:${row.lotId}`) {
+      problems.push(`${where}: not stored under its trade and lot`);
+    }
+    if (gain !== proceeds - cost) {
+      problems.push(
+        `${where}: gain ${row.gain} is not proceeds ${row.proceeds} − cost ${row.cost}`,
+      );
+    }
+    if (row.term !== holdingTerm(row.openedAt, row.closedAt)) {
+      problems.push(`${where}: ${row.term} term, but its dates make it the other`);
+    }
+    const lot = lots.get(row.lotId);
+    if (!lot || lot.lot.accountId !== row.accountId || lot.lot.symbol !== row.symbol) {
+      problems.push(`${where}: its lot ${row.lotId} does not exist in this holding`);
+    } else {
+      lot.qty -= qty;
+      lot.cost -= cost;
+    }
+    const trade = trades.get(row.tradeId);
+    if (!trade || trade.side !== "sell" || trade.accountId !== row.accountId) {
+      problems.push(`${where}: no sell trade ${row.tradeId} of this account closed it`);
+    }
+    const sell = bySell.get(row.tradeId) ?? { qty: 0n, proceeds: 0n, label: label(row.accountId) };
+    sell.qty += qty;
+    sell.proceeds += proceeds;
+    bySell.set(row.tradeId, sell);
+  }
+  for (const [id, { lot, qty, cost }] of lots) {
+    // What is left after subtracting every row from what the lot has closed: zero when they agree.
+    if (qty !== 0n || cost !== 0n) {
+      problems.push(
+        `${label(lot.accountId)}: lot ${id}: what it has closed differs from its gains rows by ${
+          formatFixed(qty, 0)
+        } shares and ${formatFixed(cost)} of cost`,
+      );
+    }
+  }
+  for (const [tradeId, sell] of bySell) {
+    const trade = trades.get(tradeId);
+    const cash = cashOf.get(tradeId);
+    if (!trade || trade.side !== "sell" || trade.qty === null || !cash) continue;
+    if (sell.proceeds !== cash.gross - cash.commission) {
+      problems.push(
+        `${sell.label}: trade ${tradeId} brought in ${
+          formatFixed(cash.gross - cash.commission)
+        } net of commission, but its lots' proceeds sum to ${formatFixed(sell.proceeds)}`,
+      );
+    }
+    if (sell.qty !== trade.qty) {
+      problems.push(
+        `${sell.label}: trade ${tradeId} sold ${formatFixed(trade.qty, 0)} but closed lots of ${
+          formatFixed(sell.qty, 0)
+        }`,
+      );
+    }
+  }
+  for await (const position of scan<Position>(store, "positions")) {
+    if (!position.lotsTracked) continue;
+    const held = parseOrNull(position.qty, SCALE);
+    const inLots = openByPosition.get(position._id) ?? 0n;
+    if (held !== null && held !== inLots) {
+      problems.push(
+        `${
+          label(position.accountId)
+        }: position ${position.symbol} holds ${position.qty} but its open lots ${
+          formatFixed(inLots, 0)
+        }`,
+      );
+    }
+  }
+}
+
+function sameCost(cash: { gross: Fixed; commission: Fixed } | undefined, cost: Fixed): boolean {
+  return cash !== undefined && cash.gross + cash.commission === cost;
 }

@@ -30,6 +30,7 @@ import {
 } from "./order_classes.ts";
 import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
 import { fillOps, orderFillFields } from "./fills.ts";
+import { lotsToSell, sellableNow } from "./lots.ts";
 import { currentCash } from "./ledger.ts";
 import { liveQuote, type Market, marketOpen, securityFor } from "./market.ts";
 import {
@@ -295,7 +296,8 @@ async function tryPlace(
   }
   // A marketable order takes what the quote shows; fok wants all of it or nothing, ioc ends the
   // rest at once, and day and gtc orders keep working for the rest (README, "Liquidity").
-  const shown = request.side === "buy" ? quote.askSize : quote.bidSize;
+  const lots = price === null ? null : await lotsToSell(store, account, request.side, position);
+  const shown = sellableNow(request.side === "buy" ? quote.askSize : quote.bidSize, lots);
   const fillQty = price === null ? 0n : request.qty < shown ? request.qty : shown;
   const rest = request.qty - fillQty;
   const unfilledFok = price !== null && rest > 0n && request.timeInForce === "fok";
@@ -356,6 +358,7 @@ async function tryPlace(
       price,
       commission,
       at: now,
+      lots,
     };
     order = { ...base, ...orderFillFields(input, { restHold, endRest: !restWorks }) };
     ops.push({ op: "insert", collection: "orders", doc: order }, ...fillOps(input).ops);

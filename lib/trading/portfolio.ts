@@ -108,6 +108,8 @@ export async function accountSnapshot(ctx: TradingContext, account: Account, now
       /** Working orders, and the most the account may have (open_orders.ts). */
       openOrders: open.openOrders,
       openOrderLimit: MAX_OPEN_ORDERS,
+      /** The order in which sells close tax lots (lots.ts). */
+      lotMethod: account.lotMethod ?? "fifo",
       createdAt: account.createdAt.toISOString(),
       closedAt: account.closedAt?.toISOString() ?? null,
     },

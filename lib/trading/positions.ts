@@ -92,6 +92,11 @@ export type Position = Doc & {
    */
   reservedToSell?: string;
   status: "open" | "closed";
+  /**
+   * Every share of it is in an open lot (lots.ts). Absent on positions from before lots until
+   * their next fill stores the holding as its opening lot.
+   */
+  lotsTracked?: boolean;
   /** When the current holding began (reset when the position goes flat and opens again). */
   openedAt: Date;
   updatedAt: Date;

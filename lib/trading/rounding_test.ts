@@ -18,6 +18,7 @@ import { type Account, startingCashOf } from "./accounts.ts";
 import type { Trade } from "./history.ts";
 import { checkIntegrity } from "./integrity.ts";
 import { currentCash, type LedgerEntry, ledgerEntryId } from "./ledger.ts";
+import type { RealizedGain } from "./lots.ts";
 import { liveQuote } from "./market.ts";
 import { fillCash } from "./order_rules.ts";
 import { placeOrder, type TradingContext } from "./orders.ts";
@@ -185,6 +186,16 @@ Deno.test("[rounding] the integrity check reports a sale booked at the nearest c
   const entry = await lastEntry(t, account);
   assert.equal(entry.tradeId, tradeId);
   await oneCentMore(t, entry);
+  // So does the tax lot the sale closed (lots.ts): its share of the proceeds and its gain.
+  const [row] = (await t.deps.store.find<RealizedGain>("realized_gains", {
+    where: { accountId: account._id },
+    limit: 10,
+  })).items.filter((g) => g.tradeId === tradeId);
+  const cent = parseFixed("0.01", 2);
+  await t.deps.store.update<RealizedGain>("realized_gains", row._id, {
+    proceeds: formatFixed(parseFixed(row.proceeds, 2) + cent),
+    gain: formatFixed(parseFixed(row.gain, 2) + cent),
+  });
 
   const { problems } = await checkIntegrity(t.deps.store);
   assert.equal(problems.length, 1, problems.join("\n"));

@@ -13,6 +13,7 @@ import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
 import { INTRADAY_RETENTION_MS, pruneEquityPoints, recordEquityPoints } from "./equity_history.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
+import { lotsToSell, sellableNow } from "./lots.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, marketOpen } from "./market.ts";
 import {
@@ -320,7 +321,9 @@ async function evaluate(
   ]);
   const remaining = parseFixed(order.qty, security.qtyDecimals) -
     parseFixed(order.filledQty, security.qtyDecimals);
-  const shown = order.side === "buy" ? quote.askSize : quote.bidSize;
+  const lots = await lotsToSell(store, account, order.side, position);
+  // What the quote shows, and (a sell) the lots one unit may close (lots.ts).
+  const shown = sellableNow(order.side === "buy" ? quote.askSize : quote.bidSize, lots);
   const liquid = remaining < shown ? remaining : shown;
   // A dollar order's parts together never cost (or, selling, bring in) more than its amount: a
   // later part, at a price worse than the first's, takes only what the amount still buys, and then
@@ -410,6 +413,7 @@ async function evaluate(
     price,
     commission,
     at: now,
+    lots,
   };
   const fields = { ...orderFillFields(input, { restHold }), ...(spent ? { qty: sized.qty } : {}) };
   // An entry's fill wakes or grows its exits; an exit's fill shrinks or ends its pair (legs.ts).
