@@ -22,6 +22,7 @@ import { loadSession } from "./middleware/session.ts";
 import { resolveTimeZone } from "./middleware/time_zone.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { tradingApi } from "./trading_api.ts";
+import { exportsApi } from "./exports_api.ts";
 import { apiStreamRoutes } from "./live/api_stream.ts";
 import { tradingPages } from "./trading_pages.tsx";
 import { homeRoutes } from "./home.tsx";
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/auth", authApi(deps));
   app.route("/api/admin", adminApi(deps));
   app.route("/api/stream", apiStreamRoutes(deps));
+  app.route("/api/exports", exportsApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
