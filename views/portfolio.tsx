@@ -72,7 +72,12 @@ export function HistoryPage(props: {
   return (
     <div class="page">
       <h1>History</h1>
-      <form method="get" action="/history" class="filters" aria-label="Filter the history">
+      <form
+        method="get"
+        action="/history"
+        class="filters compact"
+        aria-label="Filter the history"
+      >
         <FormError state={props.state} />
         <Field
           label="Symbol (fills)"
@@ -90,7 +95,7 @@ export function HistoryPage(props: {
           options={TYPE_OPTIONS}
         />
         <Field label="From (UTC)" name="from" type="date" state={state} required={false} />
-        <Field label="To (UTC, inclusive)" name="to" type="date" state={state} required={false} />
+        <Field label="Through (UTC)" name="to" type="date" state={state} required={false} />
         <div class="actions">
           <button type="submit">Filter</button>
           {filtered && <a href="/history">Clear</a>}
