@@ -63,6 +63,7 @@ const ACTIONS: Record<AuditAction, true> = {
   "order.cancelled": true,
   "order.replaced": true,
   "order.expired": true,
+  "export.downloaded": true,
 };
 
 /** Every audit action, for the audit log's filter. */

@@ -81,4 +81,5 @@ export type AuditAction =
   | "order.filled"
   | "order.cancelled"
   | "order.replaced"
-  | "order.expired";
+  | "order.expired"
+  | "export.downloaded";

@@ -23,6 +23,7 @@ import { resolveTimeZone } from "./middleware/time_zone.ts";
 import { settingsRoutes } from "./settings.tsx";
 import { tradingApi } from "./trading_api.ts";
 import { portfolioApi } from "./performance.tsx";
+import { exportsApi } from "./exports_api.ts";
 import { apiStreamRoutes } from "./live/api_stream.ts";
 import { tradingPages } from "./trading_pages.tsx";
 import { homeRoutes } from "./home.tsx";
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/admin", adminApi(deps));
   app.route("/api/stream", apiStreamRoutes(deps));
   app.route("/api/portfolio", portfolioApi(deps));
+  app.route("/api/exports", exportsApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));

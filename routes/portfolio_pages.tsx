@@ -8,7 +8,6 @@ import { reservedOf } from "../lib/trading/open_orders.ts";
 import { type Position, positionId } from "../lib/trading/positions.ts";
 import type { FormState } from "../views/form.tsx";
 import { setFlash } from "./middleware/flash.ts";
-import { z } from "zod";
 import { formatFixed, mulFixed, parseFixed, SCALE, sumFixed } from "../lib/money.ts";
 import {
   holdingTerm,
@@ -21,12 +20,13 @@ import {
 } from "../lib/trading/lots.ts";
 import { PositionLotsPage, RealizedGainsPage } from "../views/lots.tsx";
 import { realizedGainsQuery } from "./lots_schemas.ts";
-import { listTrades } from "../lib/trading/history.ts";
-import { listLedger } from "../lib/trading/ledger.ts";
+import { listAccountTrades, listCashActivity, type TimeRange } from "../lib/trading/history.ts";
+import { dayRange, parseDay } from "../lib/trading/exports.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import {
   ClosePositionForm,
   ClosePositionPage,
+  type HistoryFilter,
   HistoryPage,
   PositionsPage,
 } from "../views/portfolio.tsx";
@@ -34,16 +34,15 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost } from "./request.ts";
+import { historyPageQuery } from "./trading_schemas.ts";
 import { noStore } from "./middleware/no_store.ts";
-import { sparksOf, tradingPageContext } from "./trading_context.ts";
+import { sparksOf, tradingPageContext, withoutBlanks } from "./trading_context.ts";
 import { provideSparks } from "../views/chart.tsx";
 import { liveAddress } from "./live/page_stream.tsx";
 
 const PAGE_SIZE = 25;
 /** A position page lists at most this many open lots, oldest first. */
 const LOTS_SHOWN = 100;
-const cursor = z.string().max(500).optional();
-const historyQuery = z.object({ tradesCursor: cursor, cashCursor: cursor });
 
 export function positionRoutes(deps: AppDeps) {
   const pages = tradingPageContext(deps);
@@ -155,40 +154,67 @@ export function historyRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use(requireUser, noStore)
     .get("/", async (c) => {
-      const query = parseInput(historyQuery, c.req.query());
-      const account = await pages.account(c);
-      const [trades, ledger] = await Promise.all([
-        listTrades(deps.store, pages.userId(c), PAGE_SIZE, query.tradesCursor),
-        listLedger(deps.store, account._id, PAGE_SIZE, query.cashCursor),
-      ]);
-      // Each list pages on its own; a link keeps the other list where it is.
-      const href = (params: Record<string, string | null | undefined>) => {
-        const search = new URLSearchParams(
-          Object.entries(params).filter((e): e is [string, string] => !!e[1]),
-        );
-        return search.size ? `/history?${search}` : "/history";
+      const values = withoutBlanks(c.req.query());
+      // The filters as typed, carried by every link of the page (pages, downloads).
+      const filter: HistoryFilter = {
+        symbol: values.symbol && normalizeSymbol(values.symbol),
+        type: values.type,
+        from: values.from,
+        to: values.to,
       };
-      return renderView(c, {
-        page: (
-          <HistoryPage
-            trades={trades.items}
-            ledger={ledger.items}
-            tradesPages={{
-              newer: query.tradesCursor ? href({ cashCursor: query.cashCursor }) : undefined,
-              older: trades.nextCursor
-                ? href({ tradesCursor: trades.nextCursor, cashCursor: query.cashCursor })
-                : undefined,
-            }}
-            cashPages={{
-              newer: query.cashCursor ? href({ tradesCursor: query.tradesCursor }) : undefined,
-              older: ledger.nextCursor
-                ? href({ tradesCursor: query.tradesCursor, cashCursor: ledger.nextCursor })
-                : undefined,
-            }}
-          />
-        ),
-        title: "History",
-      });
+      const account = await pages.account(c);
+      try {
+        const query = parseInput(historyPageQuery, values);
+        const range = historyRange(query.from, query.to);
+        const [trades, ledger] = await Promise.all([
+          listAccountTrades(
+            deps.store,
+            account._id,
+            { symbol: filter.symbol, range },
+            PAGE_SIZE,
+            query.tradesCursor,
+          ),
+          listCashActivity(
+            deps.store,
+            account._id,
+            { type: query.type || undefined, range },
+            PAGE_SIZE,
+            query.cashCursor,
+          ),
+        ]);
+        // Each list pages on its own; a link keeps the other list where it is.
+        const href = (cursors: Record<string, string | null | undefined>) =>
+          historyHref({ ...filter, ...cursors });
+        return renderView(c, {
+          page: (
+            <HistoryPage
+              filter={filter}
+              trades={trades.items}
+              ledger={ledger.items}
+              tradesPages={{
+                newer: query.tradesCursor ? href({ cashCursor: query.cashCursor }) : undefined,
+                older: trades.nextCursor
+                  ? href({ tradesCursor: trades.nextCursor, cashCursor: query.cashCursor })
+                  : undefined,
+              }}
+              cashPages={{
+                newer: query.cashCursor ? href({ tradesCursor: query.tradesCursor }) : undefined,
+                older: ledger.nextCursor
+                  ? href({ tradesCursor: query.tradesCursor, cashCursor: ledger.nextCursor })
+                  : undefined,
+              }}
+            />
+          ),
+          title: "History",
+        });
+      } catch (err) {
+        const { state, status } = formFailure(c, err, values);
+        return renderView(c, {
+          page: <HistoryPage filter={filter} trades={[]} ledger={[]} state={state} />,
+          title: "History",
+          status,
+        });
+      }
     })
     .get("/gains", async (c) => {
       const now = new Date();
@@ -235,4 +261,24 @@ export function historyRoutes(deps: AppDeps) {
         title: `Realized gains ${query.year}`,
       });
     });
+}
+
+/** The history page's address with these filters and cursors (empty ones left out). */
+function historyHref(params: Record<string, string | null | undefined>): string {
+  const search = new URLSearchParams(
+    Object.entries(params).filter((e): e is [string, string] => !!e[1]),
+  );
+  return search.size ? `/history?${search}` : "/history";
+}
+
+/** The filter's days (UTC, both included) as a time range; either end may be open. */
+function historyRange(from?: string, to?: string): TimeRange {
+  if (from && to) {
+    const { gte, lt } = dayRange(from, to);
+    return { gte, lt };
+  }
+  return {
+    gte: from ? parseDay(from)! : undefined,
+    lt: to ? new Date(parseDay(to)!.getTime() + 86_400_000) : undefined,
+  };
 }

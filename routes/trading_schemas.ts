@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { TIMEFRAME_NAMES } from "../lib/market/bars.ts";
 import { HISTORY_PERIODS, HISTORY_TIMEFRAMES } from "../lib/trading/equity_history.ts";
+import { parseDay } from "../lib/trading/exports.ts";
+import { LEDGER_ENTRY_TYPES } from "../lib/trading/ledger.ts";
 
 /** Amounts arrive as decimal strings or JSON numbers; lib/money.ts judges them exactly. */
 const amount = z.union([z.string().max(40, "Too long."), z.number()]);
@@ -123,4 +125,29 @@ export const performanceQuery = z.object({
     error: "Use one of 1W, 1M, 3M, 1Y, all.",
   }).default("1M"),
   benchmark: z.string().trim().min(1, "Choose a symbol.").max(20, "Unknown symbol.").default("SPY"),
+});
+
+/** A calendar day, `YYYY-MM-DD` (lib/trading/exports.ts parseDay). */
+const day = z.string().max(10, "Use a date like 2026-01-31.").refine(
+  (v) => parseDay(v) !== null,
+  "Use a date like 2026-01-31.",
+);
+
+/** GET /api/exports/*.csv: a range of whole UTC days, both included, of one of the user's accounts. */
+export const exportQuery = z.object({
+  from: day.optional(),
+  to: day.optional(),
+  accountId: z.string().max(100).optional(),
+});
+
+/** /history: its filters (symbol for fills, type for cash activity, days for both) and pages. */
+export const historyPageQuery = z.object({
+  symbol: z.string().trim().max(20, "Unknown symbol.").optional(),
+  type: z.union([z.enum(LEDGER_ENTRY_TYPES), z.literal("")], {
+    error: "Choose a type from the list.",
+  }).optional(),
+  from: z.union([day, z.literal("")]).optional(),
+  to: z.union([day, z.literal("")]).optional(),
+  tradesCursor: z.string().max(500).optional(),
+  cashCursor: z.string().max(500).optional(),
 });

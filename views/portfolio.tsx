@@ -1,5 +1,5 @@
 /** The positions page and the history page (fills and cash activity). */
-import type { LedgerEntry } from "../lib/trading/ledger.ts";
+import { LEDGER_ENTRY_TYPES, type LedgerEntry } from "../lib/trading/ledger.ts";
 import type { Trade } from "../lib/trading/history.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
 import { AccountFigures, POSITIONS_FIGURES, type Snapshot } from "./dashboard.tsx";
@@ -38,64 +38,128 @@ export function PositionsPage(
   );
 }
 
+/** The history page's filters as typed (the days are UTC, both included). */
+export type HistoryFilter = { symbol?: string; type?: string; from?: string; to?: string };
+
+const TYPE_OPTIONS = [
+  ["", "Any type"],
+  ...LEDGER_ENTRY_TYPES.map((t) => [t, t] as const),
+] as const;
+
+const DOWNLOADS = [
+  ["orders", "Orders"],
+  ["fills", "Fills"],
+  ["activities", "Cash activity"],
+  ["realized-gains", "Realized gains"],
+] as const;
+
 export function HistoryPage(props: {
+  filter: HistoryFilter;
   trades: Trade[];
   ledger: LedgerEntry[];
-  tradesPages: { newer?: string; older?: string };
-  cashPages: { newer?: string; older?: string };
+  tradesPages?: { newer?: string; older?: string };
+  cashPages?: { newer?: string; older?: string };
+  state?: FormState;
 }) {
+  const filtered = Object.values(props.filter).some(Boolean);
+  const state = { ...props.state, values: { ...props.filter, ...props.state?.values } };
+  // The downloads cover the chosen days; without them, the account's whole life (README, Exports).
+  const range = new URLSearchParams(
+    Object.entries({ from: props.filter.from, to: props.filter.to }).filter((
+      e,
+    ): e is [string, string] => !!e[1]),
+  );
   return (
     <div class="page">
       <h1>History</h1>
       <p>
         <a href="/history/gains">Realized gains by tax lot</a>
       </p>
+      <form
+        method="get"
+        action="/history"
+        class="filters compact"
+        aria-label="Filter the history"
+      >
+        <FormError state={props.state} />
+        <Field
+          label="Symbol (fills)"
+          name="symbol"
+          state={state}
+          required={false}
+          maxlength={20}
+          autocomplete="off"
+        />
+        <Field
+          label="Type (cash)"
+          name="type"
+          state={state}
+          required={false}
+          options={TYPE_OPTIONS}
+        />
+        <Field label="From (UTC)" name="from" type="date" state={state} required={false} />
+        <Field label="Through (UTC)" name="to" type="date" state={state} required={false} />
+        <div class="actions">
+          <button type="submit">Filter</button>
+          {filtered && <a href="/history">Clear</a>}
+        </div>
+      </form>
+      <nav class="downloads" aria-label="Download CSV">
+        Download CSV:{" "}
+        {DOWNLOADS.map(([kind, label]) => (
+          <a href={`/api/exports/${kind}.csv${range.size ? `?${range}` : ""}`} download>
+            {label}
+          </a>
+        ))}
+      </nav>
       <section aria-labelledby="fills-h">
         <h2 id="fills-h">Fills</h2>
-        {props.trades.length === 0 ? <p class="muted">No fills yet.</p> : (
-          <Scroll label="Fills">
-            <table class="data cards">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Symbol</th>
-                  <th>Side</th>
-                  <th class="num">Qty</th>
-                  <th class="num">Price</th>
-                  <th class="num">Value</th>
-                  <th class="num">Commission</th>
-                  <th class="num">Realized P&amp;L</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.trades.map((t) => (
+        {props.trades.length === 0
+          ? <p class="muted">{filtered ? "No fills match." : "No fills yet."}</p>
+          : (
+            <Scroll label="Fills">
+              <table class="data cards">
+                <thead>
                   <tr>
-                    <td class="wide" data-label="Time">
-                      <Time at={t.executedAt} />
-                    </td>
-                    <th scope="row">
-                      <a href={tradeHref(t.symbol)}>{t.symbol}</a>
-                    </th>
-                    <td data-label="Side">{t.side.toUpperCase()}</td>
-                    <td class="num" data-label="Qty">{quantity(t.qty)}</td>
-                    <td class="num" data-label="Price">{price(t.price)}</td>
-                    <td class="num" data-label="Amount">{usd(t.gross)}</td>
-                    <td class="num" data-label="Commission">{usd(t.commission)}</td>
-                    <td class="num" data-label="Realized P&L">
-                      {t.realizedPnl === null ? "—" : <Pnl amount={t.realizedPnl} />}
-                    </td>
+                    <th>Time</th>
+                    <th>Symbol</th>
+                    <th>Side</th>
+                    <th class="num">Qty</th>
+                    <th class="num">Price</th>
+                    <th class="num">Value</th>
+                    <th class="num">Commission</th>
+                    <th class="num">Realized P&amp;L</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </Scroll>
-        )}
-        <Pager {...props.tradesPages} label="Fill pages" />
+                </thead>
+                <tbody>
+                  {props.trades.map((t) => (
+                    <tr>
+                      <td class="wide" data-label="Time">
+                        <Time at={t.executedAt} />
+                      </td>
+                      <th scope="row">
+                        <a href={tradeHref(t.symbol)}>{t.symbol}</a>
+                      </th>
+                      <td data-label="Side">{t.side.toUpperCase()}</td>
+                      <td class="num" data-label="Qty">{quantity(t.qty)}</td>
+                      <td class="num" data-label="Price">{price(t.price)}</td>
+                      <td class="num" data-label="Amount">{usd(t.gross)}</td>
+                      <td class="num" data-label="Commission">{usd(t.commission)}</td>
+                      <td class="num" data-label="Realized P&L">
+                        {t.realizedPnl === null ? "—" : <Pnl amount={t.realizedPnl} />}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          )}
+        {props.tradesPages && <Pager {...props.tradesPages} label="Fill pages" />}
       </section>
       <section aria-labelledby="cash-h">
         <h2 id="cash-h">Cash activity</h2>
         {props.ledger.length === 0
-          ? <p class="muted">No cash activity yet.</p>
+          ? <p class="muted">{filtered ? "No cash activity matches." : "No cash activity yet."}</p>
           : (
             <Scroll label="Cash activity">
               <table class="data cards">
@@ -126,7 +190,7 @@ export function HistoryPage(props: {
               </table>
             </Scroll>
           )}
-        <Pager {...props.cashPages} label="Cash activity pages" />
+        {props.cashPages && <Pager {...props.cashPages} label="Cash activity pages" />}
       </section>
     </div>
   );

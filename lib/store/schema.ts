@@ -55,6 +55,8 @@ export const SCHEMA = {
     /** Day orders that reach their session's close. */
     { fields: { open: 1, expiresAt: 1 } },
     { fields: { accountId: 1, clientOrderId: 1 }, unique: true },
+    /** The orders export (lib/trading/exports.ts): one account's orders placed in a date range. */
+    { fields: { accountId: 1, placedAt: -1 } },
   ],
   positions: [
     { fields: { userId: 1 } },
@@ -73,6 +75,8 @@ export const SCHEMA = {
      * index write per fill; without it the day's fills could only be found by reading them all.
      */
     { fields: { executedAt: -1 } },
+    /** The history page's fills of one symbol, newest first, within a date range. */
+    { fields: { accountId: 1, symbol: 1, executedAt: -1 } },
   ],
   /**
    * Tax lots (lib/trading/lots.ts): `_id` is the buy's trade id. A sell reads a position's open lots
@@ -120,6 +124,13 @@ export const SCHEMA = {
   cash_ledger: [
     { fields: { accountId: 1, seq: -1 } },
     { fields: { userId: 1, at: -1 } },
+    /**
+     * One account's cash activity in a date range (the history page, the activities export), and
+     * of one type (deposits, say) without reading the far more numerous fills. Entries are only
+     * ever inserted, so these cost two index writes per entry and nothing later.
+     */
+    { fields: { accountId: 1, at: -1 } },
+    { fields: { accountId: 1, type: 1, at: -1 } },
   ],
   /**
    * Each account's order events, numbered by the account's `eventSeq` (lib/trading/events.ts);

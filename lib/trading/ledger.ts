@@ -9,7 +9,8 @@ import { type Fixed, formatFixed, parseFixed } from "../money.ts";
 import type { Account } from "./accounts.ts";
 
 /** What moved the cash. */
-export type LedgerEntryType = "deposit" | "fill" | "commission" | "adjustment";
+export const LEDGER_ENTRY_TYPES = ["deposit", "fill", "commission", "adjustment"] as const;
+export type LedgerEntryType = typeof LEDGER_ENTRY_TYPES[number];
 
 /** The entry's id: zero-padded so ids sort in sequence order too. */
 export function ledgerEntryId(accountId: string, seq: number): string {
