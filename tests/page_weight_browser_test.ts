@@ -22,6 +22,7 @@ const PAGES = [
   "/positions",
   "/history",
   "/history/gains",
+  "/performance",
   "/positions/AAPL",
   "/watchlist",
   "/settings",

@@ -31,6 +31,7 @@ const AXE_PAGES = [
   "/positions/close?symbol=AAPL",
   "/positions/AAPL",
   "/history/gains",
+  "/performance",
   "/settings",
 ];
 
