@@ -13,6 +13,7 @@ import { SecurityCatalog, seedSecurities } from "../lib/market/securities.ts";
 import { formatFixed, parseFixed } from "../lib/money.ts";
 import { openKvStore } from "../lib/store/kv.ts";
 import type { Account } from "../lib/trading/accounts.ts";
+import { lotsToSell } from "../lib/trading/lots.ts";
 import { type EquityPoint, pointId } from "../lib/trading/equity_history.ts";
 import type { Position } from "../lib/trading/positions.ts";
 import { runLoad } from "./bench_lib.ts";
@@ -103,6 +104,10 @@ async function seed(file: string) {
     for (let n = 0; n < PORTFOLIO.fills; n++) {
       const at = new Date(opened.getTime() + n * step);
       const side = n % 2 === 0 ? "buy" : "sell";
+      // A sell closes the open lots placing would read (lots.ts), oldest first.
+      if (side === "sell") {
+        book.lots = (await lotsToSell(store, book.account, "sell", book.position))!.lots;
+      }
       const unit = marketFillUnit(
         book,
         side,
