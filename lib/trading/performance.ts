@@ -131,7 +131,9 @@ function moneyWeighted(series: EquitySample[], values: number[], flows: Flow[]):
 }
 
 function pct(x: number): string {
-  return (x * 100).toFixed(2);
+  const text = (x * 100).toFixed(2);
+  // A loss smaller than half a basis point rounds to zero, not to "-0.00".
+  return text === "-0.00" ? "0.00" : text;
 }
 
 /** A benchmark's daily closes over [from, to], from the market data provider. */

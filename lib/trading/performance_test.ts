@@ -68,6 +68,12 @@ Deno.test("[performance] the statistics of a hand-computed series", () => {
   assert.equal(p.volatility, "250.99");
   assert.equal(p.benchmark.return, "2.00");
   assert.equal(p.days, 3);
+  // A loss that rounds to nothing is shown as none, not as "-0.00".
+  const flat = performanceOf([sample(0, "100000"), sample(1, "99999.99")], [], {
+    symbol: "SPY",
+    closes: [],
+  });
+  assert.equal(flat.timeWeightedReturn, "0.00");
 });
 
 Deno.test("[performance] a deposit is not a gain for the time-weighted return; the money-weighted one weighs it", () => {
