@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { testApp } from "../../routes/testing.ts";
 import { parseFixed } from "../money.ts";
-import { type Account, activeAccount, openAccountOps } from "./accounts.ts";
+import { type Account, activeAccount, openAccountOps, resetDemoAccount } from "./accounts.ts";
 import { allocationOf } from "./allocation.ts";
 import {
   type EquityPoint,
@@ -192,4 +192,44 @@ Deno.test("[allocation] asset classes, sectors and positions add up to equity", 
   assert.ok(allocation.bySector.some((s) => s.name === "Information Technology"));
   assert.ok(allocation.bySector.some((s) => s.name === "Energy"));
   assert.equal(allocation.byPosition[0].name, "Cash", "largest first");
+});
+
+Deno.test("[equity history] a reset starts a new history; the closed account keeps its own", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  const first = await trader(t, "u1", new Date(NOW.getTime() - DAY));
+  await placeOrder(
+    ctx,
+    "u1",
+    {
+      symbol: "AAPL",
+      side: "buy",
+      type: "market",
+      timeInForce: "day",
+      qty: 100,
+    },
+    {},
+    NOW,
+  );
+  await recordEquityPoints(ctx, NOW);
+  const origin = { ip: "127.0.0.1", userAgent: "test" };
+  const current = (await t.deps.store.get<Account>("accounts", first._id))!;
+  const second = await resetDemoAccount(t.deps.store, current, "50000", origin, NOW);
+  const later = new Date(NOW.getTime() + 10 * 60_000);
+  await recordEquityPoints(ctx, later);
+
+  const closed = (await t.deps.store.get<Account>("accounts", first._id))!;
+  const old = await equitySeries(ctx, closed, "1W", "5Min", later);
+  // The closed account: its opening and its point before the reset, nothing after, no "now".
+  assert.deepEqual(old.map((p) => p.at.toISOString()), [
+    first.createdAt.toISOString(),
+    "2026-06-02T15:00:00.000Z",
+  ]);
+  const fresh = await equitySeries(ctx, second, "1W", "5Min", later);
+  // The new account starts at its own opening with its own starting cash: the reset is not a loss.
+  assert.equal(fresh[0].at.toISOString(), second.createdAt.toISOString());
+  assert.equal(historyJson(fresh, "5Min").baseValue, "50000.00");
+  assert.ok(fresh.every((p) => p.equity === parseFixed("50000", 2)), "cash only, unchanged");
+  const performance = performanceOf(fresh, [], { symbol: "SPY", closes: [] });
+  assert.equal(performance.timeWeightedReturn, "0.00");
 });
