@@ -76,9 +76,12 @@ export async function openPage(
   });
   page.on("pageerror", (error) => opened.pageErrors.push(error.message));
   page.on("requestfailed", (request) => {
-    // A live page's stream stays open until the page is left, which aborts it: not a failure.
-    const stream = new URL(request.url()).pathname === "/live";
-    if (stream && request.failure()?.errorText === "net::ERR_ABORTED") return;
+    // A live page's stream stays open until the page is left, which aborts it; an asset still
+    // loading when a click leaves the page is aborted the same way. Neither is a failure (a server
+    // that fails them answers with a status, which the response handler below reports).
+    const { pathname } = new URL(request.url());
+    const leftBehind = pathname === "/live" || pathname.startsWith("/static/");
+    if (leftBehind && request.failure()?.errorText === "net::ERR_ABORTED") return;
     opened.failedRequests.push(
       `${request.method()} ${request.url()}: ${request.failure()?.errorText}`,
     );
