@@ -2,6 +2,7 @@
 import type { LotMethod } from "../lib/trading/lots.ts";
 import { LOT_METHOD_LABELS } from "../lib/trading/lots.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
+import { PositionFigures } from "./portfolio.tsx";
 import { Pager, Pnl, price, quantity, Scroll, Time, tradeHref, usd } from "./trading.tsx";
 
 const TERM_LABELS = { short: "Short term", long: "Long term" } as const;
@@ -27,26 +28,7 @@ export function PositionLotsPage(props: {
   return (
     <div class="page">
       <h1>{p.symbol} position</h1>
-      <dl class="stats card">
-        <div>
-          <dt>Quantity</dt>
-          <dd>{quantity(p.qty)}</dd>
-        </div>
-        <div>
-          <dt>Avg price</dt>
-          <dd>{price(p.avgEntryPrice)}</dd>
-        </div>
-        <div>
-          <dt>Market value</dt>
-          <dd>{usd(p.marketValue)}</dd>
-        </div>
-        <div>
-          <dt>Unrealized P&amp;L</dt>
-          <dd>
-            <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
-          </dd>
-        </div>
-      </dl>
+      <PositionFigures position={p} price="average" class="card" />
       <section aria-labelledby="lots-h">
         <h2 id="lots-h">Open lots</h2>
         <p class="muted">

@@ -41,7 +41,7 @@ export function PerformancePage(props: PerformancePageProps) {
       </section>
       <section class="card">
         <h2>Over this period</h2>
-        <dl class="stats">
+        <dl class="stats perf-stats">
           <Stat label="Return (time-weighted)" value={p.timeWeightedReturn} />
           <Stat label="Return (money-weighted)" value={p.moneyWeightedReturn} />
           <Stat label={`${p.benchmark.symbol} over the same days`} value={p.benchmark.return} />

@@ -212,26 +212,7 @@ export function ClosePositionPage(props: {
       <h1>Close {p.symbol}</h1>
       <section class="card" aria-labelledby="close-h">
         <h2 id="close-h">Your position</h2>
-        <dl class="stats">
-          <div>
-            <dt>Quantity</dt>
-            <dd>{quantity(p.qty)}</dd>
-          </div>
-          <div>
-            <dt>Last</dt>
-            <dd>{price(p.lastPrice)}</dd>
-          </div>
-          <div>
-            <dt>Market value</dt>
-            <dd>{usd(p.marketValue)}</dd>
-          </div>
-          <div>
-            <dt>Unrealized P&amp;L</dt>
-            <dd>
-              <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
-            </dd>
-          </div>
-        </dl>
+        <PositionFigures position={p} price="last" />
         <ClosePositionForm position={p} reserved={props.reserved} state={props.state} />
       </section>
     </div>
@@ -273,5 +254,37 @@ export function ClosePositionForm(
         <a href="/positions">Keep it</a>
       </div>
     </HxForm>
+  );
+}
+
+/**
+ * A position's figures in a few words: quantity, a price (the last, or what was paid on average),
+ * market value and unrealized P&L. The close page and the position page show the same.
+ */
+export function PositionFigures(
+  props: { position: PositionView; price: "last" | "average"; class?: string },
+) {
+  const p = props.position;
+  return (
+    <dl class={props.class ? `stats ${props.class}` : "stats"}>
+      <div>
+        <dt>Quantity</dt>
+        <dd>{quantity(p.qty)}</dd>
+      </div>
+      <div>
+        <dt>{props.price === "last" ? "Last" : "Avg price"}</dt>
+        <dd>{price(props.price === "last" ? p.lastPrice : p.avgEntryPrice)}</dd>
+      </div>
+      <div>
+        <dt>Market value</dt>
+        <dd>{usd(p.marketValue)}</dd>
+      </div>
+      <div>
+        <dt>Unrealized P&amp;L</dt>
+        <dd>
+          <Pnl amount={p.unrealizedPnl} percent={p.unrealizedPnlPercent} />
+        </dd>
+      </div>
+    </dl>
   );
 }
