@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { audit } from "../lib/audit.ts";
 import { csvStream } from "../lib/csv.ts";
 import { notFound } from "../lib/errors.ts";
-import { ensureActiveAccount, ownAccount } from "../lib/trading/accounts.ts";
+import { requestedAccount } from "../lib/trading/accounts.ts";
 import {
   dayRange,
   EXPORT_HEADERS,
@@ -32,9 +32,12 @@ export function exportsApi(deps: AppDeps) {
       }
       const query = parseInput(exportQuery, c.req.query());
       const userId = c.get("user")!._id;
-      const account = query.accountId
-        ? await ownAccount(store, userId, query.accountId)
-        : await ensureActiveAccount(store, userId, deps.trading.settings.startingCash);
+      const account = await requestedAccount(
+        store,
+        userId,
+        query.accountId,
+        deps.trading.settings.startingCash,
+      );
       // Without a range: everything from the day the account opened up to today.
       const to = query.to ?? isoDay(new Date());
       const opened = isoDay(account.createdAt);

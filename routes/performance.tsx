@@ -6,7 +6,7 @@ import { type Context, Hono } from "hono";
 import { AppError } from "../lib/errors.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import { allocationOf } from "../lib/trading/allocation.ts";
-import { type Account, ensureActiveAccount, ownAccount } from "../lib/trading/accounts.ts";
+import { type Account, requestedAccount } from "../lib/trading/accounts.ts";
 import { defaultTimeframe, equitySeries, historyJson } from "../lib/trading/equity_history.ts";
 import { accountPerformance } from "../lib/trading/performance.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -21,10 +21,12 @@ import { historyQuery, performanceQuery } from "./trading_schemas.ts";
 
 /** The account a request names (404 when it is not the user's), else the active one. */
 function requestAccount(deps: AppDeps, c: Context<AppEnv>, accountId?: string): Promise<Account> {
-  const userId = c.get("user")!._id;
-  return accountId
-    ? ownAccount(deps.store, userId, accountId)
-    : ensureActiveAccount(deps.store, userId, deps.trading.settings.startingCash);
+  return requestedAccount(
+    deps.store,
+    c.get("user")!._id,
+    accountId,
+    deps.trading.settings.startingCash,
+  );
 }
 
 function benchmarkOf(deps: AppDeps, symbol: string) {

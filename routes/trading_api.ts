@@ -11,6 +11,7 @@ import {
   confirmReset,
   ensureActiveAccount,
   ownAccount,
+  requestedAccount,
   resetDemoAccount,
   userAccounts,
 } from "../lib/trading/accounts.ts";
@@ -70,6 +71,9 @@ export function tradingApi(deps: AppDeps) {
   const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
   const account = (c: Context<AppEnv>) =>
     ensureActiveAccount(store, userId(c), ctx.settings.startingCash);
+  /** The account `?accountId=` names (404 when not the user's), else the active one. */
+  const named = (c: Context<AppEnv>, accountId: string | undefined) =>
+    requestedAccount(store, userId(c), accountId, ctx.settings.startingCash);
 
   return new Hono<AppEnv>()
     .get("/clock", (c) => c.json(clockJson(ctx.market.clock, new Date())))
@@ -191,8 +195,7 @@ export function tradingApi(deps: AppDeps) {
       return c.json({ results: await closeAllPositions(ctx, userId(c), query, origin(c)) });
     })
     .get("/positions", requireUser, async (c) => {
-      const accountId = c.req.query("accountId");
-      const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
+      const target = await named(c, c.req.query("accountId"));
       return c.json({ positions: (await accountSnapshot(ctx, target)).positions });
     })
     .get("/trades", requireUser, async (c) => {
@@ -202,9 +205,7 @@ export function tradingApi(deps: AppDeps) {
     })
     .get("/realized-gains", requireUser, async (c) => {
       const query = parseInput(realizedGainsQuery, c.req.query());
-      const target = query.accountId
-        ? await ownAccount(store, userId(c), query.accountId)
-        : await account(c);
+      const target = await named(c, query.accountId);
       const { page, totals } = await realizedGains(
         store,
         target._id,
@@ -224,8 +225,7 @@ export function tradingApi(deps: AppDeps) {
     })
     .get("/activities", requireUser, async (c) => {
       const query = parseInput(listQuery, c.req.query());
-      const accountId = c.req.query("accountId");
-      const target = accountId ? await ownAccount(store, userId(c), accountId) : await account(c);
+      const target = await named(c, c.req.query("accountId"));
       const page = await listLedger(store, target._id, query.limit, query.cursor);
       return c.json({ activities: page.items.map(ledgerEntryJson), nextCursor: page.nextCursor });
     })

@@ -109,6 +109,21 @@ export async function ownAccount(
   return account;
 }
 
+/**
+ * The account a request names by `accountId` (404 when it is not the user's), else the user's
+ * active one, opened on first use.
+ */
+export async function requestedAccount(
+  store: Store,
+  userId: string,
+  accountId: string | undefined,
+  startingCash: string,
+): Promise<Account> {
+  return accountId
+    ? await ownAccount(store, userId, accountId)
+    : await ensureActiveAccount(store, userId, startingCash);
+}
+
 /** Every account of the user, the active one first. */
 export async function userAccounts(store: Store, userId: string): Promise<Account[]> {
   const page = await store.find<Account>("accounts", { where: { userId }, limit: 100 });

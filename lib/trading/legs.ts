@@ -105,7 +105,7 @@ export function linkedChangesOf(
 
   for (const leg of related) {
     if (leg.parentId !== after._id || !leg.open) continue;
-    if (endedUnfilled && after.status !== "filled") {
+    if (endedUnfilled) {
       // The parent ended (cancelled, expired, rejected): its exits not yet filled end with it,
       // the shares already bought stay in the position.
       push(leg, siblingCancelled(now, "parent_ended"));

@@ -12,7 +12,7 @@
  * A pair sells the same shares, so only its take-profit reserves them (open_orders.ts footprint).
  */
 import { AppError } from "../errors.ts";
-import { type Fixed, formatFixed, parseFixed, SCALE } from "../money.ts";
+import { type Fixed, formatFixed, parseFixed } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import type { OrderRequest } from "./order_rules.ts";
 
@@ -213,16 +213,6 @@ export function legRequests(
     });
   }
   return legs;
-}
-
-/** A leg's role from its type: a pair's take-profit is its limit order. */
-export function legRole(order: { type: string }): LegRole {
-  return order.type === "limit" ? "take_profit" : "stop_loss";
-}
-
-/** Whole units of a quantity string (legs of shares are whole; crypto's keep their decimals). */
-export function qtyOf(qty: string): Fixed {
-  return parseFixed(qty, SCALE);
 }
 
 const CLASS_NAMES: Record<OrderClass, string> = {
