@@ -4,6 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import { AppError } from "../lib/errors.ts";
+import { formatFixed } from "../lib/money.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import { allocationOf } from "../lib/trading/allocation.ts";
 import { type Account, requestedAccount } from "../lib/trading/accounts.ts";
@@ -73,7 +74,7 @@ export function portfolioApi(deps: AppDeps) {
         ...performance,
         benchmarkSeries: benchmarkSeries.map((p) => ({
           t: p.at.toISOString(),
-          value: p.value.toFixed(2),
+          value: formatFixed(p.value),
         })),
       });
     })

@@ -6,7 +6,7 @@
 import type { Allocation, Slice } from "../lib/trading/allocation.ts";
 import type { EquitySample } from "../lib/trading/equity_history.ts";
 import type { BenchmarkPoint, Performance } from "../lib/trading/performance.ts";
-import { formatFixed } from "../lib/money.ts";
+import { type Fixed, formatFixed } from "../lib/money.ts";
 import { percent, trend, usd } from "./trading.tsx";
 
 export const PERFORMANCE_PERIODS = ["1W", "1M", "3M", "1Y", "all"] as const;
@@ -105,7 +105,8 @@ const H = 200;
 
 /** Equity (a line) and the benchmark (dashed) on one dollar scale, with the numbers as a table. */
 function EquityChart(props: PerformancePageProps) {
-  const equity = props.series.map((s) => ({ at: s.at, value: Number(formatFixed(s.equity)) }));
+  // Dollars stay fixed-point for the labels; only the drawing's coordinates are doubles.
+  const equity = props.series.map((s) => ({ at: s.at, value: s.equity }));
   const bench = props.benchmarkSeries;
   const all = [...equity, ...bench];
   if (equity.length < 2) {
@@ -118,11 +119,12 @@ function EquityChart(props: PerformancePageProps) {
   }
   const t0 = Math.min(...all.map((p) => p.at.getTime()));
   const t1 = Math.max(...all.map((p) => p.at.getTime()));
-  const lo = Math.min(...all.map((p) => p.value));
-  const hi = Math.max(...all.map((p) => p.value));
+  const lo = all.reduce((m, p) => p.value < m ? p.value : m, all[0].value);
+  const hi = all.reduce((m, p) => p.value > m ? p.value : m, all[0].value);
+  const [low, span] = [Number(formatFixed(lo)), Number(formatFixed(hi - lo))];
   const x = (at: Date) => ((at.getTime() - t0) / Math.max(1, t1 - t0)) * W;
-  const y = (v: number) => 4 + (1 - (v - lo) / Math.max(0.01, hi - lo)) * (H - 8);
-  const line = (points: { at: Date; value: number }[]) =>
+  const y = (v: Fixed) => 4 + (1 - (Number(formatFixed(v)) - low) / Math.max(0.01, span)) * (H - 8);
+  const line = (points: { at: Date; value: Fixed }[]) =>
     points.map((p) => `${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
   const p = props.performance;
   const summary = `equity ${signedPercent(p.timeWeightedReturn)} from ${usd(p.startEquity)} to ${
@@ -136,7 +138,7 @@ function EquityChart(props: PerformancePageProps) {
         <span class="key eq">Your equity</span> <span class="key bm">{p.benchmark.symbol}</span>
       </figcaption>
       <div class="perf-plot">
-        <span class="perf-hi">{usd(hi.toFixed(2))}</span>
+        <span class="perf-hi">{usd(formatFixed(hi))}</span>
         {/* Stretched to the box: lines keep their width (non-scaling), labels are text beside. */}
         <svg
           viewBox={`0 0 ${W} ${H}`}
@@ -148,7 +150,7 @@ function EquityChart(props: PerformancePageProps) {
           <polyline class="bm" points={line(bench)} />
           <polyline class="eq" points={line(equity)} />
         </svg>
-        <span class="perf-lo">{usd(lo.toFixed(2))}</span>
+        <span class="perf-lo">{usd(formatFixed(lo))}</span>
         <span class="perf-from">{dayText(new Date(t0), props.timeZone)}</span>
         <span class="perf-to">{dayText(new Date(t1), props.timeZone)}</span>
       </div>

@@ -8,7 +8,7 @@
  * instances exactly one writes it (an insert of an existing id is a conflict, and the rest skip).
  * Intraday points are kept 30 days, daily points for good.
  */
-import { type Fixed, formatFixed, parseFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
 import type { Account } from "./accounts.ts";
 import type { TradingContext } from "./orders.ts";
@@ -219,7 +219,7 @@ export function historyJson(series: EquitySample[], timeframe: HistoryTimeframe)
     equity: series.map((p) => formatFixed(p.equity)),
     profitLoss: series.map((p) => formatFixed(p.equity - base)),
     profitLossPct: series.map((p) =>
-      base === 0n ? "0.0000" : ((Number(p.equity - base) / Number(base)) * 100).toFixed(4)
+      formatFixed(base === 0n ? 0n : divFixed((p.equity - base) * 100n, base, 4), 4)
     ),
   };
 }

@@ -11,7 +11,7 @@ import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import { type Fixed, formatFixed, formatUsd, parseFixed } from "../money.ts";
+import { type Fixed, formatFixed, formatUsd, parseFixed, SCALE } from "../money.ts";
 import type { MarketClock } from "../market/clock.ts";
 import type { Security } from "../market/securities.ts";
 import type { RateLimiter } from "../rate_limit.ts";
@@ -710,9 +710,7 @@ async function replaceInTurn(
     // An exit sells the shares its entry bought (or, in an OCO, the shares held): its size
     // follows them, so only its prices change.
     const exit = order.parentId !== undefined || order.pairedWith !== undefined;
-    if (
-      exit && changes.qty != null && changes.qty !== "" && Number(changes.qty) !== Number(order.qty)
-    ) {
+    if (exit && changes.qty != null && changes.qty !== "" && !sameQty(changes.qty, order.qty)) {
       throw new AppError(
         422,
         "validation_failed",
@@ -844,6 +842,15 @@ async function checkReplacedExits(
     const field = order.type === "limit" ? "limitPrice" : "stopPrice";
     const message = "The take-profit must stay above the stop-loss of the same pair.";
     throw new AppError(422, "validation_failed", message, { fields: { [field]: message } });
+  }
+}
+
+/** Whether a quantity as sent equals a stored one, compared exactly (unparseable: not equal). */
+function sameQty(sent: unknown, stored: string): boolean {
+  try {
+    return parseFixed(sent, SCALE) === parseFixed(stored, SCALE);
+  } catch {
+    return false;
   }
 }
 

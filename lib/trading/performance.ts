@@ -14,7 +14,7 @@
  * take flows, so a deposit feature only needs to pass its ledger entries.
  */
 import { AppError } from "../errors.ts";
-import { formatFixed } from "../money.ts";
+import { divFixed, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Security } from "../market/securities.ts";
 import { type EquitySample, equitySeries, type HistoryPeriod } from "./equity_history.ts";
 import type { TradingContext } from "./orders.ts";
@@ -142,7 +142,7 @@ export async function benchmarkCloses(
   security: Security,
   from: Date,
   to: Date,
-): Promise<{ at: Date; close: number }[]> {
+): Promise<{ at: Date; close: Fixed }[]> {
   const days = Math.ceil((to.getTime() - from.getTime()) / DAY_MS) + 2;
   const bars = await ctx.market.provider.bars(security, {
     timeframe: "1Day",
@@ -150,7 +150,7 @@ export async function benchmarkCloses(
     end: to,
     limit: Math.min(1000, days + 4),
   }, to);
-  const closes = bars.map((b) => ({ at: new Date(b.t), close: Number(b.c) }));
+  const closes = bars.map((b) => ({ at: new Date(b.t), close: parseFixed(b.c, SCALE) }));
   // Measured from the close before the range's first day (a bar is stamped with its start, so the
   // day `from` falls in is the last bar starting by then), through the latest price.
   const first = closes.findLastIndex((c) => c.at <= from) - 1;
@@ -176,17 +176,21 @@ export async function accountPerformance(
   if (series.length === 0) {
     throw new AppError(422, "no_history", "This account has no recorded equity in that period.");
   }
-  const closes = series.length > 0
-    ? await benchmarkCloses(ctx, benchmark, series[0].at, series.at(-1)!.at)
-    : [];
-  const performance = performanceOf(series, [], { symbol: benchmark.symbol, closes });
-  // The benchmark as if the starting equity had been put into it on the first day.
-  const start = series.length ? Number(formatFixed(series[0].equity)) : 0;
-  const base = closes[0]?.close ?? 0;
-  const benchmarkSeries = base > 0
-    ? closes.map((c) => ({ at: c.at, value: (start * c.close) / base }))
+  const closes = await benchmarkCloses(ctx, benchmark, series[0].at, series.at(-1)!.at);
+  const performance = performanceOf(series, [], {
+    symbol: benchmark.symbol,
+    closes: closes.map((c) => ({ at: c.at, close: Number(formatFixed(c.close)) })),
+  });
+  // The benchmark as if the starting equity had been put into it on the first day, in dollars
+  // to the cent like the equity beside it.
+  const base = closes[0]?.close ?? 0n;
+  const benchmarkSeries = base > 0n
+    ? closes.map((c) => ({
+      at: c.at,
+      value: divFixed(mulFixed(series[0].equity, c.close, SCALE), base, 2),
+    }))
     : [];
   return { performance, series, benchmarkSeries };
 }
 
-export type BenchmarkPoint = { at: Date; value: number };
+export type BenchmarkPoint = { at: Date; value: Fixed };
