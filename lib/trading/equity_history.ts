@@ -70,6 +70,23 @@ export async function recordEquityPoints(ctx: TradingContext, now: Date): Promis
   return written;
 }
 
+/**
+ * The recorder the worker runs every minute: a run whose 5-minute slot and last closed session
+ * this process has already recorded in full does nothing, so the accounts are read once per slot,
+ * not once a minute. (Another instance's run does not count: its points are skipped on insert.)
+ */
+export function equityRecorder(ctx: TradingContext): (now: Date) => Promise<number> {
+  let done = "";
+  return async (now) => {
+    const slot = Math.floor(now.getTime() / POINT_INTERVAL_MS);
+    const due = `${slot}:${ctx.market.clock.previousSession(now).close.getTime()}`;
+    if (due === done) return 0;
+    const written = await recordEquityPoints(ctx, now);
+    done = due;
+    return written;
+  };
+}
+
 async function holdsCrypto(ctx: TradingContext, account: Account): Promise<boolean> {
   const page = await ctx.store.find<{ _id: string; _v: number; symbol: string; status: string }>(
     "positions",

@@ -11,7 +11,7 @@ import { ConflictError, type Query } from "../store/port.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
-import { INTRADAY_RETENTION_MS, pruneEquityPoints, recordEquityPoints } from "./equity_history.ts";
+import { equityRecorder, INTRADAY_RETENTION_MS, pruneEquityPoints } from "./equity_history.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { lotsToSell, sellableNow } from "./lots.ts";
 import { currentCash } from "./ledger.ts";
@@ -482,6 +482,7 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
     return timer;
   };
   const securities = () => ctx.market.catalog.all();
+  const recordEquity = equityRecorder(ctx);
   // Orders from before the execution index are invisible to the pass until the sweep has given
   // them their place, so it runs at once, not an hour from now.
   running = sweepWorkingOrders(ctx).catch((error) =>
@@ -490,7 +491,7 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
-    every(MINUTE_MS, () => recordEquityPoints(ctx, new Date()), "equity recording"),
+    every(MINUTE_MS, () => recordEquity(new Date()), "equity recording"),
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
