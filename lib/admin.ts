@@ -55,7 +55,9 @@ const ACTIONS: Record<AuditAction, true> = {
   "admin.role_changed": true,
   "admin.read_only": true,
   "admin.sessions_cleared": true,
+  "account.opened": true,
   "account.reset": true,
+  "account.closed": true,
   "account.lot_method_changed": true,
   "order.placed": true,
   "order.rejected": true,
@@ -226,7 +228,7 @@ export async function userDetail(
   const user = await getUser(store, userId);
   const [accounts, orders, sessions] = await Promise.all([
     userAccounts(store, user._id),
-    listOrders(store, user._id, "all", ADMIN_PAGE_SIZE, ordersCursor),
+    listOrders(store, { userId: user._id }, "all", ADMIN_PAGE_SIZE, ordersCursor),
     listUserSessions(store, user._id),
   ]);
   const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a, now)));

@@ -1,17 +1,12 @@
 /** /dashboard: the account at a glance; /dashboard/reset: starting the demo account over, confirmed. */
 import { type Context, Hono } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { confirmReset, resetDemoAccount } from "../lib/trading/accounts.ts";
 import { listOrders, orderJson } from "../lib/trading/orders.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
 import { listWatchlists } from "../lib/trading/watchlists.ts";
-import { DashboardPage, ResetForm, ResetPage } from "../views/dashboard.tsx";
-import type { FormState } from "../views/form.tsx";
+import { DashboardPage } from "../views/dashboard.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
-import { formFailure, renderView } from "./render.ts";
-import { formBody, redirectAfterPost } from "./request.ts";
+import { renderView } from "./render.ts";
 import { noStore } from "./middleware/no_store.ts";
 import { quotesOf, sparksOf, tradingPageContext } from "./trading_context.ts";
 import { provideSparks } from "../views/chart.tsx";
@@ -31,7 +26,7 @@ export function dashboardRoutes(deps: AppDeps) {
     const account = await pages.account(c);
     const [snapshot, open, lists] = await Promise.all([
       accountSnapshot(ctx, account, now),
-      listOrders(store, userId, "open", OPEN_ORDERS_SHOWN),
+      listOrders(store, { accountId: account._id }, "open", OPEN_ORDERS_SHOWN),
       listWatchlists(store, userId, now),
     ]);
     const first = lists[0];
@@ -59,55 +54,13 @@ export function dashboardRoutes(deps: AppDeps) {
     });
   }
 
-  /** The reset page, or with htmx just its form, optionally with the errors of a refused reset. */
-  async function resetPage(
-    c: Context<AppEnv>,
-    failed?: { state: FormState; status: ContentfulStatusCode },
-  ) {
-    const account = await pages.account(c);
-    const snapshot = await accountSnapshot(ctx, account);
-    return renderView(c, {
-      page: (
-        <ResetPage
-          account={snapshot.account}
-          positions={snapshot.positions.length}
-          state={failed?.state}
-        />
-      ),
-      partial: failed && (
-        <ResetForm
-          accountNumber={account.number}
-          startingCash={account.startingCash}
-          state={failed.state}
-        />
-      ),
-      title: "Reset demo account",
-      status: failed?.status,
-    });
-  }
-
   return new Hono<AppEnv>()
     .use(requireUser, noStore)
     .get("/", (c) => page(c))
-    .get("/reset", (c) => resetPage(c))
-    .post("/reset", async (c) => {
-      const values = await formBody(c);
-      try {
-        const account = await pages.account(c);
-        await confirmReset(store, account, values.confirm, pages.origin(c));
-        const fresh = await resetDemoAccount(
-          store,
-          account,
-          ctx.settings.startingCash,
-          pages.origin(c),
-        );
-        await setFlash(c, {
-          kind: "success",
-          text: `Your demo account was reset. Your new account number is ${fresh.number}.`,
-        });
-        return redirectAfterPost(c, "/dashboard");
-      } catch (err) {
-        return resetPage(c, formFailure(c, err, values));
-      }
-    });
+    // The reset lives with the other account actions now; an old link still finds it.
+    .get(
+      "/reset",
+      async (c) =>
+        c.redirect(`/accounts/${encodeURIComponent((await pages.account(c))._id)}/reset`, 303),
+    );
 }

@@ -3,6 +3,7 @@ import type { AssetMap } from "../lib/assets.ts";
 import type { Background } from "../lib/background.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { User } from "../lib/auth/users.ts";
+import type { Account } from "../lib/trading/accounts.ts";
 import type { Mailer } from "../lib/email.ts";
 import type { RateLimiter } from "../lib/rate_limit.ts";
 import type { TradingContext } from "../lib/trading/orders.ts";
@@ -50,6 +51,8 @@ export type AppEnv = {
     /** Set by loadSession when the request carries a valid session. */
     user?: User;
     session?: Session;
+    /** The user's open accounts and the one the pages show (trading_context.ts chosenAccount). */
+    accounts?: { chosen: Account; open: Account[] };
     /** The IANA zone times are shown in (middleware/time_zone.ts). */
     timeZone?: string;
   };

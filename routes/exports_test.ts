@@ -390,7 +390,8 @@ Deno.test("[history] filters by symbol, cash type and UTC days live in the URL; 
   assert.deepEqual(fills(all), ["MSFT", "AAPL"]);
   // Newest first by time: the March adjustment, appended last, is the oldest.
   assert.deepEqual(cashTypes(all), ["fill", "fill", "deposit", "adjustment"]);
-  assert.match(all, /href="\/api\/exports\/fills\.csv" download/);
+  // The downloads name the account the page shows (the API's default may be another).
+  assert.match(all, /href="\/api\/exports\/fills\.csv\?accountId=[^"&]+" download/);
 
   const aapl = await b.page("/history?symbol=aapl");
   assert.deepEqual(fills(aapl), ["AAPL"]);
@@ -404,10 +405,13 @@ Deno.test("[history] filters by symbol, cash type and UTC days live in the URL; 
   assert.deepEqual(fills(march), []);
   assert.match(march, /No fills match\./);
   assert.deepEqual(cashTypes(march), ["adjustment"]);
-  assert.match(march, /href="\/api\/exports\/orders\.csv\?from=2026-03-01&amp;to=2026-03-31"/);
   assert.match(
     march,
-    /href="\/api\/exports\/realized-gains\.csv\?from=2026-03-01&amp;to=2026-03-31"/,
+    /href="\/api\/exports\/orders\.csv\?accountId=[^"&]+&amp;from=2026-03-01&amp;to=2026-03-31"/,
+  );
+  assert.match(
+    march,
+    /href="\/api\/exports\/realized-gains\.csv\?accountId=[^"&]+&amp;from=2026-03-01&amp;to=2026-03-31"/,
   );
 
   const backwards = await b.get("/history?from=2026-04-01&to=2026-03-01");

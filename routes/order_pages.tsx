@@ -46,7 +46,7 @@ export function orderRoutes(deps: AppDeps) {
     const account = await pages.account(c);
     const page = await listOrders(
       deps.store,
-      pages.userId(c),
+      { accountId: account._id },
       query.status,
       ORDERS_PAGE_SIZE,
       query.cursor,
@@ -83,7 +83,8 @@ export function orderRoutes(deps: AppDeps) {
     .post("/cancel-all", async (c) => {
       const values = await formBody(c);
       return buttonAction(c, backTo(values, "/orders"), async () => {
-        const cancelled = await cancelAllOrders(ctx, pages.userId(c), pages.origin(c));
+        const account = await pages.account(c);
+        const cancelled = await cancelAllOrders(ctx, account, pages.origin(c));
         return cancelled.length === 0
           ? "There were no open orders to cancel."
           : cancelled.length === 1

@@ -8,6 +8,7 @@ import { formatFixed } from "../lib/money.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import { allocationOf } from "../lib/trading/allocation.ts";
 import { type Account, requestedAccount } from "../lib/trading/accounts.ts";
+import { chosenAccount } from "./trading_context.ts";
 import { defaultTimeframe, equitySeries, historyJson } from "../lib/trading/equity_history.ts";
 import { accountPerformance } from "../lib/trading/performance.ts";
 import { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -20,14 +21,19 @@ import { renderView } from "./render.ts";
 import { parseInput } from "./request.ts";
 import { historyQuery, performanceQuery } from "./trading_schemas.ts";
 
-/** The account a request names (404 when it is not the user's), else the active one. */
-function requestAccount(deps: AppDeps, c: Context<AppEnv>, accountId?: string): Promise<Account> {
-  return requestedAccount(
-    deps.store,
-    c.get("user")!._id,
-    accountId,
-    deps.trading.settings.startingCash,
-  );
+/**
+ * The account a request names (404 when it is not the user's, closed ones included: their history
+ * stays readable), else the default one for the API and the chosen one for the page.
+ */
+function requestAccount(
+  deps: AppDeps,
+  c: Context<AppEnv>,
+  accountId?: string,
+  page = false,
+): Promise<Account> {
+  const { startingCash } = deps.trading.settings;
+  if (page && !accountId) return chosenAccount(c, deps.store, startingCash);
+  return requestedAccount(deps.store, c.get("user")!._id, accountId, startingCash);
 }
 
 function benchmarkOf(deps: AppDeps, symbol: string) {
@@ -40,9 +46,14 @@ function benchmarkOf(deps: AppDeps, symbol: string) {
   return security;
 }
 
-async function performanceView(deps: AppDeps, c: Context<AppEnv>, query: Record<string, string>) {
+async function performanceView(
+  deps: AppDeps,
+  c: Context<AppEnv>,
+  query: Record<string, string>,
+  page = false,
+) {
   const input = parseInput(performanceQuery, query);
-  const account = await requestAccount(deps, c, input.accountId);
+  const account = await requestAccount(deps, c, input.accountId, page);
   const now = new Date();
   const [result, snapshot] = await Promise.all([
     accountPerformance(
@@ -54,7 +65,12 @@ async function performanceView(deps: AppDeps, c: Context<AppEnv>, query: Record<
     ),
     accountSnapshot(deps.trading, account, now),
   ]);
-  return { input, ...result, allocation: allocationOf(snapshot, deps.trading.market.catalog) };
+  return {
+    input,
+    account,
+    ...result,
+    allocation: allocationOf(snapshot, deps.trading.market.catalog),
+  };
 }
 
 export function portfolioApi(deps: AppDeps) {
@@ -90,10 +106,12 @@ export function performanceRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .use(requireUser, noStore)
     .get("/", async (c) => {
-      const view = await performanceView(deps, c, c.req.query());
+      const view = await performanceView(deps, c, c.req.query(), true);
       return renderView(c, {
         page: (
           <PerformancePage
+            account={view.account}
+            namedAccount={view.input.accountId !== undefined}
             period={view.input.period}
             performance={view.performance}
             series={view.series}

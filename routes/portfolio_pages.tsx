@@ -72,6 +72,7 @@ export function positionRoutes(deps: AppDeps) {
       const values = await formBody(c);
       try {
         const order = await closePosition(deps.trading, pages.userId(c), values.symbol ?? "", {
+          accountId: (await pages.account(c))._id,
           qty: values.qty?.trim() || undefined,
           cancelOrders: values.cancelOrders === "on",
         }, pages.origin(c));
@@ -188,6 +189,7 @@ export function historyRoutes(deps: AppDeps) {
         return renderView(c, {
           page: (
             <HistoryPage
+              accountId={account._id}
               filter={filter}
               trades={trades.items}
               ledger={ledger.items}
@@ -210,7 +212,15 @@ export function historyRoutes(deps: AppDeps) {
       } catch (err) {
         const { state, status } = formFailure(c, err, values);
         return renderView(c, {
-          page: <HistoryPage filter={filter} trades={[]} ledger={[]} state={state} />,
+          page: (
+            <HistoryPage
+              accountId={account._id}
+              filter={filter}
+              trades={[]}
+              ledger={[]}
+              state={state}
+            />
+          ),
           title: "History",
           status,
         });

@@ -19,8 +19,9 @@ import {
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
-import { activeAccount, ensureActiveAccount } from "../lib/trading/accounts.ts";
-import { lotMethodOf, setLotMethod } from "../lib/trading/lots.ts";
+
+import { setLotMethod } from "../lib/trading/lots.ts";
+import { chosenAccount } from "./trading_context.ts";
 import { accountPatch } from "./lots_schemas.ts";
 import type { FormState } from "../views/form.tsx";
 import {
@@ -49,6 +50,9 @@ import { formBody, parseInput, redirectAfterPost, requestOrigin } from "./reques
 export function settingsRoutes(deps: AppDeps) {
   const ctx = authContext(deps);
   const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
+  /** The account the lot method applies to: the one the pages show. */
+  const shownAccount = (c: Context<AppEnv>) =>
+    chosenAccount(c, deps.store, deps.trading.settings.startingCash);
 
   /** The whole page, optionally with one form's errors or the recovery codes just made. */
   async function page(
@@ -70,7 +74,7 @@ export function settingsRoutes(deps: AppDeps) {
           sessions={await listUserSessions(deps.store, user._id)}
           sudo={inSudoMode(session)}
           enrolment={await pendingTotpEnrolment(ctx, user)}
-          lotMethod={lotMethodOf((await activeAccount(deps.store, user._id)) ?? {})}
+          account={await shownAccount(c)}
           recoveryCodes={extra.recoveryCodes}
           failed={extra.failed}
         />
@@ -86,7 +90,9 @@ export function settingsRoutes(deps: AppDeps) {
    */
   function formAction(
     form: SettingsForm,
-    partial: ((state: FormState, user: User) => string | Promise<string>) | null,
+    partial:
+      | ((state: FormState, user: User, c: Context<AppEnv>) => string | Promise<string>)
+      | null,
     action: (c: Context<AppEnv>, values: Record<string, string>) => Promise<string>,
   ) {
     return async (c: Context<AppEnv>) => {
@@ -99,7 +105,7 @@ export function settingsRoutes(deps: AppDeps) {
         const failure = formFailure(c, err, values);
         if (partial && c.req.header("HX-Request") === "true") {
           c.status(failure.status);
-          return c.html(partial(failure.state, c.get("user")!));
+          return c.html(partial(failure.state, c.get("user")!, c));
         }
         return page(c, { failed: { form, state: failure.state }, status: failure.status });
       }
@@ -135,19 +141,10 @@ export function settingsRoutes(deps: AppDeps) {
       "/lot-method",
       formAction(
         "lotMethod",
-        async (state, user) => (
-          <LotMethodForm
-            method={lotMethodOf((await activeAccount(deps.store, user._id)) ?? {})}
-            state={state}
-          />
-        ),
+        async (state, _user, c) => <LotMethodForm account={await shownAccount(c)} state={state} />,
         async (c, values) => {
           const { lotMethod } = parseInput(accountPatch, { lotMethod: values.lotMethod });
-          const account = await ensureActiveAccount(
-            deps.store,
-            c.get("user")!._id,
-            deps.trading.settings.startingCash,
-          );
+          const account = await shownAccount(c);
           await setLotMethod(deps.store, account._id, lotMethod, origin(c));
           return "Your sells close lots by the new method from the next sell on.";
         },

@@ -300,10 +300,12 @@ export function tradeRoutes(deps: AppDeps) {
           );
         }
         const { takeProfitPrice: _tp, stopLossPrice: _sl, ...order_ } = input;
+        // The account the page shows (the header's choice), read again now.
+        const accountId = (await pages.account(c))._id;
         const { order } = await placeOrder(
           ctx,
           pages.userId(c),
-          { ...order_, ...ticketClass(input), symbol: security.symbol },
+          { ...order_, ...ticketClass(input), symbol: security.symbol, accountId },
           { idempotencyKey: key, origin: pages.origin(c) },
         );
         await setFlash(c, placedFlash(order));

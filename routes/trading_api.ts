@@ -8,15 +8,18 @@ import { AppError, notFound } from "../lib/errors.ts";
 import { clockJson } from "../lib/market/clock.ts";
 import { normalizeSymbol } from "../lib/market/securities.ts";
 import {
+  closeAccount,
   confirmReset,
   ensureActiveAccount,
+  openAccount,
   ownAccount,
+  parseStartingCash,
   requestedAccount,
   resetDemoAccount,
   userAccounts,
 } from "../lib/trading/accounts.ts";
 import { closeAllPositions, closePosition } from "../lib/trading/close_positions.ts";
-import { listTrades, tradeJson } from "../lib/trading/history.ts";
+import { listAccountTrades, tradeJson } from "../lib/trading/history.ts";
 import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
 import {
   lotMethodOf,
@@ -52,10 +55,13 @@ import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 import { quotesFor, securityJson } from "./market_json.ts";
 import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import {
+  accountsQuery,
   barsQuery,
+  closeAccountInput,
   closeQuery,
   idempotencyHeader,
   listQuery,
+  newAccountInput,
   orderInput,
   ordersQuery,
   replaceInput,
@@ -122,10 +128,21 @@ export function tradingApi(deps: AppDeps) {
     .use("/accounts/*", requireUser)
     .use("/accounts", requireUser)
     .get("/accounts", async (c) => {
+      const { status } = parseInput(accountsQuery, c.req.query());
       await account(c);
-      const accounts = await userAccounts(store, userId(c));
+      const accounts = (await userAccounts(store, userId(c))).filter((a) =>
+        status === "all" || (a.status === "active") === (status === "open")
+      );
       const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a)));
       return c.json({ accounts: snapshots.map((s) => s.account) });
+    })
+    .post("/accounts", async (c) => {
+      const input = parseInput(newAccountInput, await jsonBody(c));
+      const opened = await openAccount(store, userId(c), {
+        name: input.name,
+        startingCash: parseStartingCash(input.startingCash, ctx.settings.startingCash),
+      }, origin(c));
+      return c.json({ account: (await accountSnapshot(ctx, opened)).account }, 201);
     })
     .patch("/accounts/:id", async (c) => {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
@@ -137,10 +154,18 @@ export function tradingApi(deps: AppDeps) {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
       // {"confirm": "<account number>"}; an empty body is a missing confirmation, not bad JSON.
       const body = (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
-      const { confirm } = parseInput(resetInput, body);
-      await confirmReset(store, current, confirm, origin(c));
-      const fresh = await resetDemoAccount(store, current, ctx.settings.startingCash, origin(c));
+      const input = parseInput(resetInput, body);
+      const startingCash = parseStartingCash(input.startingCash, current.startingCash);
+      await confirmReset(store, current, input.confirm, origin(c));
+      const fresh = await resetDemoAccount(store, current, startingCash, origin(c));
       return c.json({ account: (await accountSnapshot(ctx, fresh)).account }, 201);
+    })
+    .post("/accounts/:id/close", async (c) => {
+      const current = await ownAccount(store, userId(c), c.req.param("id"));
+      const body = (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
+      const { confirm } = parseInput(closeAccountInput, body);
+      const closed = await closeAccount(store, current, confirm, origin(c));
+      return c.json({ account: (await accountSnapshot(ctx, closed)).account });
     })
     .use("/orders/*", requireUser)
     .use("/orders", requireUser)
@@ -161,11 +186,14 @@ export function tradingApi(deps: AppDeps) {
     })
     .get("/orders", async (c) => {
       const query = parseInput(ordersQuery, c.req.query());
-      const page = await listOrders(store, userId(c), query.status, query.limit, query.cursor);
+      const target = await named(c, query.accountId);
+      const owner = { accountId: target._id };
+      const page = await listOrders(store, owner, query.status, query.limit, query.cursor);
       return c.json({ orders: await ordersJson(store, page.items), nextCursor: page.nextCursor });
     })
     .delete("/orders", async (c) => {
-      const cancelled = await cancelAllOrders(ctx, userId(c), origin(c));
+      const target = await named(c, c.req.query("accountId")?.slice(0, 100));
+      const cancelled = await cancelAllOrders(ctx, target, origin(c));
       return c.json({ cancelled });
     })
     .get(
@@ -200,7 +228,8 @@ export function tradingApi(deps: AppDeps) {
     })
     .get("/trades", requireUser, async (c) => {
       const query = parseInput(listQuery, c.req.query());
-      const page = await listTrades(store, userId(c), query.limit, query.cursor);
+      const target = await named(c, c.req.query("accountId")?.slice(0, 100));
+      const page = await listAccountTrades(store, target._id, {}, query.limit, query.cursor);
       return c.json({ trades: page.items.map(tradeJson), nextCursor: page.nextCursor });
     })
     .get("/realized-gains", requireUser, async (c) => {

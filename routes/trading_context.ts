@@ -1,10 +1,12 @@
-/** What every trading page needs from a request: the user, their active account, quotes, where to go back. */
+/** What every trading page needs from a request: the user, their chosen account, quotes, where to go back. */
 import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { AppError } from "../lib/errors.ts";
 import { chartWindow, thinBars } from "../lib/market/bars.ts";
 import { ProviderError } from "../lib/market/provider.ts";
 import type { Quote } from "../lib/market/simulator.ts";
-import { type Account, ensureActiveAccount } from "../lib/trading/accounts.ts";
+import { type Account, ensureOpenAccounts } from "../lib/trading/accounts.ts";
+import type { Store } from "../lib/store/port.ts";
 import type { Market } from "../lib/trading/market.ts";
 import type { Spark } from "../views/chart.tsx";
 import { changeOf, trend } from "../views/trading.tsx";
@@ -15,11 +17,45 @@ import { redirectAfterPost, requestOrigin, safeNext } from "./request.ts";
 export function tradingPageContext(deps: AppDeps) {
   return {
     userId: (c: Context<AppEnv>): string => c.get("user")!._id,
-    /** The user's active demo account, opened on first use. */
+    /** The account the pages show: the one chosen in the header, else the user's default one. */
     account: (c: Context<AppEnv>): Promise<Account> =>
-      ensureActiveAccount(deps.store, c.get("user")!._id, deps.trading.settings.startingCash),
+      chosenAccount(c, deps.store, deps.trading.settings.startingCash),
     origin: (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy),
   };
+}
+
+/**
+ * Which of the user's accounts this browser shows. Only a hint: it is checked against the user's
+ * open accounts on every request, so a stale or forged value shows the default account instead.
+ * Kept per browser, not on the user, so switching on a laptop moves neither a phone nor a script
+ * (the API's default stays the user's first account).
+ */
+export const ACCOUNT_COOKIE = "orion_account";
+
+/**
+ * The account the pages show (opening the user's first on first use), with the user's open
+ * accounts kept on the context for the header's switcher.
+ */
+export async function chosenAccount(
+  c: Context<AppEnv>,
+  store: Store,
+  startingCash: string,
+): Promise<Account> {
+  const open = await ensureOpenAccounts(store, c.get("user")!._id, startingCash);
+  const chosen = open.find((a) => a._id === getCookie(c, ACCOUNT_COOKIE)) ?? open[0];
+  c.set("accounts", { chosen, open });
+  return chosen;
+}
+
+/** Remembers the browser's choice of account for a year (checked on every use; see above). */
+export function chooseAccount(c: Context<AppEnv>, account: Account, secure: boolean): void {
+  setCookie(c, ACCOUNT_COOKIE, account._id, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "Lax",
+    secure,
+    maxAge: 365 * 24 * 3600,
+  });
 }
 
 /**

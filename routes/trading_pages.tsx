@@ -1,4 +1,5 @@
 /** The trading pages (HTML): each area under its own path, so its sign-in guard covers it alone. */
+import { accountRoutes } from "./account_pages.tsx";
 import { Hono } from "hono";
 import { dashboardRoutes } from "./dashboard.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
@@ -11,6 +12,7 @@ import { watchlistRoutes } from "./watchlist_pages.tsx";
 export function tradingPages(deps: AppDeps) {
   return new Hono<AppEnv>()
     .route("/dashboard", dashboardRoutes(deps))
+    .route("/accounts", accountRoutes(deps))
     .route("/trade", tradeRoutes(deps))
     .route("/orders", orderRoutes(deps))
     .route("/positions", positionRoutes(deps))

@@ -12,7 +12,8 @@ const PAGES = [
   "/positions",
   "/history",
   "/watchlist",
-  "/dashboard/reset",
+  "/accounts",
+  "/performance",
 ];
 type App = Awaited<ReturnType<typeof testApp>>;
 const htmx = { "HX-Request": "true" };
@@ -70,7 +71,7 @@ Deno.test("[trading pages] each page renders for a signed-in user, uncached, wit
     assert.ok(!/ style=| hx-on/.test(html), `${path}: no inline styles or hx-on handlers`);
   }
   const dashboard = await b.page("/dashboard");
-  assert.match(dashboard, /Demo account <span class="muted">PA\d{8}<\/span>/);
+  assert.match(dashboard, /Main <span class="muted">PA\d{8}<\/span>/);
   for (const text of ["Equity", "Buying power", "Held for orders", "Today&#39;s P&amp;L", "Cash"]) {
     assert.ok(dashboard.includes(text), text);
   }
@@ -571,15 +572,23 @@ Deno.test("[trading pages] reset the demo account: a link in settings, then the 
   );
   const dashboard = await b.page("/dashboard");
   const before = dashboard.match(/PA\d{8}/)![0];
-  assert.ok(!dashboard.includes('action="/dashboard/reset"'), "no reset button on the dashboard");
-  assert.ok(!dashboard.includes('href="/dashboard/reset"'), "nor a link: it is in settings");
+  assert.ok(!dashboard.includes("/reset"), "no reset button or link on the dashboard");
   assert.match(
     await b.page("/settings"),
-    /<h2 id="demo-h">Demo account<\/h2>[\s\S]*<a href="\/dashboard\/reset">Reset the demo account<\/a>/,
+    /<h2 id="demo-h">Demo accounts<\/h2>[\s\S]*<a href="\/accounts">Manage accounts<\/a>/,
   );
-  const page = await b.page("/dashboard/reset");
+  const { accounts: [account] } = await (await b.get("/api/accounts")).json();
+  const action = `/accounts/${encodeURIComponent(account.id)}/reset`;
+  assert.ok((await b.page("/accounts")).includes(`href="${action}"`), "the accounts page links it");
+  const old = await b.get("/dashboard/reset");
+  assert.equal(old.status, 303, "the old address still finds it");
+  assert.equal(old.headers.get("Location"), action);
+  const page = await b.page(action);
   assert.match(page, new RegExp(`Type the account number, ${before}, to confirm`));
-  assert.match(page, /<form id="reset-form"[^>]* method="post" action="\/dashboard\/reset"/);
+  assert.match(
+    page,
+    new RegExp(`<form id="account-action-form"[^>]* method="post" action="${action}"`),
+  );
   assert.match(page, /<input id="f-confirm" name="confirm" required="" type="text"/);
 
   const ordersBefore = JSON.stringify(await ordersOf(t, userId));
@@ -592,7 +601,7 @@ Deno.test("[trading pages] reset the demo account: a link in settings, then the 
     { confirm: " " },
   ];
   for (const body of bodies) {
-    const refused = await b.post("/dashboard/reset", body);
+    const refused = await b.post(action, body);
     assert.equal(refused.status, 422, JSON.stringify(body));
     const html = await refused.text();
     assert.match(html, /<h1>Reset demo account<\/h1>/, "the whole page without JavaScript");
@@ -601,22 +610,22 @@ Deno.test("[trading pages] reset the demo account: a link in settings, then the 
       /<small id="f-confirm-error" class="error">.*to confirm the reset\.<\/small>/,
     );
   }
-  const partial = await b.post("/dashboard/reset", { confirm: "yes" }, htmx);
+  const partial = await b.post(action, { confirm: "yes" }, htmx);
   assert.equal(partial.status, 422);
   const form = await partial.text();
-  assert.match(form, /^<form id="reset-form"/, "just the form for htmx");
+  assert.match(form, /^<form id="account-action-form"/, "just the form for htmx");
   assert.match(form, new RegExp(`That is not this account&#39;s number\\. Type ${before}`));
   assert.equal(JSON.stringify(await ordersOf(t, userId)), ordersBefore, "the order still works");
   assert.match(await b.page("/dashboard"), new RegExp(`<span class="muted">${before}</span>`));
 
   // Typed back, in any case: the account closes and a new one opens.
-  const reset = await b.post("/dashboard/reset", { confirm: ` ${before.toLowerCase()} ` });
+  const reset = await b.post(action, { confirm: ` ${before.toLowerCase()} ` });
   assert.equal(reset.status, 303);
   assert.equal(reset.headers.get("Location"), "/dashboard");
   const after = await b.page("/dashboard");
   const fresh = after.match(/Your new account number is (PA\d{8})\./)![1];
   assert.notEqual(fresh, before);
-  assert.match(after, new RegExp(`Demo account <span class="muted">${fresh}</span>`));
+  assert.match(after, new RegExp(`Main <span class="muted">${fresh}</span>`));
   assert.match(after, /No open orders\./);
   assert.equal((await ordersOf(t, userId))[0].status, "cancelled");
   const refusals = (await t.deps.store.find<{ _id: string; _v: number; outcome: string }>(

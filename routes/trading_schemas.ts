@@ -53,7 +53,28 @@ export const closeQuery = z.object({
 });
 
 /** POST /api/accounts/:id/reset: the account's number typed back (accounts.ts confirmReset judges it). */
-export const resetInput = z.object({ confirm: z.unknown().optional() });
+export const resetInput = z.object({
+  confirm: z.unknown().optional(),
+  /** A new starting cash; the account's own when absent (accounts.ts parseStartingCash judges it). */
+  startingCash: amount.optional(),
+});
+
+/** POST /api/accounts/:id/close: the account's number typed back, as for a reset. */
+export const closeAccountInput = z.object({ confirm: z.unknown().optional() });
+
+/** POST /api/accounts and the open-account form. */
+export const newAccountInput = z.object({
+  name: z.string({ error: "Give the account a name." }).trim().min(1, "Give the account a name.")
+    .max(40, "Use at most 40 characters.")
+    .regex(/^[^\p{Cc}\p{Cf}]+$/u, "Use letters, digits, spaces and punctuation only."),
+  /** Dollars, a decimal string or a number (accounts.ts parseStartingCash judges it). */
+  startingCash: amount.optional(),
+});
+
+/** GET /api/accounts: the open accounts, or the closed ones too. */
+export const accountsQuery = z.object({
+  status: z.enum(["open", "closed", "all"], { error: "Use open, closed or all." }).default("open"),
+});
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -62,6 +83,7 @@ export const listQuery = z.object({
 
 export const ordersQuery = listQuery.extend({
   status: z.enum(["open", "closed", "all"]).default("open"),
+  accountId: z.string().max(100).optional(),
 });
 
 export const watchlistName = z.object({

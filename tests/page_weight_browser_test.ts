@@ -26,6 +26,7 @@ const PAGES = [
   "/positions/AAPL",
   "/watchlist",
   "/settings",
+  "/accounts",
 ];
 
 browserTest(import.meta.url, {

@@ -47,7 +47,7 @@ class TradingJourney extends Journey {
     await this.submitExpectingRedirect("Sign in", "/sign-in");
     this.assertPath("/dashboard");
     await this.assertHeading("Dashboard");
-    const account = page.getByRole("region", { name: /^Demo account PA\d{8}$/ });
+    const account = page.getByRole("region", { name: /^Main PA\d{8}$/ });
     assert.match((await account.textContent()) ?? "", /Buying power\$100,000\.00/);
     assert.equal(await page.getByText("Market open").count(), 1);
   }

@@ -6,7 +6,6 @@ import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
 import type { OrderJson } from "../lib/trading/orders.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
-import { Field, FormError, type FormState, HxForm } from "./form.tsx";
 import { OrdersTable } from "./orders.tsx";
 import { cellId, Live, LiveBlock, type LiveCell, LiveConnection } from "./live.tsx";
 import { MarketBadge, pnlCell, PositionsTable, QuotesTable, usd } from "./trading.tsx";
@@ -141,65 +140,9 @@ export function AccountSummary(props: { account: Snapshot["account"] }) {
   return (
     <section class="card" aria-labelledby="account-h">
       <h2 id="account-h">
-        Demo account <span class="muted">{account.number}</span>
+        {account.name} <span class="muted">{account.number}</span>
       </h2>
       <AccountFigures account={account} figures={DASHBOARD_FIGURES} big={2} class="stats lead" />
     </section>
-  );
-}
-
-/**
- * Resetting the demo account: what it ends, and the form that asks for the account number typed
- * back, so no single click or stray request wipes a portfolio.
- */
-export function ResetPage(
-  props: { account: Snapshot["account"]; positions: number; state?: FormState },
-) {
-  const { account } = props;
-  return (
-    <div class="page narrow">
-      <h1>Reset demo account</h1>
-      <section class="card" aria-labelledby="reset-h">
-        <h2 id="reset-h">
-          Demo account <span class="muted">{account.number}</span>
-        </h2>
-        <p>
-          Equity {usd(account.equity)}, cash {usd(account.cash)},{" "}
-          {props.positions === 1 ? "1 position" : `${props.positions} positions`}.
-        </p>
-        <ResetForm
-          accountNumber={account.number}
-          startingCash={account.startingCash}
-          state={props.state}
-        />
-      </section>
-    </div>
-  );
-}
-
-/** The confirmation: the account number typed back, which works the same with JavaScript off. */
-export function ResetForm(
-  props: { accountNumber: string; startingCash: string; state?: FormState },
-) {
-  return (
-    <HxForm id="reset-form" action="/dashboard/reset">
-      <FormError state={props.state} />
-      <p>
-        A reset cancels the open orders of account{" "}
-        {props.accountNumber}, closes it with its positions and cash (its history stays readable)
-        and opens a new demo account with {usd(props.startingCash)}. It cannot be undone.
-      </p>
-      <Field
-        label={`Type the account number, ${props.accountNumber}, to confirm`}
-        name="confirm"
-        state={props.state}
-        autocomplete="off"
-        maxlength={32}
-      />
-      <div class="actions">
-        <button type="submit" class="danger">Reset demo account</button>
-        <a href="/dashboard">Keep this account</a>
-      </div>
-    </HxForm>
   );
 }

@@ -2,6 +2,7 @@
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
 import type { AppEnv } from "../routes/env.ts";
+import { type Account, accountName } from "../lib/trading/accounts.ts";
 
 // htmx's own indicator styles are injected by script; ours live in app.css so the CSP stays strict.
 const HTMX_CONFIG = JSON.stringify({ includeIndicatorCSS: false });
@@ -19,6 +20,7 @@ const TABS = [
 ] as const;
 const MORE = [
   ["/performance", "Performance"],
+  ["/accounts", "Accounts"],
   ["/history", "History"],
   ["/watchlist", "Watchlist"],
   ["/settings", "Settings"],
@@ -64,11 +66,36 @@ function AppNav(props: { path: string; admin: boolean }) {
 }
 // --- end phone layout: navigation -----------------------------------------------------------------
 
+/**
+ * Which demo account the pages show, and the others to switch to: shown once a user has more than
+ * one (with one there is nothing to choose). Each button posts its account; `next` comes back here.
+ */
+function AccountSwitcher(props: { chosen: Account; open: Account[]; path: string }) {
+  return (
+    <details class="acct">
+      <summary>
+        <span class="sr">Account:</span>
+        <span class="name">{accountName(props.chosen)}</span>
+      </summary>
+      <form method="post" action="/accounts/switch" class="menu">
+        <input type="hidden" name="next" value={props.path} />
+        {props.open.filter((a) => a._id !== props.chosen._id).map((a) => (
+          <button type="submit" class="link" name="accountId" value={a._id}>
+            {accountName(a)}
+          </button>
+        ))}
+        <a href="/accounts">All accounts</a>
+      </form>
+    </details>
+  );
+}
+
 export function Layout(props: { title?: string; children?: Child }) {
   const c = useRequestContext<AppEnv>();
   const assets = c.get("assets").byName;
   const flash = c.get("flash");
   const user = c.get("user");
+  const accounts = c.get("accounts");
   const path = c.req.path;
   return (
     <html lang="en">
@@ -99,6 +126,9 @@ export function Layout(props: { title?: string; children?: Child }) {
             <img src={assets.get("icon.svg")!.url} alt="" width="24" height="24" />
             Orion
           </a>
+          {accounts && accounts.open.length > 1 && (
+            <AccountSwitcher chosen={accounts.chosen} open={accounts.open} path={path} />
+          )}
           {user ? <AppNav path={path} admin={user.role === "ADMIN"} /> : (
             <nav aria-label="Main">
               <a href="/sign-in">Sign in</a>

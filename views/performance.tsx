@@ -3,6 +3,7 @@
  * SVG with the same numbers as a visually hidden table), the range's statistics, and where the
  * equity sits (allocation bars with their numbers beside them). No script.
  */
+import { type Account, accountName } from "../lib/trading/accounts.ts";
 import type { Allocation, Slice } from "../lib/trading/allocation.ts";
 import type { EquitySample } from "../lib/trading/equity_history.ts";
 import type { BenchmarkPoint, Performance } from "../lib/trading/performance.ts";
@@ -18,6 +19,9 @@ export type PerformancePageProps = {
   benchmarkSeries: BenchmarkPoint[];
   allocation: Allocation;
   timeZone: string;
+  account: Account;
+  /** The page was asked for this account by id (a closed one, say), not the one chosen in the header. */
+  namedAccount: boolean;
 };
 
 export function PerformancePage(props: PerformancePageProps) {
@@ -26,10 +30,18 @@ export function PerformancePage(props: PerformancePageProps) {
   return (
     <div class="page">
       <h1>Performance</h1>
+      {props.namedAccount && (
+        <p>
+          {accountName(props.account)} · {props.account.number}
+          {props.account.status === "closed" && " (closed)"}
+        </p>
+      )}
       <nav class="tabs" aria-label="Period">
         {PERFORMANCE_PERIODS.map((period) => (
           <a
-            href={`/performance?period=${period}`}
+            href={`/performance?period=${period}${
+              props.namedAccount ? `&accountId=${encodeURIComponent(props.account._id)}` : ""
+            }`}
             aria-current={period === props.period ? "page" : undefined}
           >
             {period === "all" ? "All" : period}

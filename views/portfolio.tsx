@@ -54,6 +54,8 @@ const DOWNLOADS = [
 ] as const;
 
 export function HistoryPage(props: {
+  /** The account shown: the downloads name it, as the API's default may be another. */
+  accountId: string;
   filter: HistoryFilter;
   trades: Trade[];
   ledger: LedgerEntry[];
@@ -64,10 +66,9 @@ export function HistoryPage(props: {
   const filtered = Object.values(props.filter).some(Boolean);
   const state = { ...props.state, values: { ...props.filter, ...props.state?.values } };
   // The downloads cover the chosen days; without them, the account's whole life (README, Exports).
-  const range = new URLSearchParams(
-    Object.entries({ from: props.filter.from, to: props.filter.to }).filter((
-      e,
-    ): e is [string, string] => !!e[1]),
+  const download = new URLSearchParams(
+    Object.entries({ accountId: props.accountId, from: props.filter.from, to: props.filter.to })
+      .filter((e): e is [string, string] => !!e[1]),
   );
   return (
     <div class="page">
@@ -107,7 +108,7 @@ export function HistoryPage(props: {
       <nav class="downloads" aria-label="Download CSV">
         Download CSV:{" "}
         {DOWNLOADS.map(([kind, label]) => (
-          <a href={`/api/exports/${kind}.csv${range.size ? `?${range}` : ""}`} download>
+          <a href={`/api/exports/${kind}.csv?${download}`} download>
             {label}
           </a>
         ))}

@@ -7,7 +7,8 @@ import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
 import { canonicalTimeZone } from "../lib/time.ts";
-import { LOT_METHOD_LABELS, LOT_METHODS, type LotMethod } from "../lib/trading/lots.ts";
+import { type Account, accountName, MAX_OPEN_ACCOUNTS } from "../lib/trading/accounts.ts";
+import { LOT_METHOD_LABELS, LOT_METHODS, lotMethodOf } from "../lib/trading/lots.ts";
 import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } from "./form.tsx";
 import { Time } from "./trading.tsx";
 
@@ -21,7 +22,8 @@ export type SettingsProps = {
   sudo: boolean;
   enrolment: TotpEnrolment | null;
   /** The order in which the demo account's sells close tax lots. */
-  lotMethod: LotMethod;
+  /** The account the pages show: the lot method is its own. */
+  account: Account;
   /** Shown once, right after they were made. */
   recoveryCodes?: string[];
   /** The form that failed, with what the user typed and the errors. */
@@ -79,16 +81,17 @@ export function SettingsPage(props: SettingsProps) {
       </section>
       <section aria-labelledby="lots-h" class="card">
         <h2 id="lots-h">Tax lots</h2>
-        <LotMethodForm method={props.lotMethod} state={stateOf("lotMethod")} />
+        <LotMethodForm account={props.account} state={stateOf("lotMethod")} />
       </section>
       <section aria-labelledby="demo-h" class="card">
-        <h2 id="demo-h">Demo account</h2>
+        <h2 id="demo-h">Demo accounts</h2>
         <p>
-          Start over: open orders are cancelled and a new demo account opens with the starting cash
-          (the old one's history stays readable). You confirm on the next page.
+          Hold up to {MAX_OPEN_ACCOUNTS}{" "}
+          demo accounts to compare strategies: open one with its own starting cash, switch between
+          them, reset or close one.
         </p>
         <p>
-          <a href="/dashboard/reset">Reset the demo account</a>
+          <a href="/accounts">Manage accounts</a>
         </p>
       </section>
     </div>
@@ -193,17 +196,19 @@ export function ProfileForm(props: { user: User; state?: FormState }) {
 }
 
 /** Which lots a sell closes first; a change applies from the next sell (lib/trading/lots.ts). */
-export function LotMethodForm(props: { method: LotMethod; state?: FormState }) {
+export function LotMethodForm(props: { account: Account; state?: FormState }) {
   return (
     <HxForm id="lot-method-form" action="/settings/lot-method">
       <FormError state={props.state} />
       <Field
         label="Sells close lots"
         name="lotMethod"
-        value={props.method}
+        value={lotMethodOf(props.account)}
         state={props.state}
         options={LOT_METHODS.map((m) => [m, LOT_METHOD_LABELS[m]] as const)}
-        hint="Applies from your next sell; sells already made keep their lots. See realized gains under History."
+        hint={`For ${
+          accountName(props.account)
+        } (${props.account.number}), from its next sell; sells already made keep their lots. See realized gains under History.`}
       />
       <button type="submit">Save</button>
     </HxForm>

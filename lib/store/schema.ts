@@ -32,8 +32,10 @@ export const SCHEMA = {
     { fields: { status: 1 } },
     { fields: { symbol: 1 } },
     { fields: { placedAt: -1 } },
-    /** The orders pages: a user's open or closed orders, newest first. */
-    { fields: { userId: 1, open: 1, placedAt: -1 } },
+    /** The orders pages and GET /api/orders: an account's open, closed or all orders, newest first. */
+    { fields: { accountId: 1, open: 1, placedAt: -1 } },
+    { fields: { accountId: 1, placedAt: -1 } },
+    /** The admin console: every order of a user, newest first. */
     { fields: { userId: 1, placedAt: -1 } },
     /** Holds and reserved shares: an account's working orders. */
     { fields: { accountId: 1, open: 1 } },

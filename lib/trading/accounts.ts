@@ -1,14 +1,19 @@
 /**
- * Paper trading accounts. A user has one active demo account, funded by a ledger deposit when it
- * opens. Its `_id` is `<userId>:<epoch>`: the first is epoch 1, and a reset closes it and opens the
- * next epoch, so history stays intact and two concurrent openings cannot both succeed.
+ * Paper trading accounts. A user holds up to MAX_OPEN_ACCOUNTS open demo accounts at once, each
+ * named and funded by a ledger deposit of its own starting cash when it opens. Its `_id` is
+ * `<userId>:<epoch>`, the epoch counting every account the user ever opened: a new account and a
+ * reset both take the next one, so two concurrent openings compete for the same id and only one
+ * succeeds — that insert is the claim that keeps the count of open accounts within the limit.
+ * A reset closes the account (its history kept) and opens the next epoch under the same name, in
+ * the same place in the user's list (`rank`).
  * Cash, buying power and equity are never stored on the account; they are derived (portfolio.ts).
  * What its working orders hold and how many there are is kept as running totals (open_orders.ts).
  */
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
-import { type Fixed, parseFixed } from "../money.ts";
+import { type Fixed, fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
+import { findAll } from "../store/find_all.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { appendEntries } from "./ledger.ts";
 import type { LotMethod } from "./lots.ts";
@@ -16,18 +21,31 @@ import { cancelledOrderFields, withOpenTotals } from "./open_orders.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 
+/** How many demo accounts a user may hold open at once. */
+export const MAX_OPEN_ACCOUNTS = 5;
+/** The starting cash a new account may choose, in dollars. */
+export const STARTING_CASH_MIN = 1_000;
+export const STARTING_CASH_MAX = 10_000_000;
+/** What an account opened without a name (and every account from before names) is called. */
+export const DEFAULT_ACCOUNT_NAME = "Main";
+
 /** The ops that open a demo account for `userId` with `startingCash`, deposit included. */
 export function openAccountOps(
   userId: string,
   epoch: number,
   startingCash: string,
   now: Date,
+  options: { name?: string; rank?: number; lotMethod?: LotMethod } = {},
 ): { account: Account; ops: WriteOp[] } {
+  // One spelling of the amount whatever the caller's ("100000" from the config, "2500.5").
+  startingCash = formatFixed(parseFixed(startingCash, 2));
   const account: Account = {
     _id: `${userId}:${epoch}`,
     _v: 1,
     userId,
     epoch,
+    rank: options.rank ?? epoch,
+    name: options.name ?? DEFAULT_ACCOUNT_NAME,
     number: accountNumber(),
     type: "demo",
     currency: "USD",
@@ -36,6 +54,7 @@ export function openAccountOps(
     ledgerSeq: 0,
     openOrders: 0,
     heldForOrders: "0.00",
+    ...(options.lotMethod ? { lotMethod: options.lotMethod } : {}),
     createdAt: now,
     closedAt: null,
   };
@@ -66,34 +85,174 @@ export function accountStep(account: Account, ledgerSeq = account.ledgerSeq): Wr
   };
 }
 
-/** The user's active account, or null. */
+/**
+ * A new account's starting cash in dollars ("25000", 25000, "25000.00"), whole cents, from
+ * STARTING_CASH_MIN to STARTING_CASH_MAX; else a 422 on `startingCash`. Absent means `fallback`.
+ */
+export function parseStartingCash(input: unknown, fallback: string): string {
+  if (input === undefined || input === null || input === "") return fallback;
+  const message = `Choose a starting cash from $${STARTING_CASH_MIN.toLocaleString("en-US")} to $${
+    STARTING_CASH_MAX.toLocaleString("en-US")
+  }, in whole cents.`;
+  let amount: Fixed;
+  try {
+    amount = parseFixed(typeof input === "string" ? input.replaceAll(",", "") : input, 2);
+  } catch {
+    throw new AppError(422, "validation_failed", message, { fields: { startingCash: message } });
+  }
+  if (amount < fixed(STARTING_CASH_MIN) || amount > fixed(STARTING_CASH_MAX)) {
+    throw new AppError(422, "validation_failed", message, { fields: { startingCash: message } });
+  }
+  return formatFixed(amount);
+}
+
+/** An account's name; accounts from before names are the user's "Main" one. */
+export function accountName(account: Pick<Account, "name">): string {
+  return account.name ?? DEFAULT_ACCOUNT_NAME;
+}
+
+/** The user's open accounts in their list order: the default account (the API's) first. */
+export async function openAccounts(store: Store, userId: string): Promise<Account[]> {
+  const page = await store.find<Account>("accounts", {
+    where: { userId, status: "active" },
+    limit: 50,
+  });
+  return page.items.sort((a, b) => rankOf(a) - rankOf(b) || a.epoch - b.epoch);
+}
+
+const rankOf = (account: Account) => account.rank ?? account.epoch;
+
+/** The user's default account (the first open one), or null. */
 export async function activeAccount(store: Store, userId: string): Promise<Account | null> {
-  return await store.findOne<Account>("accounts", { userId, status: "active" });
+  return (await openAccounts(store, userId))[0] ?? null;
 }
 
 /**
- * The user's active account, opening the first one when they have none (users who signed up
- * before trading existed). Safe against concurrent calls: the first epoch's id is fixed.
+ * The user's open accounts, opening the first one when they have none (a new user, or one who
+ * signed up before trading existed). Safe against concurrent calls (see claimNextAccount).
  */
+export async function ensureOpenAccounts(
+  store: Store,
+  userId: string,
+  startingCash: string,
+  now = new Date(),
+): Promise<Account[]> {
+  const open = await openAccounts(store, userId);
+  if (open.length > 0) return open;
+  await retryOnConflict(async () => {
+    if ((await openAccounts(store, userId)).length > 0) return;
+    const { ops } = openAccountOps(userId, await lastEpoch(store, userId) + 1, startingCash, now);
+    await store.commit(ops);
+  }, "Could not open a trading account. Please try again.");
+  return await openAccounts(store, userId);
+}
+
+/** The user's default account: the API's account when a request names none. */
 export async function ensureActiveAccount(
   store: Store,
   userId: string,
   startingCash: string,
   now = new Date(),
 ): Promise<Account> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const existing = await activeAccount(store, userId);
-    if (existing) return existing;
-    const { account, ops } = openAccountOps(userId, 1, startingCash, now);
-    try {
-      await store.commit(ops);
-      return (await store.get<Account>("accounts", account._id))!;
-    } catch (err) {
-      // Another request opened it, or the random account number was taken: look again.
-      if (!(err instanceof ConflictError)) throw err;
+  return (await ensureOpenAccounts(store, userId, startingCash, now))[0];
+}
+
+/** The highest epoch the user's accounts have reached (0 before the first). */
+async function lastEpoch(store: Store, userId: string): Promise<number> {
+  const all = await findAll<Account>(store, "accounts", { where: { userId } });
+  return Math.max(0, ...all.map((a) => a.epoch));
+}
+
+/**
+ * Opens another demo account (POST /api/accounts). At most MAX_OPEN_ACCOUNTS are open at once:
+ * the count is read, then the next epoch's id is claimed by insert, so two requests racing for
+ * the last place take the same id and the loser reads the count again. Audited.
+ */
+export async function openAccount(
+  store: Store,
+  userId: string,
+  request: { name: string; startingCash: string },
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<Account> {
+  const opened = await retryOnConflict(async () => {
+    const [open, epoch] = await Promise.all([
+      openAccounts(store, userId),
+      lastEpoch(store, userId),
+    ]);
+    if (open.length >= MAX_OPEN_ACCOUNTS) {
+      throw new AppError(
+        409,
+        "account_limit",
+        `You already have ${MAX_OPEN_ACCOUNTS} open accounts. Close one to open another.`,
+      );
     }
-  }
-  throw new AppError(409, "conflict", "Could not open a trading account. Please try again.");
+    const next = openAccountOps(userId, epoch + 1, request.startingCash, now, {
+      name: request.name,
+    });
+    await store.commit([
+      ...next.ops,
+      auditOp({
+        action: "account.opened",
+        outcome: "success",
+        userId,
+        origin,
+        details: { account: next.account.number, startingCash: request.startingCash },
+      }, now),
+    ]);
+    return next.account;
+  }, "Could not open the account. Please try again.");
+  return (await store.get<Account>("accounts", opened._id))!;
+}
+
+/**
+ * Closes a demo account (POST /api/accounts/:id/close): like a reset it needs the account's
+ * number typed back (confirmReset's rule). Its working orders are cancelled and its history is
+ * kept. The last open account cannot be closed: the unit checks that another open account is
+ * unchanged, so two closes racing for the last two conflict and one of them reads again.
+ */
+export async function closeAccount(
+  store: Store,
+  account: Account,
+  confirmation: unknown,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<Account> {
+  await confirmAccountNumber(store, account, confirmation, "account.closed", origin, now);
+  await retryOnConflict(async () => {
+    const current = (await store.get<Account>("accounts", account._id))!;
+    if (current.status !== "active") {
+      throw new AppError(409, "account_closed", "This account is already closed.");
+    }
+    const keeper = (await openAccounts(store, current.userId)).find((a) => a._id !== current._id);
+    if (!keeper) {
+      throw new AppError(
+        409,
+        "last_account",
+        "This is your only open account. Open another before closing it, or reset it instead.",
+      );
+    }
+    await store.commit([
+      {
+        op: "update",
+        collection: "accounts",
+        id: current._id,
+        set: { status: "closed", closedAt: now },
+        ifVersion: current._v,
+      },
+      { op: "check", collection: "accounts", id: keeper._id, version: keeper._v },
+      auditOp({
+        action: "account.closed",
+        outcome: "success",
+        userId: current.userId,
+        origin,
+        details: { account: current.number },
+      }, now),
+    ]);
+  }, "The account is busy. Please try again.");
+  // As after a reset: if this stops half-way, the worker ends the rest.
+  await cancelOrdersOfClosedAccount(store, account._id, now);
+  return (await store.get<Account>("accounts", account._id))!;
 }
 
 /** The user's account `accountId`, or 404 when it is not theirs. */
@@ -111,7 +270,7 @@ export async function ownAccount(
 
 /**
  * The account a request names by `accountId` (404 when it is not the user's), else the user's
- * active one, opened on first use.
+ * default one, opened on first use.
  */
 export async function requestedAccount(
   store: Store,
@@ -124,43 +283,59 @@ export async function requestedAccount(
     : await ensureActiveAccount(store, userId, startingCash);
 }
 
-/** Every account of the user, the active one first. */
+/** Every account of the user: the open ones in list order, then the closed, newest first. */
 export async function userAccounts(store: Store, userId: string): Promise<Account[]> {
-  const page = await store.find<Account>("accounts", { where: { userId }, limit: 100 });
-  return page.items.sort((a, b) => b.epoch - a.epoch);
+  const all = await findAll<Account>(store, "accounts", { where: { userId } });
+  const open = all.filter((a) => a.status === "active").sort((a, b) => rankOf(a) - rankOf(b));
+  const closed = all.filter((a) => a.status !== "active").sort((a, b) => b.epoch - a.epoch);
+  return [...open, ...closed];
 }
 
 /**
- * A reset wipes the portfolio, so one request is not enough: like a broker closing an account,
- * it needs the account's number typed back (the page shows it; an API client reads it from
- * GET /api/accounts). Case and surrounding spaces do not matter. Anything else is a 422 on the
- * `confirm` field, audited, and nothing changes.
+ * A reset or a close wipes the portfolio, so one request is not enough: like a broker closing an
+ * account, it needs the account's number typed back (the page shows it; an API client reads it
+ * from GET /api/accounts). Case and surrounding spaces do not matter. Anything else is a 422 on
+ * the `confirm` field, audited, and nothing changes.
  */
-export async function confirmReset(
+export function confirmReset(
   store: Store,
   account: Account,
   confirmation: unknown,
   origin: RequestOrigin,
   now = new Date(),
 ): Promise<void> {
+  return confirmAccountNumber(store, account, confirmation, "account.reset", origin, now);
+}
+
+async function confirmAccountNumber(
+  store: Store,
+  account: Account,
+  confirmation: unknown,
+  action: "account.reset" | "account.closed",
+  origin: RequestOrigin,
+  now: Date,
+): Promise<void> {
   const typed = typeof confirmation === "string" ? confirmation.trim().toUpperCase() : "";
   if (typed === account.number) return;
   await store.commit([auditOp({
-    action: "account.reset",
+    action,
     outcome: "failure",
     userId: account.userId,
     origin,
     details: { account: account.number, reason: typed ? "wrong_confirmation" : "no_confirmation" },
   }, now)]);
+  const what = action === "account.reset" ? "the reset" : "closing it";
   const message = typed
-    ? `That is not this account's number. Type ${account.number} to confirm the reset.`
-    : `Type the account number, ${account.number}, to confirm the reset.`;
+    ? `That is not this account's number. Type ${account.number} to confirm ${what}.`
+    : `Type the account number, ${account.number}, to confirm ${what}.`;
   throw new AppError(422, "validation_failed", message, { fields: { confirm: message } });
 }
 
 /**
  * Starts the demo account over: open orders are cancelled, the account is closed (its history
- * kept), and a new one opens with the starting cash. Audited. Callers ask for confirmReset first.
+ * kept), and a new one opens with `startingCash`, keeping the name, the place in the user's list
+ * and the lot method. The user's other accounts are untouched. Audited. Callers ask for
+ * confirmReset first.
  */
 export async function resetDemoAccount(
   store: Store,
@@ -175,7 +350,13 @@ export async function resetDemoAccount(
     if (current.status !== "active") {
       throw new AppError(409, "account_closed", "This account is already closed.");
     }
-    const next = openAccountOps(current.userId, current.epoch + 1, startingCash, now);
+    const next = openAccountOps(
+      current.userId,
+      await lastEpoch(store, current.userId) + 1,
+      startingCash,
+      now,
+      { name: current.name, rank: rankOf(current), lotMethod: current.lotMethod },
+    );
     await store.commit([
       {
         op: "update",
@@ -257,7 +438,12 @@ export function startingCashOf(account: Account): Fixed {
 
 export type Account = Doc & {
   userId: string;
+  /** The how-manieth account the user opened (resets included): the `_id`'s suffix. */
   epoch: number;
+  /** The user's name for it; absent on accounts from before names (accountName). */
+  name?: string;
+  /** Its place in the user's list, kept across resets; absent means its epoch. */
+  rank?: number;
   number: string;
   type: "demo";
   currency: "USD";

@@ -10,7 +10,7 @@
 import { AppError, notFound } from "../errors.ts";
 import { formatFixed, parseFixed, roundFixed } from "../money.ts";
 import type { RequestOrigin } from "../audit.ts";
-import { ensureActiveAccount, ownAccount } from "./accounts.ts";
+import { requestedAccount } from "./accounts.ts";
 import { normalizeSymbol } from "../market/securities.ts";
 import { securityFor } from "./market.ts";
 import { reservedOf } from "./open_orders.ts";
@@ -43,9 +43,12 @@ export async function closePosition(
   // The symbol names a resource here, so an unknown one is a 404 like a position not held.
   if (!ctx.market.catalog.get(normalizeSymbol(symbol))) throw notFound("No such security.");
   const security = securityFor(ctx.market, symbol);
-  const account = request.accountId
-    ? await ownAccount(ctx.store, userId, request.accountId)
-    : await ensureActiveAccount(ctx.store, userId, ctx.settings.startingCash);
+  const account = await requestedAccount(
+    ctx.store,
+    userId,
+    request.accountId,
+    ctx.settings.startingCash,
+  );
   const position = await ctx.store.get<Position>(
     "positions",
     positionId(account._id, security.symbol),
@@ -90,9 +93,12 @@ export async function closeAllPositions(
   request: Pick<CloseRequest, "accountId" | "cancelOrders">,
   origin?: RequestOrigin,
 ): Promise<CloseResult[]> {
-  const account = request.accountId
-    ? await ownAccount(ctx.store, userId, request.accountId)
-    : await ensureActiveAccount(ctx.store, userId, ctx.settings.startingCash);
+  const account = await requestedAccount(
+    ctx.store,
+    userId,
+    request.accountId,
+    ctx.settings.startingCash,
+  );
   const positions = await findAll<Position>(ctx.store, "positions", {
     where: { accountId: account._id },
   });

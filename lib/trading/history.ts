@@ -5,20 +5,6 @@ import type { LedgerEntry, LedgerEntryType } from "./ledger.ts";
 /** A span of time: from `gte` (inclusive) to `lt` (exclusive); either end may be open. */
 export type TimeRange = { gte?: Date; lt?: Date };
 
-export async function listTrades(
-  store: Store,
-  userId: string,
-  limit: number,
-  cursor?: string,
-): Promise<{ items: Trade[]; nextCursor: string | null }> {
-  return await store.find<Trade>("trades", {
-    where: { userId },
-    sort: { field: "executedAt", direction: -1 },
-    limit,
-    cursor,
-  });
-}
-
 /** A page of one account's fills, newest first, of one symbol and within a range when given. */
 export async function listAccountTrades(
   store: Store,

@@ -3,7 +3,7 @@ import { watchedRight, watchFields } from "./order_watch.ts";
 import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } from "../money.ts";
 import type { Doc, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
-import type { Account } from "./accounts.ts";
+import { type Account, MAX_OPEN_ACCOUNTS } from "./accounts.ts";
 import type { Trade } from "./history.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import { nextAveragePrice } from "./fills.ts";
@@ -102,8 +102,12 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     }
   }
   for (const [userId, numbers] of activeByUser) {
-    if (numbers.length > 1) {
-      problems.push(`user ${userId} has ${numbers.length} active accounts: ${numbers.join(", ")}`);
+    if (numbers.length > MAX_OPEN_ACCOUNTS) {
+      problems.push(
+        `user ${userId} has ${numbers.length} open accounts (at most ${MAX_OPEN_ACCOUNTS}): ${
+          numbers.join(", ")
+        }`,
+      );
     }
   }
   for (const userId of users) {

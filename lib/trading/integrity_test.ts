@@ -5,7 +5,7 @@ import { runChecks } from "../readiness.ts";
 import type { Doc, Fields, Query, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
 import { testApi as api, testApp } from "../../routes/testing.ts";
-import type { Account } from "./accounts.ts";
+import { type Account, openAccountOps } from "./accounts.ts";
 import { checkIntegrity } from "./integrity.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import type { Order } from "./orders.ts";
@@ -481,4 +481,17 @@ Deno.test("[integrity] a trail on another order type, and a best price off the t
   );
   await s.store.update<Order>("orders", s.trailing, { hwm: "0" });
   someLine(await problemsOf(s.store), new RegExp(`^order ${s.trailing}: hwm 0 is not above zero$`));
+});
+
+Deno.test("[integrity] more open accounts than a user may hold is reported", async () => {
+  await using s = await scenario();
+  // Five open accounts pass; a sixth, opened around the limit's claim, is a problem.
+  const { userId } = (await s.store.get<Account>("accounts", s.ada.accountId))!;
+  for (let epoch = 2; epoch <= 6; epoch++) {
+    const { ops } = openAccountOps(userId, epoch, "1000", new Date());
+    await s.store.commit(ops);
+    const { problems } = await checkIntegrity(s.store);
+    const tooMany = problems.filter((p) => /open accounts \(at most 5\)/.test(p));
+    assert.equal(tooMany.length, epoch <= 5 ? 0 : 1, `${epoch} open: ${problems.join("; ")}`);
+  }
 });

@@ -28,7 +28,7 @@ import {
   type OrderClass,
   parseClassRequest,
 } from "./order_classes.ts";
-import { type Account, ensureActiveAccount, ownAccount } from "./accounts.ts";
+import { type Account, requestedAccount } from "./accounts.ts";
 import { fillOps, orderFillFields } from "./fills.ts";
 import { lotsToSell, sellableNow } from "./lots.ts";
 import { currentCash } from "./ledger.ts";
@@ -98,9 +98,12 @@ export async function placeOrder(
   options: { idempotencyKey?: string; origin?: RequestOrigin },
   now = new Date(),
 ): Promise<{ order: OrderJson; replayed: boolean }> {
-  const account = input.accountId
-    ? await ownAccount(ctx.store, userId, input.accountId)
-    : await ensureActiveAccount(ctx.store, userId, ctx.settings.startingCash, now);
+  const account = await requestedAccount(
+    ctx.store,
+    userId,
+    input.accountId,
+    ctx.settings.startingCash,
+  );
   if (account.status !== "active") {
     throw new AppError(422, "account_closed", "This account is closed.");
   }
@@ -619,14 +622,15 @@ export async function cancelOrder(
 /** Cancels every working order of the user; returns the ones cancelled. */
 export async function cancelAllOrders(
   ctx: TradingContext,
-  userId: string,
+  account: Account,
   origin?: RequestOrigin,
   now = new Date(),
 ): Promise<OrderJson[]> {
+  const { userId } = account;
   const cancelled: OrderJson[] = [];
   for (;;) {
     const page = await ctx.store.find<Order>("orders", {
-      where: { userId, open: true },
+      where: { accountId: account._id, open: true },
       sort: { field: "placedAt", direction: -1 },
       limit: 100,
     });
@@ -861,16 +865,19 @@ export async function ownOrder(store: Store, userId: string, orderId: string): P
   return order;
 }
 
-/** A page of the user's orders, newest first: open, closed, or all. */
+/**
+ * A page of orders, newest first: open, closed, or all; of one account (the pages and the API),
+ * or of every account of a user (the admin console).
+ */
 export async function listOrders(
   store: Store,
-  userId: string,
+  owner: { accountId: string } | { userId: string },
   status: "open" | "closed" | "all",
   limit: number,
   cursor?: string,
 ): Promise<{ items: Order[]; nextCursor: string | null }> {
   return await store.find<Order>("orders", {
-    where: status === "all" ? { userId } : { userId, open: status === "open" },
+    where: status === "all" ? owner : { ...owner, open: status === "open" },
     sort: { field: "placedAt", direction: -1 },
     limit,
     cursor,

@@ -14,7 +14,7 @@ import {
 } from "../money.ts";
 import { findAll } from "../store/find_all.ts";
 import type { Store } from "../store/port.ts";
-import type { Account } from "./accounts.ts";
+import { type Account, accountName } from "./accounts.ts";
 import { currentCash } from "./ledger.ts";
 import { type LiveQuote, liveQuotes, type Market } from "./market.ts";
 import type { TradingContext } from "./orders.ts";
@@ -93,6 +93,7 @@ export async function accountSnapshot(ctx: TradingContext, account: Account, now
   return {
     account: {
       id: account._id,
+      name: accountName(account),
       number: account.number,
       type: account.type,
       currency: account.currency,

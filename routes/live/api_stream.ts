@@ -19,7 +19,7 @@
  */
 import { Hono } from "hono";
 import { AppError } from "../../lib/errors.ts";
-import { ensureActiveAccount, ownAccount } from "../../lib/trading/accounts.ts";
+import { requestedAccount } from "../../lib/trading/accounts.ts";
 import type { Account } from "../../lib/trading/accounts.ts";
 import { type AccountEvent, eventsAfter, eventSeqOf } from "../../lib/trading/events.ts";
 import { marketOpen, securityFor } from "../../lib/trading/market.ts";
@@ -53,9 +53,7 @@ export function apiStreamRoutes(deps: AppDeps) {
     // Unknown symbols are refused before the stream opens (422 unknown_symbol).
     const securities = symbols.map((s) => securityFor(ctx.market, s));
     const accountId = c.req.query("accountId");
-    const account = accountId
-      ? await ownAccount(store, userId, accountId)
-      : await ensureActiveAccount(store, userId, ctx.settings.startingCash);
+    const account = await requestedAccount(store, userId, accountId, ctx.settings.startingCash);
 
     let seq = replayFrom(c.req.header("Last-Event-ID"), account);
     let counter = 0;

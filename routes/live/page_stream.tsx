@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { LiveCell } from "../../views/live.tsx";
 import { Live, SessionEndedNotice } from "../../views/live.tsx";
-import { type Account, ensureActiveAccount } from "../../lib/trading/accounts.ts";
+import type { Account } from "../../lib/trading/accounts.ts";
 import { marketOpen, securityFor } from "../../lib/trading/market.ts";
 import { listOrders, type Order, orderJson } from "../../lib/trading/orders.ts";
 import { accountSnapshot } from "../../lib/trading/portfolio.ts";
@@ -37,7 +37,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { noStore } from "../middleware/no_store.ts";
 import { requireUser, sessionCheck } from "../middleware/session.ts";
 import { parseInput } from "../request.ts";
-import { quotesOf } from "../trading_context.ts";
+import { chosenAccount, quotesOf } from "../trading_context.ts";
 import type { LiveMessage } from "./streams.ts";
 import { OPEN_ORDERS_SHOWN } from "../dashboard.tsx";
 import { ORDERS_PAGE_SIZE } from "../order_pages.tsx";
@@ -96,7 +96,8 @@ export function pageStreamRoutes(deps: AppDeps) {
     const query = parseInput(liveQuery, c.req.query());
     const userId = c.get("user")!._id;
     const security = query.page === "trade" ? securityFor(market, query.symbol ?? "") : undefined;
-    const account = () => ensureActiveAccount(store, userId, ctx.settings.startingCash);
+    // The account the page shows; the stream asks again each time, as the page would.
+    const account = () => chosenAccount(c, store, ctx.settings.startingCash);
 
     // The orders a page lists stay on it as they fill or end; new ones reload the list, and stay.
     let shownOrders: string[] = [];
@@ -104,11 +105,12 @@ export function pageStreamRoutes(deps: AppDeps) {
     let lists: { symbols: string[] }[] | undefined;
 
     async function orderRows(
+      accountId: string,
       status: "open" | "closed" | "all",
       limit: number,
       cursor?: string,
     ) {
-      const listed = (await listOrders(store, userId, status, limit, cursor)).items;
+      const listed = (await listOrders(store, { accountId }, status, limit, cursor)).items;
       const ids = new Set([...shownOrders, ...listed.map((o) => o._id)]);
       shownOrders = [...ids].slice(-MAX_TRACKED_ORDERS);
       return (await store.getMany<Order>("orders", shownOrders)).filter((o) => o !== null);
@@ -120,7 +122,7 @@ export function pageStreamRoutes(deps: AppDeps) {
         case "dashboard": {
           const [snapshot, open] = await Promise.all([
             accountSnapshot(ctx, current, now),
-            listOrders(store, userId, "open", OPEN_ORDERS_SHOWN),
+            listOrders(store, { accountId: current._id }, "open", OPEN_ORDERS_SHOWN),
           ]);
           lists ??= (await listWatchlists(store, userId, now)).slice(0, 1);
           const watched = await quotesOf(market, lists[0]?.symbols ?? [], now);
@@ -157,7 +159,7 @@ export function pageStreamRoutes(deps: AppDeps) {
         }
         case "orders": {
           const next = `/orders?status=${query.status}`;
-          const shown = await orderRows(query.status, ORDERS_PAGE_SIZE, query.cursor);
+          const shown = await orderRows(current._id, query.status, ORDERS_PAGE_SIZE, query.cursor);
           return {
             cells: shown.flatMap((o) => Object.values(orderCells(orderJson(o), next))),
             // Only orders new to the list reload it; one that filled stays, marked filled.
