@@ -64,7 +64,7 @@ export function AccountsPage(props: {
                   </td>
                   <td class="num" data-label="Starting cash">{usd(account.startingCash)}</td>
                   <td class="wide">
-                    <div class="actions">
+                    <div class="actions tight">
                       {shown
                         ? <span class="badge ok">Shown</span>
                         : (

@@ -79,6 +79,7 @@ function AccountSwitcher(props: { chosen: Account; open: Account[]; path: string
       </summary>
       <form method="post" action="/accounts/switch" class="menu">
         <input type="hidden" name="next" value={props.path} />
+        <span class="current" aria-current="true">✓ {accountName(props.chosen)}</span>
         {props.open.filter((a) => a._id !== props.chosen._id).map((a) => (
           <button type="submit" class="link" name="accountId" value={a._id}>
             {accountName(a)}
