@@ -57,6 +57,7 @@ const ACTIONS: Record<AuditAction, true> = {
   "admin.sessions_cleared": true,
   "account.reset": true,
   "account.lot_method_changed": true,
+  "user.weekly_statement_changed": true,
   "order.placed": true,
   "order.rejected": true,
   "order.filled": true,

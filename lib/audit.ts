@@ -76,6 +76,7 @@ export type AuditAction =
   | "admin.sessions_cleared"
   | "account.reset"
   | "account.lot_method_changed"
+  | "user.weekly_statement_changed"
   | "order.placed"
   | "order.rejected"
   | "order.filled"
