@@ -240,8 +240,8 @@ export function StatementForm(props: { on: boolean; state?: FormState }) {
         )}
       </div>
       <p class="muted">
-        Saturdays at 09:00 UTC: each account's value, the week's return against SPY, fills and
-        dividends. <a href="/settings/statement-preview">This week's so far</a>
+        Saturdays, 09:00 UTC: your week against SPY.{" "}
+        <a href="/settings/statement-preview">Preview</a>
       </p>
       <button type="submit">Save</button>
     </HxForm>
