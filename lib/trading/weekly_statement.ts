@@ -45,7 +45,7 @@ export const MAX_ATTEMPTS = 6;
 /** The first wait before trying a failed send again; it doubles with each failure, up to 4 hours. */
 const RETRY_BASE_MS = 15 * MINUTE_MS;
 const RETRY_MAX_MS = 4 * 60 * MINUTE_MS;
-/** The ledger entry type a dividend is booked as. Compared as a string, since not every ledger has it. */
+/** The ledger entry type a dividend is booked as (not yet among LEDGER_ENTRY_TYPES). */
 const DIVIDEND = "dividend";
 /** Users read per page by the job. */
 const USER_PAGE = 200;
@@ -140,14 +140,8 @@ export async function accountWeek(
       range: span,
       limit: 20,
     }),
-    allOf<Trade>(store, "trades", { accountId: account._id }, "executedAt", span),
-    allOf<LedgerEntry>(
-      store,
-      "cash_ledger",
-      { accountId: account._id, type: DIVIDEND },
-      "at",
-      span,
-    ),
+    weekFills(store, account._id, span),
+    weekDividends(store, account._id, span),
   ]);
   const sample = (p: EquityPoint): EquitySample => ({ at: p.at, equity: parseFixed(p.equity, 2) });
   // An account opened during the week starts from its opening deposit, as its history does.
@@ -158,13 +152,6 @@ export async function accountWeek(
     : null;
   const closes = inWeek.items.map(sample);
   const end = closes.at(-1) ?? null;
-  const largest = trades
-    .map((trade) => ({ trade, gross: parseFixed(trade.gross, SCALE) }))
-    .sort((a, b) =>
-      a.gross === b.gross ? a.trade._id.localeCompare(b.trade._id) : a.gross > b.gross ? -1 : 1
-    )
-    .slice(0, LARGEST_FILLS)
-    .map((x) => x.trade);
   return {
     account,
     value: end?.equity ?? null,
@@ -173,8 +160,8 @@ export async function accountWeek(
       ? performanceOf([base, ...closes], [], { symbol: STATEMENT_BENCHMARK, closes: [] })
         .timeWeightedReturn
       : null,
-    fills: trades.length,
-    largestFills: largest,
+    fills: trades.count,
+    largestFills: trades.largest,
     dividends: sumFixed(dividends.map((entry) => parseFixed(entry.amount, SCALE))),
     dividendCount: dividends.length,
   };
@@ -206,21 +193,56 @@ export async function benchmarkWeek(
   return percentText(Number(last.c) / Number(first.c) - 1);
 }
 
-/** Every document of a range of an index, read a page at a time. */
-async function allOf<T extends Doc>(
+/**
+ * How many fills the account had in `span`, and the largest few by amount, largest first (ties in
+ * id order). Read a page at a time and folded, so a busy week never sits in memory.
+ */
+async function weekFills(
   store: Store,
-  collection: "trades" | "cash_ledger",
-  where: Record<string, string>,
-  field: string,
-  range: { gte: Date; lt: Date },
-): Promise<T[]> {
-  const all: T[] = [];
+  accountId: string,
+  span: { gte: Date; lt: Date },
+): Promise<{ count: number; largest: Trade[] }> {
+  let count = 0;
+  let largest: { trade: Trade; gross: Fixed }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.find<T>(collection, {
-      where,
-      sort: { field, direction: -1 },
-      range,
+    const page = await store.find<Trade>("trades", {
+      where: { accountId },
+      sort: { field: "executedAt", direction: -1 },
+      range: span,
+      limit: 1000,
+      cursor,
+    });
+    count += page.items.length;
+    largest = [
+      ...largest,
+      ...page.items.map((trade) => ({ trade, gross: parseFixed(trade.gross, SCALE) })),
+    ]
+      .sort((a, b) =>
+        a.gross === b.gross ? a.trade._id.localeCompare(b.trade._id) : a.gross > b.gross ? -1 : 1
+      )
+      .slice(0, LARGEST_FILLS);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return { count, largest: largest.map((x) => x.trade) };
+}
+
+/**
+ * The account's dividends in `span`. The ledger type is compared as a string, so this reads
+ * nothing until dividends are booked as `dividend` entries.
+ */
+async function weekDividends(
+  store: Store,
+  accountId: string,
+  span: { gte: Date; lt: Date },
+): Promise<LedgerEntry[]> {
+  const all: LedgerEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.find<LedgerEntry>("cash_ledger", {
+      where: { accountId, type: DIVIDEND },
+      sort: { field: "at", direction: -1 },
+      range: span,
       limit: 1000,
       cursor,
     });
