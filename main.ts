@@ -43,11 +43,14 @@ const live = createLiveStreams({ log });
 
 // The app is built once the address is known, so default links point where the server listens.
 let app: ReturnType<typeof createApp> | undefined;
+// Where emailed links point; the weekly statements read it when they send.
+let appUrl = config.appUrl;
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,
   onListen: ({ hostname, port }) => {
     const listening = withListenAddress(config, hostname, port);
+    appUrl = listening.appUrl;
     app = createApp({
       config: listening,
       store,
@@ -81,7 +84,8 @@ const sweeper = setInterval(() => {
 }, 60 * 60 * 1000);
 Deno.unrefTimer(sweeper);
 
-const stopTrading = startTradingWorkers(trading);
+// The statements share the app's one mailer, so they go out through the same provider and log.
+const stopTrading = startTradingWorkers(trading, { statements: { mailer, appUrl: () => appUrl } });
 
 let stopping = false;
 async function shutdown(signal: string) {

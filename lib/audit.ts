@@ -78,6 +78,7 @@ export type AuditAction =
   | "account.reset"
   | "account.closed"
   | "account.lot_method_changed"
+  | "user.weekly_statement_changed"
   | "order.placed"
   | "order.rejected"
   | "order.filled"

@@ -1,4 +1,5 @@
 /** Email behind one `Mailer`: Resend's API, an SMTP server (nodemailer), or an in-memory dev mailbox. */
+import { escapeToBuffer, type StringBuffer } from "hono/utils/html";
 import type { Config } from "./config.ts";
 import { newId } from "./ids.ts";
 import type { Logger } from "./log.ts";
@@ -240,4 +241,66 @@ export interface Mailer {
   readonly mailbox?: DevMailbox;
   /** Releases connections; call once at shutdown. */
   close(): Promise<void>;
+}
+
+/**
+ * One block of an email: a paragraph, a link, a heading, or a small table whose first row holds the
+ * column headings.
+ */
+export type EmailBlock =
+  | string
+  | { link: string; label: string }
+  | { heading: string }
+  | { table: string[][] };
+
+/**
+ * Every email Orion sends, built once from its blocks into a plain-text part and a light HTML part,
+ * so the two say the same. Every string is escaped in the HTML: names and other things users typed
+ * are safe in any block.
+ */
+export function composeEmail(
+  to: string,
+  subject: string,
+  name: string,
+  blocks: EmailBlock[],
+): Email {
+  const greeting = `Hello ${name},`;
+  const text = [greeting, ...blocks.map(textBlock)].join("\n\n") + "\n\nOrion Assets Broker\n";
+  const body = [greeting, ...blocks].map(htmlBlock).join("\n");
+  const html = `<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">
+${body}
+<p style="color:#5b6270">Orion Assets Broker</p></body></html>`;
+  return { to, subject, text, html };
+}
+
+function textBlock(block: EmailBlock): string {
+  if (typeof block === "string") return block;
+  if ("link" in block) return `${block.label}: ${block.link}`;
+  if ("heading" in block) return `${block.heading}\n${"-".repeat(block.heading.length)}`;
+  // Columns padded to their widest cell, so the table reads in a monospaced mail client too.
+  const widths = block.table[0].map((_, n) => Math.max(...block.table.map((row) => row[n].length)));
+  return block.table.map((row) => row.map((cell, n) => cell.padEnd(widths[n])).join("  ").trimEnd())
+    .join("\n");
+}
+
+function htmlBlock(block: EmailBlock): string {
+  if (typeof block === "string") return `<p>${escapeHtml(block)}</p>`;
+  if ("link" in block) {
+    return `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.label)}</a></p>`;
+  }
+  if ("heading" in block) {
+    return `<h2 style="font-size:1.1em;margin:1.5em 0 0">${escapeHtml(block.heading)}</h2>`;
+  }
+  const [head, ...rows] = block.table;
+  const row = (tag: "th" | "td", cells: string[]) =>
+    `<tr>${cells.map((c) => `<${tag} align="left">${escapeHtml(c)}</${tag}>`).join("")}</tr>`;
+  return `<table cellpadding="4" style="border-collapse:collapse">${row("th", head)}${
+    rows.map((r) => row("td", r)).join("")
+  }</table>`;
+}
+
+function escapeHtml(value: string): string {
+  const buffer: StringBuffer = [""];
+  escapeToBuffer(value, buffer);
+  return buffer[0] as string;
 }

@@ -67,4 +67,9 @@ export const profileInput = z.object({ name: name.optional(), timeZone: timeZone
     path: ["name"],
   });
 
+/** The weekly statement checkbox: sent as "true" when ticked, absent when not. */
+export const weeklyStatementInput = z.object({
+  weeklyStatement: z.enum(["true"], { error: "Tick the box or leave it empty." }).optional(),
+});
+
 export const codeInput = z.object({ code: code.min(1, "Enter the 6-digit code.") });

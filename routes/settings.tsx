@@ -19,7 +19,12 @@ import {
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
-
+import {
+  benchmarkWeek,
+  setWeeklyStatement,
+  statementFor,
+  statementWeek,
+} from "../lib/trading/weekly_statement.ts";
 import { setLotMethod } from "../lib/trading/lots.ts";
 import { chosenAccount } from "./trading_context.ts";
 import { accountPatch } from "./lots_schemas.ts";
@@ -32,6 +37,7 @@ import {
   ReauthForm,
   type SettingsForm,
   SettingsPage,
+  StatementForm,
 } from "../views/settings.tsx";
 import { authContext } from "./auth_context.ts";
 import {
@@ -40,6 +46,7 @@ import {
   emailOnlyInput,
   profileInput,
   reauthInput,
+  weeklyStatementInput,
 } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
@@ -150,6 +157,39 @@ export function settingsRoutes(deps: AppDeps) {
         },
       ),
     )
+    .post(
+      "/weekly-statement",
+      formAction(
+        "statement",
+        (state, user) => <StatementForm on={user.weeklyStatement ?? false} state={state} />,
+        async (c, values) => {
+          const { weeklyStatement } = parseInput(weeklyStatementInput, values);
+          const on = weeklyStatement === "true";
+          await setWeeklyStatement(deps.store, c.get("user")!._id, on, origin(c));
+          return on
+            ? "The weekly statement is on: it comes on Saturday mornings."
+            : "The weekly statement is off.";
+        },
+      ),
+    )
+    .get("/statement-preview", async (c) => {
+      // Only the signed-in user's own accounts: the statement is built from their user id alone.
+      c.header("Cache-Control", "no-store");
+      const user = c.get("user")!;
+      await shownAccount(c);
+      const now = new Date();
+      const week = statementWeek(deps.trading.market.clock, now);
+      const benchmark = await benchmarkWeek(deps.trading, week, now);
+      const email = await statementFor(
+        deps.trading,
+        user,
+        week,
+        benchmark,
+        deps.config.appUrl,
+        now,
+      );
+      return c.html(email!.html);
+    })
     .post(
       "/email",
       formAction("email", (state) => <EmailForm state={state} />, async (c, values) => {

@@ -13,7 +13,14 @@ import { CodeField, Field, FormError, type FormState, HxForm, PasswordField } fr
 import { Time } from "./trading.tsx";
 
 /** Which form a failed POST re-renders with its errors. */
-export type SettingsForm = "profile" | "email" | "password" | "reauth" | "totp" | "lotMethod";
+export type SettingsForm =
+  | "profile"
+  | "email"
+  | "password"
+  | "reauth"
+  | "totp"
+  | "lotMethod"
+  | "statement";
 
 export type SettingsProps = {
   user: User;
@@ -56,6 +63,10 @@ export function SettingsPage(props: SettingsProps) {
         {props.sudo
           ? <EmailForm state={stateOf("email")} />
           : <p class="muted">Confirm your password below to change your email.</p>}
+      </section>
+      <section aria-labelledby="statement-h" class="card">
+        <h2 id="statement-h">Weekly statement</h2>
+        <StatementForm on={props.user.weeklyStatement ?? false} state={stateOf("statement")} />
       </section>
       <section aria-labelledby="password-h" class="card">
         <h2 id="password-h">Password</h2>
@@ -210,6 +221,33 @@ export function LotMethodForm(props: { account: Account; state?: FormState }) {
           accountName(props.account)
         } (${props.account.number}), from its next sell; sells already made keep their lots. See realized gains under History.`}
       />
+      <button type="submit">Save</button>
+    </HxForm>
+  );
+}
+
+/** The weekly statement email (lib/trading/weekly_statement.ts), off unless asked for. */
+export function StatementForm(props: { on: boolean; state?: FormState }) {
+  return (
+    <HxForm id="statement-form" action="/settings/weekly-statement">
+      <FormError state={props.state} />
+      <div class="field check">
+        <input
+          type="checkbox"
+          id="f-weeklyStatement"
+          name="weeklyStatement"
+          value="true"
+          checked={props.on}
+        />
+        <label for="f-weeklyStatement">Email me a weekly statement</label>
+        {props.state?.fields?.weeklyStatement && (
+          <small class="error">{props.state.fields.weeklyStatement}</small>
+        )}
+      </div>
+      <p class="muted">
+        Saturdays, 09:00 UTC: your week against SPY.{" "}
+        <a href="/settings/statement-preview">Preview</a>
+      </p>
       <button type="submit">Save</button>
     </HxForm>
   );

@@ -1,6 +1,5 @@
 /** The emails the auth flows send, each with a plain-text and an HTML part. */
-import { escapeToBuffer, type StringBuffer } from "hono/utils/html";
-import type { Email } from "../email.ts";
+import { composeEmail as compose, type Email } from "../email.ts";
 
 /** The verification email: a single-use link and, for typing on another device, an 8-digit code. */
 export function verificationEmail(to: string, name: string, link: string, code: string): Email {
@@ -43,28 +42,4 @@ export function emailChangedEmail(
     { link: resetLink, label: "Secure my account" },
     "The link works once, for one hour. After that, contact support and quote this email.",
   ]);
-}
-
-type Paragraph = string | { link: string; label: string };
-
-function compose(to: string, subject: string, name: string, paragraphs: Paragraph[]): Email {
-  const greeting = `Hello ${name},`;
-  const text =
-    [greeting, ...paragraphs.map((p) => typeof p === "string" ? p : `${p.label}: ${p.link}`)]
-      .join("\n\n") + "\n\nOrion Assets Broker\n";
-  const body = [greeting, ...paragraphs].map((p) =>
-    typeof p === "string"
-      ? `<p>${escape(p)}</p>`
-      : `<p><a href="${escape(p.link)}">${escape(p.label)}</a></p>`
-  ).join("\n");
-  const html = `<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">
-${body}
-<p style="color:#5b6270">Orion Assets Broker</p></body></html>`;
-  return { to, subject, text, html };
-}
-
-function escape(value: string): string {
-  const buffer: StringBuffer = [""];
-  escapeToBuffer(value, buffer);
-  return buffer[0] as string;
 }

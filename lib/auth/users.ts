@@ -77,6 +77,11 @@ export type User = Doc & {
    * chosen, so the browser's zone when it told us, else UTC.
    */
   timeZone?: string | null;
+  /**
+   * Whether the user asked for the weekly statement email (lib/trading/weekly_statement.ts);
+   * absent on documents written before it existed, which is off.
+   */
+  weeklyStatement?: boolean;
 };
 
 export type PublicUser = {

@@ -70,7 +70,12 @@ if (MONGODB_URI) {
         await db.collection("users").createIndex({ name: 1 }, { name: "name_1" });
         await store.ensureSchema();
         const indexes = await db.collection("users").listIndexes().toArray();
-        assert.deepEqual(indexes.map((i) => i.name).sort(), ["_id_", "email_1", "role_1"]);
+        assert.deepEqual(indexes.map((i) => i.name).sort(), [
+          "_id_",
+          "email_1",
+          "role_1",
+          "weeklyStatement_1",
+        ]);
         assert.deepEqual(indexes.find((i) => i.name === "role_1")?.key, { role: 1, _id: 1 });
       }),
   });
@@ -344,12 +349,14 @@ Deno.test("[store:mongodb] indexes are reconciled to exactly the declared ones, 
     create: [
       { key: { email: 1 }, name: "email_1", unique: true },
       { key: { role: 1, _id: 1 }, name: "role_1" },
+      { key: { weeklyStatement: 1, _id: 1 }, name: "weeklyStatement_1" },
     ],
   });
   const current = [
     { name: "_id_", key: { _id: 1 } },
     { name: "email_1", key: { email: 1 }, unique: true },
     { name: "role_1", key: { role: 1, _id: 1 } },
+    { name: "weeklyStatement_1", key: { weeklyStatement: 1, _id: 1 } },
   ];
   assert.deepEqual(reconcileIndexes(declared, current), { drop: [], create: [] });
   assert.deepEqual(
@@ -364,6 +371,7 @@ Deno.test("[store:mongodb] indexes are reconciled to exactly the declared ones, 
       create: [
         { key: { email: 1 }, name: "email_1", unique: true },
         { key: { role: 1, _id: 1 }, name: "role_1" },
+        { key: { weeklyStatement: 1, _id: 1 }, name: "weeklyStatement_1" },
       ],
     },
   );

@@ -14,6 +14,11 @@ export const SCHEMA = {
   users: [
     { fields: { email: 1 }, unique: true },
     { fields: { role: 1 } },
+    /**
+     * The weekly statement job (lib/trading/weekly_statement.ts) reads only the users who opted
+     * in; the others sit under `null` and are never read.
+     */
+    { fields: { weeklyStatement: 1 } },
   ],
   sessions: [
     { fields: { userId: 1 } },
@@ -155,6 +160,11 @@ export const SCHEMA = {
   idempotency_keys: [
     { fields: { createdAt: 1 } },
   ],
+  /**
+   * One per user and statement week, `_id` `<userId>:<Monday>`: inserted before the weekly
+   * statement is sent, so of several instances exactly one sends it (weekly_statement.ts).
+   */
+  weekly_statements: [],
   /** Switches ops flip at run time, one document each (`read_only`). */
   app_settings: [],
   /** Failed sign-ins per email address (known or not), keyed by a hash of the address. */

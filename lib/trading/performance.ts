@@ -84,21 +84,21 @@ export function performanceOf(
     to: series.at(-1)!.at.toISOString(),
     startEquity: formatFixed(series[0].equity),
     endEquity: formatFixed(series.at(-1)!.equity),
-    timeWeightedReturn: pct(twr),
-    moneyWeightedReturn: pct(mwr),
+    timeWeightedReturn: percentText(twr),
+    moneyWeightedReturn: percentText(mwr),
     maxDrawdown: {
-      percent: pct(worst.dd),
+      percent: percentText(worst.dd),
       peakAt: worst.peakAt?.toISOString() ?? null,
       troughAt: worst.troughAt?.toISOString() ?? null,
     },
-    volatility: variance === null ? null : pct(Math.sqrt(variance * TRADING_DAYS)),
-    bestDay: best && { at: best.at.toISOString(), percent: pct(best.r) },
-    worstDay: worstDay && { at: worstDay.at.toISOString(), percent: pct(worstDay.r) },
+    volatility: variance === null ? null : percentText(Math.sqrt(variance * TRADING_DAYS)),
+    bestDay: best && { at: best.at.toISOString(), percent: percentText(best.r) },
+    worstDay: worstDay && { at: worstDay.at.toISOString(), percent: percentText(worstDay.r) },
     benchmark: {
       symbol: benchmark.symbol,
       return: closes.length < 2 || closes[0].close <= 0
         ? null
-        : pct(closes.at(-1)!.close / closes[0].close - 1),
+        : percentText(closes.at(-1)!.close / closes[0].close - 1),
     },
     days: returns.length,
   };
@@ -130,7 +130,8 @@ function moneyWeighted(series: EquitySample[], values: number[], flows: Flow[]):
   return (lo + hi) / 2;
 }
 
-function pct(x: number): string {
+/** A ratio as a percentage with two decimals ("1.23" for 0.0123), never "-0.00". */
+export function percentText(x: number): string {
   const text = (x * 100).toFixed(2);
   // A loss smaller than half a basis point rounds to zero, not to "-0.00".
   return text === "-0.00" ? "0.00" : text;

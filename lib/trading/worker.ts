@@ -32,6 +32,7 @@ import { candidateRanges, watchedRight, watchFields } from "./order_watch.ts";
 import { divFixed, type Fixed, formatFixed, parseFixed, sumFixed } from "../money.ts";
 import type { Trade } from "./history.ts";
 import type { Security } from "../market/securities.ts";
+import { sendWeeklyStatements, type StatementDeps } from "./weekly_statement.ts";
 
 /** What one pass did. */
 export type PassResult = {
@@ -460,13 +461,27 @@ const HOUR_MS = 60 * MINUTE_MS;
 /** Idempotency keys are kept a day: long enough for any client's retries. */
 const IDEMPOTENCY_RETENTION_MS = 24 * HOUR_MS;
 
+/** How often the weekly statement job looks for statements due (weekly_statement.ts). */
+const STATEMENT_INTERVAL_MS = 15 * MINUTE_MS;
+
 /**
  * Starts the background work of one app instance: the execution pass every second, the equity
- * recorder every minute (equity_history.ts) and hourly pruning (bars are computed on demand, lib/market/bars.ts, so none are recorded). Every job is safe to run in several instances
- * at once. Returns a stop function that waits for the job in flight.
+ * recorder every minute (equity_history.ts), hourly pruning (bars are computed on demand,
+ * lib/market/bars.ts, so none are recorded), and, given `statements` (the app's mailer), the weekly
+ * statement emails every 15 minutes. Every job is safe to run in several instances at once.
+ * Returns a stop function that waits for the job in flight.
  */
-export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
+export function startTradingWorkers(
+  ctx: TradingContext,
+  options: { statements?: StatementDeps } = {},
+): () => Promise<void> {
+  // Every job in flight, so stopping waits for all of them (a statement mid-send included), not
+  // only the one started last.
+  const running = new Set<Promise<unknown>>();
+  const track = (job: Promise<unknown>) => {
+    running.add(job);
+    job.finally(() => running.delete(job));
+  };
   let stopped = false;
   const every = (ms: number, job: () => Promise<unknown>, name: string) => {
     let busy = false;
@@ -474,8 +489,10 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
       // A slow run is never overlapped by the next one.
       if (busy || stopped) return;
       busy = true;
-      running = job().catch((error) => ctx.log.warn(`${name} failed`, { error })).finally(() =>
-        busy = false
+      track(
+        job().catch((error) => ctx.log.warn(`${name} failed`, { error })).finally(() =>
+          busy = false
+        ),
       );
     }, ms);
     Deno.unrefTimer(timer);
@@ -485,8 +502,8 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
   const recordEquity = equityRecorder(ctx);
   // Orders from before the execution index are invisible to the pass until the sweep has given
   // them their place, so it runs at once, not an hour from now.
-  running = sweepWorkingOrders(ctx).catch((error) =>
-    ctx.log.warn("working-order sweep failed", { error })
+  track(
+    sweepWorkingOrders(ctx).catch((error) => ctx.log.warn("working-order sweep failed", { error })),
   );
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
@@ -499,10 +516,20 @@ export function startTradingWorkers(ctx: TradingContext): () => Promise<void> {
       await pruneEquityPoints(ctx.store, new Date(Date.now() - INTRADAY_RETENTION_MS));
     }, "pruning"),
   ];
+  const { statements } = options;
+  if (statements) {
+    timers.push(
+      every(
+        STATEMENT_INTERVAL_MS,
+        () => sendWeeklyStatements(ctx, statements, new Date()),
+        "weekly statements",
+      ),
+    );
+  }
   return async () => {
     stopped = true;
     for (const timer of timers) clearInterval(timer);
-    await running;
+    await Promise.all(running);
   };
 }
 
