@@ -5,6 +5,7 @@
  * (account_queue.ts) and retry with jittered backoff when a writer elsewhere won; placement reads
  * the running totals of the working orders (open_orders.ts), never the orders themselves.
  */
+import { assertNoPendingSplit } from "./corporate_actions.ts";
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
@@ -107,6 +108,7 @@ export async function placeOrder(
   // Every attempt counts, refused or not: the limit is on what a client asks of the account.
   await limitOrderPlacement(ctx, account._id);
   const security = securityFor(ctx.market, input.symbol);
+  await assertNoPendingSplit(ctx.store, security.symbol, now);
   const reject = async (error: AppError) => {
     await ctx.store.commit([
       auditOp(
@@ -706,6 +708,7 @@ async function replaceInTurn(
       );
     }
     const security = securityFor(ctx.market, order.symbol);
+    await assertNoPendingSplit(ctx.store, security.symbol, now);
     const trailing = order.type === "trailing_stop";
     // An exit sells the shares its entry bought (or, in an OCO, the shares held): its size
     // follows them, so only its prices change.
