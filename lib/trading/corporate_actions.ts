@@ -393,7 +393,7 @@ async function splitAccount(
   }
   const changes: OrderChange[] = working.map((order) => {
     const { _v: _, ...before } = order;
-    return { before, after: splitOrder(before, security, split.ratio, now) };
+    return { before, after: splitOrder(before, security, split, now) };
   });
   for (const { after } of changes) {
     const { _id, ...set } = after;
@@ -408,10 +408,10 @@ async function splitAccount(
 export function splitOrder<T extends Omit<Order, "_v">>(
   order: T,
   security: Pick<Security, "priceDecimals">,
-  ratio: number,
+  split: Pick<Split, "ratio" | "effectiveAt">,
   now: Date,
 ): T {
-  const r = BigInt(ratio);
+  const r = BigInt(split.ratio);
   const buy = order.side === "buy";
   const price = (value: string | null | undefined, mode: Rounding) =>
     value == null ? value : formatFixed(
@@ -427,6 +427,7 @@ export function splitOrder<T extends Omit<Order, "_v">>(
       ? null
       : formatFixed(divFixed(parseFixed(order.filledAvgPrice, SCALE), r, SCALE)),
     limitPrice: price(order.limitPrice, buy ? "floor" : "ceil") ?? null,
+    splits: [...order.splits ?? [], { effectiveAt: split.effectiveAt, ratio: split.ratio }],
     updatedAt: now,
   };
   if (order.type === "trailing_stop" && order.hwm) {

@@ -242,6 +242,7 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       price,
       orderSeen: false,
       factor: laterRatio(trade.accountId, trade.symbol, trade.executedAt),
+      executedAt: trade.executedAt,
     });
     const siblings = tradesByOrder.get(trade.orderId);
     if (siblings) siblings.push(trade._id);
@@ -546,7 +547,10 @@ function checkOrder(
   for (const tradeId of tradeIds) {
     const trade = trades.get(tradeId)!;
     trade.orderSeen = true;
-    if (trade.qty !== null) executed += trade.qty * trade.factor;
+    // A trade from before a split applied to this order counts in the shares after it.
+    const ratio = (order.splits ?? []).filter((s) => new Date(s.effectiveAt) > trade.executedAt)
+      .reduce((product, s) => product * BigInt(s.ratio), 1n);
+    if (trade.qty !== null) executed += trade.qty * ratio;
     const differs = [
       trade.accountId !== order.accountId && "account",
       trade.symbol !== order.symbol && "symbol",
@@ -576,7 +580,7 @@ function checkOrder(
         expectedIds.join(", ") || "none"
       }; found ${sorted.length ? sorted.join(", ") : "none"}`,
     );
-  } else if (count > 0 && sorted.every((id) => trades.get(id)!.factor === 1n)) {
+  } else if (count > 0 && !order.splits?.length) {
     // An order split while it had fills carries its average in the new shares (÷ the ratio at
     // full scale), which no fold over the trades as executed reproduces; only unsplit ones fold.
     let average: Fixed | null = null;
@@ -936,6 +940,7 @@ type TradeFacts = {
   orderSeen: boolean;
   /** How many of today's shares one share of this trade is: Π ratios of splits booked after it. */
   factor: bigint;
+  executedAt: Date;
 };
 
 type NetFacts = { label: string; symbol: string; net: Fixed };

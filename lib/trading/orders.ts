@@ -1028,6 +1028,11 @@ export type Order = Doc & {
   pairedWith?: string;
   /** True when the order also works in pre-market and after-hours (absent otherwise). */
   extendedHours?: boolean;
+  /**
+   * The splits applied to it while it worked (corporate_actions.ts): its quantities count in the
+   * shares after them, its trades from before each one in the shares before. Absent: none.
+   */
+  splits?: { effectiveAt: Date; ratio: number }[];
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;
