@@ -180,7 +180,26 @@ function splitsOfYear(year: number): Split[] {
   return splits;
 }
 
+/** Dividends computed so far, by symbol, reference price and quarter: the worker asks every minute. */
+const dividendCache = new Map<string, Dividend>();
+
 function dividendOf(
+  security: PricedSecurity,
+  yieldBp: number,
+  year: number,
+  quarter: number,
+): Dividend {
+  const key = `${security.symbol}|${security.referencePrice}|${year}|${quarter}`;
+  let dividend = dividendCache.get(key);
+  if (!dividend) {
+    if (dividendCache.size >= 10_000) dividendCache.clear();
+    dividend = computeDividend(security, yieldBp, year, quarter);
+    dividendCache.set(key, dividend);
+  }
+  return dividend;
+}
+
+function computeDividend(
   security: PricedSecurity,
   yieldBp: number,
   year: number,

@@ -452,11 +452,11 @@ export function splitOrder<T extends Omit<Order, "_v">>(
  * holder: 422 `corporate_action_pending`, for the minute the worker needs.
  */
 export async function assertNoPendingSplit(
-  store: Store,
+  ctx: TradingContext,
   symbol: string,
   now: Date,
 ): Promise<void> {
-  if (await pendingSplit(store, symbol, now)) {
+  if (await pendingSplit(ctx, symbol, now)) {
     throw new AppError(
       422,
       "corporate_action_pending",
@@ -465,10 +465,19 @@ export async function assertNoPendingSplit(
   }
 }
 
-/** Whether a split of `symbol` is in effect at `now` but not yet applied to every account. */
-export async function pendingSplit(store: Store, symbol: string, now: Date): Promise<boolean> {
+/**
+ * Whether a split of `symbol` is in effect at `now` but not yet applied to every account. Never
+ * with a quote vendor's prices, which do not split with the simulated market (nor are splits
+ * booked then).
+ */
+export async function pendingSplit(
+  ctx: TradingContext,
+  symbol: string,
+  now: Date,
+): Promise<boolean> {
+  if (ctx.market.provider.name !== "simulated") return false;
   for (const split of splitsBetween(symbol, SCHEDULE_START, new Date(now.getTime() + 1))) {
-    if (!await isFinished(store, `${split.id}:applied`)) return true;
+    if (!await isFinished(ctx.store, `${split.id}:applied`)) return true;
   }
   return false;
 }

@@ -108,7 +108,7 @@ export async function placeOrder(
   // Every attempt counts, refused or not: the limit is on what a client asks of the account.
   await limitOrderPlacement(ctx, account._id);
   const security = securityFor(ctx.market, input.symbol);
-  await assertNoPendingSplit(ctx.store, security.symbol, now);
+  await assertNoPendingSplit(ctx, security.symbol, now);
   const reject = async (error: AppError) => {
     await ctx.store.commit([
       auditOp(
@@ -708,7 +708,7 @@ async function replaceInTurn(
       );
     }
     const security = securityFor(ctx.market, order.symbol);
-    await assertNoPendingSplit(ctx.store, security.symbol, now);
+    await assertNoPendingSplit(ctx, security.symbol, now);
     const trailing = order.type === "trailing_stop";
     // An exit sells the shares its entry bought (or, in an OCO, the shares held): its size
     // follows them, so only its prices change.

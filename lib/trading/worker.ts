@@ -107,7 +107,7 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
   // A symbol whose split is in effect but not yet applied to every holder waits: its prices are
   // already in the new shares, its working orders still in the old (corporate_actions.ts).
-  const pending = await Promise.all(open.map((s) => pendingSplit(ctx.store, s.symbol, now)));
+  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
   const securities = open.filter((_, n) => !pending[n]);
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
