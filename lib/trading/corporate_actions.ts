@@ -28,6 +28,7 @@
  * customer asked for; and a buy's hold, kept as it was, still covers qty × its new limit.
  */
 import {
+  allSplitsBetween,
   type CorporateAction,
   type Dividend,
   dividendsBetween,
@@ -477,7 +478,37 @@ export async function pendingSplit(
 ): Promise<boolean> {
   if (ctx.market.provider.name !== "simulated") return false;
   for (const split of splitsBetween(symbol, SCHEDULE_START, new Date(now.getTime() + 1))) {
-    if (!await isFinished(ctx.store, `${split.id}:applied`)) return true;
+    if (!await splitDone(ctx, split, now)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a split in effect is applied everywhere it must be: marked so, or with nobody holding
+ * the symbol or working an order in it (then marked so at once, since there is nothing to adjust
+ * and every order from now on is placed in the new shares).
+ */
+async function splitDone(ctx: TradingContext, split: Split, now: Date): Promise<boolean> {
+  const progress = `${split.id}:applied`;
+  if (await isFinished(ctx.store, progress)) return true;
+  const [held, working] = await Promise.all([
+    ctx.store.find<Position>("positions", { where: { symbol: split.symbol }, limit: 1000 }),
+    ctx.store.find<Order>("orders", { where: { open: true, symbol: split.symbol }, limit: 1 }),
+  ]);
+  if (held.items.some((p) => p.status === "open") || working.items.length > 0) return false;
+  if (held.nextCursor) return false;
+  await markFinished(ctx.store, progress, split, now);
+  return true;
+}
+
+/**
+ * Whether any split is in effect at `now` but not yet applied everywhere: equity is not recorded
+ * then, since a position still in the old shares valued at the new prices would show as a drop.
+ */
+export async function anySplitPending(ctx: TradingContext, now: Date): Promise<boolean> {
+  if (ctx.market.provider.name !== "simulated") return false;
+  for (const split of allSplitsBetween(SCHEDULE_START, new Date(now.getTime() + 1))) {
+    if (!await splitDone(ctx, split, now)) return true;
   }
   return false;
 }

@@ -372,3 +372,18 @@ Deno.test("a 2:1 split: two lots, an open limit buy and an open stop sell adjust
   const problems = (await checkIntegrity(store)).problems;
   assert.ok(problems.some((p) => p.includes("holds 29 but its open lots 19")), problems.join("\n"));
 });
+
+Deno.test("a split nobody holds needs no booking: the symbol trades at once, in the new shares", async () => {
+  await using t = await testApp();
+  const [split] = splitsBetween("TSLA", new Date("2027-01-01"), new Date("2028-01-01"));
+  const trader = await traderOf(t, "after@example.com");
+  const order = await buy(t, trader.userId, "TSLA", 2, at(split.effectiveAt, MINUTE_MS));
+  assert.equal(order.status, "filled");
+  assert.equal(
+    (await runCorporateActions(t.deps.trading, at(split.effectiveAt, 2 * MINUTE_MS))).split,
+    0,
+  );
+  const position = (await t.deps.store.get<Position>("positions", `${trader.accountId}:TSLA`))!;
+  assert.equal(position.qty, "2");
+  assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
+});
