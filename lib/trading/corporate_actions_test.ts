@@ -168,8 +168,17 @@ Deno.test("a dividend: the holder of record is paid qty × amount down to the ce
     problems.join("\n"),
   );
   assert.ok(problems.some((p) => p.includes("not its entitlement's 57.03")), problems.join("\n"));
+  // An entitlement on more shares than were held at the record date (cash consistent with it).
+  await t.deps.store.update("dividend_entitlements", right._id, { qty: "101", cash: "57.59" });
+  const overstated = (await checkIntegrity(t.deps.store)).problems;
+  assert.ok(
+    overstated.some((p) => p.includes("entitled on 101 shares, but 100 were held")),
+    overstated.join("\n"),
+  );
+  assert.ok(!overstated.some((p) => p.includes("rounded down")), overstated.join("\n"));
   await t.deps.store.update("dividend_entitlements", right._id, {
-    cash: "56.49",
+    qty: "100",
+    cash: "57.02",
     status: "pending",
   });
   const pending = (await checkIntegrity(t.deps.store)).problems;

@@ -188,7 +188,6 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     }
   }
   for (const account of accounts.values()) checkLedger(account, problems);
-  await checkDividends(store, accounts, dividendEntries, amount, problems);
 
   // Trades are kept (compactly) so orders and positions can be compared with them as they stream.
   const trades = new Map<string, TradeFacts>();
@@ -275,6 +274,27 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       }
     }
   }
+  // Dividends are judged against the trades: an entitlement is the shares held at its record date.
+  let byHolding: Map<string, TradeFacts[]> | undefined;
+  const heldAt = (accountId: string, symbol: string, at: Date) => {
+    if (!byHolding) {
+      // Grouped once, on the first entitlement: a scan with none never pays for it.
+      byHolding = new Map();
+      for (const trade of trades.values()) {
+        const key = positionId(trade.accountId, trade.symbol);
+        const list = byHolding.get(key);
+        if (list) list.push(trade);
+        else byHolding.set(key, [trade]);
+      }
+    }
+    let held = 0n;
+    for (const trade of byHolding.get(positionId(accountId, symbol)) ?? []) {
+      if (trade.qty === null || trade.executedAt >= at) continue;
+      held += (trade.side === "buy" ? trade.qty : -trade.qty) * trade.factor;
+    }
+    return held;
+  };
+  await checkDividends(store, accounts, dividendEntries, amount, problems, heldAt);
   for (const [tradeId, at] of tradeRefs) {
     if (!trades.has(tradeId)) problems.push(`${at}: names trade ${tradeId}, which does not exist`);
   }
@@ -1216,6 +1236,7 @@ async function checkDividends(
   entries: Map<string, { at: string; amount: Fixed | null }[]>,
   amount: AmountParser,
   problems: string[],
+  heldAt: (accountId: string, symbol: string, at: Date) => Fixed,
 ): Promise<void> {
   const securities = new Map<string, Security>();
   for await (const security of scan<Security & Doc>(store, "securities")) {
@@ -1241,6 +1262,14 @@ async function checkDividends(
     if (qty === null || perShare === null || cash === null) continue;
     const expected = dividendCash(qty, perShare);
     if (qty <= 0n) problems.push(`${where}: entitled on ${right.qty} shares`);
+    const held = declared ? heldAt(right.accountId, right.symbol, declared.cutoffAt) : qty;
+    if (held !== qty) {
+      problems.push(
+        `${where}: entitled on ${right.qty} shares, but ${
+          formatFixed(held, 0)
+        } were held when its ex-date began`,
+      );
+    }
     if (cash !== expected) {
       problems.push(
         `${where}: ${right.qty} × ${right.amountPerShare} rounded down is ${
