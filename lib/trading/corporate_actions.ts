@@ -311,13 +311,21 @@ export async function applySplit(
   });
   for (const order of working) accounts.add(order.accountId);
   let applied = 0;
+  let failed = 0;
   for (const accountId of accounts) {
-    applied += await retryOnConflict(
-      () => splitAccount(ctx, security, split, accountId, now),
-      "The account kept changing; the next run applies the split.",
-    );
+    try {
+      applied += await retryOnConflict(
+        () => splitAccount(ctx, security, split, accountId, now),
+        "The account kept changing; the next run applies the split.",
+      );
+    } catch (error) {
+      // One account that cannot be split now must not hold up the others; the symbol stays
+      // closed to trading until it is done, and the next run tries it again.
+      failed++;
+      ctx.log.warn("split not applied to an account", { split: split.id, accountId, error });
+    }
   }
-  await markFinished(ctx.store, `${split.id}:applied`, split, now);
+  if (failed === 0) await markFinished(ctx.store, `${split.id}:applied`, split, now);
   return applied;
 }
 
@@ -426,7 +434,8 @@ export function splitOrder<T extends Omit<Order, "_v">>(
     filledQty: times(order.filledQty),
     filledAvgPrice: order.filledAvgPrice === null
       ? null
-      : formatFixed(divFixed(parseFixed(order.filledAvgPrice, SCALE), r, SCALE)),
+      // Exact at full scale for 2 and 4; a third is truncated at the 8th decimal.
+      : formatFixed(parseFixed(order.filledAvgPrice, SCALE) / r),
     limitPrice: price(order.limitPrice, buy ? "floor" : "ceil") ?? null,
     splits: [...order.splits ?? [], { effectiveAt: split.effectiveAt, ratio: split.ratio }],
     updatedAt: now,

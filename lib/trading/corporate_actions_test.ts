@@ -16,6 +16,7 @@ import {
   type DividendEntitlement,
   runCorporateActions,
   type SplitBooking,
+  splitOrder,
 } from "./corporate_actions.ts";
 import { recordEquityPoints } from "./equity_history.ts";
 import { checkIntegrity } from "./integrity.ts";
@@ -153,6 +154,10 @@ Deno.test("a dividend: the holder of record is paid qty × amount down to the ce
   const [header, ...rows] = csv.trim().split(/\r?\n/);
   assert.match(header, /,type,.*,symbol$/);
   assert.ok(rows.some((row) => row.includes(",dividend,57.02,") && row.endsWith(",KO")), csv);
+
+  const page = await (await api(t).request("/history", { cookie: holder.cookie })).text();
+  assert.match(page, /data-label="Type">dividend</);
+  assert.match(page, /Dividend KO: 100 sh × \$0\.5702/);
 
   assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
 
@@ -395,4 +400,75 @@ Deno.test("a split nobody holds needs no booking: the symbol trades at once, in 
   const position = (await t.deps.store.get<Position>("positions", `${trader.accountId}:TSLA`))!;
   assert.equal(position.qty, "2");
   assert.deepEqual((await checkIntegrity(t.deps.store)).problems, []);
+});
+
+Deno.test("the order price rule: after a split no order is easier to execute than before", () => {
+  const effectiveAt = AMD_SPLIT.effectiveAt;
+  const base = {
+    symbol: "AMD",
+    qty: "3",
+    filledQty: "0",
+    filledAvgPrice: null,
+    limitPrice: null,
+    stopPrice: null,
+    holdAmount: "0.00",
+  } as unknown as Omit<Order, "_v">;
+  const adjust = (order: Partial<Order>, ratio: number) =>
+    splitOrder({ ...base, ...order }, { priceDecimals: 2 }, { ratio, effectiveAt }, effectiveAt);
+  // 100.01 ÷ 3 = 33.33666…: a buy limit rounds down, a sell limit up.
+  assert.equal(adjust({ side: "buy", type: "limit", limitPrice: "100.01" }, 3).limitPrice, "33.33");
+  assert.equal(
+    adjust({ side: "sell", type: "limit", limitPrice: "100.01" }, 3).limitPrice,
+    "33.34",
+  );
+  // A buy stop rounds up, a sell stop down; a stop limit's two prices each their own way.
+  assert.equal(adjust({ side: "buy", type: "stop", stopPrice: "100.01" }, 3).stopPrice, "33.34");
+  const stopLimit = adjust({
+    side: "sell",
+    type: "stop_limit",
+    stopPrice: "100.01",
+    limitPrice: "99.99",
+  }, 4);
+  assert.deepEqual([stopLimit.qty, stopLimit.stopPrice, stopLimit.limitPrice], [
+    "12",
+    "25.00",
+    "25.00",
+  ]);
+  // A trailing sell: its best price down, its dollar trail up, its stop from them.
+  const trailing = adjust({
+    side: "sell",
+    type: "trailing_stop",
+    hwm: "200.01",
+    trailPrice: "5.01",
+    stopPrice: "195.00",
+  }, 2);
+  assert.deepEqual([trailing.hwm, trailing.trailPrice, trailing.stopPrice], [
+    "100.00",
+    "2.51",
+    "97.49",
+  ]);
+  // A percentage trail stays a percentage.
+  const percent = adjust({
+    side: "sell",
+    type: "trailing_stop",
+    hwm: "200.00",
+    trailPercent: "5",
+    trailPrice: null,
+    stopPrice: "190.00",
+  }, 2);
+  assert.deepEqual([percent.hwm, percent.trailPercent, percent.stopPrice], [
+    "100.00",
+    "5",
+    "95.00",
+  ]);
+  // Partly filled: both quantities and the average price follow the split.
+  const partial = adjust({
+    side: "buy",
+    type: "limit",
+    limitPrice: "10.00",
+    filledQty: "1",
+    filledAvgPrice: "9.99",
+  }, 2);
+  assert.deepEqual([partial.qty, partial.filledQty, partial.filledAvgPrice], ["6", "2", "4.995"]);
+  assert.deepEqual(partial.splits, [{ effectiveAt, ratio: 2 }]);
 });
