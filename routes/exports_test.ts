@@ -419,7 +419,7 @@ Deno.test("[history] filters by symbol, cash type and UTC days live in the URL; 
   const page = await backwards.text();
   assert.match(page, /The start date is after the end date\./);
   assert.match(page, /name="from" aria-invalid="true"/);
-  assert.equal((await b.get("/history?type=dividend")).status, 422);
+  assert.equal((await b.get("/history?type=interest")).status, 422);
 });
 
 Deno.test("[history] pages keep the filters: older fills of one symbol stay that symbol", async () => {

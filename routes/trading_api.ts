@@ -21,6 +21,7 @@ import {
 import { closeAllPositions, closePosition } from "../lib/trading/close_positions.ts";
 import { listAccountTrades, tradeJson } from "../lib/trading/history.ts";
 import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
+import { corporateActionJson, declaredActions } from "../lib/trading/corporate_actions.ts";
 import {
   lotMethodOf,
   realizedGainJson,
@@ -59,6 +60,7 @@ import {
   barsQuery,
   closeAccountInput,
   closeQuery,
+  corporateActionsQuery,
   idempotencyHeader,
   listQuery,
   newAccountInput,
@@ -110,6 +112,14 @@ export function tradingApi(deps: AppDeps) {
         throw new AppError(422, "validation_failed", "Ask for at most 50 symbols at once.");
       }
       return c.json({ quotes: await quotesFor(ctx.market, symbols, new Date()) });
+    })
+    .get("/corporate-actions", (c) => {
+      // Public market data like /bars: the dividends and splits declared for a symbol.
+      const query = parseInput(corporateActionsQuery, c.req.query());
+      const security = ctx.market.catalog.get(query.symbol);
+      if (!security) throw notFound("No such security.");
+      const actions = declaredActions(security, query.start, query.end, new Date());
+      return c.json({ symbol: security.symbol, actions: actions.map(corporateActionJson) });
     })
     .get("/bars/:symbol{.+}", async (c) => {
       // Public market data like /quotes; the path names a resource, so unknown is a 404.

@@ -107,6 +107,36 @@ const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
   error: "Use an ISO 8601 date or date-time, e.g. 2026-01-02 or 2026-01-02T14:30:00Z.",
 }).transform((text) => new Date(text));
 
+const DAY_MS = 86_400_000;
+/** The widest window of one corporate-actions request. */
+const MAX_ACTION_DAYS = 5 * 366;
+
+/**
+ * GET /api/corporate-actions: a symbol, and a window of ex-dates (by default a year back and 90
+ * days ahead; only what is already declared is listed).
+ */
+export const corporateActionsQuery = z.object({
+  symbol: z.string({ error: "Name a symbol: ?symbol=KO." }).trim().min(
+    1,
+    "Name a symbol: ?symbol=KO.",
+  )
+    .max(20, "That is not a symbol."),
+  start: instant.optional(),
+  end: instant.optional(),
+}).transform((q) => {
+  const now = Date.now();
+  const end = q.end ?? new Date(now + 90 * DAY_MS);
+  const start = q.start ?? new Date(end.getTime() - 365 * DAY_MS - 90 * DAY_MS);
+  return { symbol: q.symbol, start, end };
+}).refine((q) => q.start <= q.end, {
+  path: ["start"],
+  error: "The start must not be after the end.",
+})
+  .refine((q) => q.end.getTime() - q.start.getTime() <= MAX_ACTION_DAYS * DAY_MS, {
+    path: ["end"],
+    error: "Ask for at most five years at once.",
+  });
+
 /** GET /api/bars/:symbol: the timeframe, an optional window, and at most 1000 bars. */
 export const barsQuery = z.object({
   timeframe: z.enum(TIMEFRAME_NAMES, {

@@ -1,7 +1,10 @@
 /**
  * Price bars (OHLC and volume) of the simulated market, computed from the simulator for any past
  * time: the simulator is a pure function of (symbol, time), so history needs no recording and every
- * instance computes the same bars. Completed bars are cached in memory.
+ * instance computes the same bars. Completed bars are cached in memory. Bars are adjusted for
+ * splits: every bar is shown in the share count of the moment it is asked for (prices divided and
+ * volumes multiplied by the ratios since), as Robinhood and TradingView chart them, so a chart
+ * never shows a split as a crash.
  *
  * Bars that earlier versions recorded in `market_data` are no longer written or read; pruneBars
  * drains what is left of them.
@@ -10,6 +13,7 @@ import { parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
 import type { MarketClock, Session } from "./clock.ts";
 import { type PricedSecurity, simulatedPrice, symbolUniform } from "./simulator.ts";
+import { splitFactor } from "./corporate_actions.ts";
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -68,10 +72,13 @@ export function simulatedBars(
   const nowMs = now.getTime();
   return spans.map((span) => {
     const complete = span.close <= nowMs;
-    const key = `${security.symbol}|${query.timeframe}|${span.from}`;
+    // Bars are shown adjusted for the splits up to `now` (as charts show them), so a cached bar
+    // is only good for the share count it was computed in.
+    const factor = splitFactor(security.symbol, now);
+    const key = `${security.symbol}|${query.timeframe}|${span.from}|${factor}`;
     const cached = complete ? cache.get(key) : undefined;
     if (cached) return cached;
-    const bar = sampleBar(security, clock, query.timeframe, span, Math.min(span.close, nowMs));
+    const bar = sampleBar(security, clock, query.timeframe, span, Math.min(span.close, nowMs), now);
     if (complete) {
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(key, bar);
@@ -148,6 +155,7 @@ function sampleBar(
   timeframe: Timeframe,
   span: Span,
   until: number,
+  asOf: Date,
 ): PriceBar {
   const step = (span.close - span.from) / SAMPLES;
   const times: number[] = [];
@@ -158,7 +166,7 @@ function sampleBar(
   let open = "", close = "", high = "", low = "";
   let highValue = 0n, lowValue = 0n;
   times.forEach((time, n) => {
-    const price = simulatedPrice(security, clock, new Date(time));
+    const price = simulatedPrice(security, clock, new Date(time), asOf);
     const value = parseFixed(price, security.priceDecimals);
     if (n === 0) {
       open = high = low = price;
@@ -169,7 +177,9 @@ function sampleBar(
     close = price;
   });
   const minutes = (until - span.from) / MINUTE_MS;
-  const perMinute = 1_000_000 / Number(security.referencePrice);
+  // Volume in the share count of `asOf` too: a 2:1 split doubles the shares that traded.
+  const perMinute = 1_000_000 / Number(security.referencePrice) *
+    splitFactor(security.symbol, asOf);
   const noise = 0.5 +
     symbolUniform(
       security.symbol,

@@ -1,6 +1,7 @@
 /** The simulated market: every price is a pure function of (security, time), so instances agree without sharing state. */
 import { type Fixed, formatFixed, parseFixed, roundFixed, SCALE } from "../money.ts";
 import type { MarketClock, Session } from "./clock.ts";
+import { splitFactor } from "./corporate_actions.ts";
 
 /*
  * The model. log(price / reference) = volatility × X(τ), where X is a sum of value-noise octaves:
@@ -54,7 +55,9 @@ const SPREAD_TENTHS_BP: Record<PricedSecurity["assetClass"], bigint> = {
 /**
  * The simulated quote for one security at `at`; `open` = price at the current/most recent session
  * open (crypto: 00:00 UTC), `prevClose` = price at the previous session's close (crypto: 24 h
- * earlier). In pre-market and after-hours the price moves and the spread is wider.
+ * earlier). In pre-market and after-hours the price moves and the spread is wider. Every price is
+ * in the share count of `at` (corporate_actions.ts): the morning after a 2:1 split the previous
+ * close is shown halved, as brokers show it, so the day's change is the market's, not the split's.
  */
 export function simulatedQuote(security: PricedSecurity, clock: MarketClock, at: Date): Quote {
   let priced: number;
@@ -74,17 +77,33 @@ export function simulatedQuote(security: PricedSecurity, clock: MarketClock, at:
   const extended = phase === "pre" || phase === "post";
   return {
     symbol: security.symbol,
-    ...quoteSides(security, modelPrice(security, clock, new Date(priced)), extended),
-    open: simulatedPrice(security, clock, open),
-    prevClose: simulatedPrice(security, clock, prevClose),
+    ...quoteSides(security, modelPrice(security, clock, new Date(priced), at), extended),
+    open: simulatedPrice(security, clock, open, at),
+    prevClose: simulatedPrice(security, clock, prevClose, at),
     // A frozen equity's quote is the one from the end of after-hours, and says so.
     time: new Date(priced).toISOString(),
   };
 }
 
-/** The simulated last price alone (used for bars and stop triggers). */
-export function simulatedPrice(security: PricedSecurity, clock: MarketClock, at: Date): string {
-  return formatFixed(toTick(security, modelPrice(security, clock, at)), security.priceDecimals);
+/**
+ * The simulated last price at `at` (used for bars and stop triggers), in the share count of `asOf`
+ * (a later instant, for a chart adjusted for the splits since); by default as it traded then.
+ */
+export function simulatedPrice(
+  security: PricedSecurity,
+  clock: MarketClock,
+  at: Date,
+  asOf: Date = at,
+): string {
+  return formatFixed(
+    toTick(security, modelPrice(security, clock, at, asOf)),
+    security.priceDecimals,
+  );
+}
+
+/** The price as it traded at `at` (what a dividend is declared on). */
+export function rawSimulatedPrice(security: PricedSecurity, clock: MarketClock, at: Date): string {
+  return simulatedPrice(security, clock, at);
 }
 
 /**
@@ -110,10 +129,15 @@ export function quoteSides(
   return { bid: text(bid), ask: text(ask), last: text(clamped) };
 }
 
-/** The model's price at `at`, unrounded (SCALE places); equities hold their last price while closed. */
-function modelPrice(security: PricedSecurity, clock: MarketClock, at: Date): Fixed {
+/**
+ * The model's price at `at`, unrounded (SCALE places), in the share count of `asOf`; equities hold
+ * their last price while closed. The path itself never jumps at a split: after one it is the
+ * pre-split path divided by the ratio, so a holder's value (shares × price) is unchanged by it.
+ */
+function modelPrice(security: PricedSecurity, clock: MarketClock, at: Date, asOf: Date): Fixed {
   const x = logDeviation(security.symbol, modelTime(security, clock, at.getTime()));
-  const price = Number(security.referencePrice) * Math.exp(security.volatility * x);
+  const price = Number(security.referencePrice) * Math.exp(security.volatility * x) /
+    splitFactor(security.symbol, asOf);
   return parseFixed(price.toFixed(SCALE), SCALE);
 }
 

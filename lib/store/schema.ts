@@ -68,6 +68,7 @@ export const SCHEMA = {
   positions: [
     { fields: { userId: 1 } },
     { fields: { accountId: 1 } },
+    /** Also the holders of a symbol a dividend or split reaches (corporate_actions.ts). */
     { fields: { symbol: 1 } },
     { fields: { status: 1 } },
     { fields: { userId: 1, symbol: 1, status: 1 } },
@@ -155,6 +156,26 @@ export const SCHEMA = {
     { fields: { accountId: 1, timeframe: 1, at: 1 } },
     /** Pruning intraday points past 30 days. */
     { fields: { timeframe: 1, at: 1 } },
+  ],
+  /**
+   * What the worker has done of each corporate action (lib/trading/corporate_actions.ts): `_id` is
+   * the action's id; it records when holders were captured, paid, or split.
+   */
+  corporate_actions: [],
+  /**
+   * One per (dividend, account) entitled to it: `_id` is `<actionId>:<accountId>`, so a holder is
+   * captured once whichever instance gets there; paid in the unit that books its ledger entry.
+   */
+  dividend_entitlements: [
+    { fields: { actionId: 1, status: 1 } },
+    { fields: { accountId: 1 } },
+  ],
+  /**
+   * One per (split, account) it was applied to: `_id` is `<actionId>:<accountId>`, inserted in the
+   * unit that multiplies the position, its lots and its working orders, so it applies once.
+   */
+  split_bookings: [
+    { fields: { accountId: 1, symbol: 1 } },
   ],
   /** Replays of order requests by Idempotency-Key; `_id` is `<userId>:<key>`. */
   idempotency_keys: [

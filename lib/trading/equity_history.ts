@@ -8,6 +8,7 @@
  * instances exactly one writes it (an insert of an existing id is a conflict, and the rest skip).
  * Intraday points are kept 30 days, daily points for good.
  */
+import { anySplitPending } from "./corporate_actions.ts";
 import { divFixed, type Fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
 import type { Account } from "./accounts.ts";
@@ -39,6 +40,9 @@ export type EquityPoint = Doc & {
  */
 export async function recordEquityPoints(ctx: TradingContext, now: Date): Promise<number> {
   const { store, market } = ctx;
+  // A split in effect but not yet applied would value old share counts at new prices; the next
+  // run, after the worker has applied it, writes this slot's points (corporate_actions.ts).
+  if (await anySplitPending(ctx, now)) return 0;
   const slot = new Date(Math.floor(now.getTime() / POINT_INTERVAL_MS) * POINT_INTERVAL_MS);
   const equitiesOpen = market.clock.isOpen("us_equity", slot);
   const closed = market.clock.previousSession(now);
@@ -81,6 +85,7 @@ export function equityRecorder(ctx: TradingContext): (now: Date) => Promise<numb
     const slot = Math.floor(now.getTime() / POINT_INTERVAL_MS);
     const due = `${slot}:${ctx.market.clock.previousSession(now).close.getTime()}`;
     if (due === done) return 0;
+    if (await anySplitPending(ctx, now)) return 0;
     const written = await recordEquityPoints(ctx, now);
     done = due;
     return written;

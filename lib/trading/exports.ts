@@ -103,7 +103,17 @@ export const EXPORT_HEADERS: Record<ExportKind, readonly string[]> = {
     "commission",
     "realizedPnl",
   ],
-  activities: ["seq", "at", "type", "amount", "balanceAfter", "description", "orderId", "tradeId"],
+  activities: [
+    "seq",
+    "at",
+    "type",
+    "amount",
+    "balanceAfter",
+    "description",
+    "orderId",
+    "tradeId",
+    "symbol",
+  ],
   "realized-gains": [
     "closedAt",
     "tradeId",
@@ -183,6 +193,8 @@ export function exportRows(
           text(e.description),
           text(e.orderId),
           text(e.tradeId),
+          // The symbol a dividend was paid on; empty on other entries.
+          text(e.symbol ?? null),
         ],
       );
     case "realized-gains":

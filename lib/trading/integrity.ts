@@ -12,6 +12,20 @@ import type { Security } from "../market/securities.ts";
 import type { Order } from "./orders.ts";
 import { type Position, positionId } from "./positions.ts";
 import { holdingTerm, type Lot, type RealizedGain } from "./lots.ts";
+import {
+  type Dividend,
+  dividendsBetween,
+  type Split,
+  splitsBetween,
+} from "../market/corporate_actions.ts";
+import {
+  bookingId,
+  dividendCash,
+  type DividendEntitlement,
+  type SplitBooking,
+} from "./corporate_actions.ts";
+
+const DAY_MS = 86_400_000;
 
 /** Documents per page of the scan: large enough to keep round trips few, small enough to stream. */
 const PAGE_SIZE = 500;
@@ -116,6 +130,17 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     }
   }
 
+  // Splits booked per holding (corporate_actions.ts): trades stay as they executed, so a trade
+  // from before a split counts in today's shares, × the ratios of the splits booked after it.
+  const splits = await scanSplitBookings(store, accounts, problems);
+  const laterRatio = (accountId: string, symbol: string, at: Date) =>
+    (splits.get(positionId(accountId, symbol)) ?? [])
+      .filter((s) => s.effectiveAt > at)
+      .reduce((product, s) => product * s.ratio, 1n);
+
+  // Dividend entries per (action, account): each must be its entitlement's one payment.
+  const dividendEntries = new Map<string, { at: string; amount: Fixed | null }[]>();
+
   // Ledger entries are grouped per account and judged once all are read, so the scan does not
   // depend on the order in which a backend returns them.
   const fillEntries = new Map<string, { entryIds: string[]; amount: Fixed | null }>();
@@ -149,6 +174,12 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
         entry.tradeId,
         seen === null || facts.amount === null ? null : (seen ?? 0n) + facts.amount,
       );
+    }
+    if (entry.type === "dividend") {
+      const key = `${entry.actionId}:${entry.accountId}`;
+      const seen = dividendEntries.get(key) ?? [];
+      seen.push({ at, amount: facts.amount });
+      dividendEntries.set(key, seen);
     }
     if (entry.type === "fill") {
       if (!entry.tradeId) {
@@ -213,6 +244,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       qty,
       price,
       orderSeen: false,
+      factor: laterRatio(trade.accountId, trade.symbol, trade.executedAt),
+      executedAt: trade.executedAt,
     });
     const siblings = tradesByOrder.get(trade.orderId);
     if (siblings) siblings.push(trade._id);
@@ -222,7 +255,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       const key = positionId(trade.accountId, trade.symbol);
       const net = netByPosition.get(key) ??
         { label: account?.label ?? `account ${trade.accountId}`, symbol: trade.symbol, net: 0n };
-      net.net += trade.side === "buy" ? qty : -qty;
+      const shares = qty * laterRatio(trade.accountId, trade.symbol, trade.executedAt);
+      net.net += trade.side === "buy" ? shares : -shares;
       netByPosition.set(key, net);
     }
 
@@ -244,6 +278,27 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
       }
     }
   }
+  // Dividends are judged against the trades: an entitlement is the shares held at its record date.
+  let byHolding: Map<string, TradeFacts[]> | undefined;
+  const heldAt = (accountId: string, symbol: string, at: Date) => {
+    if (!byHolding) {
+      // Grouped once, on the first entitlement: a scan with none never pays for it.
+      byHolding = new Map();
+      for (const trade of trades.values()) {
+        const key = positionId(trade.accountId, trade.symbol);
+        const list = byHolding.get(key);
+        if (list) list.push(trade);
+        else byHolding.set(key, [trade]);
+      }
+    }
+    let held = 0n;
+    for (const trade of byHolding.get(positionId(accountId, symbol)) ?? []) {
+      if (trade.qty === null || trade.executedAt >= at) continue;
+      held += (trade.side === "buy" ? trade.qty : -trade.qty) * trade.factor;
+    }
+    return held;
+  };
+  await checkDividends(store, accounts, dividendEntries, amount, problems, heldAt);
   for (const [tradeId, at] of tradeRefs) {
     if (!trades.has(tradeId)) problems.push(`${at}: names trade ${tradeId}, which does not exist`);
   }
@@ -361,7 +416,7 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     }
   }
 
-  await checkLots(store, accounts, trades, amount, problems);
+  await checkLots(store, accounts, trades, amount, problems, laterRatio);
 
   for (const account of accounts.values()) {
     if (account.cash !== undefined && account.held > account.cash) {
@@ -516,7 +571,10 @@ function checkOrder(
   for (const tradeId of tradeIds) {
     const trade = trades.get(tradeId)!;
     trade.orderSeen = true;
-    if (trade.qty !== null) executed += trade.qty;
+    // A trade from before a split applied to this order counts in the shares after it.
+    const ratio = (order.splits ?? []).filter((s) => new Date(s.effectiveAt) > trade.executedAt)
+      .reduce((product, s) => product * BigInt(s.ratio), 1n);
+    if (trade.qty !== null) executed += trade.qty * ratio;
     const differs = [
       trade.accountId !== order.accountId && "account",
       trade.symbol !== order.symbol && "symbol",
@@ -546,7 +604,9 @@ function checkOrder(
         expectedIds.join(", ") || "none"
       }; found ${sorted.length ? sorted.join(", ") : "none"}`,
     );
-  } else if (count > 0) {
+  } else if (count > 0 && !order.splits?.length) {
+    // An order split while it had fills carries its average in the new shares (÷ the ratio at
+    // full scale), which no fold over the trades as executed reproduces; only unsplit ones fold.
     let average: Fixed | null = null;
     let filled = 0n;
     for (const tradeId of sorted) {
@@ -902,6 +962,9 @@ type TradeFacts = {
   qty: Fixed | null;
   price: Fixed | null;
   orderSeen: boolean;
+  /** How many of today's shares one share of this trade is: Π ratios of splits booked after it. */
+  factor: bigint;
+  executedAt: Date;
 };
 
 type NetFacts = { label: string; symbol: string; net: Fixed };
@@ -984,6 +1047,7 @@ async function checkLots(
   trades: Map<string, TradeFacts>,
   amount: (value: unknown, decimals: number, where: string, field: string) => Fixed | null,
   problems: string[],
+  laterRatio: (accountId: string, symbol: string, at: Date) => bigint,
 ) {
   const label = (accountId: string) => accounts.get(accountId)?.label ?? `account ${accountId}`;
   // A trade's cash and commission (the trade scan above keeps neither).
@@ -1013,7 +1077,10 @@ async function checkLots(
       const trade = trades.get(lot.tradeId);
       if (lot._id !== lot.tradeId || !trade || trade.side !== "buy") {
         problems.push(`${where}: no buy trade ${lot.tradeId} opened it`);
-      } else if (trade.qty !== qty || !sameCost(cashOf.get(lot.tradeId), cost)) {
+      } else if (
+        trade.qty === null || trade.qty * trade.factor !== qty ||
+        !sameCost(cashOf.get(lot.tradeId), cost)
+      ) {
         problems.push(
           `${where}: opened with ${lot.qty} for ${lot.costBasis}, not its trade's quantity and cash plus commission`,
         );
@@ -1048,7 +1115,8 @@ async function checkLots(
     if (!lot || lot.lot.accountId !== row.accountId || lot.lot.symbol !== row.symbol) {
       problems.push(`${where}: its lot ${row.lotId} does not exist in this holding`);
     } else {
-      lot.qty -= qty;
+      // A lot split after this sale closed part of it holds that part in today's shares.
+      lot.qty -= qty * laterRatio(row.accountId, row.symbol, row.closedAt);
       lot.cost -= cost;
     }
     const trade = trades.get(row.tradeId);
@@ -1107,4 +1175,146 @@ async function checkLots(
 
 function sameCost(cash: { gross: Fixed; commission: Fixed } | undefined, cost: Fixed): boolean {
   return cash !== undefined && cash.gross + cash.commission === cost;
+}
+
+type SplitFacts = { effectiveAt: Date; ratio: bigint };
+
+/**
+ * Split bookings (corporate_actions.ts), per holding: stored under `<actionId>:<accountId>`, once
+ * per account and split (the id rules out a second), the position multiplied by the ratio.
+ */
+async function scanSplitBookings(
+  store: Store,
+  accounts: Map<string, AccountFacts>,
+  problems: string[],
+): Promise<Map<string, SplitFacts[]>> {
+  const byHolding = new Map<string, SplitFacts[]>();
+  for await (const booking of scan<SplitBooking>(store, "split_bookings")) {
+    const account = accounts.get(booking.accountId);
+    const where = `${account?.label ?? `account ${booking.accountId}`}: split ${booking.actionId}`;
+    if (!account) problems.push(`${where}: its account does not exist`);
+    if (booking._id !== bookingId(booking.actionId, booking.accountId)) {
+      problems.push(`${where}: not stored under its action and account`);
+    }
+    const declared = declaredSplit(booking.actionId);
+    if (
+      !declared || declared.symbol !== booking.symbol || declared.ratio !== booking.ratio ||
+      declared.effectiveAt.getTime() !== new Date(booking.effectiveAt).getTime()
+    ) {
+      problems.push(`${where}: no such split was declared for ${booking.symbol}`);
+      continue;
+    }
+    const before = parseOrNull(booking.qtyBefore, SCALE);
+    const after = parseOrNull(booking.qtyAfter, SCALE);
+    if (before === null || after === null || after !== before * BigInt(booking.ratio)) {
+      problems.push(
+        `${where}: took ${booking.qtyBefore} shares to ${booking.qtyAfter}, not × ${booking.ratio}`,
+      );
+    }
+    const key = positionId(booking.accountId, booking.symbol);
+    const list = byHolding.get(key) ?? [];
+    list.push({ effectiveAt: new Date(booking.effectiveAt), ratio: BigInt(booking.ratio) });
+    byHolding.set(key, list);
+  }
+  return byHolding;
+}
+
+/** The declared split an action id names (`split:<symbol>:<exDate>`), if there is one. */
+function declaredSplit(actionId: string): Split | undefined {
+  const match = /^split:(.+):(\d{4}-\d{2}-\d{2})$/.exec(actionId);
+  if (!match) return undefined;
+  const day = Date.parse(`${match[2]}T00:00:00Z`);
+  return splitsBetween(match[1], new Date(day - DAY_MS), new Date(day + 2 * DAY_MS))
+    .find((s) => s.id === actionId);
+}
+
+/**
+ * Dividends (corporate_actions.ts): each entitlement stored under `<actionId>:<accountId>`, for a
+ * declared dividend at its declared amount, its cash = qty × amount rounded down to the cent;
+ * paid exactly when one `dividend` ledger entry of its account moved that cash; no dividend entry
+ * without a paid entitlement, and none twice for one account and action.
+ */
+async function checkDividends(
+  store: Store,
+  accounts: Map<string, AccountFacts>,
+  entries: Map<string, { at: string; amount: Fixed | null }[]>,
+  amount: AmountParser,
+  problems: string[],
+  heldAt: (accountId: string, symbol: string, at: Date) => Fixed,
+): Promise<void> {
+  const securities = new Map<string, Security>();
+  for await (const security of scan<Security & Doc>(store, "securities")) {
+    securities.set(security.symbol, security);
+  }
+  for await (const right of scan<DividendEntitlement>(store, "dividend_entitlements")) {
+    const account = accounts.get(right.accountId);
+    const where = `${account?.label ?? `account ${right.accountId}`}: dividend ${right.actionId}`;
+    if (!account) problems.push(`${where}: its account does not exist`);
+    if (right._id !== bookingId(right.actionId, right.accountId)) {
+      problems.push(`${where}: not stored under its action and account`);
+    }
+    const declared = declaredDividend(securities.get(right.symbol), right.actionId);
+    if (!declared) problems.push(`${where}: no such dividend was declared for ${right.symbol}`);
+    else if (declared.amount !== right.amountPerShare) {
+      problems.push(
+        `${where}: entitled at ${right.amountPerShare} a share, but ${declared.amount} was declared`,
+      );
+    }
+    const qty = amount(right.qty, SCALE, where, "qty");
+    const perShare = amount(right.amountPerShare, 4, where, "amountPerShare");
+    const cash = amount(right.cash, CASH_DECIMALS, where, "cash");
+    if (qty === null || perShare === null || cash === null) continue;
+    const expected = dividendCash(qty, perShare);
+    if (qty <= 0n) problems.push(`${where}: entitled on ${right.qty} shares`);
+    const held = declared ? heldAt(right.accountId, right.symbol, declared.cutoffAt) : qty;
+    if (held !== qty) {
+      problems.push(
+        `${where}: entitled on ${right.qty} shares, but ${
+          formatFixed(held, 0)
+        } were held when its ex-date began`,
+      );
+    }
+    if (cash !== expected) {
+      problems.push(
+        `${where}: ${right.qty} × ${right.amountPerShare} rounded down is ${
+          formatFixed(expected)
+        }, not ${right.cash}`,
+      );
+    }
+    const key = `${right.actionId}:${right.accountId}`;
+    const paid = entries.get(key) ?? [];
+    entries.delete(key);
+    if (right.status === "paid" && paid.length === 0) {
+      problems.push(`${where}: marked paid, but no dividend entry paid it`);
+    }
+    if (right.status !== "paid" && paid.length > 0) {
+      problems.push(`${where}: pending, but ${paid.map((p) => p.at).join(", ")} paid it`);
+    }
+    if (paid.length > 1) {
+      problems.push(`${where}: paid ${paid.length} times (${paid.map((p) => p.at).join(", ")})`);
+    }
+    for (const entry of paid) {
+      if (entry.amount !== null && entry.amount !== cash) {
+        problems.push(
+          `${entry.at}: paid ${
+            formatFixed(entry.amount)
+          } of dividend ${right.actionId}, not its entitlement's ${right.cash}`,
+        );
+      }
+    }
+  }
+  for (const [key, paid] of entries) {
+    for (const entry of paid) {
+      problems.push(`${entry.at}: a dividend entry with no entitlement (${key})`);
+    }
+  }
+}
+
+/** The declared dividend an action id names (`div:<symbol>:<exDate>`), if there is one. */
+function declaredDividend(security: Security | undefined, actionId: string): Dividend | undefined {
+  const match = /^div:(.+):(\d{4}-\d{2}-\d{2})$/.exec(actionId);
+  if (!match || !security || security.symbol !== match[1]) return undefined;
+  const day = Date.parse(`${match[2]}T00:00:00Z`);
+  return dividendsBetween(security, new Date(day - DAY_MS), new Date(day + 2 * DAY_MS))
+    .find((d) => d.id === actionId);
 }

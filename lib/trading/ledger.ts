@@ -8,8 +8,14 @@ import type { Doc, Store, WriteOp } from "../store/port.ts";
 import { type Fixed, formatFixed, parseFixed } from "../money.ts";
 import type { Account } from "./accounts.ts";
 
-/** What moved the cash. */
-export const LEDGER_ENTRY_TYPES = ["deposit", "fill", "commission", "adjustment"] as const;
+/** What moved the cash; a `dividend` is a cash dividend paid on shares held (corporate_actions.ts). */
+export const LEDGER_ENTRY_TYPES = [
+  "deposit",
+  "fill",
+  "commission",
+  "adjustment",
+  "dividend",
+] as const;
 export type LedgerEntryType = typeof LEDGER_ENTRY_TYPES[number];
 
 /** The entry's id: zero-padded so ids sort in sequence order too. */
@@ -44,6 +50,9 @@ export function appendEntries(
     description: string;
     orderId?: string;
     tradeId?: string;
+    /** A dividend's symbol and corporate action. */
+    symbol?: string;
+    actionId?: string;
   }[],
   at: Date,
 ): { ops: WriteOp[]; seq: number; cash: Fixed } {
@@ -67,6 +76,7 @@ export function appendEntries(
         description: m.description,
         orderId: m.orderId ?? null,
         tradeId: m.tradeId ?? null,
+        ...(m.actionId ? { symbol: m.symbol ?? null, actionId: m.actionId } : {}),
         at,
       } satisfies Omit<LedgerEntry, "_v">,
     });
@@ -100,6 +110,8 @@ export function ledgerEntryJson(entry: LedgerEntry) {
     description: entry.description,
     orderId: entry.orderId,
     tradeId: entry.tradeId,
+    symbol: entry.symbol ?? null,
+    actionId: entry.actionId ?? null,
     at: entry.at.toISOString(),
   };
 }
@@ -115,5 +127,8 @@ export type LedgerEntry = Doc & {
   description: string;
   orderId: string | null;
   tradeId: string | null;
+  /** On a dividend: the symbol it was paid on and its corporate action (absent on other entries). */
+  symbol?: string | null;
+  actionId?: string;
   at: Date;
 };

@@ -153,14 +153,14 @@ function lotDoc(
     costBasis: formatFixed(cost),
     remainingCost: formatFixed(cost),
     unitCost: formatFixed(unit),
-    costKey: costKey(unit),
+    costKey: costKeyOf(unit),
     open: true,
     closedAt: null,
   };
 }
 
 /** Unit cost as a fixed-width string, so the index orders lots by it exactly. */
-function costKey(unit: Fixed): string {
+export function costKeyOf(unit: Fixed): string {
   return String(unit).padStart(24, "0");
 }
 

@@ -5,6 +5,7 @@
  * (account_queue.ts) and retry with jittered backoff when a writer elsewhere won; placement reads
  * the running totals of the working orders (open_orders.ts), never the orders themselves.
  */
+import { assertNoPendingSplit } from "./corporate_actions.ts";
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { type AuditEvent, auditOp, type RequestOrigin } from "../audit.ts";
@@ -110,6 +111,7 @@ export async function placeOrder(
   // Every attempt counts, refused or not: the limit is on what a client asks of the account.
   await limitOrderPlacement(ctx, account._id);
   const security = securityFor(ctx.market, input.symbol);
+  await assertNoPendingSplit(ctx, security.symbol, now);
   const reject = async (error: AppError) => {
     await ctx.store.commit([
       auditOp(
@@ -710,6 +712,7 @@ async function replaceInTurn(
       );
     }
     const security = securityFor(ctx.market, order.symbol);
+    await assertNoPendingSplit(ctx, security.symbol, now);
     const trailing = order.type === "trailing_stop";
     // An exit sells the shares its entry bought (or, in an OCO, the shares held): its size
     // follows them, so only its prices change.
@@ -1032,6 +1035,11 @@ export type Order = Doc & {
   pairedWith?: string;
   /** True when the order also works in pre-market and after-hours (absent otherwise). */
   extendedHours?: boolean;
+  /**
+   * The splits applied to it while it worked (corporate_actions.ts): its quantities count in the
+   * shares after them, its trades from before each one in the shares before. Absent: none.
+   */
+  splits?: { effectiveAt: Date; ratio: number }[];
   /** Where a working order waits for the execution pass (order_watch.ts); null once it ends. */
   watchKey?: string | null;
   watchPrice?: number | null;

@@ -26,11 +26,12 @@ import { composeEmail, type Email, type EmailBlock, type Mailer } from "../email
 import type { MarketClock } from "../market/clock.ts";
 import { type Fixed, formatUsd, parseFixed, SCALE, sumFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
+import { findAll } from "../store/find_all.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { type Account, userAccounts } from "./accounts.ts";
 import type { EquityPoint, EquitySample } from "./equity_history.ts";
 import type { Trade } from "./history.ts";
-import type { LedgerEntry } from "./ledger.ts";
+import type { LedgerEntry, LedgerEntryType } from "./ledger.ts";
 import type { TradingContext } from "./orders.ts";
 import { percentText, performanceOf } from "./performance.ts";
 
@@ -45,8 +46,8 @@ export const MAX_ATTEMPTS = 6;
 /** The first wait before trying a failed send again; it doubles with each failure, up to 4 hours. */
 const RETRY_BASE_MS = 15 * MINUTE_MS;
 const RETRY_MAX_MS = 4 * 60 * MINUTE_MS;
-/** The ledger entry type a dividend is booked as (not yet among LEDGER_ENTRY_TYPES). */
-const DIVIDEND = "dividend";
+/** The ledger entry type a dividend is booked as (corporate_actions.ts). */
+const DIVIDEND: LedgerEntryType = "dividend";
 /** Users read per page by the job. */
 const USER_PAGE = 200;
 
@@ -236,20 +237,11 @@ async function weekDividends(
   accountId: string,
   span: { gte: Date; lt: Date },
 ): Promise<LedgerEntry[]> {
-  const all: LedgerEntry[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.find<LedgerEntry>("cash_ledger", {
-      where: { accountId, type: DIVIDEND },
-      sort: { field: "at", direction: -1 },
-      range: span,
-      limit: 1000,
-      cursor,
-    });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
+  return await findAll<LedgerEntry>(store, "cash_ledger", {
+    where: { accountId, type: DIVIDEND },
+    sort: { field: "at", direction: -1 },
+    range: span,
+  });
 }
 
 /** The user's statement for `week`: one section per active account; null when they have none. */

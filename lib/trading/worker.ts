@@ -11,6 +11,7 @@ import { ConflictError, type Query } from "../store/port.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
+import { pendingSplit, runCorporateActions } from "./corporate_actions.ts";
 import { equityRecorder, INTRADAY_RETENTION_MS, pruneEquityPoints } from "./equity_history.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { lotsToSell, sellableNow } from "./lots.ts";
@@ -102,9 +103,13 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
   ) await run(order, undefined);
 
   const symbols = await symbolsWithWorkingOrders(ctx);
-  const securities = symbols
+  const open = symbols
     .map((s) => ctx.market.catalog.get(s))
     .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
+  // A symbol whose split is in effect but not yet applied to every holder waits: its prices are
+  // already in the new shares, its working orders still in the old (corporate_actions.ts).
+  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
+  const securities = open.filter((_, n) => !pending[n]);
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
     const quote = quotes[n];
@@ -466,10 +471,11 @@ const STATEMENT_INTERVAL_MS = 15 * MINUTE_MS;
 
 /**
  * Starts the background work of one app instance: the execution pass every second, the equity
- * recorder every minute (equity_history.ts), hourly pruning (bars are computed on demand,
- * lib/market/bars.ts, so none are recorded), and, given `statements` (the app's mailer), the weekly
- * statement emails every 15 minutes. Every job is safe to run in several instances at once.
- * Returns a stop function that waits for the job in flight.
+ * recorder (equity_history.ts) and the corporate actions (corporate_actions.ts) every minute,
+ * hourly pruning (bars are computed on demand, lib/market/bars.ts, so none are recorded), and,
+ * given `statements` (the app's mailer), the weekly statement emails every 15 minutes. Every job is
+ * safe to run in several instances at once. Returns a stop function that waits for the jobs in
+ * flight.
  */
 export function startTradingWorkers(
   ctx: TradingContext,
@@ -509,6 +515,10 @@ export function startTradingWorkers(
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
     every(MINUTE_MS, () => recordEquity(new Date()), "equity recording"),
+    // Corporate actions are part of the simulated market: a quote vendor's prices never split.
+    ...(ctx.market.provider.name === "simulated"
+      ? [every(MINUTE_MS, () => runCorporateActions(ctx), "corporate actions")]
+      : []),
     every(HOUR_MS, async () => {
       await pruneBars(ctx.store, securities(), new Date());
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
