@@ -1,6 +1,7 @@
 /** The types every route shares: what the app is built from, and what middleware puts on the context. */
 import type { AssetMap } from "../lib/assets.ts";
 import type { Background } from "../lib/background.ts";
+import type { ApiKeyGrant } from "../lib/auth/api_keys.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { User } from "../lib/auth/users.ts";
 import type { Mailer } from "../lib/email.ts";
@@ -50,6 +51,8 @@ export type AppEnv = {
     /** Set by loadSession when the request carries a valid session. */
     user?: User;
     session?: Session;
+    /** Set by apiKeyAuth when an /api request authenticated with an API key (then no session). */
+    apiKey?: ApiKeyGrant;
     /** The IANA zone times are shown in (middleware/time_zone.ts). */
     timeZone?: string;
   };
