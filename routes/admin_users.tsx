@@ -1,6 +1,6 @@
 /**
  * /admin/users: search, one user's page, and the actions on a user (role, suspend, reinstate, sign
- * out everywhere). Mounted by adminRoutes, which admits admins only.
+ * out everywhere, revoke an API key). Mounted by adminRoutes, which admits admins only.
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";

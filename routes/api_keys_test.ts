@@ -14,7 +14,7 @@ import { COLLECTION_NAMES } from "../lib/store/schema.ts";
 import { API_KEY_LIMITS } from "./middleware/api_key.ts";
 import { exportsApi } from "./exports_api.ts";
 import { portfolioApi } from "./performance.tsx";
-import { TEST_ORIGIN, testApi, testApp } from "./testing.ts";
+import { TEST_ORIGIN, testApi, testApp, testBrowser } from "./testing.ts";
 import { tradingApi } from "./trading_api.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>;
@@ -489,4 +489,91 @@ Deno.test("[keys] admins see a user's keys and revoke them", async () => {
   const [entry] = await auditOf(t, "api_key.revoked");
   assert.equal(entry.actorId, adminUser._id);
   assert.equal(entry.userId, owner._id);
+
+  // The console's button does the same, without JavaScript.
+  const second = await createKey(t, cookie);
+  const adminBrowser = testBrowser(t);
+  adminBrowser.jar.set("orion_session", admin.slice(admin.indexOf("=") + 1));
+  const button = await adminBrowser.post(
+    `/admin/users/${owner._id}/keys/${second.key.id}/revoke`,
+    {},
+  );
+  assert.equal(button.status, 303);
+  assert.equal((await withKey(t, second.secret, "GET", "/api/orders")).status, 401);
+  assert.equal((await auditOf(t, "api_key.revoked")).length, 2);
+});
+
+Deno.test("[keys] the settings page creates a key, shows its secret once, and revokes it, without JavaScript", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("keys-page@example.com");
+  const browser = testBrowser(t);
+  browser.jar.set("orion_session", cookie.slice(cookie.indexOf("=") + 1));
+
+  const empty = await browser.page("/settings/keys");
+  assert.match(empty, /No keys yet/);
+  assert.match(empty, /action="\/settings\/keys"/);
+  assert.match(await browser.page("/settings"), /href="\/settings\/keys"/);
+
+  const invalid = await browser.post("/settings/keys", { name: "", scopes: "read" });
+  assert.equal(invalid.status, 422);
+  assert.match(await invalid.text(), /Name the key/);
+
+  const created = await browser.post("/settings/keys", {
+    name: "page bot",
+    scopes: "read,trade",
+    expiresInDays: "30",
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.get("Cache-Control"), "no-store");
+  const secret = (await created.text()).match(/orion_[a-z2-7]{52}/)![0];
+  const order = await withKey(t, secret, "POST", "/api/orders", { body: MARKET_BUY });
+  assert.equal(order.status, 201);
+
+  const listed = await browser.page("/settings/keys");
+  assert.ok(!listed.includes(secret.slice(12)), "the secret is never shown again");
+  assert.match(listed, /page bot/);
+  const [key] = await findAll<ApiKey>(t.deps.store, "api_keys", {});
+  assert.equal(key.expiresAt!.getTime() - key.createdAt.getTime(), 30 * 86_400_000);
+  assert.deepEqual(key.scopes, ["read", "trade"]);
+
+  const revoked = await browser.post(`/settings/keys/${key._id}/revoke`, {});
+  assert.equal(revoked.status, 303);
+  assert.equal((await withKey(t, secret, "GET", "/api/orders")).status, 401);
+  assert.match(await browser.page("/settings/keys"), /The key is revoked/);
+
+  // A stale sign-in: the page asks for the password, and the create form is refused until then.
+  const [session] = await findAll<Session>(t.deps.store, "sessions", {
+    where: { userId: key.userId },
+  });
+  await t.deps.store.update<Session>("sessions", session._id, { sudoUntil: new Date(0) });
+  const stale = await browser.page("/settings/keys");
+  assert.match(stale, /action="\/settings\/keys\/reauth"/);
+  const refused = await browser.post("/settings/keys", { name: "x", scopes: "read" });
+  assert.equal(refused.status, 403);
+  assert.match(await refused.text(), /confirm your password/);
+  const wrong = await browser.post("/settings/keys/reauth", { password: "not-the-password-1" });
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
+  const confirmed = await browser.post("/settings/keys/reauth", {
+    password: "vivid-otter-planet-42",
+  });
+  assert.equal(confirmed.status, 303);
+  assert.equal(confirmed.headers.get("Location"), "/settings/keys");
+  const again = await browser.post("/settings/keys", {
+    name: "x",
+    scopes: "read",
+    expiresInDays: "",
+  });
+  assert.equal(again.status, 201);
+  await again.body?.cancel();
+  assert.equal((await findAll<ApiKey>(t.deps.store, "api_keys", {}))[0].expiresAt, null);
+
+  // Another user's key: the revoke button's route is a 404.
+  const { cookie: otherCookie } = await api.trader("keys-page-other@example.com");
+  const other = testBrowser(t);
+  other.jar.set("orion_session", otherCookie.slice(otherCookie.indexOf("=") + 1));
+  const [mine] = await findAll<ApiKey>(t.deps.store, "api_keys", {});
+  assert.equal((await other.post(`/settings/keys/${mine._id}/revoke`, {})).status, 404);
+  assert.equal((await findAll(t.deps.store, "api_keys", {})).length, 1);
 });

@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from "./errors.tsx";
 import { adminRoutes } from "./admin.tsx";
 import { adminApi } from "./admin_api.ts";
 import { apiKeysApi } from "./api_keys_api.ts";
+import { apiKeyPages } from "./api_keys_pages.tsx";
 import { authApi } from "./auth_api.ts";
 import { authPages } from "./auth_pages.tsx";
 import { devMailboxRoutes } from "./dev_mailbox.tsx";
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
+  app.route("/settings/keys", apiKeyPages(deps));
   app.route("/settings", settingsRoutes(deps));
   app.route("/live", pageStreamRoutes(deps));
   app.route("/", tradingPages(deps));

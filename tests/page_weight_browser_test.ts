@@ -26,6 +26,7 @@ const PAGES = [
   "/positions/AAPL",
   "/watchlist",
   "/settings",
+  "/settings/keys",
 ];
 
 browserTest(import.meta.url, {

@@ -1,4 +1,4 @@
-/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions and actions. */
+/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions, API keys and actions. */
 import { ADMIN_PAGE_SIZE, type AdminPage, ASSIGNABLE_ROLES } from "../lib/admin.ts";
 import { type ApiKey, isExpired } from "../lib/auth/api_keys.ts";
 import type { Session } from "../lib/auth/session.ts";
