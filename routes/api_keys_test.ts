@@ -16,6 +16,7 @@ import { exportsApi } from "./exports_api.ts";
 import { portfolioApi } from "./performance.tsx";
 import { TEST_ORIGIN, testApi, testApp, testBrowser } from "./testing.ts";
 import { tradingApi } from "./trading_api.ts";
+import { sseReader } from "../tests/support/sse.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>;
 
@@ -576,4 +577,23 @@ Deno.test("[keys] the settings page creates a key, shows its secret once, and re
   const [mine] = await findAll<ApiKey>(t.deps.store, "api_keys", {});
   assert.equal((await other.post(`/settings/keys/${mine._id}/revoke`, {})).status, 404);
   assert.equal((await findAll(t.deps.store, "api_keys", {})).length, 1);
+});
+
+Deno.test("[keys] a stream opened with a key follows the account and ends once the key is revoked", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("keys-stream@example.com");
+  const { secret, key } = await createKey(t, cookie, { name: "watcher", scopes: ["read"] });
+  const res = await withKey(t, secret, "GET", "/api/stream");
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.headers.getSetCookie(), []);
+  const events = sseReader(res);
+  try {
+    await events.until((e) => e.event === "account");
+    await api.call(`/api/keys/${key.id}`, { cookie, method: "DELETE" });
+    await events.until((e) => e.event === "session_ended", 8_000);
+    assert.ok(await events.ended(2_000), "the server closes the stream");
+  } finally {
+    await events.close();
+  }
 });
