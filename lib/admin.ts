@@ -3,6 +3,7 @@
  * read-only switch, the audit log and orders across every user. Every change is audited with the
  * admin as actor, refusals included, so the log shows who tried what.
  */
+import { listApiKeys, revokeApiKey } from "./auth/api_keys.ts";
 import {
   audit,
   type AuditAction,
@@ -67,6 +68,9 @@ const ACTIONS: Record<AuditAction, true> = {
   "order.replaced": true,
   "order.expired": true,
   "export.downloaded": true,
+  "api_key.created": true,
+  "api_key.revoked": true,
+  "api_key.new_address": true,
 };
 
 /** Every audit action, for the audit log's filter. */
@@ -227,10 +231,11 @@ export async function userDetail(
 ) {
   const { store } = ctx;
   const user = await getUser(store, userId);
-  const [accounts, orders, sessions] = await Promise.all([
+  const [accounts, orders, sessions, apiKeys] = await Promise.all([
     userAccounts(store, user._id),
     listOrders(store, { userId: user._id }, "all", ADMIN_PAGE_SIZE, ordersCursor),
     listUserSessions(store, user._id),
+    listApiKeys(store, user._id),
   ]);
   const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a, now)));
   return {
@@ -239,7 +244,24 @@ export async function userDetail(
     orders,
     // Expired sessions wait for the sweep; they no longer sign anyone in.
     sessions: sessions.filter((s) => s.expiresAt > now && s.absoluteExpiresAt > now),
+    apiKeys,
   };
+}
+
+/**
+ * Revokes one of the user's API keys as `admin` (a key the user may have leaked, say); audited as
+ * `api_key.revoked` with the admin as actor. A key of another user is a 404.
+ */
+export async function revokeUserApiKey(
+  store: Store,
+  admin: User,
+  userId: string,
+  keyId: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  const user = await getUser(store, userId);
+  await revokeApiKey(store, user._id, keyId, origin, admin._id, now);
 }
 
 /** The refusal when an admin aims an action at their own account, which could lock them out. */

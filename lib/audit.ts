@@ -85,4 +85,7 @@ export type AuditAction =
   | "order.cancelled"
   | "order.replaced"
   | "order.expired"
-  | "export.downloaded";
+  | "export.downloaded"
+  | "api_key.created"
+  | "api_key.revoked"
+  | "api_key.new_address";

@@ -6,10 +6,12 @@ import {
   emailsOf,
   listAuditLog,
   recentOrders,
+  revokeUserApiKey,
   searchUsers,
   setUserRole,
   userDetail,
 } from "../lib/admin.ts";
+import { apiKeyJson } from "../lib/auth/api_keys.ts";
 import { publicUser } from "../lib/auth/users.ts";
 import { orderJson } from "../lib/trading/orders.ts";
 import { auditFilterOf } from "./admin_audit.tsx";
@@ -48,7 +50,18 @@ export function adminApi(deps: AppDeps) {
           ip: s.ip,
           userAgent: s.userAgent,
         })),
+        apiKeys: detail.apiKeys.map((k) => ({ ...apiKeyJson(k), lastIp: k.lastIp })),
       });
+    })
+    .delete("/users/:id/keys/:keyId", async (c) => {
+      await revokeUserApiKey(
+        store,
+        c.get("user")!,
+        c.req.param("id"),
+        c.req.param("keyId"),
+        origin(c),
+      );
+      return c.body(null, 204);
     })
     .post("/users/:id/role", async (c) => {
       const { role } = parseInput(roleApiInput, await jsonBody(c));

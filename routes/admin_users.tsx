@@ -1,6 +1,6 @@
 /**
  * /admin/users: search, one user's page, and the actions on a user (role, suspend, reinstate, sign
- * out everywhere). Mounted by adminRoutes, which admits admins only.
+ * out everywhere, revoke an API key). Mounted by adminRoutes, which admits admins only.
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -8,6 +8,7 @@ import {
   ADMIN_PAGE_SIZE,
   clearUserSessions,
   reinstateUser,
+  revokeUserApiKey,
   searchUsers,
   setUserRole,
   suspendUser,
@@ -90,6 +91,7 @@ export function adminUserRoutes(deps: AppDeps) {
               ? `${base}?orders=${encodeURIComponent(orders.nextCursor)}`
               : undefined}
             sessions={detail.sessions}
+            apiKeys={detail.apiKeys}
           />
         ),
         title: `${user.email} · Admin`,
@@ -122,6 +124,13 @@ export function adminUserRoutes(deps: AppDeps) {
       userAction(async (c, id) => {
         const ended = await clearUserSessions(store, admin(c), id, origin(c));
         return ended === 1 ? "Ended 1 session." : `Ended ${ended} sessions.`;
+      }),
+    )
+    .post(
+      "/:id/keys/:keyId/revoke",
+      userAction(async (c, id) => {
+        await revokeUserApiKey(store, admin(c), id, c.req.param("keyId")!, origin(c));
+        return "The API key is revoked.";
       }),
     );
 }

@@ -8,6 +8,8 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { errorHandler, notFoundHandler } from "./errors.tsx";
 import { adminRoutes } from "./admin.tsx";
 import { adminApi } from "./admin_api.ts";
+import { apiKeysApi } from "./api_keys_api.ts";
+import { apiKeyPages } from "./api_keys_pages.tsx";
 import { authApi } from "./auth_api.ts";
 import { authPages } from "./auth_pages.tsx";
 import { devMailboxRoutes } from "./dev_mailbox.tsx";
@@ -15,6 +17,7 @@ import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { recordHttpMetrics } from "./middleware/http_metrics.ts";
 import { readOnlyGuard } from "./middleware/read_only.ts";
+import { apiKeyAuth } from "./middleware/api_key.ts";
 import { apiRateLimit } from "./middleware/api_rate_limit.ts";
 import { bodyLimit } from "./middleware/body_limit.ts";
 import { noStore } from "./middleware/no_store.ts";
@@ -74,6 +77,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }, { docType: true }),
   );
 
+  // Before the session: a request with an API key is authenticated by the key alone, and any
+  // session cookie it also carries is neither read nor renewed.
+  app.use("/api/*", apiKeyAuth(deps));
   app.use(loadSession(deps));
   app.use(resolveTimeZone);
   app.use(readOnlyGuard(deps.readOnly));
@@ -86,12 +92,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/metrics", metricsRoutes(deps));
   app.route("/api/auth", authApi(deps));
   app.route("/api/admin", adminApi(deps));
+  app.route("/api/keys", apiKeysApi(deps));
   app.route("/api/stream", apiStreamRoutes(deps));
   app.route("/api/portfolio", portfolioApi(deps));
   app.route("/api/exports", exportsApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
+  app.route("/settings/keys", apiKeyPages(deps));
   app.route("/settings", settingsRoutes(deps));
   app.route("/live", pageStreamRoutes(deps));
   app.route("/", tradingPages(deps));

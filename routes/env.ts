@@ -1,6 +1,7 @@
 /** The types every route shares: what the app is built from, and what middleware puts on the context. */
 import type { AssetMap } from "../lib/assets.ts";
 import type { Background } from "../lib/background.ts";
+import type { ApiKeyGrant } from "../lib/auth/api_keys.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { User } from "../lib/auth/users.ts";
 import type { Account } from "../lib/trading/accounts.ts";
@@ -53,6 +54,8 @@ export type AppEnv = {
     session?: Session;
     /** The user's open accounts and the one the pages show (trading_context.ts chosenAccount). */
     accounts?: { chosen: Account; open: Account[] };
+    /** Set by apiKeyAuth when an /api request authenticated with an API key (then no session). */
+    apiKey?: ApiKeyGrant;
     /** The IANA zone times are shown in (middleware/time_zone.ts). */
     timeZone?: string;
   };

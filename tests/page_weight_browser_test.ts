@@ -27,6 +27,7 @@ const PAGES = [
   "/watchlist",
   "/settings",
   "/accounts",
+  "/settings/keys",
 ];
 
 browserTest(import.meta.url, {

@@ -33,6 +33,7 @@ const AXE_PAGES = [
   "/history/gains",
   "/performance",
   "/settings",
+  "/settings/keys",
 ];
 
 browserTest(import.meta.url, {

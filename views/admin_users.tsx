@@ -1,5 +1,6 @@
-/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions and actions. */
+/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions, API keys and actions. */
 import { ADMIN_PAGE_SIZE, type AdminPage, ASSIGNABLE_ROLES } from "../lib/admin.ts";
+import { type ApiKey, isExpired } from "../lib/auth/api_keys.ts";
 import type { Session } from "../lib/auth/session.ts";
 import { ROLES, type User } from "../lib/auth/users.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -147,6 +148,7 @@ export function UserPage(props: {
   newer?: string;
   older?: string;
   sessions: Session[];
+  apiKeys: ApiKey[];
 }) {
   const { user } = props;
   const base = `/admin/users/${encodeURIComponent(user._id)}`;
@@ -205,6 +207,11 @@ export function UserPage(props: {
       <section aria-labelledby="sessions-h">
         <h2 id="sessions-h">Sessions</h2>
         <SessionsTable sessions={props.sessions} />
+      </section>
+
+      <section aria-labelledby="keys-h">
+        <h2 id="keys-h">API keys</h2>
+        <ApiKeysTable keys={props.apiKeys} base={base} />
       </section>
     </AdminFrame>
   );
@@ -305,6 +312,51 @@ function SessionsTable(props: { sessions: Session[] }) {
               </td>
               <td>
                 <Time at={s.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+function ApiKeysTable(props: { keys: ApiKey[]; base: string }) {
+  if (props.keys.length === 0) return <p class="muted">No API keys.</p>;
+  const now = new Date();
+  return (
+    <Scroll label="API keys">
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Key</th>
+            <th>Scopes</th>
+            <th>Last used (UTC)</th>
+            <th>Last IP</th>
+            <th>Expires (UTC)</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.keys.map((k) => (
+            <tr>
+              <th scope="row">{k.name}</th>
+              <td>
+                <code>{k.displayPrefix}…</code>
+              </td>
+              <td>{k.scopes.join(", ")}</td>
+              <td>{k.lastUsedAt ? <Time at={k.lastUsedAt} /> : "never"}</td>
+              <td>{k.lastIp ?? ""}</td>
+              <td>
+                {k.expiresAt ? <Time at={k.expiresAt} /> : "never"}
+                {isExpired(k, now) ? " (expired)" : ""}
+              </td>
+              <td>
+                <PostButton
+                  action={`${props.base}/keys/${encodeURIComponent(k._id)}/revoke`}
+                  label="Revoke"
+                />
               </td>
             </tr>
           ))}

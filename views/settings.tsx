@@ -1,6 +1,6 @@
 /**
- * The account settings page: profile, email, password, two-factor authentication, sessions, and
- * the way to reset the demo account.
+ * The account settings page: profile, email, password, two-factor authentication, sessions, a link
+ * to the API keys, and the way to reset the demo account.
  */
 import { raw } from "hono/html";
 import type { Session } from "../lib/auth/session.ts";
@@ -89,6 +89,12 @@ export function SettingsPage(props: SettingsProps) {
       <section aria-labelledby="sessions-h" class="card">
         <h2 id="sessions-h">Where you are signed in</h2>
         <SessionList sessions={props.sessions} current={props.session} />
+      </section>
+      <section aria-labelledby="keys-h" class="card">
+        <h2 id="keys-h">API keys</h2>
+        <p>
+          <a href="/settings/keys">Keys for trading scripts</a>
+        </p>
       </section>
       <section aria-labelledby="lots-h" class="card">
         <h2 id="lots-h">Tax lots</h2>
@@ -287,9 +293,9 @@ export function PasswordForm(props: { state?: FormState }) {
   );
 }
 
-export function ReauthForm(props: { user: User; state?: FormState }) {
+export function ReauthForm(props: { user: User; state?: FormState; action?: string }) {
   return (
-    <HxForm id="reauth-form" action="/settings/reauth">
+    <HxForm id="reauth-form" action={props.action ?? "/settings/reauth"}>
       <FormError state={props.state} />
       <PasswordField label="Password" name="password" state={props.state} />
       {props.user.totp && (

@@ -197,6 +197,14 @@ export const SCHEMA = {
   pending_sign_ins: [
     { fields: { expiresAt: 1 } },
   ],
+  /**
+   * API keys (lib/auth/api_keys.ts), found by the hash of the secret a request presents; each of
+   * a user's keys holds one of a fixed number of places, unique, so the cap holds under races.
+   */
+  api_keys: [
+    { fields: { secretHash: 1 }, unique: true },
+    { fields: { userId: 1, slot: 1 }, unique: true },
+  ],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */

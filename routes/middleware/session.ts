@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
 import type { Role } from "../../lib/auth/users.ts";
 import { validateSessionToken } from "../../lib/auth/session.ts";
+import { apiKeyStillValid } from "../../lib/auth/api_keys.ts";
 import type { Config } from "../../lib/config.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Store } from "../../lib/store/port.ts";
@@ -59,6 +60,8 @@ export const loadSession = (deps: { store: Store; config: Config }): MiddlewareH
   const { config } = deps;
   const { prefix } = cookieOptions(config);
   return async function loadSession(c, next) {
+    // Authenticated by an API key (middleware/api_key.ts): no session is read, renewed or set.
+    if (c.get("apiKey")) return next();
     const token = getCookie(c, BASE_NAME, prefix);
     if (token) {
       const result = await validateSessionToken(
@@ -80,12 +83,15 @@ export const loadSession = (deps: { store: Store; config: Config }): MiddlewareH
 
 /**
  * A check, for a long-lived response, that the request's session still holds: false once it was
- * signed out, expired, or ended by a credential change or suspension.
+ * signed out, expired, or ended by a credential change or suspension. For a request made with an
+ * API key, that the key still holds: not revoked or expired, its user not suspended.
  */
 export function sessionCheck(
   c: Context<AppEnv>,
   deps: { store: Store; config: Config },
 ): () => Promise<boolean> {
+  const key = c.get("apiKey");
+  if (key) return () => apiKeyStillValid(deps.store, key.id);
   const token = getCookie(c, BASE_NAME, cookieOptions(deps.config).prefix);
   const origin = requestOrigin(c, deps.config.trustProxy);
   return async () =>
