@@ -267,7 +267,8 @@ export function composeEmail(
   const greeting = `Hello ${name},`;
   const text = [greeting, ...blocks.map(textBlock)].join("\n\n") + "\n\nOrion Assets Broker\n";
   const body = [greeting, ...blocks].map(htmlBlock).join("\n");
-  const html = `<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;line-height:1.5">
+  const html =
+    `<!DOCTYPE html><html lang="en"><body style="font-family:system-ui,sans-serif;line-height:1.5">
 ${body}
 <p style="color:#5b6270">Orion Assets Broker</p></body></html>`;
   return { to, subject, text, html };

@@ -38,6 +38,7 @@ import {
   type SettingsForm,
   SettingsPage,
   StatementForm,
+  StatementPreview,
 } from "../views/settings.tsx";
 import { authContext } from "./auth_context.ts";
 import {
@@ -188,7 +189,10 @@ export function settingsRoutes(deps: AppDeps) {
         deps.config.appUrl,
         now,
       );
-      return c.html(email!.html);
+      return renderView(c, {
+        page: <StatementPreview subject={email!.subject} html={email!.html} />,
+        title: "Weekly statement preview",
+      });
     })
     .post(
       "/email",

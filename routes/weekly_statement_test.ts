@@ -325,7 +325,8 @@ Deno.test("[statement] the preview shows this week's statement of the signed-in 
   assert.equal(mine.headers.get("Cache-Control"), "no-store");
   const html = await mine.text();
   assert.match(html, new RegExp(`Account ${ada.number}`));
-  assert.ok(!html.includes("<script"));
+  assert.match(html, /<h1>Weekly statement preview<\/h1>/, "inside the page, with its navigation");
+  assert.ok(!html.includes("<script>") && !html.includes(" style="), "no inline script or style");
   const theirs = await (await browserFor(t, bob.cookie).get("/settings/statement-preview")).text();
   assert.match(theirs, new RegExp(`Account ${bob.number}`));
   assert.ok(!theirs.includes(ada.number), "never another user's account");

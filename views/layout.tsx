@@ -107,10 +107,13 @@ export function Layout(props: { title?: string; children?: Child }) {
         <title>
           {props.title ? `${props.title} · Orion Assets Broker` : "Orion Assets Broker"}
         </title>
-        <meta
-          name="description"
-          content="Paper-trade US stocks, ETFs and crypto with a fast, lightweight broker."
-        />
+        {/* For search engines, which only ever see the signed-out pages. */}
+        {!user && (
+          <meta
+            name="description"
+            content="Paper-trade US stocks, ETFs and crypto with a fast, lightweight broker."
+          />
+        )}
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <link rel="stylesheet" href={assets.get("app.css")!.url} />
         <link rel="icon" type="image/svg+xml" href={assets.get("icon.svg")!.url} />

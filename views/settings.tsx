@@ -439,3 +439,23 @@ export function describeDevice(userAgent: string): string {
     : "";
   return os ? `${browser} on ${os}` : browser;
 }
+
+/**
+ * This week's statement as the email shows it, inside the page: the email's body without its
+ * inline styles, which the page's CSP would refuse (its text is escaped by composeEmail).
+ */
+export function StatementPreview(props: { subject: string; html: string }) {
+  const body = /<body[^>]*>([\s\S]*)<\/body>/.exec(props.html)?.[1] ?? "";
+  return (
+    <div class="page narrow">
+      <h1>Weekly statement preview</h1>
+      <p>
+        The email as it stands this week so far; it goes out on Saturday mornings.{" "}
+        <a href="/settings">Back to settings</a>
+      </p>
+      <section class="card" aria-label={props.subject}>
+        {raw(body.replace(/ style="[^"]*"/g, ""))}
+      </section>
+    </div>
+  );
+}

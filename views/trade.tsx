@@ -505,8 +505,7 @@ export function OrderTicket(props: TicketProps) {
       )}
       {/* Hidden where CSS :has() hides the unused fields; shown where every field shows. */}
       <p class="hint all-fields-note">
-        Prices the order type does not use are ignored: a market order takes neither, a limit order
-        only the limit price, a stop order only the stop price, a trailing stop only one trail.
+        Prices the order type does not use are ignored.
       </p>
       {
         /* One preview per edit: `changed` keeps the change on blur from repeating what typing fetched.
