@@ -25,8 +25,8 @@ import { DIVIDEND_YIELD_BP, SECURITY_SEEDS } from "./securities_data.ts";
 import { type PricedSecurity, rawSimulatedPrice, symbolUniform } from "./simulator.ts";
 
 /** The first instant of the schedule: actions have ex-dates on or after it. */
-export const SCHEDULE_START = new Date("2027-01-01T05:00:00Z");
-const FIRST_YEAR = 2027;
+export const SCHEDULE_START = new Date("2026-10-01T04:00:00Z");
+const FIRST_YEAR = 2026;
 /** About this many splits a year across the whole catalog. */
 const SPLITS_PER_YEAR = 3;
 const DECLARED_DAYS_AHEAD = 21;
@@ -88,7 +88,8 @@ export function dividendsBetween(security: PricedSecurity, from: Date, to: Date)
   for (const year of yearsOf(from, to)) {
     for (let quarter = 0; quarter < 4; quarter++) {
       const dividend = dividendOf(security, yieldBp, year, quarter);
-      if (dividend.cutoffAt >= from && dividend.cutoffAt < to) out.push(dividend);
+      const inSchedule = dividend.cutoffAt >= SCHEDULE_START;
+      if (inSchedule && dividend.cutoffAt >= from && dividend.cutoffAt < to) out.push(dividend);
     }
   }
   return out;
@@ -174,6 +175,8 @@ function splitsOfYear(year: number): Split[] {
         ratio,
       });
     }
+    // The schedule's first year starts part-way: nothing takes effect before SCHEDULE_START.
+    splits = splits.filter((s) => s.effectiveAt >= SCHEDULE_START);
     splits.sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime());
     splitsByYear.set(year, splits);
   }
