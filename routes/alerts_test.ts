@@ -183,6 +183,17 @@ Deno.test("[alerts pages] the form works without JavaScript; active and triggere
   assert.match(refusedHtml, /name="symbol"[^>]*value="AAPL"/);
   assert.match(refusedHtml, /No active alerts\./);
 
+  // With htmx the refused form alone comes back, to swap in place.
+  const partial = await b.post("/alerts", {
+    symbol: "NOPE",
+    condition: "above",
+    price: "5",
+  }, { "HX-Request": "true" });
+  assert.equal(partial.status, 422);
+  const partialHtml = await partial.text();
+  assert.match(partialHtml, /^<form id="new-alert"/);
+  assert.match(partialHtml, /There is no security with the symbol NOPE\./);
+
   const price = await farAbove(t, "AAPL");
   const created = await b.post("/alerts", {
     symbol: "AAPL",
