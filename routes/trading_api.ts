@@ -1,6 +1,6 @@
 /**
  * The trading JSON API (docs/design.md, HTTP contract): accounts, clock, securities, quotes,
- * orders, positions, history, watchlists.
+ * orders, positions, history, watchlists, price alerts.
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
@@ -18,6 +18,13 @@ import {
   resetDemoAccount,
   userAccounts,
 } from "../lib/trading/accounts.ts";
+import {
+  alertJson,
+  createAlert,
+  deleteAlert,
+  listAlerts,
+  ownAlert,
+} from "../lib/trading/alerts.ts";
 import { closeAllPositions, closePosition } from "../lib/trading/close_positions.ts";
 import { listAccountTrades, tradeJson } from "../lib/trading/history.ts";
 import { ledgerEntryJson, listLedger } from "../lib/trading/ledger.ts";
@@ -57,6 +64,8 @@ import { quotesFor, securityJson } from "./market_json.ts";
 import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import {
   accountsQuery,
+  alertInput,
+  alertsQuery,
   barsQuery,
   closeAccountInput,
   closeQuery,
@@ -307,5 +316,24 @@ export function tradingApi(deps: AppDeps) {
     .delete("/watchlists/:id/symbols/:symbol{.+}", async (c) => {
       const symbol = normalizeSymbol(c.req.param("symbol"));
       return c.json(watchlistJson(await removeSymbol(store, userId(c), c.req.param("id"), symbol)));
+    })
+    .use("/alerts/*", requireUser)
+    .use("/alerts", requireUser)
+    .get("/alerts", async (c) => {
+      const query = parseInput(alertsQuery, c.req.query());
+      const page = await listAlerts(store, userId(c), query);
+      return c.json({ alerts: page.items.map(alertJson), nextCursor: page.nextCursor });
+    })
+    .post("/alerts", async (c) => {
+      const input = parseInput(alertInput, await jsonBody(c));
+      return c.json(alertJson(await createAlert(ctx, userId(c), input)), 201);
+    })
+    .get(
+      "/alerts/:id",
+      async (c) => c.json(alertJson(await ownAlert(store, userId(c), c.req.param("id")))),
+    )
+    .delete("/alerts/:id", async (c) => {
+      await deleteAlert(store, userId(c), c.req.param("id"));
+      return c.body(null, 204);
     });
 }

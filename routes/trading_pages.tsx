@@ -1,5 +1,6 @@
 /** The trading pages (HTML): each area under its own path, so its sign-in guard covers it alone. */
 import { accountRoutes } from "./account_pages.tsx";
+import { alertRoutes } from "./alert_pages.tsx";
 import { Hono } from "hono";
 import { dashboardRoutes } from "./dashboard.tsx";
 import type { AppDeps, AppEnv } from "./env.ts";
@@ -18,5 +19,6 @@ export function tradingPages(deps: AppDeps) {
     .route("/positions", positionRoutes(deps))
     .route("/history", historyRoutes(deps))
     .route("/performance", performanceRoutes(deps))
-    .route("/watchlist", watchlistRoutes(deps));
+    .route("/watchlist", watchlistRoutes(deps))
+    .route("/alerts", alertRoutes(deps));
 }

@@ -12,6 +12,7 @@ const PAGES = [
   "/positions",
   "/history",
   "/watchlist",
+  "/alerts",
   "/accounts",
   "/performance",
 ];

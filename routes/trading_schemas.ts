@@ -1,6 +1,7 @@
 /** The shapes of trading input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
 import { TIMEFRAME_NAMES } from "../lib/market/bars.ts";
+import { ALERT_CONDITIONS, ALERT_NOTE_MAX } from "../lib/trading/alerts.ts";
 import { HISTORY_PERIODS, HISTORY_TIMEFRAMES } from "../lib/trading/equity_history.ts";
 import { parseDay } from "../lib/trading/exports.ts";
 import { LEDGER_ENTRY_TYPES } from "../lib/trading/ledger.ts";
@@ -88,6 +89,28 @@ export const ordersQuery = listQuery.extend({
 
 export const watchlistName = z.object({
   name: z.string().trim().min(1, "Give the list a name.").max(60, "Use at most 60 characters."),
+});
+
+/** POST /api/alerts and the alerts form; lib/trading/alerts.ts judges the symbol and the price. */
+export const alertInput = z.object({
+  symbol: z.string({ error: "Choose a symbol." }).trim().min(1, "Choose a symbol.").max(
+    20,
+    "Unknown symbol.",
+  ),
+  condition: z.enum(ALERT_CONDITIONS, { error: "Use above or below." }),
+  price: z.union([amount, z.null()], { error: "Enter a price." }).refine(
+    (v) => v !== null && v !== "",
+    "Enter a price.",
+  ),
+  note: z.string({ error: "The note must be text." }).trim().max(
+    ALERT_NOTE_MAX,
+    `Use at most ${ALERT_NOTE_MAX} characters.`,
+  ).optional(),
+});
+
+export const alertsQuery = listQuery.extend({
+  status: z.enum(["active", "triggered", "all"], { error: "Use active, triggered or all." })
+    .default("all"),
 });
 
 export const symbolInput = z.object({

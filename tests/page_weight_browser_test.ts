@@ -25,6 +25,7 @@ const PAGES = [
   "/performance",
   "/positions/AAPL",
   "/watchlist",
+  "/alerts",
   "/settings",
   "/accounts",
   "/settings/keys",

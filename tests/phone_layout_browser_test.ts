@@ -21,6 +21,7 @@ const PAGES = [
   { path: "/orders", tab: "Orders" },
   { path: "/history", more: "History" },
   { path: "/watchlist", more: "Watchlist" },
+  { path: "/alerts", more: "Alerts" },
 ] as const;
 
 /** Every page a signed-in trader reaches, for axe-core. */
@@ -74,7 +75,7 @@ browserTest(import.meta.url, {
   },
 });
 
-/** Signs a new trader up and in, buys 3 AAPL at market and leaves a limit buy working. */
+/** Signs a new trader up and in, buys 3 AAPL at market, leaves a limit buy working, sets an alert. */
 async function traderWithAPositionAndAnOrder(context: BrowserContext, server: TestServer) {
   const request = context.request;
   const post = async (path: string, form: Record<string, string>) => {
@@ -98,6 +99,7 @@ async function traderWithAPositionAndAnOrder(context: BrowserContext, server: Te
     const idempotencyKey = html.match(/name="idempotencyKey" value="([^"]+)"/)![1];
     await post("/trade", { symbol: "AAPL", idempotencyKey, ...order });
   }
+  await post("/alerts", { symbol: "AAPL", condition: "below", price: "1.00", note: "a note" });
 }
 
 async function assertNoSidewaysScroll(page: Page) {

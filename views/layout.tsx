@@ -23,6 +23,7 @@ const MORE = [
   ["/accounts", "Accounts"],
   ["/history", "History"],
   ["/watchlist", "Watchlist"],
+  ["/alerts", "Alerts"],
   ["/settings", "Settings"],
 ] as const;
 /** Admins also see their console. */

@@ -113,7 +113,8 @@ export function TradePage(props: TradePageProps) {
       </div>
       {/* The search lives on /trade (the Trade tab): a symbol's page stays within its 4 KB. */}
       <p>
-        <a href="/trade">Trade something else</a>
+        <a href="/trade">Trade something else</a> ·{" "}
+        <a href={`/alerts?symbol=${encodeURIComponent(security.symbol)}`}>Alert me</a>
       </p>
     </div>
   );

@@ -103,6 +103,21 @@ export const SCHEMA = {
   ],
   /** How many watchlists each user has created; `_id` is the user id (see watchlists.ts). */
   watchlist_counters: [],
+  /**
+   * Price alerts (lib/trading/alerts.ts). The pass reads active ones by `{watchKey, watchPrice}`
+   * (`<symbol>|above|below` at the level), only in the range the last price has crossed, after one
+   * seek per symbol on `{status, symbol}`; a fired alert leaves both. Pages list by user.
+   */
+  alerts: [
+    { fields: { userId: 1, createdAt: -1 } },
+    { fields: { userId: 1, status: 1, createdAt: -1 } },
+    /** A user's fired alerts, most recent first: what a notification centre will read. */
+    { fields: { userId: 1, triggeredAt: -1 } },
+    { fields: { watchKey: 1, watchPrice: 1 } },
+    { fields: { status: 1, symbol: 1 } },
+  ],
+  /** The slots of active alerts, `_id` `<userId>:<n>` for n < 50: the cap follows from the key. */
+  alert_slots: [],
   audit_logs: [
     { fields: { at: -1 } },
     { fields: { userId: 1, at: -1 } },

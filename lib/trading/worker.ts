@@ -5,6 +5,7 @@
  * to stop at any moment: every change checks the versions it read, so an order fills at most once.
  */
 import { auditOp } from "../audit.ts";
+import { runAlertPass } from "./alerts.ts";
 import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Query } from "../store/port.ts";
@@ -513,6 +514,8 @@ export function startTradingWorkers(
   );
   const timers = [
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
+    // Price alerts follow the market the same way, in their own index (alerts.ts).
+    every(EXECUTION_INTERVAL_MS, () => runAlertPass(ctx), "alert pass"),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
     every(MINUTE_MS, () => recordEquity(new Date()), "equity recording"),
     // Corporate actions are part of the simulated market: a quote vendor's prices never split.

@@ -1,8 +1,13 @@
-/** A store that counts the order documents its finds return: how much of the book a pass reads. */
+/**
+ * A store that counts the order and alert documents its finds return: how much of the book, or of
+ * the alerts, a pass reads.
+ */
 import type { Query, Store } from "../../lib/store/port.ts";
 
-export function countingStore(store: Store): { store: Store; counter: { orders: number } } {
-  const counter = { orders: 0 };
+export function countingStore(
+  store: Store,
+): { store: Store; counter: { orders: number; alerts: number } } {
+  const counter = { orders: 0, alerts: 0 };
   const wrapped = new Proxy(store, {
     get(target, name) {
       if (name !== "find") {
@@ -13,6 +18,7 @@ export function countingStore(store: Store): { store: Store; counter: { orders: 
       return async (collection: string, query: Query) => {
         const page = await target.find(collection as never, query);
         if (collection === "orders") counter.orders += page.items.length;
+        if (collection === "alerts") counter.alerts += page.items.length;
         return page;
       };
     },
