@@ -2,7 +2,7 @@
 import type { Alert } from "../lib/trading/alerts.ts";
 import { ALERT_NOTE_MAX } from "../lib/trading/alerts.ts";
 import { Field, FormError, type FormState, HxForm } from "./form.tsx";
-import { ActionsHeader, PostButton, Scroll, Time, tradeHref } from "./trading.tsx";
+import { ActionsHeader, PostButton, price, Scroll, Time, tradeHref } from "./trading.tsx";
 
 const CONDITIONS = [["above", "rises to or above"], ["below", "falls to or below"]] as const;
 
@@ -47,7 +47,7 @@ export function AlertForm(
   return (
     <HxForm id="new-alert" action="/alerts">
       <FormError state={props.state} />
-      <div class="row">
+      <div class="row wrap">
         <Field
           autocomplete="off"
           label="Symbol"
@@ -103,12 +103,16 @@ function AlertsTable(props: { label: string; alerts: Alert[] }) {
               </th>
               <td data-label="When">
                 {alert.condition === "above" ? "≥ " : "≤ "}
-                {alert.price}
+                {price(alert.price)}
               </td>
               <td data-label={fired ? "Fired" : "Created"}>
                 <Time at={alert.triggeredAt ?? alert.createdAt} />
               </td>
-              {fired && <td class="num" data-label="At">{alert.triggeredPrice}</td>}
+              {fired && (
+                <td class="num" data-label="At">
+                  {alert.triggeredPrice && price(alert.triggeredPrice)}
+                </td>
+              )}
               <td data-label="Note">{alert.note ?? ""}</td>
               <td class="act">
                 <PostButton
