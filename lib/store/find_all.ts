@@ -4,7 +4,7 @@
  * caller needs them all at once; lists shown to people page instead.
  */
 import type { CollectionName } from "./schema.ts";
-import type { Doc, Query, Store } from "./port.ts";
+import type { Doc, Query, Store, Where } from "./port.ts";
 
 export async function findAll<T extends Doc>(
   store: Store,
@@ -19,4 +19,32 @@ export async function findAll<T extends Doc>(
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   return all;
+}
+
+/**
+ * The distinct values of a string `field` among the documents matching `where`, in order: a loose
+ * index scan of `{...where, field}`, one seek per value however many documents share it.
+ */
+export async function distinctValues(
+  store: Store,
+  collection: CollectionName,
+  where: Where,
+  field: string,
+): Promise<string[]> {
+  const values: string[] = [];
+  let from = "";
+  for (;;) {
+    const page = await store.find<Doc & Record<string, unknown>>(collection, {
+      where,
+      sort: { field, direction: 1 },
+      range: { gte: from },
+      limit: 1,
+    });
+    const next = page.items[0];
+    if (!next) return values;
+    const value = String(next[field]);
+    values.push(value);
+    // The smallest string after this value: the next seek lands on the next one.
+    from = `${value}\u0000`;
+  }
 }

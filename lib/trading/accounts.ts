@@ -233,13 +233,7 @@ export async function closeAccount(
       );
     }
     await store.commit([
-      {
-        op: "update",
-        collection: "accounts",
-        id: current._id,
-        set: { status: "closed", closedAt: now },
-        ifVersion: current._v,
-      },
+      closingOp(current, now),
       { op: "check", collection: "accounts", id: keeper._id, version: keeper._v },
       auditOp({
         action: "account.closed",
@@ -358,13 +352,7 @@ export async function resetDemoAccount(
       { name: current.name, rank: rankOf(current), lotMethod: current.lotMethod },
     );
     await store.commit([
-      {
-        op: "update",
-        collection: "accounts",
-        id: current._id,
-        set: { status: "closed", closedAt: now },
-        ifVersion: current._v,
-      },
+      closingOp(current, now),
       ...next.ops,
       auditOp({
         action: "account.reset",
@@ -379,6 +367,17 @@ export async function resetDemoAccount(
   // The closed account's working orders end now; if this stops half-way, the worker ends the rest.
   await cancelOrdersOfClosedAccount(store, closed._id, now);
   return (await store.get<Account>("accounts", opened._id))!;
+}
+
+/** The write that closes `account` (a reset or a close), at the version read. */
+function closingOp(account: Account, now: Date): WriteOp {
+  return {
+    op: "update",
+    collection: "accounts",
+    id: account._id,
+    set: { status: "closed", closedAt: now },
+    ifVersion: account._v,
+  };
 }
 
 /** Cancels the working orders of a closed account, in units small enough for any store. */

@@ -29,6 +29,7 @@ import type { Security } from "../market/securities.ts";
 import { DecimalError, type Fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Page, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
+import { distinctValues } from "../store/find_all.ts";
 import { liveQuotes, type Market, marketOpen, securityFor } from "./market.ts";
 
 export const MAX_ACTIVE_ALERTS = 50;
@@ -264,7 +265,7 @@ export async function runAlertPass(
   now = new Date(),
 ): Promise<AlertPassResult> {
   const result: AlertPassResult = { fired: 0, conflicts: 0 };
-  const symbols = await symbolsWithActiveAlerts(ctx.store);
+  const symbols = await distinctValues(ctx.store, "alerts", { status: "active" }, "symbol");
   const securities = symbols
     .map((s) => ctx.market.catalog.get(s))
     .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
@@ -304,24 +305,6 @@ export async function runAlertPass(
     }
   }
   return result;
-}
-
-/** The distinct symbols of the active alerts: a loose index scan, one seek per symbol. */
-async function symbolsWithActiveAlerts(store: Store): Promise<string[]> {
-  const symbols: string[] = [];
-  let from = "";
-  for (;;) {
-    const page = await store.find<Alert>("alerts", {
-      where: { status: "active" },
-      sort: { field: "symbol", direction: 1 },
-      range: { gte: from },
-      limit: 1,
-    });
-    const next = page.items[0];
-    if (!next) return symbols;
-    symbols.push(next.symbol);
-    from = `${next.symbol}\u0000`;
-  }
 }
 
 export function alertJson(alert: Alert) {

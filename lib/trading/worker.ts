@@ -9,6 +9,7 @@ import { runAlertPass } from "./alerts.ts";
 import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Query } from "../store/port.ts";
+import { distinctValues } from "../store/find_all.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
@@ -103,7 +104,7 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
     })
   ) await run(order, undefined);
 
-  const symbols = await symbolsWithWorkingOrders(ctx);
+  const symbols = await distinctValues(ctx.store, "orders", { open: true }, "symbol");
   const open = symbols
     .map((s) => ctx.market.catalog.get(s))
     .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
@@ -188,28 +189,6 @@ async function* eachOrder(
     yield* page.items;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-}
-
-/**
- * The distinct symbols of the working orders: a loose index scan of `{open, symbol}`, one seek
- * per symbol however many orders each has.
- */
-async function symbolsWithWorkingOrders(ctx: TradingContext): Promise<string[]> {
-  const symbols: string[] = [];
-  let from = "";
-  for (;;) {
-    const page = await ctx.store.find<Order>("orders", {
-      where: { open: true },
-      sort: { field: "symbol", direction: 1 },
-      range: { gte: from },
-      limit: 1,
-    });
-    const next = page.items[0];
-    if (!next) return symbols;
-    symbols.push(next.symbol);
-    // The smallest string after this symbol: the next seek lands on the next symbol.
-    from = `${next.symbol}\u0000`;
-  }
 }
 
 async function evaluate(
