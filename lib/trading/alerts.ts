@@ -26,10 +26,11 @@
 import { AppError, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Security } from "../market/securities.ts";
-import { DecimalError, type Fixed, formatFixed, parseFixed } from "../money.ts";
+import { DecimalError, divFixed, type Fixed, fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Page, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
-import { distinctValues } from "../store/find_all.ts";
+import { distinctValues, findAll } from "../store/find_all.ts";
+import { pendingSplit } from "./corporate_actions.ts";
 import { liveQuotes, type Market, marketOpen, securityFor } from "./market.ts";
 
 export const MAX_ACTIVE_ALERTS = 50;
@@ -54,6 +55,8 @@ export type Alert = Doc & {
   triggeredAt: Date | null;
   /** The last price the pass saw when it fired the alert. */
   triggeredPrice: string | null;
+  /** The splits its level was divided by (corporate_actions.ts), so each applies once. */
+  splits?: string[];
 };
 
 type AlertSlot = Doc & { userId: string; alertId: string };
@@ -253,6 +256,48 @@ export function alertFiredOps(alert: Alert, last: string, now: Date): WriteOp[] 
 const above = (x: number) => x + Math.abs(x) * 1e-12 + 1e-12;
 const below = (x: number) => x - Math.abs(x) * 1e-12 - 1e-12;
 
+/**
+ * Divides the levels of the symbol's active alerts set before a split by its ratio, so an alert
+ * means the same price move in the new shares (a `below 100` on a 2:1 split becomes `below 50`
+ * instead of firing at once). Rounded to the tick away from the market — `above` up, `below`
+ * down — so no alert fires earlier than it would have. Each alert records the split; returns how
+ * many it changed. The alert pass waits while the split is pending (runAlertPass).
+ */
+export async function splitAlerts(
+  ctx: { store: Store; market: Market },
+  split: { id: string; symbol: string; ratio: number; effectiveAt: Date },
+): Promise<number> {
+  const security = ctx.market.catalog.get(split.symbol);
+  if (!security) return 0;
+  const active = await findAll<Alert>(ctx.store, "alerts", {
+    where: { status: "active", symbol: split.symbol },
+  });
+  let changed = 0;
+  for (const found of active) {
+    await retryOnConflict(async () => {
+      const alert = await ctx.store.get<Alert>("alerts", found._id);
+      if (!alert || alert.status !== "active" || alert.createdAt >= split.effectiveAt) return;
+      if (alert.splits?.includes(split.id)) return;
+      const level = divFixed(
+        parseFixed(alert.price, 8),
+        fixed(split.ratio),
+        security.priceDecimals,
+        alert.condition === "above" ? "ceil" : "floor",
+      );
+      const price = formatFixed(level, security.priceDecimals);
+      await ctx.store.commit([{
+        op: "update",
+        collection: "alerts",
+        id: alert._id,
+        ifVersion: alert._v,
+        set: { price, watchPrice: Number(price), splits: [...alert.splits ?? [], split.id] },
+      }]);
+      changed++;
+    }, "The alert kept changing; the next run adjusts it.");
+  }
+  return changed;
+}
+
 export type AlertPassResult = { fired: number; conflicts: number };
 
 /**
@@ -266,9 +311,12 @@ export async function runAlertPass(
 ): Promise<AlertPassResult> {
   const result: AlertPassResult = { fired: 0, conflicts: 0 };
   const symbols = await distinctValues(ctx.store, "alerts", { status: "active" }, "symbol");
-  const securities = symbols
+  const open = symbols
     .map((s) => ctx.market.catalog.get(s))
     .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
+  // A symbol whose split is in effect but not yet applied has levels still in the old shares.
+  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
+  const securities = open.filter((_, n) => !pending[n]);
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
     const last = quotes[n].last;

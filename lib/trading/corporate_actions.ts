@@ -52,6 +52,7 @@ import { findAll } from "../store/find_all.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { type Account, accountStep } from "./accounts.ts";
+import { type Alert, splitAlerts } from "./alerts.ts";
 import type { Trade } from "./history.ts";
 import { appendEntries, currentCash } from "./ledger.ts";
 import { costKeyOf, type Lot } from "./lots.ts";
@@ -325,6 +326,12 @@ export async function applySplit(
       ctx.log.warn("split not applied to an account", { split: split.id, accountId, error });
     }
   }
+  try {
+    await splitAlerts(ctx, split);
+  } catch (error) {
+    failed++;
+    ctx.log.warn("split not applied to the alerts", { split: split.id, error });
+  }
   if (failed === 0) await markFinished(ctx.store, `${split.id}:applied`, split, now);
   return applied;
 }
@@ -481,7 +488,7 @@ export async function assertNoPendingSplit(
  * booked then).
  */
 export async function pendingSplit(
-  ctx: TradingContext,
+  ctx: Pick<TradingContext, "store" | "market">,
   symbol: string,
   now: Date,
 ): Promise<boolean> {
@@ -497,14 +504,23 @@ export async function pendingSplit(
  * the symbol or working an order in it (then marked so at once, since there is nothing to adjust
  * and every order from now on is placed in the new shares).
  */
-async function splitDone(ctx: TradingContext, split: Split, now: Date): Promise<boolean> {
+async function splitDone(
+  ctx: Pick<TradingContext, "store" | "market">,
+  split: Split,
+  now: Date,
+): Promise<boolean> {
   const progress = `${split.id}:applied`;
   if (await isFinished(ctx.store, progress)) return true;
-  const [held, working] = await Promise.all([
+  const [held, working, alerts] = await Promise.all([
     ctx.store.find<Position>("positions", { where: { symbol: split.symbol }, limit: 1000 }),
     ctx.store.find<Order>("orders", { where: { open: true, symbol: split.symbol }, limit: 1 }),
+    ctx.store.find<Alert>("alerts", {
+      where: { status: "active", symbol: split.symbol },
+      limit: 1,
+    }),
   ]);
-  if (held.items.some((p) => p.status === "open") || working.items.length > 0) return false;
+  const waiting = working.items.length > 0 || alerts.items.length > 0;
+  if (held.items.some((p) => p.status === "open") || waiting) return false;
   if (held.nextCursor) return false;
   await markFinished(ctx.store, progress, split, now);
   return true;

@@ -18,6 +18,7 @@ import {
   type SplitBooking,
   splitOrder,
 } from "./corporate_actions.ts";
+import { type Alert, createAlert, runAlertPass, splitAlerts } from "./alerts.ts";
 import { recordEquityPoints } from "./equity_history.ts";
 import { checkIntegrity } from "./integrity.ts";
 import type { LedgerEntry } from "./ledger.ts";
@@ -471,4 +472,54 @@ Deno.test("the order price rule: after a split no order is easier to execute tha
   }, 2);
   assert.deepEqual([partial.qty, partial.filledQty, partial.filledAvgPrice], ["6", "2", "4.995"]);
   assert.deepEqual(partial.splits, [{ effectiveAt, ratio: 2 }]);
+});
+
+Deno.test("a split divides the levels of the alerts set before it, once; none fires on the split's drop", async () => {
+  await using t = await testApp();
+  const ctx = t.deps.trading;
+  const effective = AMD_SPLIT.effectiveAt;
+  const trader = await traderOf(t, "alerts@example.com");
+  const before = at(effective, -MINUTE_MS);
+  const amd = ctx.market.catalog.get("AMD")!;
+  const [quote] = await ctx.market.provider.quotes([amd], before);
+  const last = Number(quote.last);
+  const level = (f: number) => (Math.round(last * f * 100) / 100).toFixed(2);
+  const input = (condition: "above" | "below", price: string) => ({
+    symbol: "AMD",
+    condition,
+    price,
+  });
+  const below = await createAlert(ctx, trader.userId, input("below", level(0.9)), before);
+  const above = await createAlert(ctx, trader.userId, input("above", level(1.1)), before);
+
+  // In effect, not yet applied: the price has halved, but the levels wait for the split.
+  assert.equal((await runAlertPass(ctx, at(effective, MINUTE_MS))).fired, 0);
+  assert.equal((await t.deps.store.get<Alert>("alerts", below._id))!.status, "active");
+
+  await runCorporateActions(ctx, at(effective, 2 * MINUTE_MS));
+  await runCorporateActions(ctx, at(effective, 3 * MINUTE_MS));
+  const [b, a] = await Promise.all(
+    [below, above].map(async (x) => (await t.deps.store.get<Alert>("alerts", x._id))!),
+  );
+  // Rounded away from the market: below down, above up; applied once however often the job runs.
+  const half = (price: string, mode: "floor" | "ceil") =>
+    (Math[mode](Number(price) * 100 / 2) / 100).toFixed(2);
+  assert.equal(b.price, half(below.price, "floor"));
+  assert.equal(a.price, half(above.price, "ceil"));
+  assert.deepEqual(b.splits, [AMD_SPLIT.id]);
+  assert.equal((await runAlertPass(ctx, at(effective, 4 * MINUTE_MS))).fired, 0);
+  assert.equal((await t.deps.store.get<Alert>("alerts", b._id))!.status, "active");
+
+  // One set after the split is in the new shares already and is left alone.
+  const [after] = await ctx.market.provider.quotes([amd], at(effective, 5 * MINUTE_MS));
+  const fresh = await createAlert(
+    ctx,
+    trader.userId,
+    input("above", (Number(after.last) * 1.2).toFixed(2)),
+    at(effective, 5 * MINUTE_MS),
+  );
+  // Applied again (a run that stopped half-way and resumed): the split's alerts are not divided twice.
+  assert.equal(await splitAlerts(ctx, { ...AMD_SPLIT, symbol: "AMD", ratio: 2 }), 0);
+  assert.equal((await t.deps.store.get<Alert>("alerts", fresh._id))!.price, fresh.price);
+  assert.equal((await t.deps.store.get<Alert>("alerts", b._id))!.price, b.price);
 });
