@@ -81,6 +81,11 @@ import {
   watchlistName,
 } from "./trading_schemas.ts";
 
+/** {"confirm": "<account number>"}; an empty body is a missing confirmation, not bad JSON. */
+async function confirmationBody(c: Context<AppEnv>): Promise<unknown> {
+  return (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
+}
+
 export function tradingApi(deps: AppDeps) {
   const ctx = deps.trading;
   const { store } = deps;
@@ -171,9 +176,7 @@ export function tradingApi(deps: AppDeps) {
     })
     .post("/accounts/:id/reset", async (c) => {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
-      // {"confirm": "<account number>"}; an empty body is a missing confirmation, not bad JSON.
-      const body = (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
-      const input = parseInput(resetInput, body);
+      const input = parseInput(resetInput, await confirmationBody(c));
       const startingCash = parseStartingCash(input.startingCash, current.startingCash);
       await confirmReset(store, current, input.confirm, origin(c));
       const fresh = await resetDemoAccount(store, current, startingCash, origin(c));
@@ -181,8 +184,7 @@ export function tradingApi(deps: AppDeps) {
     })
     .post("/accounts/:id/close", async (c) => {
       const current = await ownAccount(store, userId(c), c.req.param("id"));
-      const body = (await c.req.text()).trim() === "" ? {} : await jsonBody(c);
-      const { confirm } = parseInput(closeAccountInput, body);
+      const { confirm } = parseInput(closeAccountInput, await confirmationBody(c));
       const closed = await closeAccount(store, current, confirm, origin(c));
       return c.json({ account: (await accountSnapshot(ctx, closed)).account });
     })

@@ -61,7 +61,7 @@ export const resetInput = z.object({
 });
 
 /** POST /api/accounts/:id/close: the account's number typed back, as for a reset. */
-export const closeAccountInput = z.object({ confirm: z.unknown().optional() });
+export const closeAccountInput = resetInput.pick({ confirm: true });
 
 /** POST /api/accounts and the open-account form. */
 export const newAccountInput = z.object({

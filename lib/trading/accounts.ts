@@ -140,9 +140,9 @@ export async function ensureOpenAccounts(
   const open = await openAccounts(store, userId);
   if (open.length > 0) return open;
   await retryOnConflict(async () => {
-    if ((await openAccounts(store, userId)).length > 0) return;
-    const { ops } = openAccountOps(userId, await lastEpoch(store, userId) + 1, startingCash, now);
-    await store.commit(ops);
+    const all = await userAccounts(store, userId);
+    if (all.some((a) => a.status === "active")) return;
+    await store.commit(openAccountOps(userId, nextEpoch(all), startingCash, now).ops);
   }, "Could not open a trading account. Please try again.");
   return await openAccounts(store, userId);
 }
@@ -157,10 +157,9 @@ export async function ensureActiveAccount(
   return (await ensureOpenAccounts(store, userId, startingCash, now))[0];
 }
 
-/** The highest epoch the user's accounts have reached (0 before the first). */
-async function lastEpoch(store: Store, userId: string): Promise<number> {
-  const all = await findAll<Account>(store, "accounts", { where: { userId } });
-  return Math.max(0, ...all.map((a) => a.epoch));
+/** The epoch the user's next account takes: one past the highest of `all` their accounts. */
+function nextEpoch(all: Account[]): number {
+  return Math.max(0, ...all.map((a) => a.epoch)) + 1;
 }
 
 /**
@@ -176,18 +175,15 @@ export async function openAccount(
   now = new Date(),
 ): Promise<Account> {
   const opened = await retryOnConflict(async () => {
-    const [open, epoch] = await Promise.all([
-      openAccounts(store, userId),
-      lastEpoch(store, userId),
-    ]);
-    if (open.length >= MAX_OPEN_ACCOUNTS) {
+    const all = await userAccounts(store, userId);
+    if (all.filter((a) => a.status === "active").length >= MAX_OPEN_ACCOUNTS) {
       throw new AppError(
         409,
         "account_limit",
         `You already have ${MAX_OPEN_ACCOUNTS} open accounts. Close one to open another.`,
       );
     }
-    const next = openAccountOps(userId, epoch + 1, request.startingCash, now, {
+    const next = openAccountOps(userId, nextEpoch(all), request.startingCash, now, {
       name: request.name,
     });
     await store.commit([
@@ -346,7 +342,7 @@ export async function resetDemoAccount(
     }
     const next = openAccountOps(
       current.userId,
-      await lastEpoch(store, current.userId) + 1,
+      nextEpoch(await userAccounts(store, current.userId)),
       startingCash,
       now,
       { name: current.name, rank: rankOf(current), lotMethod: current.lotMethod },

@@ -30,8 +30,8 @@ import { DecimalError, divFixed, type Fixed, fixed, formatFixed, parseFixed } fr
 import { ConflictError, type Doc, type Page, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { distinctValues, findAll } from "../store/find_all.ts";
-import { pendingSplit } from "./corporate_actions.ts";
-import { liveQuotes, type Market, marketOpen, securityFor } from "./market.ts";
+import { movingSecurities } from "./corporate_actions.ts";
+import { liveQuotes, type Market, securityFor } from "./market.ts";
 
 export const MAX_ACTIVE_ALERTS = 50;
 export const ALERT_NOTE_MAX = 200;
@@ -311,12 +311,8 @@ export async function runAlertPass(
 ): Promise<AlertPassResult> {
   const result: AlertPassResult = { fired: 0, conflicts: 0 };
   const symbols = await distinctValues(ctx.store, "alerts", { status: "active" }, "symbol");
-  const open = symbols
-    .map((s) => ctx.market.catalog.get(s))
-    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
-  // A symbol whose split is in effect but not yet applied has levels still in the old shares.
-  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
-  const securities = open.filter((_, n) => !pending[n]);
+  // A symbol whose split is not yet applied has levels still in the old shares: it waits.
+  const securities = await movingSecurities(ctx, symbols, now);
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
     const last = quotes[n].last;

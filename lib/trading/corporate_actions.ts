@@ -52,6 +52,7 @@ import { findAll } from "../store/find_all.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { type Account, accountStep } from "./accounts.ts";
+import { marketOpen } from "./market.ts";
 import { type Alert, splitAlerts } from "./alerts.ts";
 import type { Trade } from "./history.ts";
 import { appendEntries, currentCash } from "./ledger.ts";
@@ -497,6 +498,23 @@ export async function pendingSplit(
     if (!await splitDone(ctx, split, now)) return true;
   }
   return false;
+}
+
+/**
+ * Of these symbols, the securities a pass may act on at `now`: listed, their market moving
+ * (extended hours included), and with no split in effect but not yet applied — their prices are
+ * already in the new shares while orders and alert levels are still in the old.
+ */
+export async function movingSecurities(
+  ctx: Pick<TradingContext, "store" | "market">,
+  symbols: string[],
+  now: Date,
+): Promise<Security[]> {
+  const open = symbols
+    .map((s) => ctx.market.catalog.get(s))
+    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
+  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
+  return open.filter((_, n) => !pending[n]);
 }
 
 /**

@@ -13,7 +13,7 @@ import { distinctValues } from "../store/find_all.ts";
 import { inAccountTurn } from "./account_queue.ts";
 import { type Account, cancelOrdersOfClosedAccount } from "./accounts.ts";
 import { EVENT_RETENTION_MS, pruneAccountEvents } from "./events.ts";
-import { pendingSplit, runCorporateActions } from "./corporate_actions.ts";
+import { movingSecurities, runCorporateActions } from "./corporate_actions.ts";
 import { equityRecorder, INTRADAY_RETENTION_MS, pruneEquityPoints } from "./equity_history.ts";
 import { fillNumber, fillOps, orderFillFields } from "./fills.ts";
 import { lotsToSell, sellableNow } from "./lots.ts";
@@ -105,13 +105,8 @@ export async function runExecutionPass(ctx: TradingContext, now = new Date()): P
   ) await run(order, undefined);
 
   const symbols = await distinctValues(ctx.store, "orders", { open: true }, "symbol");
-  const open = symbols
-    .map((s) => ctx.market.catalog.get(s))
-    .filter((s) => s !== undefined && marketOpen(ctx.market, s, now, true)) as Security[];
-  // A symbol whose split is in effect but not yet applied to every holder waits: its prices are
-  // already in the new shares, its working orders still in the old (corporate_actions.ts).
-  const pending = await Promise.all(open.map((s) => pendingSplit(ctx, s.symbol, now)));
-  const securities = open.filter((_, n) => !pending[n]);
+  // A symbol whose split is not yet applied to every holder waits (corporate_actions.ts).
+  const securities = await movingSecurities(ctx, symbols, now);
   const quotes = await liveQuotes(ctx.market, securities, now);
   for (const [n, security] of securities.entries()) {
     const quote = quotes[n];
