@@ -22,7 +22,7 @@ import type { User } from "../lib/auth/users.ts";
 import {
   benchmarkWeek,
   setWeeklyStatement,
-  statementFor,
+  statementContentFor,
   statementWeek,
 } from "../lib/trading/weekly_statement.ts";
 import { setLotMethod } from "../lib/trading/lots.ts";
@@ -181,7 +181,7 @@ export function settingsRoutes(deps: AppDeps) {
       const now = new Date();
       const week = statementWeek(deps.trading.market.clock, now);
       const benchmark = await benchmarkWeek(deps.trading, week, now);
-      const email = await statementFor(
+      const content = await statementContentFor(
         deps.trading,
         user,
         week,
@@ -190,7 +190,7 @@ export function settingsRoutes(deps: AppDeps) {
         now,
       );
       return renderView(c, {
-        page: <StatementPreview subject={email!.subject} html={email!.html} />,
+        page: <StatementPreview {...content!} name={user.name} />,
         title: "Weekly statement preview",
       });
     })

@@ -1,8 +1,9 @@
 /**
  * The account settings page: profile, email, password, two-factor authentication, sessions, a link
- * to the API keys, and the way to reset the demo account.
+ * to the API keys, the weekly statement, and the way to the demo accounts.
  */
 import { raw } from "hono/html";
+import type { EmailBlock } from "../lib/email.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { User } from "../lib/auth/users.ts";
@@ -441,11 +442,10 @@ export function describeDevice(userAgent: string): string {
 }
 
 /**
- * This week's statement as the email shows it, inside the page: the email's body without its
- * inline styles, which the page's CSP would refuse (its text is escaped by composeEmail).
+ * This week's statement inside the page, from the same blocks as the email's text and HTML parts
+ * (weekly_statement.ts statementContent), drawn with the page's own styles.
  */
-export function StatementPreview(props: { subject: string; html: string }) {
-  const body = /<body[^>]*>([\s\S]*)<\/body>/.exec(props.html)?.[1] ?? "";
+export function StatementPreview(props: { subject: string; blocks: EmailBlock[]; name: string }) {
   return (
     <div class="page narrow">
       <h1>Weekly statement preview</h1>
@@ -454,8 +454,41 @@ export function StatementPreview(props: { subject: string; html: string }) {
         <a href="/settings">Back to settings</a>
       </p>
       <section class="card" aria-label={props.subject}>
-        {raw(body.replace(/ style="[^"]*"/g, ""))}
+        <p>Hello {props.name},</p>
+        {props.blocks.map(statementBlock)}
       </section>
     </div>
   );
+}
+
+function statementBlock(block: EmailBlock) {
+  if (typeof block === "string") return <p>{block}</p>;
+  // The email's links are absolute (APP_URL); on the page the path is enough.
+  if ("link" in block) {
+    return (
+      <p>
+        <a href={new URL(block.link).pathname}>{block.label}</a>
+      </p>
+    );
+  }
+  if ("heading" in block) return <h2>{block.heading}</h2>;
+  const [head, ...rows] = block.table;
+  return (
+    <table class="data">
+      <thead>{tableRow("th", head)}</thead>
+      <tbody>{rows.map((row) => tableRow("td", row))}</tbody>
+    </table>
+  );
+}
+
+function tableRow(tag: "th" | "td", cells: string[]) {
+  return <tr>{cells.map(tag === "th" ? headCell : bodyCell)}</tr>;
+}
+
+function headCell(cell: string) {
+  return <th>{cell}</th>;
+}
+
+function bodyCell(cell: string) {
+  return <td>{cell}</td>;
 }

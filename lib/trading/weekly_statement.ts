@@ -28,7 +28,7 @@ import { type Fixed, formatUsd, parseFixed, SCALE, sumFixed } from "../money.ts"
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
 import { findAll } from "../store/find_all.ts";
 import { retryOnConflict } from "../store/retry.ts";
-import { type Account, userAccounts } from "./accounts.ts";
+import { type Account, accountName, userAccounts } from "./accounts.ts";
 import type { EquityPoint, EquitySample } from "./equity_history.ts";
 import type { Trade } from "./history.ts";
 import type { LedgerEntry, LedgerEntryType } from "./ledger.ts";
@@ -244,7 +244,25 @@ async function weekDividends(
   });
 }
 
+/** What a statement says, before it becomes an email (or the preview page). */
+export type StatementContent = { subject: string; blocks: EmailBlock[] };
+
 /** The user's statement for `week`: one section per active account; null when they have none. */
+export async function statementContentFor(
+  ctx: TradingContext,
+  user: User,
+  week: StatementWeek,
+  benchmark: string | null,
+  appUrl: string,
+  now: Date,
+): Promise<StatementContent | null> {
+  const accounts = (await userAccounts(ctx.store, user._id)).filter((a) => a.status === "active");
+  if (accounts.length === 0) return null;
+  const weeks = await Promise.all(accounts.map((a) => accountWeek(ctx, a, week, now)));
+  return statementContent(week, weeks, benchmark, appUrl);
+}
+
+/** The user's statement email for `week`; null when they have no active account. */
 export async function statementFor(
   ctx: TradingContext,
   user: User,
@@ -253,10 +271,8 @@ export async function statementFor(
   appUrl: string,
   now: Date,
 ): Promise<Email | null> {
-  const accounts = (await userAccounts(ctx.store, user._id)).filter((a) => a.status === "active");
-  if (accounts.length === 0) return null;
-  const weeks = await Promise.all(accounts.map((a) => accountWeek(ctx, a, week, now)));
-  return statementEmail(user, week, weeks, benchmark, appUrl);
+  const content = await statementContentFor(ctx, user, week, benchmark, appUrl, now);
+  return content && composeEmail(user.email, content.subject, user.name, content.blocks);
 }
 
 const DAY_LABEL = new Intl.DateTimeFormat("en-US", {
@@ -271,14 +287,13 @@ const PRICE = new Intl.NumberFormat("en-US", {
   maximumFractionDigits: SCALE,
 });
 
-/** The statement email, text and HTML from the same blocks (lib/email.ts). */
-export function statementEmail(
-  user: Pick<User, "email" | "name">,
+/** The statement's blocks, from which composeEmail makes the text and HTML (lib/email.ts). */
+export function statementContent(
   week: StatementWeek,
   accounts: AccountWeek[],
   benchmark: string | null,
   appUrl: string,
-): Email {
+): StatementContent {
   const friday = new Date(week.monday.getTime() + 4 * DAY_MS);
   const span = `${DAY_LABEL.format(week.monday)} – ${
     DAY_LABEL.format(friday)
@@ -286,8 +301,7 @@ export function statementEmail(
   const blocks: EmailBlock[] = [`Your Orion statement for the week of ${span}.`];
   for (const a of accounts) {
     // The name is the user's own text: composeEmail escapes it in the HTML part.
-    const name = (a.account as Account & { name?: string | null }).name;
-    blocks.push({ heading: `Account ${a.account.number}${name ? ` · ${name}` : ""}` });
+    blocks.push({ heading: `Account ${a.account.number} · ${accountName(a.account)}` });
     if (a.value === null) {
       blocks.push("No close was recorded for this account this week.");
     } else {
@@ -334,7 +348,7 @@ export function statementEmail(
     "You get this email because you turned on the weekly statement in Settings.",
     { link: new URL("/settings", appUrl).href, label: "Stop the weekly statement" },
   );
-  return composeEmail(user.email, `Your Orion weekly statement: ${span}`, user.name, blocks);
+  return { subject: `Your Orion weekly statement: ${span}`, blocks };
 }
 
 function signedUsd(value: Fixed): string {
