@@ -220,6 +220,21 @@ export const SCHEMA = {
     { fields: { secretHash: 1 }, unique: true },
     { fields: { userId: 1, slot: 1 }, unique: true },
   ],
+  /**
+   * User events waiting for the dispatch pass (lib/notify/outbox.ts), read oldest first by `_id`;
+   * dispatched ones are deleted.
+   */
+  outbox: [],
+  /**
+   * The notification centre (lib/notify/notifications.ts): a user's newest first, and their unread
+   * ones (`readAt` null) for the bell's count.
+   */
+  notifications: [
+    { fields: { userId: 1, at: -1 } },
+    { fields: { userId: 1, readAt: 1, at: -1 } },
+    /** The email batcher reads only notifications still waiting for a digest. */
+    { fields: { email: 1, userId: 1 } },
+  ],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */
