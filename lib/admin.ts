@@ -61,6 +61,7 @@ const ACTIONS: Record<AuditAction, true> = {
   "account.closed": true,
   "account.lot_method_changed": true,
   "user.weekly_statement_changed": true,
+  "user.notification_email_changed": true,
   "order.placed": true,
   "order.rejected": true,
   "order.filled": true,

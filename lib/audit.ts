@@ -79,6 +79,7 @@ export type AuditAction =
   | "account.closed"
   | "account.lot_method_changed"
   | "user.weekly_statement_changed"
+  | "user.notification_email_changed"
   | "order.placed"
   | "order.rejected"
   | "order.filled"

@@ -81,6 +81,19 @@ export function formatUsd(value: Fixed): string {
   return USD.format(formatFixed(roundFixed(value, 2)) as Intl.StringNumericLiteral);
 }
 
+const PRICE = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  maximumFractionDigits: 8,
+});
+const QUANTITY = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
+
+/** A price at its own precision, from its decimal string: "$0.14251", "$1,234.50". */
+export const formatPrice = (value: string) => PRICE.format(value as Intl.StringNumericLiteral);
+/** A quantity as people read it: "1,250", "0.5". */
+export const formatQuantity = (value: string) =>
+  QUANTITY.format(value as Intl.StringNumericLiteral);
+
 /** Keeps `decimals` places, rounding the rest away as asked. */
 export function roundFixed(value: Fixed, decimals: number, mode: Rounding = "half_even"): Fixed {
   const step = 10n ** BigInt(SCALE - decimals);

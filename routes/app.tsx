@@ -38,6 +38,9 @@ import { sameOrigin } from "./middleware/same_origin.ts";
 import { pageStreamRoutes } from "./live/page_stream.tsx";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { staticRoutes } from "./static.ts";
+import { unreadCount } from "../lib/notify/notifications.ts";
+import { notificationsApi } from "./notifications_api.ts";
+import { notificationPages } from "./notification_pages.tsx";
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config } = deps;
@@ -65,13 +68,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(compression());
   app.use(flash(config.authSecret));
   app.use(
-    jsxRenderer(({ children, title }, c) => {
+    jsxRenderer(async ({ children, title }, c) => {
       if (wantsPartial(c)) {
         // An htmx request that gets a whole page (an error page, or a route with no partial) must
         // not nest it inside the element that asked: its <main> replaces ours instead.
         c.header("HX-Retarget", "#main");
         c.header("HX-Reselect", "#main");
         c.header("HX-Reswap", "outerHTML");
+      }
+      // The bell's count, read only for a whole page with someone signed in.
+      const user = c.get("user");
+      if (user && c.get("unread") === undefined) {
+        c.set("unread", await unreadCount(deps.store, user._id).catch(() => 0));
       }
       return <Layout title={title}>{children}</Layout>;
     }, { docType: true }),
@@ -93,6 +101,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/auth", authApi(deps));
   app.route("/api/admin", adminApi(deps));
   app.route("/api/keys", apiKeysApi(deps));
+  app.route("/api/notifications", notificationsApi(deps));
   app.route("/api/stream", apiStreamRoutes(deps));
   app.route("/api/portfolio", portfolioApi(deps));
   app.route("/api/exports", exportsApi(deps));
@@ -100,6 +109,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/", homeRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings/keys", apiKeyPages(deps));
+  app.route("/notifications", notificationPages(deps));
   app.route("/settings", settingsRoutes(deps));
   app.route("/live", pageStreamRoutes(deps));
   app.route("/", tradingPages(deps));

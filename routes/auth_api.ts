@@ -41,7 +41,12 @@ import {
   verifyEmailInput,
 } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { clearSessionCookie, requireUser, setSessionCookie } from "./middleware/session.ts";
+import {
+  clearSessionCookie,
+  rememberDevice,
+  requireUser,
+  setSessionCookie,
+} from "./middleware/session.ts";
 import { jsonBody, parseInput, requestOrigin } from "./request.ts";
 
 export function authApi(deps: AppDeps) {
@@ -70,6 +75,7 @@ export function authApi(deps: AppDeps) {
       const input = parseInput(signInInput, await jsonBody(c));
       const { user, session, token } = await signIn(ctx, input, origin(c));
       setSessionCookie(c, config, token, session.expiresAt);
+      await rememberDevice(c, deps, user._id);
       return c.json({ user: publicUser(user), session: sessionJson(session, session._id) });
     })
     .post("/sign-out", async (c) => {

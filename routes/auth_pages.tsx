@@ -35,7 +35,7 @@ import {
 } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { setFlash } from "./middleware/flash.ts";
-import { clearSessionCookie, setSessionCookie } from "./middleware/session.ts";
+import { clearSessionCookie, rememberDevice, setSessionCookie } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
 import { formBody, parseInput, redirectAfterPost, requestOrigin, safeNext } from "./request.ts";
 
@@ -90,6 +90,7 @@ export function authPages(deps: AppDeps) {
           holdFirstFactor: true,
         });
         setSessionCookie(c, config, token, session.expiresAt);
+        await rememberDevice(c, deps, session.userId);
         return redirectAfterPost(c, next);
       } catch (err) {
         if (err instanceof SecondFactorNeeded) {
@@ -129,6 +130,7 @@ export function authPages(deps: AppDeps) {
         );
         deleteCookie(c, PENDING_COOKIE, { path: "/sign-in" });
         setSessionCookie(c, config, token, session.expiresAt);
+        await rememberDevice(c, deps, session.userId);
         return redirectAfterPost(c, next);
       } catch (err) {
         const { state, status } = formFailure(c, err, values);

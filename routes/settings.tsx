@@ -18,10 +18,9 @@ import {
   pendingTotpEnrolment,
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
-import type { User } from "../lib/auth/users.ts";
+import { setEmailChoice, type User } from "../lib/auth/users.ts";
 import {
   benchmarkWeek,
-  setWeeklyStatement,
   statementContentFor,
   statementWeek,
 } from "../lib/trading/weekly_statement.ts";
@@ -32,6 +31,7 @@ import type { FormState } from "../views/form.tsx";
 import {
   EmailForm,
   LotMethodForm,
+  NotificationEmailForm,
   PasswordForm,
   ProfileForm,
   ReauthForm,
@@ -41,6 +41,7 @@ import {
   StatementPreview,
 } from "../views/settings.tsx";
 import { authContext } from "./auth_context.ts";
+import { notificationEmailInput } from "./notifications_schemas.ts";
 import {
   changePasswordInput,
   codeInput,
@@ -166,10 +167,28 @@ export function settingsRoutes(deps: AppDeps) {
         async (c, values) => {
           const { weeklyStatement } = parseInput(weeklyStatementInput, values);
           const on = weeklyStatement === "true";
-          await setWeeklyStatement(deps.store, c.get("user")!._id, on, origin(c));
+          await setEmailChoice(deps.store, c.get("user")!._id, { weeklyStatement: on }, origin(c));
           return on
             ? "The weekly statement is on: it comes on Saturday mornings."
             : "The weekly statement is off.";
+        },
+      ),
+    )
+    .post(
+      "/notification-email",
+      formAction(
+        "notificationEmail",
+        (state, user) => (
+          <NotificationEmailForm choice={user.notificationEmail ?? "none"} state={state} />
+        ),
+        async (c, values) => {
+          const { notificationEmail } = parseInput(notificationEmailInput, values);
+          await setEmailChoice(deps.store, c.get("user")!._id, { notificationEmail }, origin(c));
+          return notificationEmail === "none"
+            ? "Notifications stay in the bell; none come by email."
+            : `Notification emails are on for ${
+              notificationEmail === "all" ? "everything" : "fills and alerts"
+            }, at most one a minute.`;
         },
       ),
     )

@@ -29,6 +29,7 @@ const PAGES = [
   "/settings",
   "/accounts",
   "/settings/keys",
+  "/notifications",
 ];
 
 browserTest(import.meta.url, {

@@ -1,6 +1,7 @@
 /** The one page frame: head, navigation, flash message, footer. Every full page renders inside it. */
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
+import { Bell } from "./notifications.tsx";
 import type { AppEnv } from "../routes/env.ts";
 import { type Account, accountName } from "../lib/trading/accounts.ts";
 
@@ -134,6 +135,7 @@ export function Layout(props: { title?: string; children?: Child }) {
           {accounts && accounts.open.length > 1 && (
             <AccountSwitcher chosen={accounts.chosen} open={accounts.open} path={path} />
           )}
+          {user && <Bell unread={c.get("unread") ?? 0} current={path === "/notifications"} />}
           {user ? <AppNav path={path} admin={user.role === "ADMIN"} /> : (
             <nav aria-label="Main">
               <a href="/sign-in">Sign in</a>

@@ -6,7 +6,7 @@ import { raw } from "hono/html";
 import type { EmailBlock } from "../lib/email.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
-import type { User } from "../lib/auth/users.ts";
+import type { NotificationEmailChoice, User } from "../lib/auth/users.ts";
 import { canonicalTimeZone } from "../lib/time.ts";
 import { type Account, accountName, MAX_OPEN_ACCOUNTS } from "../lib/trading/accounts.ts";
 import { LOT_METHOD_LABELS, LOT_METHODS, lotMethodOf } from "../lib/trading/lots.ts";
@@ -21,7 +21,8 @@ export type SettingsForm =
   | "reauth"
   | "totp"
   | "lotMethod"
-  | "statement";
+  | "statement"
+  | "notificationEmail";
 
 export type SettingsProps = {
   user: User;
@@ -64,6 +65,13 @@ export function SettingsPage(props: SettingsProps) {
         {props.sudo
           ? <EmailForm state={stateOf("email")} />
           : <p class="muted">Confirm your password below to change your email.</p>}
+      </section>
+      <section aria-labelledby="notifications-h" class="card" id="notifications">
+        <h2 id="notifications-h">Notifications</h2>
+        <NotificationEmailForm
+          choice={props.user.notificationEmail ?? "none"}
+          state={stateOf("notificationEmail")}
+        />
       </section>
       <section aria-labelledby="statement-h" class="card">
         <h2 id="statement-h">Weekly statement</h2>
@@ -228,6 +236,35 @@ export function LotMethodForm(props: { account: Account; state?: FormState }) {
           accountName(props.account)
         } (${props.account.number}), from its next sell; sells already made keep their lots. See realized gains under History.`}
       />
+      <button type="submit">Save</button>
+    </HxForm>
+  );
+}
+
+const EMAIL_CHOICES = [
+  ["none", "None: the bell only"],
+  ["fills_alerts", "Fills and alerts"],
+  ["all", "Everything, security notices included"],
+] as const;
+
+/** Which notifications also come by email (lib/notify/email_digest.ts); none unless chosen. */
+export function NotificationEmailForm(
+  props: { choice: NotificationEmailChoice; state?: FormState },
+) {
+  return (
+    <HxForm id="notification-email-form" action="/settings/notification-email">
+      <FormError state={props.state} />
+      <Field
+        label="Email me"
+        name="notificationEmail"
+        options={EMAIL_CHOICES}
+        state={props.state}
+        value={props.choice}
+        hint="At most one email a minute: a burst of fills comes as one."
+      />
+      <p class="muted">
+        Every notification is in the <a href="/notifications">bell</a>.
+      </p>
       <button type="submit">Save</button>
     </HxForm>
   );

@@ -4,7 +4,7 @@ import { requestTimeZone } from "../routes/middleware/time_zone.ts";
 import type { Child } from "hono/jsx";
 import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
-import { divFixed, formatFixed, parseFixed } from "../lib/money.ts";
+import { divFixed, formatFixed, formatPrice, formatQuantity, parseFixed } from "../lib/money.ts";
 import type { PositionView } from "../lib/trading/portfolio.ts";
 import { RowSpark } from "./chart.tsx";
 import { cellId, Live, type LiveCell } from "./live.tsx";
@@ -17,18 +17,12 @@ const SIGNED_MONEY = new Intl.NumberFormat("en-US", {
   signDisplay: "exceptZero",
 });
 /** Prices keep every decimal their security trades in (DOGE/USD has five). */
-const PRICE = new Intl.NumberFormat("en-US", {
-  style: "currency",
-  currency: "USD",
-  maximumFractionDigits: 8,
-});
 const SIGNED_PRICE = new Intl.NumberFormat("en-US", {
   style: "currency",
   currency: "USD",
   maximumFractionDigits: 8,
   signDisplay: "exceptZero",
 });
-const QUANTITY = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
 const PERCENT = new Intl.NumberFormat("en-US", {
   minimumFractionDigits: 2,
   maximumFractionDigits: 2,
@@ -40,8 +34,8 @@ const decimal = (value: string) => value as Intl.StringNumericLiteral;
 /** Cash, to the cent: "$1,234.50". */
 export const usd = (value: string) => MONEY.format(decimal(value));
 /** A price at its own precision: "$0.14251". */
-export const price = (value: string) => PRICE.format(decimal(value));
-export const quantity = (value: string) => QUANTITY.format(decimal(value));
+export const price = formatPrice;
+export const quantity = formatQuantity;
 /** "+$12.30", "-$4.00", "$0.00". */
 export const signedUsd = (value: string) => SIGNED_MONEY.format(decimal(value));
 /** A signed price move at its own precision: "+$0.00012". */

@@ -7,6 +7,7 @@ import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import { audit, auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { noticeOp } from "../notify/notifications.ts";
 import type { Doc, NewDoc, Store } from "../store/port.ts";
 import { ConflictError } from "../store/port.ts";
 import { hashSecret, secretMatches } from "./tokens.ts";
@@ -93,7 +94,7 @@ export async function listApiKeys(store: Store, userId: string): Promise<ApiKey[
  */
 export async function createApiKey(
   store: Store,
-  user: Pick<User, "_id">,
+  user: Pick<User, "_id" | "notificationEmail">,
   input: { name: string; scopes: ApiKeyScope[]; expiresInDays?: number | null },
   origin: RequestOrigin,
   now = new Date(),
@@ -137,6 +138,15 @@ export async function createApiKey(
             scopes: scopes.join(","),
             prefix: key.displayPrefix,
           },
+        }, now),
+        // A key someone else made with a stolen session would trade as the user: say so at once.
+        noticeOp(user, {
+          kind: "security",
+          title: `API key created: ${key.name}`,
+          body: `It can ${
+            scopes.includes("trade") ? "read and trade" : "read"
+          } (${key.displayPrefix}…). If you did not create it, revoke it and change your password.`,
+          link: "/settings/keys",
         }, now),
       ]);
       return { key, secret };

@@ -1,5 +1,7 @@
 /** Users: the stored shape, email normalisation, and the view of a user that leaves the server. */
+import { auditOp, type RequestOrigin } from "../audit.ts";
 import type { Doc, Store } from "../store/port.ts";
+import { retryOnConflict } from "../store/retry.ts";
 
 export const ROLES = ["USER", "ADMIN", "DEMO", "SUSPENDED"] as const;
 
@@ -82,7 +84,21 @@ export type User = Doc & {
    * absent on documents written before it existed, which is off.
    */
   weeklyStatement?: boolean;
+  /**
+   * Which notifications also come by email (lib/notify/notifications.ts): none, fills and
+   * alerts, or everything. Absent: none.
+   */
+  notificationEmail?: NotificationEmailChoice;
+  /**
+   * The SHA-256 hashes of the device cookies this user has signed in from, most recent first
+   * (lib/auth/devices.ts); a sign-in from a browser not among them is a new device.
+   */
+  knownDevices?: string[];
 };
+
+/** Which notifications a user also wants by email. */
+export const NOTIFICATION_EMAIL_CHOICES = ["none", "fills_alerts", "all"] as const;
+export type NotificationEmailChoice = (typeof NOTIFICATION_EMAIL_CHOICES)[number];
 
 export type PublicUser = {
   id: string;
@@ -95,3 +111,38 @@ export type PublicUser = {
   timeZone: string | null;
   createdAt: string;
 };
+
+/** The emails a user can choose: the weekly statement, and which notifications come by email. */
+export type EmailChoice =
+  | { weeklyStatement: boolean }
+  | { notificationEmail: NotificationEmailChoice };
+
+/** Saves one of the user's email choices, audited when it changes. */
+export async function setEmailChoice(
+  store: Store,
+  userId: string,
+  choice: EmailChoice,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  const [[field, value]] = Object.entries(choice);
+  await retryOnConflict(async () => {
+    const user = (await store.get<User>("users", userId))!;
+    const current = "weeklyStatement" in choice
+      ? user.weeklyStatement ?? false
+      : user.notificationEmail ?? "none";
+    if (current === value) return;
+    await store.commit([
+      { op: "update", collection: "users", id: user._id, set: choice, ifVersion: user._v },
+      auditOp({
+        action: "weeklyStatement" in choice
+          ? "user.weekly_statement_changed"
+          : "user.notification_email_changed",
+        outcome: "success",
+        userId: user._id,
+        origin,
+        details: "weeklyStatement" in choice ? { on: value } : { [field]: value },
+      }, now),
+    ]);
+  }, "Your settings are busy. Please try again.");
+}

@@ -235,6 +235,8 @@ export const SCHEMA = {
     /** The email batcher reads only notifications still waiting for a digest. */
     { fields: { email: 1, userId: 1 } },
   ],
+  /** When each user's last notification email went (lib/notify/email_digest.ts); `_id` the user id. */
+  notification_digests: [],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */

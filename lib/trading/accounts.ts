@@ -12,6 +12,7 @@
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { AppError } from "../errors.ts";
 import { type Fixed, fixed, formatFixed, parseFixed } from "../money.ts";
+import { eventOp } from "../notify/outbox.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { findAll } from "../store/find_all.ts";
 import { retryOnConflict } from "../store/retry.ts";
@@ -188,6 +189,7 @@ export async function openAccount(
     });
     await store.commit([
       ...next.ops,
+      accountEventOp("account.opened", next.account, now),
       auditOp({
         action: "account.opened",
         outcome: "success",
@@ -231,6 +233,7 @@ export async function closeAccount(
     await store.commit([
       closingOp(current, now),
       { op: "check", collection: "accounts", id: keeper._id, version: keeper._v },
+      accountEventOp("account.closed", { ...current, status: "closed", closedAt: now }, now),
       auditOp({
         action: "account.closed",
         outcome: "success",
@@ -350,6 +353,7 @@ export async function resetDemoAccount(
     await store.commit([
       closingOp(current, now),
       ...next.ops,
+      accountEventOp("account.reset", next.account, now, { closedAccountId: current._id }),
       auditOp({
         action: "account.reset",
         outcome: "success",
@@ -363,6 +367,26 @@ export async function resetDemoAccount(
   // The closed account's working orders end now; if this stops half-way, the worker ends the rest.
   await cancelOrdersOfClosedAccount(store, closed._id, now);
   return (await store.get<Account>("accounts", opened._id))!;
+}
+
+/**
+ * An account's event for webhooks (lib/notify/outbox.ts): what it is, not what it is worth — the
+ * valuation moves every second and is a GET away.
+ */
+function accountEventOp(
+  type: "account.opened" | "account.reset" | "account.closed",
+  account: Omit<Account, "_v">,
+  now: Date,
+  extra: Record<string, unknown> = {},
+): WriteOp {
+  return eventOp(account.userId, type, {
+    id: account._id,
+    number: account.number,
+    name: accountName(account),
+    status: account.status,
+    startingCash: account.startingCash,
+    ...extra,
+  }, now);
 }
 
 /** The write that closes `account` (a reset or a close), at the version read. */

@@ -18,13 +18,12 @@
  *
  * **Firing, and what will hook in.** An alert fires in one unit, `alertFiredOps`: the alert moves
  * to `triggered` at the version the pass read (so of two passes racing, one fires it), records
- * `triggeredAt` and `triggeredPrice`, and frees its slot. The fired alert is the event: the
- * `{userId, triggeredAt}` index lists a user's fired alerts newest first, and a notification
- * centre or an email sender adds its own insert (an inbox entry, an outbox row) to that unit, so a
- * notice exists exactly when its alert fired.
+ * `triggeredAt` and `triggeredPrice`, frees its slot, and adds an `alert.triggered` event to the
+ * user's outbox (lib/notify/outbox.ts), from which the notification centre and webhooks follow.
  */
 import { AppError, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { eventOp } from "../notify/outbox.ts";
 import type { Security } from "../market/securities.ts";
 import { DecimalError, divFixed, type Fixed, fixed, formatFixed, parseFixed } from "../money.ts";
 import { ConflictError, type Doc, type Page, type Store, type WriteOp } from "../store/port.ts";
@@ -223,7 +222,8 @@ export async function listAlerts(
 
 /**
  * The unit that fires an alert at the version read: triggered, out of the watch index, its slot
- * freed. The hook for notifications: what should exist exactly when an alert fired goes here.
+ * freed, and its `alert.triggered` event in the outbox, so the notice exists exactly when the
+ * alert fired.
  */
 export function alertFiredOps(alert: Alert, last: string, now: Date): WriteOp[] {
   const ops: WriteOp[] = [
@@ -249,6 +249,9 @@ export function alertFiredOps(alert: Alert, last: string, now: Date): WriteOp[] 
       id: alertSlotId(alert.userId, alert.slot),
     });
   }
+  // The notice of it (the bell, an email, webhooks) follows from the outbox (lib/notify).
+  const fired: Alert = { ...alert, status: "triggered", triggeredAt: now, triggeredPrice: last };
+  ops.push(eventOp(alert.userId, "alert.triggered", alertJson(fired), now));
   return ops;
 }
 

@@ -9,10 +9,14 @@
  * so two units cannot take the same number and a reader that has seen `n` has seen everything
  * up to `n` — across any number of app instances, whatever their clocks say.
  *
+ * Each event also goes to the user's outbox (lib/notify/outbox.ts) in the same unit, where webhooks
+ * and notifications take it from.
+ *
  * Events are kept for EVENT_RETENTION_MS (the worker prunes them), which bounds how far back a
  * reconnecting stream can replay.
  */
 import { parseFixed, SCALE } from "../money.ts";
+import { eventOp } from "../notify/outbox.ts";
 import type { Store, WriteOp } from "../store/port.ts";
 import type { Account } from "./accounts.ts";
 import { type Order, type OrderJson, orderJson } from "./orders.ts";
@@ -82,6 +86,13 @@ export function withOrderEvents(ops: WriteOp[], account: Account, changes: Chang
         at: change.after.updatedAt,
       };
       out.push({ op: "insert", collection: "account_events", doc });
+      // The same change, for webhooks and the notification centre (lib/notify/outbox.ts).
+      out.push(eventOp(
+        account.userId,
+        `order.${event.event}`,
+        { accountId: account._id, order: event.order, fill: event.fill },
+        doc.at,
+      ));
     }
   }
   const step = out[found] as Extract<WriteOp, { op: "update" }>;

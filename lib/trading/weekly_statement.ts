@@ -20,14 +20,12 @@
  * after MAX_ATTEMPTS or when the weekend ends. A claim left `sending` (the process died during the
  * send, which may have been delivered) is never retried: a statement is sent at most once.
  */
-import { auditOp, type RequestOrigin } from "../audit.ts";
 import type { User } from "../auth/users.ts";
 import { composeEmail, type Email, type EmailBlock, type Mailer } from "../email.ts";
 import type { MarketClock } from "../market/clock.ts";
 import { type Fixed, formatUsd, parseFixed, SCALE, sumFixed } from "../money.ts";
 import { ConflictError, type Doc, type Store } from "../store/port.ts";
 import { findAll } from "../store/find_all.ts";
-import { retryOnConflict } from "../store/retry.ts";
 import { type Account, accountName, userAccounts } from "./accounts.ts";
 import type { EquityPoint, EquitySample } from "./equity_history.ts";
 import type { Trade } from "./history.ts";
@@ -486,34 +484,4 @@ async function claimWeek(
 
 function claimId(userId: string, week: string): string {
   return `${userId}:${week}`;
-}
-
-/** Turns the weekly statement on or off for the user, audited when it changes. */
-export async function setWeeklyStatement(
-  store: Store,
-  userId: string,
-  on: boolean,
-  origin: RequestOrigin,
-  now = new Date(),
-): Promise<void> {
-  await retryOnConflict(async () => {
-    const user = (await store.get<User>("users", userId))!;
-    if ((user.weeklyStatement ?? false) === on) return;
-    await store.commit([
-      {
-        op: "update",
-        collection: "users",
-        id: user._id,
-        set: { weeklyStatement: on },
-        ifVersion: user._v,
-      },
-      auditOp({
-        action: "user.weekly_statement_changed",
-        outcome: "success",
-        userId: user._id,
-        origin,
-        details: { on },
-      }, now),
-    ]);
-  }, "Your settings are busy. Please try again.");
 }

@@ -6,6 +6,9 @@
  */
 import { auditOp } from "../audit.ts";
 import { runAlertPass } from "./alerts.ts";
+import { runDispatchPass } from "../notify/dispatch.ts";
+import { sendNotificationEmails } from "../notify/email_digest.ts";
+import { NOTIFICATION_RETENTION_MS, pruneNotifications } from "../notify/notifications.ts";
 import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Query } from "../store/port.ts";
@@ -441,6 +444,9 @@ const HOUR_MS = 60 * MINUTE_MS;
 /** Idempotency keys are kept a day: long enough for any client's retries. */
 const IDEMPOTENCY_RETENTION_MS = 24 * HOUR_MS;
 
+/** How often the notification email batcher looks for digests due (lib/notify/email_digest.ts). */
+const DIGEST_INTERVAL_MS = 5_000;
+
 /** How often the weekly statement job looks for statements due (weekly_statement.ts). */
 const STATEMENT_INTERVAL_MS = 15 * MINUTE_MS;
 
@@ -490,6 +496,8 @@ export function startTradingWorkers(
     every(EXECUTION_INTERVAL_MS, () => runExecutionPass(ctx), "execution pass"),
     // Price alerts follow the market the same way, in their own index (alerts.ts).
     every(EXECUTION_INTERVAL_MS, () => runAlertPass(ctx), "alert pass"),
+    // What those passes did reaches the bell and webhooks from the outbox (lib/notify).
+    every(EXECUTION_INTERVAL_MS, () => runDispatchPass(ctx.store), "dispatch pass"),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
     every(MINUTE_MS, () => recordEquity(new Date()), "equity recording"),
     // Corporate actions are part of the simulated market: a quote vendor's prices never split.
@@ -501,6 +509,7 @@ export function startTradingWorkers(
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
       await pruneAccountEvents(ctx.store, new Date(Date.now() - EVENT_RETENTION_MS));
       await pruneEquityPoints(ctx.store, new Date(Date.now() - INTRADAY_RETENTION_MS));
+      await pruneNotifications(ctx.store, new Date(Date.now() - NOTIFICATION_RETENTION_MS));
     }, "pruning"),
   ];
   const { statements } = options;
@@ -510,6 +519,11 @@ export function startTradingWorkers(
         STATEMENT_INTERVAL_MS,
         () => sendWeeklyStatements(ctx, statements, new Date()),
         "weekly statements",
+      ),
+      every(
+        DIGEST_INTERVAL_MS,
+        () => sendNotificationEmails(ctx.store, { ...statements, log: ctx.log }),
+        "notification emails",
       ),
     );
   }

@@ -22,6 +22,8 @@ import { marketOpen, securityFor } from "../../lib/trading/market.ts";
 import { listOrders, type Order, orderJson } from "../../lib/trading/orders.ts";
 import { accountSnapshot } from "../../lib/trading/portfolio.ts";
 import { listWatchlists } from "../../lib/trading/watchlists.ts";
+import { listNotifications, unreadCount } from "../../lib/notify/notifications.ts";
+import { bellCell } from "../../views/notifications.tsx";
 import { formatFixed, parseFixed, sumFixed } from "../../lib/money.ts";
 import {
   accountCells,
@@ -216,7 +218,28 @@ export function pageStreamRoutes(deps: AppDeps) {
     let symbols: string[] = [];
     let first = true;
 
+    // The header's bell: the newest unread notification the stream has seen, so the count is
+    // read again only when one arrives (or all are read).
+    let newestUnread: string | undefined;
+    async function bell(): Promise<LiveMessage[]> {
+      const [newest] = (await listNotifications(store, userId, { unread: true, limit: 1 })).items;
+      const id = newest?._id ?? "";
+      const seen = newestUnread ??
+        (newest && query.at !== undefined && newest.at.getTime() > query.at
+          // Arrived after the page was rendered: the page's count is behind.
+          ? ""
+          : id);
+      newestUnread = id;
+      if (seen === id) return [];
+      return [{ data: await html(bellCell(await unreadCount(store, userId))) }];
+    }
+
     async function tick(now: Date): Promise<LiveMessage[]> {
+      const bellMessages = await bell();
+      return [...bellMessages, ...await pageTick(now)];
+    }
+
+    async function pageTick(now: Date): Promise<LiveMessage[]> {
       const current = await account();
       const anyOpen = symbols.some((s) => {
         const known = market.catalog.get(s);

@@ -5,6 +5,7 @@ import type { CookieOptions } from "hono/utils/cookie";
 import type { Role } from "../../lib/auth/users.ts";
 import { validateSessionToken } from "../../lib/auth/session.ts";
 import { apiKeyStillValid } from "../../lib/auth/api_keys.ts";
+import { recognizeDevice } from "../../lib/auth/devices.ts";
 import type { Config } from "../../lib/config.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Store } from "../../lib/store/port.ts";
@@ -49,6 +50,36 @@ export function setSessionCookie(
   expiresAt: Date,
 ): void {
   setCookie(c, BASE_NAME, token, { ...cookieOptions(config), expires: expiresAt });
+}
+
+const DEVICE_NAME = "orion_device";
+/** A device cookie lasts as long as browsers allow (400 days): it is how a device is known again. */
+const DEVICE_MAX_AGE_S = 400 * 24 * 60 * 60;
+
+/**
+ * After a sign-in: the browser's device cookie is recognised or issued, and a sign-in from a new
+ * device notifies the user (lib/auth/devices.ts).
+ */
+export async function rememberDevice(
+  c: Context,
+  deps: { store: Store; config: Config },
+  userId: string,
+): Promise<void> {
+  const prefix = deps.config.isProduction ? "host" : undefined;
+  const { token } = await recognizeDevice(
+    deps.store,
+    userId,
+    getCookie(c, DEVICE_NAME, prefix),
+    requestOrigin(c, deps.config.trustProxy),
+  );
+  setCookie(c, DEVICE_NAME, token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: deps.config.isProduction,
+    prefix,
+    maxAge: DEVICE_MAX_AGE_S,
+  });
 }
 
 export function clearSessionCookie(c: Context, config: CookieConfig): void {
