@@ -27,12 +27,13 @@ export function NotificationsPage(
 ) {
   return (
     <div class="page">
-      <div class="row spread">
-        <h1>Notifications</h1>
-        {props.unread > 0 && (
+      <h1>Notifications</h1>
+      {props.unread > 0 && (
+        <div class="actions">
+          <span>{props.unread > UNREAD_SHOWN ? `${UNREAD_SHOWN}+` : props.unread} unread</span>
           <PostButton action="/notifications/read" label="Mark all read" class="secondary" />
-        )}
-      </div>
+        </div>
+      )}
       {props.items.length === 0
         ? (
           <p class="muted">
@@ -55,20 +56,12 @@ function NotificationItem(props: { n: Notification }) {
   const { n } = props;
   const unread = n.readAt === null;
   return (
-    <li class={unread ? `note unread ${n.kind}` : `note ${n.kind}`}>
-      <div>
-        {n.link
-          ? (
-            <PostButton
-              action={`/notifications/${n._id}/open`}
-              label={n.title}
-              class="link title"
-            />
-          )
-          : <strong>{n.title}</strong>}
-        {unread && <span class="sr">(unread)</span>}
-        {n.body && <p>{n.body}</p>}
-      </div>
+    <li class={unread ? "note unread" : "note"}>
+      {n.link
+        ? <PostButton action={`/notifications/${n._id}/open`} label={n.title} class="link title" />
+        : <strong>{n.title}</strong>}
+      {unread && <span class="sr">(unread)</span>}
+      {n.body && <p>{n.body}</p>}
       <Time at={n.at} />
     </li>
   );

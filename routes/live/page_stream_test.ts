@@ -1,6 +1,7 @@
 /** GET /live: the live pages' stream of out-of-band swaps, as a page opens it. */
 import assert from "node:assert/strict";
 import { runExecutionPass } from "../../lib/trading/worker.ts";
+import { runDispatchPass } from "../../lib/notify/dispatch.ts";
 import { type SseEvent, sseReader } from "../../tests/support/sse.ts";
 import { TEST_ORIGIN, testApi, testApp } from "../testing.ts";
 
@@ -208,6 +209,31 @@ Deno.test("[live] while every market on the page is closed, nothing streams afte
     // then silence, since no price on it moves while its market is closed.
     await events.until(isUpdate, 5_000);
     await assert.rejects(events.until(() => true, 3_500), /no matching event/);
+  } finally {
+    await events.close();
+  }
+});
+
+Deno.test("[live] the bell's count follows a notification that arrives while the page is open", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("a@example.com");
+  const html = await page(t, cookie, "/watchlist");
+  assert.match(html, /<span id="bell"><\/span>/, "nothing unread when the page was rendered");
+  const events = sseReader(await open(t, cookie, liveAddressIn(html)));
+  try {
+    // A fill made elsewhere (a script, another tab), dispatched by the worker's pass.
+    await api.order(cookie, { symbol: "AAPL", side: "buy", qty: "1" });
+    await runDispatchPass(t.deps.store);
+    const rung = await events.until((e) => isUpdate(e) && swaps(e).has("bell"), 8_000);
+    assert.equal(swaps(rung).get("bell"), "1");
+    // Read elsewhere: the next tick clears it.
+    await api.call("/api/notifications/read", { cookie, body: { all: true } });
+    const cleared = await events.until(
+      (e) => isUpdate(e) && swaps(e).get("bell") === "",
+      8_000,
+    );
+    assert.ok(cleared);
   } finally {
     await events.close();
   }
