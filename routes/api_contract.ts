@@ -737,7 +737,7 @@ const alerts: ApiOperation[] = [
     summary: "Create a price alert",
     auth: "user",
     body: alertInput,
-    example: { symbol: "AAPL", condition: "above", price: "250.00", note: "Take profit?" },
+    example: { symbol: "AAPL", condition: "below", price: "1.00", note: "Buy the dip" },
     responses: { 201: "{id, symbol, condition, price, status, …}" },
   },
   {
