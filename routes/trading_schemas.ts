@@ -218,7 +218,7 @@ export const performanceQuery = z.object({
 const day = z.string().max(10, "Use a date like 2026-01-31.").refine(
   (v) => parseDay(v) !== null,
   "Use a date like 2026-01-31.",
-);
+).meta({ description: "A day, YYYY-MM-DD." });
 
 /** GET /api/exports/*.csv: a range of whole UTC days, both included, of one of the user's accounts. */
 export const exportQuery = z.object({

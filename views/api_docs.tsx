@@ -21,12 +21,15 @@ export function typeText(schema: JsonSchema): string {
   if (!type) return "any";
   const limits: string[] = [];
   if (typeof schema.format === "string") limits.push(schema.format);
-  if (typeof schema.minLength === "number" && schema.minLength > 0) {
-    limits.push(`≥ ${schema.minLength} chars`);
-  }
-  if (typeof schema.maxLength === "number") limits.push(`≤ ${schema.maxLength} chars`);
-  if (typeof schema.minimum === "number") limits.push(`≥ ${schema.minimum}`);
-  if (typeof schema.maximum === "number") limits.push(`≤ ${schema.maximum}`);
+  const range = (min: unknown, max: unknown, unit: string) => {
+    const low = typeof min === "number" && min > 0 ? min : undefined;
+    const high = typeof max === "number" ? max : undefined;
+    if (low !== undefined && high !== undefined) limits.push(`${low}–${high}${unit}`);
+    else if (low !== undefined) limits.push(`≥ ${low}${unit}`);
+    else if (high !== undefined) limits.push(`≤ ${high}${unit}`);
+  };
+  range(schema.minLength, schema.maxLength, " chars");
+  range(schema.minimum, schema.maximum, "");
   return limits.length ? `${type} (${limits.join(", ")})` : type;
 }
 
