@@ -18,7 +18,7 @@ const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2025-01-31.
     }
     return at;
   },
-);
+).meta({ description: "A day, YYYY-MM-DD (UTC)." });
 
 export const usersQuery = z.object({
   email: z.string().trim().max(254, "Use at most 254 characters.").optional(),

@@ -10,6 +10,8 @@ import { adminRoutes } from "./admin.tsx";
 import { adminApi } from "./admin_api.ts";
 import { apiKeysApi } from "./api_keys_api.ts";
 import { apiKeyPages } from "./api_keys_pages.tsx";
+import { apiDocsRoutes } from "./api_docs.tsx";
+import { openApiRoutes } from "./openapi.ts";
 import { authApi } from "./auth_api.ts";
 import { authPages } from "./auth_pages.tsx";
 import { devMailboxRoutes } from "./dev_mailbox.tsx";
@@ -92,6 +94,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(resolveTimeZone);
   app.use(readOnlyGuard(deps.readOnly));
   app.use("/api/*", apiRateLimit(deps));
+  // Before noStore, which it never reaches: the contract is the same for everyone and may be cached.
+  app.route("/api", openApiRoutes(deps));
   // One rule for the whole API: most answers are one user's data, the rest (quotes, health) live.
   app.use("/api/*", noStore);
 
@@ -107,6 +111,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/exports", exportsApi(deps));
   app.route("/api", tradingApi(deps));
   app.route("/", homeRoutes(deps));
+  app.route("/docs/api", apiDocsRoutes(deps));
   app.route("/", authPages(deps));
   app.route("/settings/keys", apiKeyPages(deps));
   app.route("/notifications", notificationPages(deps));

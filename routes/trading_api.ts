@@ -68,6 +68,7 @@ import {
   alertsQuery,
   barsQuery,
   closeAccountInput,
+  closeAllQuery,
   closeQuery,
   corporateActionsQuery,
   idempotencyHeader,
@@ -237,10 +238,7 @@ export function tradingApi(deps: AppDeps) {
       );
     })
     .delete("/positions", requireUser, async (c) => {
-      const query = parseInput(
-        closeQuery.pick({ accountId: true, cancelOrders: true }),
-        c.req.query(),
-      );
+      const query = parseInput(closeAllQuery, c.req.query());
       return c.json({ results: await closeAllPositions(ctx, userId(c), query, origin(c)) });
     })
     .get("/positions", requireUser, async (c) => {

@@ -5,6 +5,11 @@ import { ALERT_CONDITIONS, ALERT_NOTE_MAX } from "../lib/trading/alerts.ts";
 import { HISTORY_PERIODS, HISTORY_TIMEFRAMES } from "../lib/trading/equity_history.ts";
 import { parseDay } from "../lib/trading/exports.ts";
 import { LEDGER_ENTRY_TYPES } from "../lib/trading/ledger.ts";
+import { ORDER_CLASSES } from "../lib/trading/order_classes.ts";
+import { ORDER_TYPES, SIDES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
+
+/** Names the values lib/ accepts for a field it judges itself, for the OpenAPI document. */
+const oneOf = (values: readonly string[]) => ({ description: `One of ${values.join(", ")}.` });
 
 /** Amounts arrive as decimal strings or JSON numbers; lib/money.ts judges them exactly. */
 const amount = z.union([z.string().max(40, "Too long."), z.number()]);
@@ -13,19 +18,19 @@ const optionalAmount = z.union([amount, z.null()]).optional();
 export const orderInput = z.object({
   accountId: z.string().max(100).optional(),
   symbol: z.string().trim().min(1, "Choose a symbol.").max(20, "Unknown symbol."),
-  side: z.string().max(10),
-  type: z.string().max(20).default("market"),
+  side: z.string().max(10).meta(oneOf(SIDES)),
+  type: z.string().max(20).default("market").meta(oneOf(ORDER_TYPES)),
   /** A quantity, or `notional` dollars for a market order (lib/trading/order_rules.ts). */
-  qty: optionalAmount,
-  notional: optionalAmount,
+  qty: optionalAmount.meta({ description: "Shares, a decimal string; or give notional." }),
+  notional: optionalAmount.meta({ description: "Dollars to spend or raise, market orders only." }),
   limitPrice: optionalAmount,
   stopPrice: optionalAmount,
   /** Trailing stops: one of the two (lib/trading/order_rules.ts judges them). */
   trailPercent: optionalAmount,
   trailPrice: optionalAmount,
-  timeInForce: z.string().max(5).default("day"),
+  timeInForce: z.string().max(5).default("day").meta(oneOf(TIME_IN_FORCE)),
   /** Brackets, OCO and OTO (lib/trading/order_classes.ts judges them). */
-  orderClass: z.string().max(10).optional(),
+  orderClass: z.string().max(10).optional().meta(oneOf(ORDER_CLASSES)),
   takeProfit: z.object({ limitPrice: optionalAmount }).strict().optional(),
   stopLoss: z.object({ stopPrice: optionalAmount, limitPrice: optionalAmount }).strict()
     .optional(),
@@ -52,6 +57,9 @@ export const closeQuery = z.object({
   cancelOrders: z.enum(["true", "false"], { error: "Use true or false." }).default("false")
     .transform((v) => v === "true"),
 });
+
+/** DELETE /api/positions: every position, so no qty or percentage. */
+export const closeAllQuery = closeQuery.pick({ accountId: true, cancelOrders: true });
 
 /** POST /api/accounts/:id/reset: the account's number typed back (accounts.ts confirmReset judges it). */
 export const resetInput = z.object({
@@ -123,7 +131,11 @@ export const idempotencyKey = z.string().trim().min(8, "Use at least 8 character
   .regex(/^[\x21-\x7e]+$/, "Use printable ASCII only, no spaces.");
 
 /** The API's optional `Idempotency-Key` header, so its errors are named for the header. */
-export const idempotencyHeader = z.object({ "Idempotency-Key": idempotencyKey.optional() });
+export const idempotencyHeader = z.object({
+  "Idempotency-Key": idempotencyKey.optional().meta({
+    description: "Makes a retry safe: the same key within 24 hours answers the first order.",
+  }),
+});
 
 /** An instant in a query: an ISO 8601 date (midnight UTC) or date-time with a zone. */
 const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
@@ -206,7 +218,7 @@ export const performanceQuery = z.object({
 const day = z.string().max(10, "Use a date like 2026-01-31.").refine(
   (v) => parseDay(v) !== null,
   "Use a date like 2026-01-31.",
-);
+).meta({ description: "A day, YYYY-MM-DD." });
 
 /** GET /api/exports/*.csv: a range of whole UTC days, both included, of one of the user's accounts. */
 export const exportQuery = z.object({

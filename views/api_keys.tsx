@@ -41,6 +41,10 @@ export function ApiKeysPage(props: ApiKeysProps) {
       <p>
         <a href="/settings">← Settings</a>
       </p>
+      <p>
+        Keys let scripts use the JSON API. The <a href="/docs/api">API reference</a>{" "}
+        lists every endpoint with a curl example.
+      </p>
       {props.created && (
         <section class="card notice" aria-labelledby="new-key-h">
           <h2 id="new-key-h">Your new key “{props.created.key.name}”</h2>

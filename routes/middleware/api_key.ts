@@ -28,6 +28,11 @@ export const API_KEY_LIMITS = {
 const KEY_AREAS =
   /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|notifications)(?:\/|$)/;
 
+/** Whether an API key may be used on this /api path at all (its scope aside). */
+export function keyOpens(path: string): boolean {
+  return KEY_AREAS.test(path);
+}
+
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
 /** Whether a request with this method and path places or replaces an order. */
@@ -63,7 +68,7 @@ export const apiKeyAuth = (deps: AppDeps): MiddlewareHandler<AppEnv> => {
       if (!decision.allowed) throw tooManyRequests(decision.retryAfterS);
     };
     await limit(API_KEY_LIMITS.requests);
-    if (!KEY_AREAS.test(c.req.path)) {
+    if (!keyOpens(c.req.path)) {
       throw insufficientScope("API keys work only on the trading API; sign in for this.");
     }
     if (!READ_METHODS.has(c.req.method) && !key.scopes.includes("trade")) {
