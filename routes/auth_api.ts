@@ -25,7 +25,7 @@ import {
   disableTotp,
   regenerateRecoveryCodes,
 } from "../lib/auth/two_factor.ts";
-import { publicUser } from "../lib/auth/users.ts";
+import { publicUser, setEmailChoice, type User } from "../lib/auth/users.ts";
 import { AppError } from "../lib/errors.ts";
 import { authContext } from "./auth_context.ts";
 import { verificationError } from "./auth_pages.tsx";
@@ -33,7 +33,7 @@ import {
   changePasswordInput,
   codeInput,
   emailOnlyInput,
-  profileInput,
+  profilePatch,
   reauthInput,
   resetPasswordInput,
   signInInput,
@@ -126,8 +126,21 @@ export function authApi(deps: AppDeps) {
       return c.json({ status: "ok" });
     })
     .patch("/profile", requireUser, async (c) => {
-      const input = parseInput(profileInput, await jsonBody(c));
-      return c.json({ user: publicUser(await updateProfile(ctx, c.get("user")!, input)) });
+      const { weeklyStatement, notificationEmail, ...profile } = parseInput(
+        profilePatch,
+        await jsonBody(c),
+      );
+      let user = c.get("user")!;
+      if (profile.name !== undefined || profile.timeZone !== undefined) {
+        user = await updateProfile(ctx, user, profile);
+      }
+      if (weeklyStatement !== undefined) {
+        await setEmailChoice(store, user._id, { weeklyStatement }, origin(c));
+      }
+      if (notificationEmail !== undefined) {
+        await setEmailChoice(store, user._id, { notificationEmail }, origin(c));
+      }
+      return c.json({ user: publicUser((await store.get<User>("users", user._id))!) });
     })
     .post("/email/change", requireUser, async (c) => {
       const { email } = parseInput(emailOnlyInput, await jsonBody(c));

@@ -1,6 +1,7 @@
 /** The shapes of auth input, shared by the JSON API and the HTML forms (same field names). */
 import { z } from "zod";
 import { canonicalTimeZone } from "../lib/time.ts";
+import { NOTIFICATION_EMAIL_CHOICES } from "../lib/auth/users.ts";
 
 const email = z.string().trim().max(254, "Use at most 254 characters.").pipe(
   z.email("Enter a valid email address."),
@@ -61,11 +62,23 @@ const timeZone = z.union([z.string(), z.null()]).transform((value, ctx) => {
 });
 
 /** The profile: the name and the time zone, each optional, at least one. */
-export const profileInput = z.object({ name: name.optional(), timeZone: timeZone.optional() })
-  .refine((p) => p.name !== undefined || p.timeZone !== undefined, {
-    message: "Send a name or a timeZone.",
-    path: ["name"],
-  });
+const profileFields = z.object({ name: name.optional(), timeZone: timeZone.optional() });
+
+export const profileInput = profileFields.refine(
+  (p) => p.name !== undefined || p.timeZone !== undefined,
+  { message: "Send a name or a timeZone.", path: ["name"] },
+);
+
+/** PATCH /api/auth/profile: the profile, and the email choices the settings page also sets. */
+export const profilePatch = profileFields.extend({
+  weeklyStatement: z.boolean({ error: "weeklyStatement must be true or false." }).optional(),
+  notificationEmail: z.enum(NOTIFICATION_EMAIL_CHOICES, {
+    error: `Use one of ${NOTIFICATION_EMAIL_CHOICES.join(", ")}.`,
+  }).optional(),
+}).refine((p) => Object.values(p).some((v) => v !== undefined), {
+  message: "Send a name, timeZone, weeklyStatement or notificationEmail.",
+  path: ["name"],
+});
 
 /** The weekly statement checkbox: sent as "true" when ticked, absent when not. */
 export const weeklyStatementInput = z.object({

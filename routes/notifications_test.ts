@@ -262,3 +262,30 @@ Deno.test("[notifications] a read key lists but cannot mark read; no session, no
   assert.equal((await refused.json()).error.code, "insufficient_scope");
   assert.equal((await t.app.request(`${TEST_ORIGIN}/api/notifications`)).status, 401);
 });
+
+Deno.test("[notifications] the email choices are in the profile API too", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("ada@example.com");
+  const me = await api.call("/api/auth/session", { cookie });
+  assert.equal(me.user.notificationEmail, "none");
+  assert.equal(me.user.weeklyStatement, false);
+  for (const body of [{}, { notificationEmail: "often" }, { weeklyStatement: "yes" }]) {
+    const res = await api.request("/api/auth/profile", { cookie, method: "PATCH", body });
+    assert.equal(res.status, 422, JSON.stringify(body));
+  }
+  const changed = await api.call("/api/auth/profile", {
+    cookie,
+    method: "PATCH",
+    body: { notificationEmail: "all", weeklyStatement: true },
+  });
+  assert.equal(changed.user.notificationEmail, "all");
+  assert.equal(changed.user.weeklyStatement, true);
+  assert.equal(changed.user.name, "Test Trader");
+  const audited = await t.deps.store.find("audit_logs", {
+    where: { action: "user.notification_email_changed" },
+    sort: { field: "at", direction: -1 },
+    limit: 5,
+  });
+  assert.equal(audited.items.length, 1);
+});

@@ -23,6 +23,8 @@ export function publicUser(user: User): PublicUser {
     emailVerified: user.emailVerifiedAt !== null,
     twoFactorEnabled: Boolean(user.totp),
     timeZone: user.timeZone ?? null,
+    weeklyStatement: user.weeklyStatement ?? false,
+    notificationEmail: user.notificationEmail ?? "none",
     createdAt: user.createdAt.toISOString(),
   };
 }
@@ -109,6 +111,9 @@ export type PublicUser = {
   twoFactorEnabled: boolean;
   /** The chosen time zone, or null when none was chosen. */
   timeZone: string | null;
+  /** The email choices (settings → Weekly statement, Notifications). */
+  weeklyStatement: boolean;
+  notificationEmail: NotificationEmailChoice;
   createdAt: string;
 };
 
