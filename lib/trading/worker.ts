@@ -36,6 +36,7 @@ import { divFixed, type Fixed, formatFixed, parseFixed, sumFixed } from "../mone
 import type { Trade } from "./history.ts";
 import type { Security } from "../market/securities.ts";
 import { sendWeeklyStatements, type StatementDeps } from "./weekly_statement.ts";
+import { runWebhookPass, type SenderDeps } from "../webhooks/sender.ts";
 
 /** What one pass did. */
 export type PassResult = {
@@ -436,6 +437,7 @@ function sameSecond(a: Date, b: Date): boolean {
 
 /** How often working orders are evaluated. */
 const EXECUTION_INTERVAL_MS = 1000;
+const WEBHOOK_INTERVAL_MS = 2000;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 /** Idempotency keys are kept a day: long enough for any client's retries. */
@@ -454,7 +456,7 @@ const STATEMENT_INTERVAL_MS = 15 * MINUTE_MS;
  */
 export function startTradingWorkers(
   ctx: TradingContext,
-  options: { statements?: StatementDeps } = {},
+  options: { statements?: StatementDeps; webhooks?: SenderDeps } = {},
 ): () => Promise<void> {
   // Every job in flight, so stopping waits for all of them (a statement mid-send included), not
   // only the one started last.
@@ -503,7 +505,11 @@ export function startTradingWorkers(
       await pruneEquityPoints(ctx.store, new Date(Date.now() - INTRADAY_RETENTION_MS));
     }, "pruning"),
   ];
-  const { statements } = options;
+  const { statements, webhooks } = options;
+  if (webhooks) {
+    // Deliveries are stored, so a pass every couple of seconds only sets how soon one goes out.
+    timers.push(every(WEBHOOK_INTERVAL_MS, () => runWebhookPass(webhooks), "webhook deliveries"));
+  }
   if (statements) {
     timers.push(
       every(
