@@ -26,7 +26,7 @@ export const API_KEY_LIMITS = {
  * closed to keys until it is listed here.
  */
 const KEY_AREAS =
-  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts)(?:\/|$)/;
+  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|webhooks)(?:\/|$)/;
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
