@@ -377,3 +377,119 @@ Deno.test("[webhooks] an endpoint that fails for 24 hours is turned off, with a 
   assert.equal(skipped.attemptCount, 0);
   assert.equal(receiver.received.length, before);
 });
+
+/** A certificate authority and a certificate for `host` it signed, made with openssl. */
+async function testCertificates(host: string) {
+  const dir = await Deno.makeTempDir({ prefix: "orion-webhook-tls-" });
+  const run = async (...args: string[]) => {
+    const { success, stderr } = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stderr: "piped",
+    })
+      .output();
+    if (!success) throw new Error(new TextDecoder().decode(stderr));
+  };
+  await run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=Orion test CA",
+  );
+  await run(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "key.pem",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    `/CN=${host}`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    `subjectAltName=DNS:${host}\nbasicConstraints=CA:FALSE\n`,
+  );
+  await run(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "cert.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "ext.cnf",
+  );
+  const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+  const files = {
+    ca: await read("ca.pem"),
+    cert: await read("cert.pem"),
+    key: await read("key.pem"),
+  };
+  await Deno.remove(dir, { recursive: true });
+  return files;
+}
+
+const hasOpenssl = await new Deno.Command("openssl", {
+  args: ["version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((out) => out.success, () => false);
+
+Deno.test({
+  name:
+    "[webhooks] https goes to the address that was checked, with the certificate verified for the host name",
+  ignore: !hasOpenssl,
+  fn: async () => {
+    await using t = await testApp(ENV);
+    const certs = await testCertificates("hooks.example.test");
+    await using receiver = startReceiver({ tls: certs });
+    // No DNS knows these names: a send can only reach the receiver through the checked address.
+    const policy = {
+      allowLoopback: true,
+      resolve: (host: string) =>
+        Promise.resolve(host.endsWith(".example.test") ? ["127.0.0.1"] : []),
+    };
+    const deps = { ...webhookDeps(t.deps.config, t.deps.store), policy };
+    const make = (url: string) => createEndpoint(deps, "u1", { url, events: ["*"] }, ORIGIN);
+    const { secret } = await make(`https://hooks.example.test:${receiver.port}/hooks/orion`);
+    receiver.secret = secret;
+    const [made] = await dispatch(t, event("u1"));
+    const tlsSender = { ...sender(t), policy, caCerts: [certs.ca] };
+    assert.equal((await runWebhookPass(tlsSender)).delivered, 1);
+    assert.equal(receiver.received.length, 1);
+    assertSigned(receiver.received[0]);
+    assert.equal(receiver.received[0].headers.host, `hooks.example.test:${receiver.port}`);
+    assert.equal((await delivery(t, made._id)).attempts[0].statusCode, 200);
+
+    // The same address under a name the certificate does not cover: the TLS check refuses it.
+    const { endpoint: wrong } = await make(
+      `https://other.example.test:${receiver.port}/hooks/orion`,
+    );
+    const refused = (await dispatch(t, event("u1"))).find((d) => d.endpointId === wrong._id)!;
+    await runWebhookPass(tlsSender);
+    const attempt = (await delivery(t, refused._id)).attempts[0];
+    assert.equal(attempt.statusCode, null);
+    assert.match(attempt.error!, /certificate/);
+    assert.equal(receiver.received.length, 2, "the first endpoint got the second event too");
+  },
+});

@@ -28,7 +28,13 @@ export type Receiver = {
  * them it answers `otherwise`.
  */
 export function startReceiver(
-  options: { statuses?: number[]; otherwise?: number; path?: string } = {},
+  options: {
+    statuses?: number[];
+    otherwise?: number;
+    path?: string;
+    /** Serve https with this certificate and key (PEM); `url` then still names 127.0.0.1. */
+    tls?: { cert: string; key: string };
+  } = {},
 ): Receiver {
   const statuses = [...(options.statuses ?? [])];
   const path = options.path ?? "/hooks/orion";
@@ -42,7 +48,8 @@ export function startReceiver(
       await server.shutdown();
     },
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const listen = { hostname: "127.0.0.1", port: 0, onListen() {}, ...options.tls };
+  const server = Deno.serve(listen, async (req) => {
     const body = await req.text();
     const headers = Object.fromEntries(req.headers);
     let libraryVerified = false;
@@ -67,7 +74,7 @@ export function startReceiver(
     return new Response("ok", { status: statuses.shift() ?? options.otherwise ?? 200 });
   });
   receiver.port = server.addr.port;
-  receiver.url = `http://127.0.0.1:${server.addr.port}${path}`;
+  receiver.url = `${options.tls ? "https" : "http"}://127.0.0.1:${server.addr.port}${path}`;
   return receiver;
 }
 
