@@ -13,6 +13,7 @@ import { instrumentStore } from "./lib/store/instrumented.ts";
 import { createRateLimiter } from "./lib/rate_limit.ts";
 import { openMarket, tradingContext } from "./lib/trading/setup.ts";
 import { startTradingWorkers } from "./lib/trading/worker.ts";
+import { webhookSenderDeps } from "./lib/webhooks/sender.ts";
 import { openStore } from "./lib/store/open.ts";
 import { createApp } from "./routes/app.tsx";
 import { createLiveStreams } from "./routes/live/streams.ts";
@@ -85,7 +86,10 @@ const sweeper = setInterval(() => {
 Deno.unrefTimer(sweeper);
 
 // The statements share the app's one mailer, so they go out through the same provider and log.
-const stopTrading = startTradingWorkers(trading, { statements: { mailer, appUrl: () => appUrl } });
+const stopTrading = startTradingWorkers(trading, {
+  statements: { mailer, appUrl: () => appUrl },
+  webhooks: webhookSenderDeps(config, store, log),
+});
 
 let stopping = false;
 async function shutdown(signal: string) {

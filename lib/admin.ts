@@ -72,6 +72,10 @@ const ACTIONS: Record<AuditAction, true> = {
   "api_key.created": true,
   "api_key.revoked": true,
   "api_key.new_address": true,
+  "webhook.created": true,
+  "webhook.updated": true,
+  "webhook.deleted": true,
+  "webhook.disabled": true,
 };
 
 /** Every audit action, for the audit log's filter. */

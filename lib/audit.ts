@@ -89,4 +89,8 @@ export type AuditAction =
   | "export.downloaded"
   | "api_key.created"
   | "api_key.revoked"
-  | "api_key.new_address";
+  | "api_key.new_address"
+  | "webhook.created"
+  | "webhook.updated"
+  | "webhook.deleted"
+  | "webhook.disabled";

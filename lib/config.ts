@@ -137,6 +137,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     },
     rateLimitRedisUrl: secretState(config.rateLimitRedisUrl),
     webhookSecret: secretState(config.webhookSecret),
+    webhookAllowLoopback: config.webhookAllowLoopback,
     marketDataApiKey: secretState(config.marketDataApiKey),
     marketDataBaseUrl: config.marketDataBaseUrl,
     tradingApiKey: secretState(config.tradingApiKey),
@@ -201,6 +202,7 @@ function envSchema(production: boolean, onDenoDeploy: boolean) {
       "must start with redis:// or rediss://",
     ),
     WEBHOOK_SECRET: secret(),
+    WEBHOOK_ALLOW_LOOPBACK: boolean().default(false),
     MARKET_DATA_API_KEY: secret(),
     MARKET_DATA_BASE_URL: z.url("must be an absolute http(s) URL").default(
       "https://finnhub.io/api/v1",
@@ -270,6 +272,13 @@ function combinationProblems(
   bothOrNeither("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN");
   bothOrNeither("EMAIL_SERVER_USER", "EMAIL_SERVER_PASSWORD");
 
+  // Loopback webhooks reach the server's own ports; a production server must never send there.
+  if (
+    production && schema.shape.WEBHOOK_ALLOW_LOOPBACK.safeParse(raw.WEBHOOK_ALLOW_LOOPBACK).data
+  ) {
+    problems.push("WEBHOOK_ALLOW_LOOPBACK: must be off in production");
+  }
+
   // A proxy list with trust off would silently do nothing; say so instead of guessing a hop count.
   if (
     raw.TRUSTED_PROXIES !== undefined &&
@@ -333,6 +342,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
       : { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN },
     rateLimitRedisUrl: env.RATE_LIMIT_REDIS_URL,
     webhookSecret: env.WEBHOOK_SECRET,
+    webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
     marketDataApiKey: env.MARKET_DATA_API_KEY,
     marketDataBaseUrl: env.MARKET_DATA_BASE_URL.replace(/\/+$/, ""),
     tradingApiKey: env.TRADING_API_KEY,
@@ -497,6 +507,11 @@ export type Config = {
   upstash?: { url: string; token: string };
   rateLimitRedisUrl?: string;
   webhookSecret?: string;
+  /**
+   * Outbound webhooks may go to loopback addresses (127.0.0.0/8, ::1) and over plain http: for
+   * development and tests only, refused in production (lib/webhooks/ssrf.ts).
+   */
+  webhookAllowLoopback: boolean;
   marketDataApiKey?: string;
   /** The quote API's base URL (Finnhub's by default). */
   marketDataBaseUrl: string;

@@ -431,3 +431,18 @@ Deno.test("[config] readEnv layers the environment over .env.local over .env", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("[config] webhooks to loopback are a development switch that production refuses", () => {
+  assert.equal(loadConfig({ NODE_ENV: "test" }).webhookAllowLoopback, false);
+  assert.equal(
+    loadConfig({ NODE_ENV: "test", WEBHOOK_ALLOW_LOOPBACK: "1" }).webhookAllowLoopback,
+    true,
+  );
+  assert.equal(
+    loadConfig({ ...PRODUCTION, WEBHOOK_ALLOW_LOOPBACK: "0" }).webhookAllowLoopback,
+    false,
+  );
+  assert.deepEqual(problemsOf({ ...PRODUCTION, WEBHOOK_ALLOW_LOOPBACK: "true" }), [
+    "WEBHOOK_ALLOW_LOOPBACK: must be off in production",
+  ]);
+});

@@ -27,6 +27,7 @@ import {
 } from "./auth_schemas.ts";
 import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import { markReadInput, notificationsQuery } from "./notifications_schemas.ts";
+import { deliveriesQuery, webhookInput, webhookUpdate } from "./webhooks_schemas.ts";
 import {
   accountsQuery,
   alertInput,
@@ -785,6 +786,90 @@ const notifications: ApiOperation[] = [
   },
 ];
 
+const webhookId = { id: { description: "The endpoint's id." } };
+
+const webhooks: ApiOperation[] = [
+  {
+    method: "get",
+    path: "/api/webhooks",
+    tag: "Webhooks",
+    summary: "The user's webhook endpoints (never their secrets)",
+    auth: "user",
+    responses: { 200: "{endpoints: [{id, url, events, description, enabled, …}]}" },
+  },
+  {
+    method: "post",
+    path: "/api/webhooks",
+    tag: "Webhooks",
+    summary: "Register an endpoint; the answer holds its signing secret, once",
+    auth: "user",
+    body: webhookInput,
+    example: {
+      url: "https://hooks.example.com/orion",
+      events: ["order.*", "alert.triggered"],
+      description: "fills to chat",
+    },
+    responses: { 201: "{endpoint, secret}" },
+  },
+  {
+    method: "get",
+    path: "/api/webhooks/{id}",
+    tag: "Webhooks",
+    summary: "One endpoint",
+    auth: "user",
+    pathParams: webhookId,
+    responses: { 200: "{endpoint}" },
+  },
+  {
+    method: "patch",
+    path: "/api/webhooks/{id}",
+    tag: "Webhooks",
+    summary: "Change an endpoint's URL, events, description, or turn it on or off",
+    auth: "user",
+    pathParams: webhookId,
+    body: webhookUpdate,
+    example: { enabled: false },
+    responses: { 200: "{endpoint}" },
+  },
+  {
+    method: "delete",
+    path: "/api/webhooks/{id}",
+    tag: "Webhooks",
+    summary: "Delete an endpoint and its deliveries",
+    auth: "user",
+    pathParams: webhookId,
+    responses: { 204: "Deleted" },
+  },
+  {
+    method: "get",
+    path: "/api/webhooks/{id}/deliveries",
+    tag: "Webhooks",
+    summary: "An endpoint's deliveries, newest first, with every attempt's status code",
+    auth: "user",
+    pathParams: webhookId,
+    query: deliveriesQuery,
+    responses: { 200: "{deliveries: [{id, messageId, type, status, attempts, …}], nextCursor}" },
+  },
+  {
+    method: "post",
+    path: "/api/webhooks/{id}/deliveries/{deliveryId}/resend",
+    tag: "Webhooks",
+    summary: "Send a delivery's message again (same webhook-id)",
+    auth: "user",
+    pathParams: { ...webhookId, deliveryId: { description: "The delivery's id." } },
+    responses: { 202: "{delivery}" },
+  },
+  {
+    method: "post",
+    path: "/api/webhooks/{id}/test",
+    tag: "Webhooks",
+    summary: "Send a webhook.test ping",
+    auth: "user",
+    pathParams: webhookId,
+    responses: { 202: "{delivery}" },
+  },
+];
+
 const admin: ApiOperation[] = [
   {
     method: "get",
@@ -862,5 +947,6 @@ export const API_CONTRACT: readonly ApiOperation[] = [
   ...watchlists,
   ...alerts,
   ...notifications,
+  ...webhooks,
   ...admin,
 ];

@@ -30,6 +30,7 @@ const PAGES = [
   "/accounts",
   "/settings/keys",
   "/notifications",
+  "/settings/webhooks",
 ];
 
 browserTest(import.meta.url, {

@@ -36,6 +36,7 @@ const AXE_PAGES = [
   "/settings",
   "/settings/keys",
   "/notifications",
+  "/settings/webhooks",
 ];
 
 browserTest(import.meta.url, {

@@ -1,6 +1,6 @@
 /**
  * The account settings page: profile, email, password, two-factor authentication, sessions, a link
- * to the API keys, the weekly statement, and the way to the demo accounts.
+ * to the API keys and webhooks, the weekly statement, and the way to the demo accounts.
  */
 import { raw } from "hono/html";
 import type { EmailBlock } from "../lib/email.ts";
@@ -103,6 +103,12 @@ export function SettingsPage(props: SettingsProps) {
         <h2 id="keys-h">API keys</h2>
         <p>
           <a href="/settings/keys">Keys for trading scripts</a>
+        </p>
+      </section>
+      <section aria-labelledby="webhooks-h" class="card">
+        <h2 id="webhooks-h">Webhooks</h2>
+        <p>
+          <a href="/settings/webhooks">Send order, alert and account events to your URL</a>
         </p>
       </section>
       <section aria-labelledby="lots-h" class="card">

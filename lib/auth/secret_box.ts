@@ -1,19 +1,28 @@
-/** Small secrets at rest (the TOTP key): AES-256-GCM with a key derived from AUTH_SECRET. */
+/**
+ * Small secrets at rest (the TOTP key, webhook signing keys): AES-256-GCM with a key derived from
+ * AUTH_SECRET, one key per purpose.
+ */
 
 const VERSION = "v1";
 const IV_BYTES = 12;
 // HKDF's salt strengthens extraction from weak input keying material; AUTH_SECRET is already a
 // high-entropy secret, so a fixed, app-specific salt loses nothing and needs no storage. The
-// info string separates this key from any other key derived from the same AUTH_SECRET.
+// info string (the purpose) separates each key from any other derived from the same AUTH_SECRET.
 const HKDF_SALT = new TextEncoder().encode("orion-assets-broker:hkdf-salt");
-const HKDF_INFO = new TextEncoder().encode("orion:totp-key:v1");
+
+/** What a sealed value is for; each purpose has its own key, so one cannot open the other's. */
+export type SealPurpose = "totp-key" | "webhook-secret";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
 /** Encrypts `plaintext` as `v1.<base64url iv>.<base64url ciphertext+tag>` with a fresh random IV. */
-export async function sealSecret(authSecret: string, plaintext: Uint8Array): Promise<string> {
+export async function sealSecret(
+  authSecret: string,
+  plaintext: Uint8Array,
+  purpose: SealPurpose = "totp-key",
+): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const key = await deriveKey(authSecret);
+  const key = await deriveKey(authSecret, purpose);
   // The copy gives WebCrypto the ArrayBuffer-backed view it requires (a caller's may be shared).
   const data = new Uint8Array(plaintext);
   const ciphertext = new Uint8Array(
@@ -26,14 +35,18 @@ export async function sealSecret(authSecret: string, plaintext: Uint8Array): Pro
  * Decrypts a value from `sealSecret`; throws when it is malformed, tampered with, or sealed
  * under another secret.
  */
-export async function openSecret(authSecret: string, sealed: string): Promise<Uint8Array> {
+export async function openSecret(
+  authSecret: string,
+  sealed: string,
+  purpose: SealPurpose = "totp-key",
+): Promise<Uint8Array> {
   const [version, iv, ciphertext, ...rest] = sealed.split(".");
   if (version !== VERSION || iv === undefined || ciphertext === undefined || rest.length > 0) {
     throw new Error("Sealed secret is malformed");
   }
   const ivBytes = fromBase64url(iv);
   if (ivBytes.length !== IV_BYTES) throw new Error("Sealed secret is malformed");
-  const key = await deriveKey(authSecret);
+  const key = await deriveKey(authSecret, purpose);
   try {
     return new Uint8Array(
       await crypto.subtle.decrypt({ name: "AES-GCM", iv: ivBytes }, key, fromBase64url(ciphertext)),
@@ -46,22 +59,28 @@ export async function openSecret(authSecret: string, sealed: string): Promise<Ui
   }
 }
 
-// Derivation is cached per secret string, as a promise, so concurrent first calls derive once.
-function deriveKey(authSecret: string): Promise<CryptoKey> {
-  let key = keys.get(authSecret);
+// Derivation is cached per secret and purpose, as a promise, so concurrent first calls derive once.
+function deriveKey(authSecret: string, purpose: SealPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\0${authSecret}`;
+  let key = keys.get(cacheKey);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(authSecret), "HKDF", false, [
       "deriveKey",
     ]).then((material) =>
       crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO },
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: HKDF_SALT,
+          info: new TextEncoder().encode(`orion:${purpose}:v1`),
+        },
         material,
         { name: "AES-GCM", length: 256 },
         false,
         ["encrypt", "decrypt"],
       )
     );
-    keys.set(authSecret, key);
+    keys.set(cacheKey, key);
   }
   return key;
 }

@@ -69,3 +69,10 @@ Deno.test("[secret_box] the output never contains the plaintext, in any common e
   const ciphertext = Uint8Array.fromBase64(sealed.split(".")[2], { alphabet: "base64url" });
   assert.ok(!new TextDecoder().decode(ciphertext).includes("plaintext-marker"));
 });
+
+Deno.test("[secret_box] each purpose has its own key: a webhook secret does not open as a TOTP key", async () => {
+  const sealed = await sealSecret(SECRET, KEY, "webhook-secret");
+  assert.deepEqual(await openSecret(SECRET, sealed, "webhook-secret"), KEY);
+  await assert.rejects(openSecret(SECRET, sealed), /cannot be opened/);
+  await assert.rejects(openSecret(SECRET, await sealSecret(SECRET, KEY), "webhook-secret"));
+});

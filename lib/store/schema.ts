@@ -237,6 +237,22 @@ export const SCHEMA = {
   ],
   /** When each user's last notification email went (lib/notify/email_digest.ts); `_id` the user id. */
   notification_digests: [],
+  /**
+   * Outbound webhook endpoints (lib/webhooks/endpoints.ts): a user's, by place; each holds one of
+   * a fixed number of places, unique, so the cap holds under simultaneous registrations.
+   */
+  webhook_endpoints: [
+    { fields: { userId: 1, slot: 1 }, unique: true },
+  ],
+  /**
+   * One attempt series per (message, endpoint) (lib/webhooks/deliveries.ts). The sender reads the
+   * pending ones whose time has come, and the sending ones whose lease ran out, by `{status,
+   * dueAt}`; finished ones leave that range. An endpoint's page lists them newest first.
+   */
+  webhook_deliveries: [
+    { fields: { status: 1, dueAt: 1 } },
+    { fields: { endpointId: 1, createdAt: -1 } },
+  ],
 } as const satisfies Record<string, readonly IndexSpec[]>;
 
 /** The name of a declared collection. */

@@ -39,6 +39,8 @@ import { divFixed, type Fixed, formatFixed, parseFixed, sumFixed } from "../mone
 import type { Trade } from "./history.ts";
 import type { Security } from "../market/securities.ts";
 import { sendWeeklyStatements, type StatementDeps } from "./weekly_statement.ts";
+import { runWebhookPass, type SenderDeps } from "../webhooks/sender.ts";
+import { webhookDeliveryOps } from "../webhooks/deliveries.ts";
 
 /** What one pass did. */
 export type PassResult = {
@@ -439,6 +441,7 @@ function sameSecond(a: Date, b: Date): boolean {
 
 /** How often working orders are evaluated. */
 const EXECUTION_INTERVAL_MS = 1000;
+const WEBHOOK_INTERVAL_MS = 2000;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 /** Idempotency keys are kept a day: long enough for any client's retries. */
@@ -460,7 +463,7 @@ const STATEMENT_INTERVAL_MS = 15 * MINUTE_MS;
  */
 export function startTradingWorkers(
   ctx: TradingContext,
-  options: { statements?: StatementDeps } = {},
+  options: { statements?: StatementDeps; webhooks?: SenderDeps } = {},
 ): () => Promise<void> {
   // Every job in flight, so stopping waits for all of them (a statement mid-send included), not
   // only the one started last.
@@ -497,7 +500,11 @@ export function startTradingWorkers(
     // Price alerts follow the market the same way, in their own index (alerts.ts).
     every(EXECUTION_INTERVAL_MS, () => runAlertPass(ctx), "alert pass"),
     // What those passes did reaches the bell and webhooks from the outbox (lib/notify).
-    every(EXECUTION_INTERVAL_MS, () => runDispatchPass(ctx.store), "dispatch pass"),
+    every(
+      EXECUTION_INTERVAL_MS,
+      () => runDispatchPass(ctx.store, [webhookDeliveryOps]),
+      "dispatch pass",
+    ),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),
     every(MINUTE_MS, () => recordEquity(new Date()), "equity recording"),
     // Corporate actions are part of the simulated market: a quote vendor's prices never split.
@@ -512,7 +519,11 @@ export function startTradingWorkers(
       await pruneNotifications(ctx.store, new Date(Date.now() - NOTIFICATION_RETENTION_MS));
     }, "pruning"),
   ];
-  const { statements } = options;
+  const { statements, webhooks } = options;
+  if (webhooks) {
+    // Deliveries are stored, so a pass every couple of seconds only sets how soon one goes out.
+    timers.push(every(WEBHOOK_INTERVAL_MS, () => runWebhookPass(webhooks), "webhook deliveries"));
+  }
   if (statements) {
     timers.push(
       every(

@@ -26,7 +26,7 @@ export const API_KEY_LIMITS = {
  * closed to keys until it is listed here.
  */
 const KEY_AREAS =
-  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|notifications)(?:\/|$)/;
+  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|notifications|webhooks)(?:\/|$)/;
 
 /** Whether an API key may be used on this /api path at all (its scope aside). */
 export function keyOpens(path: string): boolean {
