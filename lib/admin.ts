@@ -71,6 +71,8 @@ const ACTIONS: Record<AuditAction, true> = {
   "api_key.created": true,
   "api_key.revoked": true,
   "api_key.new_address": true,
+  "signal_url.created": true,
+  "signal_url.revoked": true,
 };
 
 /** Every audit action, for the audit log's filter. */

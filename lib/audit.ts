@@ -88,4 +88,6 @@ export type AuditAction =
   | "export.downloaded"
   | "api_key.created"
   | "api_key.revoked"
-  | "api_key.new_address";
+  | "api_key.new_address"
+  | "signal_url.created"
+  | "signal_url.revoked";

@@ -1,4 +1,7 @@
-/** Small secrets at rest (the TOTP key): AES-256-GCM with a key derived from AUTH_SECRET. */
+/**
+ * Small secrets at rest (the TOTP key, signal URLs' signing secrets): AES-256-GCM with a key
+ * derived from AUTH_SECRET, a separate key for each purpose.
+ */
 
 const VERSION = "v1";
 const IV_BYTES = 12;
@@ -6,14 +9,26 @@ const IV_BYTES = 12;
 // high-entropy secret, so a fixed, app-specific salt loses nothing and needs no storage. The
 // info string separates this key from any other key derived from the same AUTH_SECRET.
 const HKDF_SALT = new TextEncoder().encode("orion-assets-broker:hkdf-salt");
-const HKDF_INFO = new TextEncoder().encode("orion:totp-key:v1");
+/**
+ * What a sealed secret is for. Each purpose derives its own key (the HKDF info string), so a value
+ * sealed for one can never be opened as another.
+ */
+export type SecretPurpose = "totp" | "signal-secret";
+const HKDF_INFO: Record<SecretPurpose, Uint8Array<ArrayBuffer>> = {
+  "totp": new TextEncoder().encode("orion:totp-key:v1"),
+  "signal-secret": new TextEncoder().encode("orion:signal-secret:v1"),
+};
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
 /** Encrypts `plaintext` as `v1.<base64url iv>.<base64url ciphertext+tag>` with a fresh random IV. */
-export async function sealSecret(authSecret: string, plaintext: Uint8Array): Promise<string> {
+export async function sealSecret(
+  authSecret: string,
+  plaintext: Uint8Array,
+  purpose: SecretPurpose = "totp",
+): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const key = await deriveKey(authSecret);
+  const key = await deriveKey(authSecret, purpose);
   // The copy gives WebCrypto the ArrayBuffer-backed view it requires (a caller's may be shared).
   const data = new Uint8Array(plaintext);
   const ciphertext = new Uint8Array(
@@ -26,14 +41,18 @@ export async function sealSecret(authSecret: string, plaintext: Uint8Array): Pro
  * Decrypts a value from `sealSecret`; throws when it is malformed, tampered with, or sealed
  * under another secret.
  */
-export async function openSecret(authSecret: string, sealed: string): Promise<Uint8Array> {
+export async function openSecret(
+  authSecret: string,
+  sealed: string,
+  purpose: SecretPurpose = "totp",
+): Promise<Uint8Array> {
   const [version, iv, ciphertext, ...rest] = sealed.split(".");
   if (version !== VERSION || iv === undefined || ciphertext === undefined || rest.length > 0) {
     throw new Error("Sealed secret is malformed");
   }
   const ivBytes = fromBase64url(iv);
   if (ivBytes.length !== IV_BYTES) throw new Error("Sealed secret is malformed");
-  const key = await deriveKey(authSecret);
+  const key = await deriveKey(authSecret, purpose);
   try {
     return new Uint8Array(
       await crypto.subtle.decrypt({ name: "AES-GCM", iv: ivBytes }, key, fromBase64url(ciphertext)),
@@ -46,22 +65,23 @@ export async function openSecret(authSecret: string, sealed: string): Promise<Ui
   }
 }
 
-// Derivation is cached per secret string, as a promise, so concurrent first calls derive once.
-function deriveKey(authSecret: string): Promise<CryptoKey> {
-  let key = keys.get(authSecret);
+// Derivation is cached per secret and purpose, as a promise, so concurrent first calls derive once.
+function deriveKey(authSecret: string, purpose: SecretPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\n${authSecret}`;
+  let key = keys.get(cacheKey);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(authSecret), "HKDF", false, [
       "deriveKey",
     ]).then((material) =>
       crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO },
+        { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO[purpose] },
         material,
         { name: "AES-GCM", length: 256 },
         false,
         ["encrypt", "decrypt"],
       )
     );
-    keys.set(authSecret, key);
+    keys.set(cacheKey, key);
   }
   return key;
 }

@@ -69,3 +69,11 @@ Deno.test("[secret_box] the output never contains the plaintext, in any common e
   const ciphertext = Uint8Array.fromBase64(sealed.split(".")[2], { alphabet: "base64url" });
   assert.ok(!new TextDecoder().decode(ciphertext).includes("plaintext-marker"));
 });
+
+Deno.test("[secret_box] a secret sealed for one purpose does not open as another", async () => {
+  const sealed = await sealSecret(SECRET, KEY, "signal-secret");
+  assert.deepEqual(await openSecret(SECRET, sealed, "signal-secret"), KEY);
+  await assert.rejects(() => openSecret(SECRET, sealed, "totp"));
+  const totp = await sealSecret(SECRET, KEY);
+  await assert.rejects(() => openSecret(SECRET, totp, "signal-secret"));
+});
