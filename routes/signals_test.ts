@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import type { AuditEntry } from "../lib/audit.ts";
 import type { Session } from "../lib/auth/session.ts";
+import { changeRole } from "../lib/auth/roles.ts";
 import type { User } from "../lib/auth/users.ts";
 import { findAll } from "../lib/store/find_all.ts";
 import { COLLECTION_NAMES } from "../lib/store/schema.ts";
@@ -518,4 +519,34 @@ Deno.test("[signals] the settings page makes a URL, shows it once, logs its sign
   assert.equal(revoke.status, 303);
   assert.match(await browser.page("/settings/signals"), /Revoked \(1\)/);
   assert.equal((await sendSignal(t, url, BUY)).status, 404);
+});
+
+Deno.test("[signals] a suspended user's URLs answer 404; a password reset revokes them", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie, accountId } = await api.trader("signals-reset@example.com");
+  const { url } = await makeUrl(t, cookie);
+  const user = (await t.deps.store.findOne<User>("users", {
+    email: "signals-reset@example.com",
+  }))!;
+  const origin = { ip: "cli", userAgent: "test" };
+  const suspended = await changeRole(t.deps.store, user, "SUSPENDED", "cli", origin);
+  assert.equal((await sendSignal(t, url, BUY)).status, 404);
+  await changeRole(t.deps.store, suspended, "USER", "cli", origin);
+  assert.equal((await sendSignal(t, url, BUY)).status, 201);
+
+  await api.call("/api/auth/password/forgot", { body: { email: user.email } });
+  await t.deps.background.drain();
+  const mail = t.deps.mailer.mailbox!.list().find((e) => e.subject.match(/reset/i))!;
+  const token = new URL(mail.text.match(/https?:\/\/\S+reset-password\?token=\S+/)![0])
+    .searchParams.get("token");
+  await api.call("/api/auth/password/reset", {
+    body: { token, password: "fresh-sturdy-phrase-1" },
+  });
+  assert.equal((await sendSignal(t, url, BUY)).status, 404);
+  assert.equal((await storedOrders(t, accountId)).length, 1);
+  const [revoked] = await findAll<AuditEntry>(t.deps.store, "audit_logs", {
+    where: { action: "signal_url.revoked" },
+  });
+  assert.equal(revoked.details.reason, "password_reset");
 });

@@ -29,6 +29,7 @@ const PAGES = [
   "/settings",
   "/accounts",
   "/settings/keys",
+  "/settings/signals",
 ];
 
 browserTest(import.meta.url, {

@@ -35,6 +35,7 @@ const AXE_PAGES = [
   "/performance",
   "/settings",
   "/settings/keys",
+  "/settings/signals",
 ];
 
 browserTest(import.meta.url, {

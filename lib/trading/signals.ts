@@ -256,6 +256,7 @@ export async function revokeSignalUrl(
   origin: RequestOrigin,
   actorId: string | null = null,
   now = new Date(),
+  reason: string | null = null,
 ): Promise<SignalUrl> {
   // Used (lastUsedAt) or revoked meanwhile: retryOnConflict reads it again and decides again.
   return await retryOnConflict(async () => {
@@ -276,11 +277,31 @@ export async function revokeSignalUrl(
         userId,
         actorId,
         origin,
-        details: { signalUrlId: url._id, name: url.name, prefix: url.tokenPrefix },
+        details: { signalUrlId: url._id, name: url.name, prefix: url.tokenPrefix, reason },
       }, now),
     ]);
     return { ...url, revokedAt: now, _v: url._v + 1 };
   }, "The signal URL is busy. Please try again.");
+}
+
+/**
+ * Revokes every signal URL of a user in use, audited with `reason` (a password reset: whoever knew
+ * the old password may have made URLs, which trade like keys). Returns how many were revoked.
+ */
+export async function revokeUserSignalUrls(
+  store: Store,
+  userId: string,
+  reason: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<number> {
+  let revoked = 0;
+  for (const url of await listSignalUrls(store, userId)) {
+    if (url.revokedAt !== null) continue;
+    await revokeSignalUrl(store, userId, url._id, origin, null, now, reason);
+    revoked++;
+  }
+  return revoked;
 }
 
 /**
