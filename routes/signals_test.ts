@@ -550,3 +550,58 @@ Deno.test("[signals] a suspended user's URLs answer 404; a password reset revoke
   });
   assert.equal(revoked.details.reason, "password_reset");
 });
+
+Deno.test("[signals] admins see a user's signal URLs and revoke them", async () => {
+  await using t = await testApp();
+  const api = testApi(t);
+  const { cookie } = await api.trader("signals-owner@example.com");
+  const { url, token, signalUrl } = await makeUrl(t, cookie);
+  const second = await makeUrl(t, cookie, { name: "second" });
+  const owner = (await t.deps.store.findOne<User>("users", {
+    email: "signals-owner@example.com",
+  }))!;
+  await api.trader("signals-admin@example.com");
+  const adminUser = (await t.deps.store.findOne<User>("users", {
+    email: "signals-admin@example.com",
+  }))!;
+  await changeRole(t.deps.store, adminUser, "ADMIN", "cli", { ip: "cli", userAgent: "test" });
+  const { cookie: admin } = await api.signIn("signals-admin@example.com");
+
+  const detail = await api.call(`/api/admin/users/${owner._id}`, { cookie: admin });
+  assert.equal(detail.signalUrls.length, 2);
+  assert.ok(!JSON.stringify(detail).includes(token.slice(signalUrl.prefix.length)));
+  const page = await api.request(`/admin/users/${owner._id}`, { cookie: admin });
+  assert.match(await page.text(), new RegExp(`${signalUrl.prefix}…`));
+
+  const wrong = await api.request(
+    `/api/admin/users/${adminUser._id}/signal-urls/${signalUrl.id}`,
+    { cookie: admin, method: "DELETE" },
+  );
+  assert.equal(wrong.status, 404);
+  const trader = await api.request(`/api/admin/users/${owner._id}/signal-urls/${signalUrl.id}`, {
+    cookie,
+    method: "DELETE",
+  });
+  assert.equal(trader.status, 403);
+  const revoked = await api.request(`/api/admin/users/${owner._id}/signal-urls/${signalUrl.id}`, {
+    cookie: admin,
+    method: "DELETE",
+  });
+  assert.equal(revoked.status, 204);
+  assert.equal((await sendSignal(t, url, BUY)).status, 404);
+  const [entry] = await findAll<AuditEntry>(t.deps.store, "audit_logs", {
+    where: { action: "signal_url.revoked" },
+  });
+  assert.equal(entry.actorId, adminUser._id);
+  assert.equal(entry.userId, owner._id);
+
+  // The console's button does the same, without JavaScript.
+  const adminBrowser = testBrowser(t);
+  adminBrowser.jar.set("orion_session", admin.slice(admin.indexOf("=") + 1));
+  const button = await adminBrowser.post(
+    `/admin/users/${owner._id}/signal-urls/${second.signalUrl.id}/revoke`,
+    {},
+  );
+  assert.equal(button.status, 303);
+  assert.equal((await sendSignal(t, second.url, BUY)).status, 404);
+});
