@@ -22,6 +22,7 @@ import type { CollectionName, Doc, Query, Store, Where } from "./store/port.ts";
 import { userAccounts } from "./trading/accounts.ts";
 import { listOrders, type Order, type TradingContext } from "./trading/orders.ts";
 import { accountSnapshot } from "./trading/portfolio.ts";
+import { listSignalUrls, revokeSignalUrl } from "./trading/signals.ts";
 
 /** Rows per page on every admin list. */
 export const ADMIN_PAGE_SIZE = 25;
@@ -76,6 +77,8 @@ const ACTIONS: Record<AuditAction, true> = {
   "webhook.updated": true,
   "webhook.deleted": true,
   "webhook.disabled": true,
+  "signal_url.created": true,
+  "signal_url.revoked": true,
 };
 
 /** Every audit action, for the audit log's filter. */
@@ -236,11 +239,12 @@ export async function userDetail(
 ) {
   const { store } = ctx;
   const user = await getUser(store, userId);
-  const [accounts, orders, sessions, apiKeys] = await Promise.all([
+  const [accounts, orders, sessions, apiKeys, signalUrls] = await Promise.all([
     userAccounts(store, user._id),
     listOrders(store, { userId: user._id }, "all", ADMIN_PAGE_SIZE, ordersCursor),
     listUserSessions(store, user._id),
     listApiKeys(store, user._id),
+    listSignalUrls(store, user._id),
   ]);
   const snapshots = await Promise.all(accounts.map((a) => accountSnapshot(ctx, a, now)));
   return {
@@ -250,6 +254,7 @@ export async function userDetail(
     // Expired sessions wait for the sweep; they no longer sign anyone in.
     sessions: sessions.filter((s) => s.expiresAt > now && s.absoluteExpiresAt > now),
     apiKeys,
+    signalUrls,
   };
 }
 
@@ -267,6 +272,22 @@ export async function revokeUserApiKey(
 ): Promise<void> {
   const user = await getUser(store, userId);
   await revokeApiKey(store, user._id, keyId, origin, admin._id, now);
+}
+
+/**
+ * Revokes one of the user's signal URLs as `admin` (one the user may have leaked, say); audited as
+ * `signal_url.revoked` with the admin as actor. Another user's URL is a 404.
+ */
+export async function revokeUserSignalUrl(
+  store: Store,
+  admin: User,
+  userId: string,
+  signalUrlId: string,
+  origin: RequestOrigin,
+  now = new Date(),
+): Promise<void> {
+  const user = await getUser(store, userId);
+  await revokeSignalUrl(store, user._id, signalUrlId, origin, admin._id, now);
 }
 
 /** The refusal when an admin aims an action at their own account, which could lock them out. */

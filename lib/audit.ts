@@ -93,4 +93,6 @@ export type AuditAction =
   | "webhook.created"
   | "webhook.updated"
   | "webhook.deleted"
-  | "webhook.disabled";
+  | "webhook.disabled"
+  | "signal_url.created"
+  | "signal_url.revoked";

@@ -201,7 +201,10 @@ function envSchema(production: boolean, onDenoDeploy: boolean) {
       (value) => value === undefined || /^rediss?:\/\//.test(value),
       "must start with redis:// or rediss://",
     ),
-    WEBHOOK_SECRET: secret(),
+    WEBHOOK_SECRET: secret().refine(
+      (value) => value === undefined || isWebhookSecret(value),
+      "must be a Standard Webhooks secret: whsec_ followed by 24 to 64 bytes in base64",
+    ),
     WEBHOOK_ALLOW_LOOPBACK: boolean().default(false),
     MARKET_DATA_API_KEY: secret(),
     MARKET_DATA_BASE_URL: z.url("must be an absolute http(s) URL").default(
@@ -375,6 +378,21 @@ function secret() {
   return z.string().optional();
 }
 
+/**
+ * A Standard Webhooks signing secret (signal URLs verify with it): `whsec_` and the key in base64,
+ * the shape every Standard Webhooks library reads.
+ */
+function isWebhookSecret(value: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match) return false;
+  try {
+    const bytes = Uint8Array.fromBase64(match[1]).length;
+    return bytes >= 24 && bytes <= 64;
+  } catch {
+    return false;
+  }
+}
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, {
     error: (issue) => `must be one of ${values.join(", ")} (got "${issue.input}")`,
@@ -506,6 +524,7 @@ export type Config = {
   emailServer?: { host: string; port: number; user?: string; password?: string };
   upstash?: { url: string; token: string };
   rateLimitRedisUrl?: string;
+  /** The app-wide Standard Webhooks secret that signal URLs with signing "app" verify with. */
   webhookSecret?: string;
   /**
    * Outbound webhooks may go to loopback addresses (127.0.0.0/8, ::1) and over plain http: for

@@ -387,11 +387,12 @@ Deno.test("[config] describeConfig hides every secret", () => {
     EMAIL_SERVER_PASSWORD: "hunter2",
     UPSTASH_REDIS_REST_URL: "https://eu1.upstash.io",
     UPSTASH_REDIS_REST_TOKEN: "hunter2",
-    WEBHOOK_SECRET: "hunter2",
+    WEBHOOK_SECRET: "whsec_aHVudGVyMi1odW50ZXIyLWh1bnRlcjItaHVudGVyMg==",
   });
   const summary = describeConfig(config);
   const text = JSON.stringify(summary);
   assert.ok(!text.includes("hunter2"));
+  assert.ok(!text.includes("aHVudGVyMi1odW50ZXIyLWh1bnRlcjItaHVudGVyMg"));
   assert.ok(!text.includes(SECRET));
   assert.ok(!text.includes("re_test_key"));
   assert.equal(summary.authSecret, "set");
@@ -445,4 +446,14 @@ Deno.test("[config] webhooks to loopback are a development switch that productio
   assert.deepEqual(problemsOf({ ...PRODUCTION, WEBHOOK_ALLOW_LOOPBACK: "true" }), [
     "WEBHOOK_ALLOW_LOOPBACK: must be off in production",
   ]);
+});
+
+Deno.test("[config] WEBHOOK_SECRET must be a Standard Webhooks secret", () => {
+  const good = `whsec_${btoa("0123456789abcdef01234567")}`;
+  assert.equal(loadConfig({ WEBHOOK_SECRET: good }).webhookSecret, good);
+  for (const bad of ["hunter2-webhook", "whsec_", "whsec_c2hvcnQ=", "whsec_not base64!"]) {
+    assert.deepEqual(problemsOf({ WEBHOOK_SECRET: bad }), [
+      "WEBHOOK_SECRET: must be a Standard Webhooks secret: whsec_ followed by 24 to 64 bytes in base64",
+    ]);
+  }
 });

@@ -7,11 +7,13 @@ import {
   listAuditLog,
   recentOrders,
   revokeUserApiKey,
+  revokeUserSignalUrl,
   searchUsers,
   setUserRole,
   userDetail,
 } from "../lib/admin.ts";
 import { apiKeyJson } from "../lib/auth/api_keys.ts";
+import { signalUrlJson } from "../lib/trading/signals.ts";
 import { publicUser } from "../lib/auth/users.ts";
 import { orderJson } from "../lib/trading/orders.ts";
 import { auditFilterOf } from "./admin_audit.tsx";
@@ -51,7 +53,18 @@ export function adminApi(deps: AppDeps) {
           userAgent: s.userAgent,
         })),
         apiKeys: detail.apiKeys.map((k) => ({ ...apiKeyJson(k), lastIp: k.lastIp })),
+        signalUrls: detail.signalUrls.map(signalUrlJson),
       });
+    })
+    .delete("/users/:id/signal-urls/:signalUrlId", async (c) => {
+      await revokeUserSignalUrl(
+        store,
+        c.get("user")!,
+        c.req.param("id"),
+        c.req.param("signalUrlId"),
+        origin(c),
+      );
+      return c.body(null, 204);
     })
     .delete("/users/:id/keys/:keyId", async (c) => {
       await revokeUserApiKey(

@@ -9,6 +9,7 @@ import {
   clearUserSessions,
   reinstateUser,
   revokeUserApiKey,
+  revokeUserSignalUrl,
   searchUsers,
   setUserRole,
   suspendUser,
@@ -92,6 +93,7 @@ export function adminUserRoutes(deps: AppDeps) {
               : undefined}
             sessions={detail.sessions}
             apiKeys={detail.apiKeys}
+            signalUrls={detail.signalUrls}
           />
         ),
         title: `${user.email} · Admin`,
@@ -131,6 +133,13 @@ export function adminUserRoutes(deps: AppDeps) {
       userAction(async (c, id) => {
         await revokeUserApiKey(store, admin(c), id, c.req.param("keyId")!, origin(c));
         return "The API key is revoked.";
+      }),
+    )
+    .post(
+      "/:id/signal-urls/:signalUrlId/revoke",
+      userAction(async (c, id) => {
+        await revokeUserSignalUrl(store, admin(c), id, c.req.param("signalUrlId")!, origin(c));
+        return "The signal URL is revoked.";
       }),
     );
 }

@@ -28,6 +28,7 @@ import {
 import { accountPatch, realizedGainsQuery } from "./lots_schemas.ts";
 import { markReadInput, notificationsQuery } from "./notifications_schemas.ts";
 import { deliveriesQuery, webhookInput, webhookUpdate } from "./webhooks_schemas.ts";
+import { signalInput, signalsQuery, signalUrlInput } from "./signals_schemas.ts";
 import {
   accountsQuery,
   alertInput,
@@ -870,6 +871,62 @@ const webhooks: ApiOperation[] = [
   },
 ];
 
+const signalUrlId = { id: { description: "The signal URL's id." } };
+
+const signals: ApiOperation[] = [
+  {
+    method: "post",
+    path: "/api/signals/{token}",
+    tag: "Signals",
+    summary:
+      "Place an order from an alert (TradingView and the like): the token in the path is the credential; signed with Standard Webhooks when the URL requires it",
+    auth: "public",
+    pathParams: { token: { description: "The signal URL's token, shown once at creation." } },
+    body: signalInput,
+    example: { symbol: "AAPL", side: "buy", qty: 1, clientOrderId: "tv-1733600000-AAPL" },
+    responses: { 201: "{signalId, order}", 200: "{signalId, order, replayed: true}" },
+    errors: [401, 404, 409, 429],
+  },
+  {
+    method: "get",
+    path: "/api/signal-urls",
+    tag: "Signals",
+    summary: "The user's signal URLs (never their tokens)",
+    auth: "user",
+    responses: { 200: "{signalUrls: [{id, name, accountId, signing, tokenPrefix, …}]}" },
+  },
+  {
+    method: "post",
+    path: "/api/signal-urls",
+    tag: "Signals",
+    summary:
+      "Make a signal URL for one account (a session with a recent sign-in; API keys get 403); the answer holds its URL and token (and secret), once",
+    auth: "user",
+    body: signalUrlInput,
+    example: { name: "TradingView", signing: "none" },
+    responses: { 201: "{signalUrl, url, token, secret}" },
+  },
+  {
+    method: "delete",
+    path: "/api/signal-urls/{id}",
+    tag: "Signals",
+    summary: "Revoke a signal URL (its log is kept)",
+    auth: "user",
+    pathParams: signalUrlId,
+    responses: { 204: "Revoked" },
+  },
+  {
+    method: "get",
+    path: "/api/signal-urls/{id}/signals",
+    tag: "Signals",
+    summary: "A signal URL's signals with their outcomes, newest first",
+    auth: "user",
+    pathParams: signalUrlId,
+    query: signalsQuery,
+    responses: { 200: "{signals: [{id, receivedAt, outcome, orderId, …}], nextCursor}" },
+  },
+];
+
 const admin: ApiOperation[] = [
   {
     method: "get",
@@ -893,6 +950,14 @@ const admin: ApiOperation[] = [
     path: "/api/admin/users/{id}/keys/{keyId}",
     tag: "Admin",
     summary: "Revoke a user's API key",
+    auth: "admin",
+    responses: { 204: "Revoked" },
+  },
+  {
+    method: "delete",
+    path: "/api/admin/users/{id}/signal-urls/{signalUrlId}",
+    tag: "Admin",
+    summary: "Revoke a user's signal URL",
     auth: "admin",
     responses: { 204: "Revoked" },
   },
@@ -948,5 +1013,6 @@ export const API_CONTRACT: readonly ApiOperation[] = [
   ...alerts,
   ...notifications,
   ...webhooks,
+  ...signals,
   ...admin,
 ];

@@ -28,6 +28,8 @@ import { noStore } from "./middleware/no_store.ts";
 import { loadSession } from "./middleware/session.ts";
 import { resolveTimeZone } from "./middleware/time_zone.ts";
 import { settingsRoutes } from "./settings.tsx";
+import { redactSignalToken, SIGNAL_PATH, signalDeliveryApi, signalUrlsApi } from "./signals_api.ts";
+import { signalPages } from "./signals_pages.tsx";
 import { tradingApi } from "./trading_api.ts";
 import { portfolioApi } from "./performance.tsx";
 import { exportsApi } from "./exports_api.ts";
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Lets views reach the request (its time zone) without every table being handed it.
   app.use(contextStorage());
   app.use(recordHttpMetrics(deps.metrics));
-  app.use(requestLog(deps.log));
+  app.use(requestLog(deps.log, { redactPath: redactSignalToken }));
   app.use(securityHeaders({ production: config.isProduction }));
   app.use(async function varyOnHtmx(c, next) {
     c.set("assets", deps.assets);
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(sameOrigin({
     allowedOrigins: [config.appUrl, ...config.corsOrigins],
     trustRequestOrigin: !config.isProduction,
+    exempt: SIGNAL_PATH,
   }));
   app.use(bodyLimit({ maxBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs }));
   app.use(compression());
@@ -91,11 +94,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // Before the session: a request with an API key is authenticated by the key alone, and any
   // session cookie it also carries is neither read nor renewed.
-  app.use("/api/*", apiKeyAuth(deps));
-  app.use(loadSession(deps));
+  app.use("/api/*", apiKeyAuth(deps, { exempt: SIGNAL_PATH }));
+  app.use(loadSession(deps, { exempt: SIGNAL_PATH }));
   app.use(resolveTimeZone);
   app.use(readOnlyGuard(deps.readOnly));
-  app.use("/api/*", apiRateLimit(deps));
+  app.use("/api/*", apiRateLimit(deps, { exempt: SIGNAL_PATH }));
   // Before noStore, which it never reaches: the contract is the same for everyone and may be cached.
   app.route("/api", openApiRoutes(deps));
   // One rule for the whole API: most answers are one user's data, the rest (quotes, health) live.
@@ -108,6 +111,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api/admin", adminApi(deps));
   app.route("/api/keys", apiKeysApi(deps));
   app.route("/api/notifications", notificationsApi(deps));
+  app.route("/api/signals", signalDeliveryApi(deps));
+  app.route("/api/signal-urls", signalUrlsApi(deps));
   app.route("/api/stream", apiStreamRoutes(deps));
   app.route("/api/portfolio", portfolioApi(deps));
   app.route("/api/exports", exportsApi(deps));
@@ -119,6 +124,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/settings/keys", apiKeyPages(deps));
   app.route("/notifications", notificationPages(deps));
   app.route("/settings/webhooks", webhookPages(deps));
+  app.route("/settings/signals", signalPages(deps));
   app.route("/settings", settingsRoutes(deps));
   app.route("/live", pageStreamRoutes(deps));
   app.route("/", tradingPages(deps));

@@ -31,6 +31,7 @@ const PAGES = [
   "/settings/keys",
   "/notifications",
   "/settings/webhooks",
+  "/settings/signals",
 ];
 
 browserTest(import.meta.url, {

@@ -37,6 +37,7 @@ const AXE_PAGES = [
   "/settings/keys",
   "/notifications",
   "/settings/webhooks",
+  "/settings/signals",
 ];
 
 browserTest(import.meta.url, {

@@ -1,6 +1,7 @@
-/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions, API keys and actions. */
+/** The admin's user pages: search by email prefix, role and status; one user's profile, money, orders, sessions, API keys, signal URLs and actions. */
 import { ADMIN_PAGE_SIZE, type AdminPage, ASSIGNABLE_ROLES } from "../lib/admin.ts";
 import { type ApiKey, isExpired } from "../lib/auth/api_keys.ts";
+import type { SignalUrl } from "../lib/trading/signals.ts";
 import type { Session } from "../lib/auth/session.ts";
 import { ROLES, type User } from "../lib/auth/users.ts";
 import type { accountSnapshot } from "../lib/trading/portfolio.ts";
@@ -149,6 +150,7 @@ export function UserPage(props: {
   older?: string;
   sessions: Session[];
   apiKeys: ApiKey[];
+  signalUrls: SignalUrl[];
 }) {
   const { user } = props;
   const base = `/admin/users/${encodeURIComponent(user._id)}`;
@@ -212,6 +214,11 @@ export function UserPage(props: {
       <section aria-labelledby="keys-h">
         <h2 id="keys-h">API keys</h2>
         <ApiKeysTable keys={props.apiKeys} base={base} />
+      </section>
+
+      <section aria-labelledby="signal-urls-h">
+        <h2 id="signal-urls-h">Signal URLs</h2>
+        <SignalUrlsTable urls={props.signalUrls} base={base} />
       </section>
     </AdminFrame>
   );
@@ -312,6 +319,49 @@ function SessionsTable(props: { sessions: Session[] }) {
               </td>
               <td>
                 <Time at={s.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Scroll>
+  );
+}
+
+function SignalUrlsTable(props: { urls: SignalUrl[]; base: string }) {
+  if (props.urls.length === 0) return <p class="muted">No signal URLs.</p>;
+  return (
+    <Scroll label="Signal URLs">
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Token</th>
+            <th>Account</th>
+            <th>Signing</th>
+            <th>Last used (UTC)</th>
+            <th>Revoked (UTC)</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.urls.map((u) => (
+            <tr>
+              <th scope="row">{u.name}</th>
+              <td>
+                <code>{u.tokenPrefix}…</code>
+              </td>
+              <td>{u.accountId}</td>
+              <td>{u.signing}</td>
+              <td>{u.lastUsedAt ? <Time at={u.lastUsedAt} /> : "never"}</td>
+              <td>{u.revokedAt ? <Time at={u.revokedAt} /> : ""}</td>
+              <td>
+                {u.revokedAt === null && (
+                  <PostButton
+                    action={`${props.base}/signal-urls/${encodeURIComponent(u._id)}/revoke`}
+                    label="Revoke"
+                  />
+                )}
               </td>
             </tr>
           ))}

@@ -104,6 +104,9 @@ export function SettingsPage(props: SettingsProps) {
         <p>
           <a href="/settings/keys">Keys for trading scripts</a>
         </p>
+        <p>
+          <a href="/settings/signals">Signal URLs for TradingView alerts</a>
+        </p>
       </section>
       <section aria-labelledby="webhooks-h" class="card">
         <h2 id="webhooks-h">Webhooks</h2>

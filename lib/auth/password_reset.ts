@@ -3,6 +3,7 @@
  * Using it sets the new password, signs out every session, and lifts any sign-in lockout.
  */
 import { revokeUserApiKeys } from "./api_keys.ts";
+import { revokeUserSignalUrls } from "../trading/signals.ts";
 import { auditOp, type RequestOrigin } from "../audit.ts";
 import { ConflictError, type Doc, type Store, type WriteOp } from "../store/port.ts";
 import { AppError } from "../errors.ts";
@@ -120,8 +121,10 @@ export async function resetPassword(
         : []),
     ]);
     await invalidateUserSessions(store, user._id);
-    // Whoever knew the old password may have made keys with it; a reset by email ends them too.
+    // Whoever knew the old password may have made keys or signal URLs with it; a reset by email
+    // ends them too.
     await revokeUserApiKeys(store, user._id, "password_reset", origin, null, now);
+    await revokeUserSignalUrls(store, user._id, "password_reset", origin, now);
     await clearSignInFailures(store, user.email);
     return updated as User;
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
- * Small secrets at rest (the TOTP key, webhook signing keys): AES-256-GCM with a key derived from
- * AUTH_SECRET, one key per purpose.
+ * Small secrets at rest (the TOTP key, webhook and signal URL signing secrets): AES-256-GCM with a
+ * key derived from AUTH_SECRET, a separate key for each purpose.
  */
 
 const VERSION = "v1";
@@ -9,9 +9,16 @@ const IV_BYTES = 12;
 // high-entropy secret, so a fixed, app-specific salt loses nothing and needs no storage. The
 // info string (the purpose) separates each key from any other derived from the same AUTH_SECRET.
 const HKDF_SALT = new TextEncoder().encode("orion-assets-broker:hkdf-salt");
-
-/** What a sealed value is for; each purpose has its own key, so one cannot open the other's. */
-export type SealPurpose = "totp-key" | "webhook-secret";
+/**
+ * What a sealed secret is for. Each purpose derives its own key (the HKDF info string), so a value
+ * sealed for one can never be opened as another.
+ */
+export type SecretPurpose = "totp" | "signal-secret" | "webhook-secret";
+const HKDF_INFO: Record<SecretPurpose, Uint8Array<ArrayBuffer>> = {
+  "totp": new TextEncoder().encode("orion:totp-key:v1"),
+  "signal-secret": new TextEncoder().encode("orion:signal-secret:v1"),
+  "webhook-secret": new TextEncoder().encode("orion:webhook-secret:v1"),
+};
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -19,7 +26,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 export async function sealSecret(
   authSecret: string,
   plaintext: Uint8Array,
-  purpose: SealPurpose = "totp-key",
+  purpose: SecretPurpose = "totp",
 ): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const key = await deriveKey(authSecret, purpose);
@@ -38,7 +45,7 @@ export async function sealSecret(
 export async function openSecret(
   authSecret: string,
   sealed: string,
-  purpose: SealPurpose = "totp-key",
+  purpose: SecretPurpose = "totp",
 ): Promise<Uint8Array> {
   const [version, iv, ciphertext, ...rest] = sealed.split(".");
   if (version !== VERSION || iv === undefined || ciphertext === undefined || rest.length > 0) {
@@ -60,20 +67,15 @@ export async function openSecret(
 }
 
 // Derivation is cached per secret and purpose, as a promise, so concurrent first calls derive once.
-function deriveKey(authSecret: string, purpose: SealPurpose): Promise<CryptoKey> {
-  const cacheKey = `${purpose}\0${authSecret}`;
+function deriveKey(authSecret: string, purpose: SecretPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\n${authSecret}`;
   let key = keys.get(cacheKey);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(authSecret), "HKDF", false, [
       "deriveKey",
     ]).then((material) =>
       crypto.subtle.deriveKey(
-        {
-          name: "HKDF",
-          hash: "SHA-256",
-          salt: HKDF_SALT,
-          info: new TextEncoder().encode(`orion:${purpose}:v1`),
-        },
+        { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO[purpose] },
         material,
         { name: "AES-GCM", length: 256 },
         false,

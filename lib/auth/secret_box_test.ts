@@ -76,3 +76,11 @@ Deno.test("[secret_box] each purpose has its own key: a webhook secret does not 
   await assert.rejects(openSecret(SECRET, sealed), /cannot be opened/);
   await assert.rejects(openSecret(SECRET, await sealSecret(SECRET, KEY), "webhook-secret"));
 });
+
+Deno.test("[secret_box] a secret sealed for one purpose does not open as another", async () => {
+  const sealed = await sealSecret(SECRET, KEY, "signal-secret");
+  assert.deepEqual(await openSecret(SECRET, sealed, "signal-secret"), KEY);
+  await assert.rejects(() => openSecret(SECRET, sealed, "totp"));
+  const totp = await sealSecret(SECRET, KEY);
+  await assert.rejects(() => openSecret(SECRET, totp, "signal-secret"));
+});

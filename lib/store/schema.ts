@@ -221,6 +221,21 @@ export const SCHEMA = {
     { fields: { userId: 1, slot: 1 }, unique: true },
   ],
   /**
+   * Signal URLs (lib/trading/signals.ts), found by the hash of the token a signal presents; a
+   * user's listed newest first, revoked ones included.
+   */
+  signal_urls: [
+    { fields: { tokenHash: 1 }, unique: true },
+    { fields: { userId: 1, createdAt: -1 } },
+  ],
+  /** The places of a user's signal URLs in use, `_id` `<userId>:<n>` for n < 5: the cap is the key. */
+  signal_url_slots: [],
+  /** Signals received and their outcomes: one URL's log, and a user's latest across URLs. */
+  signals: [
+    { fields: { signalUrlId: 1, receivedAt: -1 } },
+    { fields: { userId: 1, receivedAt: -1 } },
+  ],
+  /**
    * User events waiting for the dispatch pass (lib/notify/outbox.ts), read oldest first by `_id`;
    * dispatched ones are deleted.
    */

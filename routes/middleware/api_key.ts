@@ -26,7 +26,7 @@ export const API_KEY_LIMITS = {
  * closed to keys until it is listed here.
  */
 const KEY_AREAS =
-  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|notifications|webhooks)(?:\/|$)/;
+  /^\/api\/(?:accounts|orders|positions|trades|realized-gains|activities|watchlists|portfolio|exports|stream|clock|securities|quotes|bars|corporate-actions|alerts|notifications|webhooks|signal-urls)(?:\/|$)/;
 
 /** Whether an API key may be used on this /api path at all (its scope aside). */
 export function keyOpens(path: string): boolean {
@@ -47,8 +47,13 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-export const apiKeyAuth = (deps: AppDeps): MiddlewareHandler<AppEnv> => {
+export const apiKeyAuth = (
+  deps: AppDeps,
+  options: { exempt?: RegExp } = {},
+): MiddlewareHandler<AppEnv> => {
   return async function apiKeyAuth(c, next) {
+    // A signal's credential is its URL's token (routes/signals_api.ts), whatever else it carries.
+    if (options.exempt?.test(c.req.path)) return next();
     const header = c.req.header("Authorization");
     if (header === undefined || !/^Bearer\b/i.test(header)) return next();
     const secret = bearerToken(header);

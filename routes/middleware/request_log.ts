@@ -3,7 +3,14 @@ import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../lib/log.ts";
 import type { AppEnv } from "../env.ts";
 
-export const requestLog = (log: Logger): MiddlewareHandler<AppEnv> => {
+export const requestLog = (
+  log: Logger,
+  options: {
+    /** Paths that hold a credential (a signal URL's token), shortened to what lists show. */
+    redactPath?: (path: string) => string;
+  } = {},
+): MiddlewareHandler<AppEnv> => {
+  const logged = options.redactPath ?? ((path: string) => path);
   return async function requestLog(c, next) {
     const start = performance.now();
     await next();
@@ -11,7 +18,7 @@ export const requestLog = (log: Logger): MiddlewareHandler<AppEnv> => {
     log.info("request", {
       requestId: c.get("requestId"),
       method: c.req.method,
-      path: c.req.path,
+      path: logged(c.req.path),
       status: c.res.status,
       durationMs: Math.round((performance.now() - start) * 10) / 10,
       // The session is loaded inside next(), so the user is known by now; absent when signed out.

@@ -9,6 +9,11 @@ export type SameOriginOptions = {
   allowedOrigins: string[];
   /** Outside production, the origin the request was addressed to also counts as ours. */
   trustRequestOrigin: boolean;
+  /**
+   * Paths whose credential is in the request itself and never a cookie (a signal URL's token,
+   * routes/signals_api.ts): whoever can send one needs no victim's browser to do it.
+   */
+  exempt?: RegExp;
 };
 
 /**
@@ -27,6 +32,7 @@ export const sameOrigin = (options: SameOriginOptions): MiddlewareHandler => {
   const allowed = new Set(options.allowedOrigins);
   return async function sameOrigin(c, next) {
     if (SAFE_METHODS.has(c.req.method)) return next();
+    if (options.exempt?.test(c.req.path)) return next();
     if (
       c.req.path.startsWith("/api/") && /^Bearer\b/i.test(c.req.header("Authorization") ?? "") &&
       c.req.header("Cookie") === undefined

@@ -87,10 +87,16 @@ export function clearSessionCookie(c: Context, config: CookieConfig): void {
 }
 
 /** Puts `user` and `session` on the context when the cookie holds a valid session. */
-export const loadSession = (deps: { store: Store; config: Config }): MiddlewareHandler<AppEnv> => {
+export const loadSession = (
+  deps: { store: Store; config: Config },
+  options: { exempt?: RegExp } = {},
+): MiddlewareHandler<AppEnv> => {
   const { config } = deps;
   const { prefix } = cookieOptions(config);
   return async function loadSession(c, next) {
+    // Paths that never act for a session (a signal URL): a cookie sent along is not even read, so
+    // it is neither renewed nor cleared.
+    if (options.exempt?.test(c.req.path)) return next();
     // Authenticated by an API key (middleware/api_key.ts): no session is read, renewed or set.
     if (c.get("apiKey")) return next();
     const token = getCookie(c, BASE_NAME, prefix);
