@@ -7,21 +7,16 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { reauthenticationRequired } from "../lib/auth/account.ts";
 import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../lib/auth/api_keys.ts";
 import { inSudoMode } from "../lib/auth/session.ts";
-import { reauthenticate } from "../lib/auth/sign_in.ts";
 import { ApiKeysPage, type ApiKeysProps } from "../views/api_keys.tsx";
-import { ReauthForm } from "../views/settings.tsx";
 import { apiKeyInput } from "./api_keys_schemas.ts";
-import { authContext } from "./auth_context.ts";
-import { reauthInput } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
-import { formBody, parseInput, redirectAfterPost, requestOrigin } from "./request.ts";
+import { formBody, parseInput, requestOrigin } from "./request.ts";
 import { buttonAction } from "./trading_context.ts";
+import { sudoReauth } from "./sudo_reauth.tsx";
 
 export function apiKeyPages(deps: AppDeps) {
-  const ctx = authContext(deps);
   const origin = (c: Context<AppEnv>) => requestOrigin(c, deps.config.trustProxy);
 
   async function page(
@@ -65,27 +60,14 @@ export function apiKeyPages(deps: AppDeps) {
       // The secret goes out in this answer only: never in a redirect, a cookie or a flash.
       return page(c, { created, status: 201 });
     })
-    .post("/reauth", async (c) => {
-      const values = await formBody(c);
-      try {
-        const input = parseInput(reauthInput, values);
-        await reauthenticate(ctx, c.get("user")!, c.get("session")!, input, origin(c));
-      } catch (err) {
-        const { state, status } = formFailure(c, err, values);
-        if (c.req.header("HX-Request") === "true") {
-          c.status(status);
-          return c.html(
-            <ReauthForm user={c.get("user")!} state={state} action="/settings/keys/reauth" />,
-          );
-        }
-        return page(c, { failed: { form: "reauth", state }, status });
-      }
-      await setFlash(c, {
-        kind: "success",
-        text: "Confirmed. You can create keys for 10 minutes.",
-      });
-      return redirectAfterPost(c, "/settings/keys");
-    })
+    .post(
+      "/reauth",
+      sudoReauth(deps, {
+        base: "/settings/keys",
+        confirmed: "Confirmed. You can create keys for 10 minutes.",
+        page: (c, failed) => page(c, failed),
+      }),
+    )
     .post("/:id/revoke", (c) =>
       buttonAction(c, "/settings/keys", async () => {
         await revokeApiKey(deps.store, c.get("user")!._id, c.req.param("id"), origin(c));

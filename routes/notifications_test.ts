@@ -130,19 +130,23 @@ Deno.test("[notifications] alerts, API keys and new devices notify; the bell and
 
   // New devices: this browser signed in once already (above) and was a new device; signing in
   // again from it is not news; a browser that never signed in is.
-  const before = (await notificationsOf(t, user._id)).filter((n) => n.title.startsWith("New"));
+  const before = (await notificationsOf(t, user._id)).filter((n) =>
+    n.title.startsWith("New sign-in")
+  );
   assert.equal(before.length, 1, "the browser form sign-in was a device not seen before");
-  assert.equal(before[0].title, "New sign-in from a browser");
+  assert.equal(before[0].title, "New sign-in: Unknown browser");
   await b.post("/sign-out", {});
   await b.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD });
   const fresh = testBrowser(t);
   await fresh.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD }, {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
   });
-  const devices = (await notificationsOf(t, user._id)).filter((n) => n.title.startsWith("New"));
+  const devices = (await notificationsOf(t, user._id)).filter((n) =>
+    n.title.startsWith("New sign-in")
+  );
   assert.deepEqual(devices.map((n) => n.title), [
-    "New sign-in from Firefox on Linux",
-    "New sign-in from a browser",
+    "New sign-in: Firefox on Linux",
+    "New sign-in: Unknown browser",
   ]);
   assert.equal(devices[0].link, "/settings");
 
@@ -151,7 +155,7 @@ Deno.test("[notifications] alerts, API keys and new devices notify; the bell and
   const unread = (await notificationsOf(t, user._id)).length;
   assert.match(dashboard, new RegExp(`<span id="bell">${unread}</span>`));
   const page = await fresh.page("/notifications");
-  assert.ok(page.indexOf("New sign-in from Firefox") < page.indexOf("XOM rose above"));
+  assert.ok(page.indexOf("New sign-in: Firefox") < page.indexOf("XOM rose above"));
   assert.match(page, /trim &lt;b&gt;it&lt;\/b&gt;/);
   assert.match(page, /Mark all read/);
 

@@ -6,7 +6,6 @@ import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { reauthenticationRequired } from "../lib/auth/account.ts";
 import { inSudoMode } from "../lib/auth/session.ts";
-import { reauthenticate } from "../lib/auth/sign_in.ts";
 import type { Store } from "../lib/store/port.ts";
 import { type Account, ensureOpenAccounts, userAccounts } from "../lib/trading/accounts.ts";
 import type { Order } from "../lib/trading/orders.ts";
@@ -22,16 +21,13 @@ import {
   type SignalUrl,
 } from "../lib/trading/signals.ts";
 import { SignalLogPage, SignalsPage, type SignalsProps } from "../views/signals.tsx";
-import { ReauthForm } from "../views/settings.tsx";
-import { authContext } from "./auth_context.ts";
-import { reauthInput } from "./auth_schemas.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { setFlash } from "./middleware/flash.ts";
 import { requireUser } from "./middleware/session.ts";
 import { formFailure, renderView } from "./render.ts";
-import { formBody, parseInput, redirectAfterPost, requestOrigin } from "./request.ts";
+import { formBody, parseInput, requestOrigin } from "./request.ts";
 import { signalsQuery, signalUrlInput } from "./signals_schemas.ts";
 import { buttonAction } from "./trading_context.ts";
+import { sudoReauth } from "./sudo_reauth.tsx";
 
 /** Signals a log page shows at once, and how many of the latest the main page shows. */
 const LOG_PAGE_SIZE = 25;
@@ -46,7 +42,6 @@ async function ordersOf(store: Store, signals: Signal[]): Promise<Map<string, Or
 
 export function signalPages(deps: AppDeps) {
   const { store, config } = deps;
-  const ctx = authContext(deps);
   const origin = (c: Context<AppEnv>) => requestOrigin(c, config.trustProxy);
 
   async function page(
@@ -116,27 +111,14 @@ export function signalPages(deps: AppDeps) {
         status: 201,
       });
     })
-    .post("/reauth", async (c) => {
-      const values = await formBody(c);
-      try {
-        const input = parseInput(reauthInput, values);
-        await reauthenticate(ctx, c.get("user")!, c.get("session")!, input, origin(c));
-      } catch (err) {
-        const { state, status } = formFailure(c, err, values);
-        if (c.req.header("HX-Request") === "true") {
-          c.status(status);
-          return c.html(
-            <ReauthForm user={c.get("user")!} state={state} action="/settings/signals/reauth" />,
-          );
-        }
-        return page(c, { failed: { form: "reauth", state }, status });
-      }
-      await setFlash(c, {
-        kind: "success",
-        text: "Confirmed. You can make signal URLs for 10 minutes.",
-      });
-      return redirectAfterPost(c, "/settings/signals");
-    })
+    .post(
+      "/reauth",
+      sudoReauth(deps, {
+        base: "/settings/signals",
+        confirmed: "Confirmed. You can make signal URLs for 10 minutes.",
+        page: (c, failed) => page(c, failed),
+      }),
+    )
     .post("/:id/revoke", (c) =>
       buttonAction(c, "/settings/signals", async () => {
         const url = await revokeSignalUrl(store, c.get("user")!._id, c.req.param("id"), origin(c));

@@ -12,6 +12,7 @@ import { findAll } from "../lib/store/find_all.ts";
 import { type WebhookDelivery, webhookDeliveryOps } from "../lib/webhooks/deliveries.ts";
 import { MAX_WEBHOOK_ENDPOINTS_PER_USER, type WebhookEndpoint } from "../lib/webhooks/endpoints.ts";
 import { runWebhookPass, webhookSenderDeps } from "../lib/webhooks/sender.ts";
+import { runDispatchPass } from "../lib/notify/dispatch.ts";
 import { startReceiver } from "../tests/support/webhook_receiver.ts";
 import { TEST_ORIGIN, testApi, testApp } from "./testing.ts";
 
@@ -358,4 +359,37 @@ Deno.test("[webhooks pages] add with checkboxes, the secret once, turn off, deli
   const deleted = await postForm(t, cookie, `${detailPath}/delete`, []);
   assert.equal(deleted.status, 303);
   assert.deepEqual(await findAll(t.deps.store, "webhook_endpoints", {}), []);
+});
+
+Deno.test("[webhooks] a real fill and an account opening reach the receiver, signed, once, through the outbox", async () => {
+  await using t = await testApp(DEV);
+  const api = testApi(t);
+  const { cookie } = await api.trader("ada@example.com");
+  await using receiver = startReceiver();
+  const created = await api.call("/api/webhooks", {
+    cookie,
+    body: { url: receiver.url, events: ["order.fill", "account.*"] },
+  });
+  receiver.secret = created.secret;
+  const order = await api.order(cookie, { symbol: "AAPL", side: "buy", qty: "2" });
+  await api.call("/api/accounts", { cookie, body: { name: "Swing", startingCash: "5000" } });
+  // Two instances' dispatch passes at once, then two senders at once: one delivery per event.
+  await Promise.all([
+    runDispatchPass(t.deps.store, [webhookDeliveryOps]),
+    runDispatchPass(t.deps.store, [webhookDeliveryOps]),
+  ]);
+  await Promise.all([pass(t), pass(t)]);
+  const bodies = receiver.received.map((r) => JSON.parse(r.body));
+  assert.deepEqual(bodies.map((b) => b.type).sort(), ["account.opened", "order.fill"]);
+  assert.ok(receiver.received.every((r) => r.libraryVerified && r.specVerified));
+  const fill = bodies.find((b) => b.type === "order.fill");
+  assert.equal(fill.data.order.id, order.id);
+  assert.equal(fill.data.order.status, "filled");
+  assert.equal(fill.data.fill.qty, "2");
+  const opened = bodies.find((b) => b.type === "account.opened");
+  assert.equal(opened.data.name, "Swing");
+  assert.equal(opened.data.startingCash, "5000.00");
+  // order.new was not subscribed to; the webhook-id is the outbox event's id, unique per event.
+  const ids = receiver.received.map((r) => r.headers["webhook-id"]);
+  assert.equal(new Set(ids).size, 2);
 });

@@ -13,7 +13,7 @@ import {
   ScanNote,
 } from "./admin.tsx";
 import { Field, FormError, type FormState } from "./form.tsx";
-import { describeDevice } from "./settings.tsx";
+import { describeDevice } from "../lib/auth/devices.ts";
 import { Pager, PostButton, Scroll, Time, usd } from "./trading.tsx";
 
 export type UserFilterValues = { email?: string; role?: string; status?: string };

@@ -7,6 +7,7 @@ import type { EmailBlock } from "../lib/email.ts";
 import type { Session } from "../lib/auth/session.ts";
 import type { TotpEnrolment } from "../lib/auth/two_factor.ts";
 import type { NotificationEmailChoice, User } from "../lib/auth/users.ts";
+import { describeDevice } from "../lib/auth/devices.ts";
 import { canonicalTimeZone } from "../lib/time.ts";
 import { type Account, accountName, MAX_OPEN_ACCOUNTS } from "../lib/trading/accounts.ts";
 import { LOT_METHOD_LABELS, LOT_METHODS, lotMethodOf } from "../lib/trading/lots.ts";
@@ -458,33 +459,6 @@ function SessionList(props: { sessions: Session[]; current: Session }) {
       )}
     </>
   );
-}
-
-/** A short name for a browser from its user agent: enough to recognise one's own devices. */
-export function describeDevice(userAgent: string): string {
-  const browser = /Edg\//.test(userAgent)
-    ? "Edge"
-    : /Firefox\//.test(userAgent)
-    ? "Firefox"
-    : /Chrome\//.test(userAgent)
-    ? "Chrome"
-    : /Safari\//.test(userAgent)
-    ? "Safari"
-    : /curl\//.test(userAgent)
-    ? "curl"
-    : "A browser";
-  const os = /Android/.test(userAgent)
-    ? "Android"
-    : /iPhone|iPad/.test(userAgent)
-    ? "iOS"
-    : /Windows/.test(userAgent)
-    ? "Windows"
-    : /Mac OS X/.test(userAgent)
-    ? "macOS"
-    : /Linux/.test(userAgent)
-    ? "Linux"
-    : "";
-  return os ? `${browser} on ${os}` : browser;
 }
 
 /**

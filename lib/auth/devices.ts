@@ -56,7 +56,7 @@ export async function recognizeDevice(
     if (isNew && known !== undefined) {
       ops.push(noticeOp(user, {
         kind: "security",
-        title: `New sign-in from ${browserOf(origin.userAgent)}`,
+        title: `New sign-in: ${describeDevice(origin.userAgent)}`,
         body: `From the address ${origin.ip}. If this was not you, change your password and ` +
           "sign out your other sessions in Settings.",
         link: "/settings",
@@ -67,8 +67,11 @@ export async function recognizeDevice(
   }, "Could not finish signing in. Please try again.");
 }
 
-/** "Firefox on Linux": enough of a user agent for a person to recognise their device. */
-export function browserOf(userAgent: string): string {
+/**
+ * "Firefox on Linux": enough of a user agent for a person to recognise their device (the sessions
+ * list, the new-device notice).
+ */
+export function describeDevice(userAgent: string): string {
   const browser = /Edg\//.test(userAgent)
     ? "Edge"
     : /OPR\//.test(userAgent)
@@ -81,7 +84,7 @@ export function browserOf(userAgent: string): string {
     ? "Safari"
     : /curl\//.test(userAgent)
     ? "curl"
-    : "a browser";
+    : "Unknown browser";
   const system = /Android/.test(userAgent)
     ? "Android"
     : /iPhone|iPad/.test(userAgent)
