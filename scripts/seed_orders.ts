@@ -30,10 +30,11 @@ import type { Position } from "../lib/trading/positions.ts";
  */
 export const ORDERS_PER_COMMIT = 50;
 /**
- * Working orders per atomic commit: each takes three of the 100 checks (its document, its
- * clientOrderId and its event on the account's log), the account and its positions the rest.
+ * Working orders per atomic commit: each takes four of the 100 checks (its document, its
+ * clientOrderId, its event on the account's log and in the outbox), the account and its positions
+ * the rest.
  */
-export const RESTING_PER_COMMIT = 30;
+export const RESTING_PER_COMMIT = 22;
 /** Symbols each account of a resting book trades: few, so its sells need few positions. */
 const SYMBOLS_PER_ACCOUNT = 5;
 /** Commits in flight at once: enough to overlap building ops with the store's writing. */

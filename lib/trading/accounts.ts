@@ -408,11 +408,11 @@ export async function cancelOrdersOfClosedAccount(
 ): Promise<number> {
   let cancelled = 0;
   for (;;) {
-    // 25 orders, their 25 events, the account and at most 25 positions: within KV's 100 checks
-    // per unit.
+    // 20 orders, their 20 events and 20 outbox entries, the account and at most 20 positions:
+    // within KV's 100 checks per unit.
     const page = await store.find<Order>("orders", {
       where: { accountId, open: true },
-      limit: 25,
+      limit: 20,
     });
     if (page.items.length === 0) return cancelled;
     // The account's totals and the positions' reservations move with the orders (open_orders.ts).

@@ -64,8 +64,12 @@ import { type Position, positionId } from "./positions.ts";
 
 /** How far back the worker looks for actions still to book: longer than any ex-date → pay date. */
 const LOOKBACK_MS = 60 * 86_400_000;
-/** Lots and orders one split unit may carry (KV checks at most 100 keys per unit). */
-const MAX_SPLIT_DOCS = 80;
+/**
+ * The keys one split unit may write (KV checks at most 100 per unit): a lot is one; a working order
+ * three (the order, its `replaced` event and that event's outbox entry); the booking, position and
+ * account the rest.
+ */
+const MAX_SPLIT_KEYS = 95;
 
 export type DividendEntitlement = Doc & {
   actionId: string;
@@ -360,7 +364,7 @@ async function splitAccount(
   const working = orders.filter((o) => o.symbol === split.symbol);
   const held = position && position.status === "open";
   if (!held && working.length === 0) return 0;
-  if (lots.length + working.length > MAX_SPLIT_DOCS) {
+  if (3 + lots.length + 3 * working.length > MAX_SPLIT_KEYS) {
     throw new Error(
       `split ${split.id}: account ${accountId} has ${lots.length} lots and ${working.length} orders in one unit`,
     );
