@@ -32,6 +32,7 @@ const root = new URL("../", import.meta.url);
  */
 const SOURCES: Record<string, URL | URL[]> = {
   "app.css": new URL("static/app.css", root),
+  "extra.css": new URL("static/extra.css", root),
   "icon.svg": new URL("static/icon.svg", root),
   "tz.js": new URL("static/tz.js", root),
   "chart.js": new URL("static/chart.js", root),

@@ -7,6 +7,7 @@ import { appDocument, serverOrigin } from "./openapi.ts";
 export function apiDocsRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get("/", (c) => {
     const document = appDocument(deps, serverOrigin(deps, c.req.url));
+    c.set("extraStyles", true);
     return c.render(<ApiDocsPage document={document} />, { title: "API reference" });
   });
 }

@@ -28,6 +28,7 @@ export function notificationPages(deps: AppDeps) {
         unreadCount(store, userId),
       ]);
       c.set("unread", unread);
+      c.set("extraStyles", true);
       return renderView(c, {
         page: (
           <NotificationsPage

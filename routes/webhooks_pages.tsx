@@ -70,7 +70,11 @@ export function webhookPages(deps: AppDeps) {
   }
 
   return new Hono<AppEnv>()
-    .use(requireUser)
+    .use(requireUser, async (c, next) => {
+      // The event checkboxes and a delivery's attempts are styled in static/extra.css.
+      c.set("extraStyles", true);
+      await next();
+    })
     .get("/", (c) => page(c))
     .post("/", async (c) => {
       const values = await formWithLists(c);

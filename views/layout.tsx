@@ -118,6 +118,7 @@ export function Layout(props: { title?: string; children?: Child }) {
         )}
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <link rel="stylesheet" href={assets.get("app.css")!.url} />
+        {c.get("extraStyles") && <link rel="stylesheet" href={assets.get("extra.css")!.url} />}
         <link rel="icon" type="image/svg+xml" href={assets.get("icon.svg")!.url} />
         <script src={assets.get("htmx.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
         {/* rough edges: the browser's time zone, for users who chose none (static/tz.js) */}
