@@ -100,7 +100,7 @@ export async function checkWebhookUrl(raw: string, policy: UrlPolicy): Promise<C
     if (kind === "public" || (kind === "loopback" && policy.allowLoopback)) continue;
     const named = address === host ? host : `${host} (${address})`;
     throw new UnsafeUrlError(
-      `Webhooks cannot be sent to ${named}: it is a ${DESCRIPTIONS[kind]} address.`,
+      `Webhooks cannot be sent to ${named}: it is ${DESCRIPTIONS[kind]} address.`,
     );
   }
   const tls = url.protocol === "https:";
@@ -113,14 +113,14 @@ export async function checkWebhookUrl(raw: string, policy: UrlPolicy): Promise<C
 }
 
 const DESCRIPTIONS: Record<Exclude<AddressClass, "public">, string> = {
-  loopback: "loopback",
-  private: "private-network",
-  "link-local": "link-local",
-  metadata: "cloud metadata",
-  shared: "shared (carrier-grade NAT)",
-  multicast: "multicast",
-  reserved: "reserved",
-  "ipv4-in-ipv6": "IPv4-in-IPv6",
+  loopback: "a loopback",
+  private: "a private-network",
+  "link-local": "a link-local",
+  metadata: "a cloud metadata",
+  shared: "a shared (carrier-grade NAT)",
+  multicast: "a multicast",
+  reserved: "a reserved",
+  "ipv4-in-ipv6": "an IPv4-in-IPv6",
 };
 
 /** A's and AAAA's of `host` from the system resolver; a type with no records counts as none. */
