@@ -139,28 +139,8 @@ export async function markRead(
   return changed;
 }
 
-/** Notifications are kept this long, read or not. */
+/** Notifications are kept this long, read or not (the worker's hourly pruning). */
 export const NOTIFICATION_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
-
-/** Deletes notifications older than `before` (the worker, hourly). */
-export async function pruneNotifications(store: Store, before: Date): Promise<number> {
-  // Ids start with their time (ids.ts), so the oldest are first by `_id`, without an index:
-  // every id made before `before` sorts below its 10-character time prefix.
-  const bound = newId(before.getTime()).slice(0, 10);
-  let deleted = 0;
-  for (;;) {
-    const page = await store.find<Notification>("notifications", {
-      sort: { field: "_id", direction: 1 },
-      range: { lt: bound },
-      limit: 100,
-    });
-    if (page.items.length === 0) return deleted;
-    await store.commit(
-      page.items.map((n) => ({ op: "delete", collection: "notifications", id: n._id })),
-    );
-    deleted += page.items.length;
-  }
-}
 
 /** A notification for `user`, emailed when their choice takes its kind. */
 export function noticeOp(

@@ -448,6 +448,28 @@ export function defineStoreConformance(backend: string, factory: StoreFactory): 
     }
   });
 
+  test("a range on the id bounds a scan by id, with paging", async (store) => {
+    for (const id of ["a1", "a2", "b1", "b2", "b3", "c1"]) {
+      await store.insert<User>("users", { _id: id, email: `${id}@x.test`, role: "USER" });
+    }
+    const sort = { field: "_id", direction: 1 } as const;
+    const first = await store.find<User>("users", { sort, range: { lt: "b" }, limit: 1 });
+    assert.deepEqual(first.items.map((u) => u._id), ["a1"]);
+    const rest = await store.find<User>("users", {
+      sort,
+      range: { lt: "b" },
+      limit: 10,
+      cursor: first.nextCursor!,
+    });
+    assert.deepEqual(rest.items.map((u) => u._id), ["a2"]);
+    const middle = await store.find<User>("users", {
+      sort,
+      range: { gte: "b", lt: "c" },
+      limit: 10,
+    });
+    assert.deepEqual(middle.items.map((u) => u._id), ["b1", "b2", "b3"]);
+  });
+
   test("a scan without a filter pages the whole collection by id", async (store) => {
     for (let n = 0; n < 12; n++) {
       await store.insert<User>("users", { email: `${n}@x.test`, role: "USER" });

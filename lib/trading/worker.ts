@@ -8,7 +8,10 @@ import { auditOp } from "../audit.ts";
 import { runAlertPass } from "./alerts.ts";
 import { runDispatchPass } from "../notify/dispatch.ts";
 import { sendNotificationEmails } from "../notify/email_digest.ts";
-import { NOTIFICATION_RETENTION_MS, pruneNotifications } from "../notify/notifications.ts";
+import { NOTIFICATION_RETENTION_MS } from "../notify/notifications.ts";
+import { pruneMadeBefore } from "../store/find_all.ts";
+import type { Alert } from "./alerts.ts";
+import type { WebhookDelivery } from "../webhooks/deliveries.ts";
 import { pruneBars } from "../market/bars.ts";
 import { AppError } from "../errors.ts";
 import { ConflictError, type Query } from "../store/port.ts";
@@ -516,7 +519,7 @@ export function startTradingWorkers(
       await pruneIdempotencyKeys(ctx.store, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
       await pruneAccountEvents(ctx.store, new Date(Date.now() - EVENT_RETENTION_MS));
       await pruneEquityPoints(ctx.store, new Date(Date.now() - INTRADAY_RETENTION_MS));
-      await pruneNotifications(ctx.store, new Date(Date.now() - NOTIFICATION_RETENTION_MS));
+      await pruneRecords(ctx.store, new Date());
     }, "pruning"),
   ];
   const { statements, webhooks } = options;
@@ -543,6 +546,35 @@ export function startTradingWorkers(
     for (const timer of timers) clearInterval(timer);
     await Promise.all(running);
   };
+}
+
+/** A delivery's record is kept a month: long after its day of retries is over. */
+const DELIVERY_RETENTION_MS = 30 * 24 * HOUR_MS;
+/** The signal log and fired alerts are kept as long as notifications. */
+const SIGNAL_RETENTION_MS = NOTIFICATION_RETENTION_MS;
+const FIRED_ALERT_RETENTION_MS = NOTIFICATION_RETENTION_MS;
+
+/**
+ * The records that only grow: notifications, webhook deliveries (never one still due), the signal
+ * log, and fired alerts (an active alert stays however old; a fired one goes 90 days after it fired).
+ */
+export async function pruneRecords(store: TradingContext["store"], now: Date): Promise<void> {
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+  await pruneMadeBefore(store, "notifications", ago(NOTIFICATION_RETENTION_MS));
+  await pruneMadeBefore<WebhookDelivery>(
+    store,
+    "webhook_deliveries",
+    ago(DELIVERY_RETENTION_MS),
+    (d) => d.status === "pending" || d.status === "sending",
+  );
+  await pruneMadeBefore(store, "signals", ago(SIGNAL_RETENTION_MS));
+  const firedBefore = ago(FIRED_ALERT_RETENTION_MS);
+  await pruneMadeBefore<Alert>(
+    store,
+    "alerts",
+    firedBefore,
+    (a) => a.status === "active" || a.triggeredAt === null || a.triggeredAt >= firedBefore,
+  );
 }
 
 /** Deletes idempotency records older than `before`. */
