@@ -58,7 +58,7 @@ export type Alert = Doc & {
   splits?: string[];
 };
 
-type AlertSlot = Doc & { userId: string; alertId: string };
+export type AlertSlot = Doc & { userId: string; alertId: string };
 
 export type AlertInput = {
   symbol: string;

@@ -4,6 +4,7 @@ import { DecimalError, type Fixed, formatFixed, mulFixed, parseFixed, SCALE } fr
 import type { Doc, Store } from "../store/port.ts";
 import type { CollectionName } from "../store/schema.ts";
 import { type Account, MAX_OPEN_ACCOUNTS } from "./accounts.ts";
+import { type Alert, type AlertSlot, alertSlotId, MAX_ACTIVE_ALERTS } from "./alerts.ts";
 import type { Trade } from "./history.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import { nextAveragePrice } from "./fills.ts";
@@ -428,6 +429,8 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     }
   }
 
+  await checkAlertSlots(store, problems);
+
   return {
     users: users.size,
     accounts: accounts.size,
@@ -438,6 +441,38 @@ async function scanOnce(store: Store): Promise<IntegrityReport> {
     problems,
     warnings,
   };
+}
+
+/**
+ * Price alerts (alerts.ts): each active alert holds the slot `<userId>:<slot>` that names it, each
+ * slot is held by an active alert of its user, and no user has more than MAX_ACTIVE_ALERTS active.
+ */
+async function checkAlertSlots(store: Store, problems: string[]): Promise<void> {
+  const slots = new Map<string, AlertSlot>();
+  for await (const slot of scan<AlertSlot>(store, "alert_slots")) slots.set(slot._id, slot);
+  const held = new Set<string>();
+  const activeByUser = new Map<string, number>();
+  for await (const alert of scan<Alert>(store, "alerts")) {
+    if (alert.status !== "active") continue;
+    activeByUser.set(alert.userId, (activeByUser.get(alert.userId) ?? 0) + 1);
+    const slotId = alert.slot === null ? null : alertSlotId(alert.userId, alert.slot);
+    const slot = slotId === null ? undefined : slots.get(slotId);
+    if (!slot || slot.alertId !== alert._id) {
+      problems.push(`alert ${alert._id}: active, but slot ${slotId ?? "none"} is not its own`);
+    } else {
+      held.add(slot._id);
+    }
+  }
+  for (const slot of slots.values()) {
+    if (!held.has(slot._id)) {
+      problems.push(`alert slot ${slot._id}: no active alert holds it (alert ${slot.alertId})`);
+    }
+  }
+  for (const [userId, count] of activeByUser) {
+    if (count > MAX_ACTIVE_ALERTS) {
+      problems.push(`user ${userId} has ${count} active alerts (at most ${MAX_ACTIVE_ALERTS})`);
+    }
+  }
 }
 
 /** Sequence 1..ledgerSeq without gaps, a running balance that adds up, and never below zero. */

@@ -7,6 +7,8 @@ import type { CollectionName } from "../store/schema.ts";
 import { testApi as api, testApp } from "../../routes/testing.ts";
 import { type Account, openAccountOps } from "./accounts.ts";
 import { checkIntegrity } from "./integrity.ts";
+import { alertSlotId, createAlert } from "./alerts.ts";
+import { liveQuote } from "./market.ts";
 import { type LedgerEntry, ledgerEntryId } from "./ledger.ts";
 import type { Order } from "./orders.ts";
 import { positionId } from "./positions.ts";
@@ -494,4 +496,25 @@ Deno.test("[integrity] more open accounts than a user may hold is reported", asy
     const tooMany = problems.filter((p) => /open accounts \(at most 5\)/.test(p));
     assert.equal(tooMany.length, epoch <= 5 ? 0 : 1, `${epoch} open: ${problems.join("; ")}`);
   }
+});
+
+Deno.test("[integrity] an alert slot without its alert, or an active alert without its slot, is reported", async () => {
+  await using t = await testApp();
+  const { store } = t.deps;
+  const ctx = t.deps.trading;
+  const market = ctx.market;
+  const last = (await liveQuote(market, market.catalog.get("AAPL")!, new Date())).last;
+  const price = formatFixed(last * 3n);
+  const kept = await createAlert(ctx, "u-alerts", { symbol: "AAPL", condition: "above", price });
+  const lost = await createAlert(ctx, "u-alerts", { symbol: "AAPL", condition: "above", price });
+  assert.deepEqual((await checkIntegrity(store)).problems, []);
+  // One alert's slot is deleted; another slot is left behind by a deleted alert.
+  await store.delete("alert_slots", alertSlotId("u-alerts", lost.slot!));
+  await store.delete("alerts", kept._id);
+  const problems = await problemsOf(store);
+  someLine(problems, new RegExp(`alert ${lost._id}: active, but slot .* is not its own`));
+  someLine(
+    problems,
+    new RegExp(`alert slot ${alertSlotId("u-alerts", kept.slot!)}: no active alert holds it`),
+  );
 });
