@@ -56,6 +56,8 @@ export type AppEnv = {
     accounts?: { chosen: Account; open: Account[] };
     /** Set by apiKeyAuth when an /api request authenticated with an API key (then no session). */
     apiKey?: ApiKeyGrant;
+    /** Whether the page loads no script at all: a page only to read (views/layout.tsx). */
+    scriptless?: boolean;
     /** Whether the page needs static/extra.css as well as app.css (views/layout.tsx). */
     extraStyles?: boolean;
     /** The signed-in user's unread notifications, for the header's bell (app.tsx's renderer). */

@@ -120,9 +120,12 @@ export function Layout(props: { title?: string; children?: Child }) {
         <link rel="stylesheet" href={assets.get("app.css")!.url} />
         {c.get("extraStyles") && <link rel="stylesheet" href={assets.get("extra.css")!.url} />}
         <link rel="icon" type="image/svg+xml" href={assets.get("icon.svg")!.url} />
-        <script src={assets.get("htmx.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
+        {/* A page that is only reading (the API reference) needs neither script. */}
+        {!c.get("scriptless") && (
+          <script src={assets.get("htmx.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
+        )}
         {/* rough edges: the browser's time zone, for users who chose none (static/tz.js) */}
-        {!user?.timeZone && (
+        {!user?.timeZone && !c.get("scriptless") && (
           <script src={assets.get("tz.js")!.url} nonce={c.get("secureHeadersNonce")} defer />
         )}
       </head>
