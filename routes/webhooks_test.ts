@@ -9,7 +9,11 @@ import type { User } from "../lib/auth/users.ts";
 import { newId } from "../lib/ids.ts";
 import type { UserEvent } from "../lib/notify/outbox.ts";
 import { findAll } from "../lib/store/find_all.ts";
-import { type WebhookDelivery, webhookDeliveryOps } from "../lib/webhooks/deliveries.ts";
+import {
+  type WebhookDelivery,
+  webhookDeliveryOps,
+  webhookFollower,
+} from "../lib/webhooks/deliveries.ts";
 import { MAX_WEBHOOK_ENDPOINTS_PER_USER, type WebhookEndpoint } from "../lib/webhooks/endpoints.ts";
 import { runWebhookPass, webhookSenderDeps } from "../lib/webhooks/sender.ts";
 import { runDispatchPass } from "../lib/notify/dispatch.ts";
@@ -375,8 +379,8 @@ Deno.test("[webhooks] a real fill and an account opening reach the receiver, sig
   await api.call("/api/accounts", { cookie, body: { name: "Swing", startingCash: "5000" } });
   // Two instances' dispatch passes at once, then two senders at once: one delivery per event.
   await Promise.all([
-    runDispatchPass(t.deps.store, [webhookDeliveryOps]),
-    runDispatchPass(t.deps.store, [webhookDeliveryOps]),
+    runDispatchPass(t.deps.store, [webhookFollower]),
+    runDispatchPass(t.deps.store, [webhookFollower]),
   ]);
   await Promise.all([pass(t), pass(t)]);
   const bodies = receiver.received.map((r) => JSON.parse(r.body));

@@ -4,12 +4,12 @@ import { UNREAD_SHOWN } from "../lib/notify/notifications.ts";
 import { Live, type LiveCell } from "./live.tsx";
 import { Pager, PostButton, Time } from "./trading.tsx";
 
+/** An unread count as the bell and the page say it: "99+" past UNREAD_SHOWN. */
+const unreadText = (unread: number) => unread > UNREAD_SHOWN ? `${UNREAD_SHOWN}+` : String(unread);
+
 /** The bell's count, a live cell: the header renders it and the page stream swaps it. */
 export function bellCell(unread: number): LiveCell {
-  return {
-    id: "bell",
-    content: unread === 0 ? "" : unread > UNREAD_SHOWN ? `${UNREAD_SHOWN}+` : String(unread),
-  };
+  return { id: "bell", content: unread === 0 ? "" : unreadText(unread) };
 }
 
 /** The header's bell: a link to the page, its unread count beside it when there are any. */
@@ -30,7 +30,7 @@ export function NotificationsPage(
       <h1>Notifications</h1>
       {props.unread > 0 && (
         <div class="actions">
-          <span>{props.unread > UNREAD_SHOWN ? `${UNREAD_SHOWN}+` : props.unread} unread</span>
+          <span>{unreadText(props.unread)} unread</span>
           <PostButton action="/notifications/read" label="Mark all read" class="secondary" />
         </div>
       )}

@@ -11,10 +11,13 @@ import type { Store, WriteOp } from "../store/port.ts";
 import { ConflictError } from "../store/port.ts";
 import type { OrderJson } from "../trading/orders.ts";
 import type { UserEvent } from "./outbox.ts";
-import { emailWanted, type NotificationContent, notificationOp } from "./notifications.ts";
+import { noticeOp, type NotificationContent } from "./notifications.ts";
 
-/** Another follower of the outbox: the writes it adds to an event's unit (reads allowed, no writes). */
-export type EventFollower = (store: Store, event: UserEvent) => Promise<WriteOp[]>;
+/**
+ * Another follower of the outbox: made once per pass (so it may remember what it read during the
+ * pass), it gives the writes it adds to an event's unit; it reads, never writes.
+ */
+export type EventFollower = (store: Store) => (event: UserEvent) => Promise<WriteOp[]>;
 
 /** Events per pass: a burst larger than this waits a second, as the execution pass does. */
 const BATCH = 200;
@@ -33,6 +36,7 @@ export async function runDispatchPass(
     if (!users.has(id)) users.set(id, store.get<User>("users", id));
     return users.get(id)!;
   };
+  const following = followers.map((follower) => follower(store));
   for (const event of page.items) {
     const content = notificationFor(event);
     const ops: WriteOp[] = [
@@ -40,10 +44,9 @@ export async function runDispatchPass(
     ];
     if (content) {
       const user = await userOf(event.userId);
-      const email = emailWanted(user?.notificationEmail, content.kind) ? "pending" : "none";
-      ops.push(notificationOp(event.userId, content, event.at, email));
+      ops.push(noticeOp(user ?? { _id: event.userId }, content, event.at));
     }
-    for (const follow of followers) ops.push(...await follow(store, event));
+    for (const follow of following) ops.push(...await follow(event));
     try {
       await store.commit(ops);
       result.dispatched++;

@@ -36,23 +36,6 @@ export type Notification = Doc & {
 /** What a maker of a notification says; the rest is filled in here. */
 export type NotificationContent = Pick<Notification, "kind" | "title" | "body" | "link">;
 
-/**
- * The insert of one notification, for the unit of whatever it tells of. `email` is decided by the
- * caller from the user's choice (`emailWanted`), so a unit never reads settings it does not need.
- */
-export function notificationOp(
-  userId: string,
-  content: NotificationContent,
-  at: Date,
-  email: Notification["email"] = "none",
-): WriteOp {
-  return {
-    op: "insert",
-    collection: "notifications",
-    doc: { _id: newId(at.getTime()), userId, ...content, at, readAt: null, email },
-  };
-}
-
 /** Whether the user's email choice takes notifications of this kind. */
 export function emailWanted(
   choice: NotificationEmailChoice | undefined,
@@ -142,12 +125,19 @@ export async function markRead(
 /** Notifications are kept this long, read or not (the worker's hourly pruning). */
 export const NOTIFICATION_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
-/** A notification for `user`, emailed when their choice takes its kind. */
+/**
+ * The insert of one notification for `user`, for the unit of whatever it tells of; it waits for
+ * the email batcher when the user's choice takes its kind.
+ */
 export function noticeOp(
   user: Pick<User, "_id" | "notificationEmail">,
   content: NotificationContent,
   at: Date,
 ): WriteOp {
   const email = emailWanted(user.notificationEmail, content.kind) ? "pending" : "none";
-  return notificationOp(user._id, content, at, email);
+  return {
+    op: "insert",
+    collection: "notifications",
+    doc: { _id: newId(at.getTime()), userId: user._id, ...content, at, readAt: null, email },
+  };
 }

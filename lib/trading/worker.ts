@@ -43,7 +43,7 @@ import type { Trade } from "./history.ts";
 import type { Security } from "../market/securities.ts";
 import { sendWeeklyStatements, type StatementDeps } from "./weekly_statement.ts";
 import { runWebhookPass, type SenderDeps } from "../webhooks/sender.ts";
-import { webhookDeliveryOps } from "../webhooks/deliveries.ts";
+import { webhookFollower } from "../webhooks/deliveries.ts";
 
 /** What one pass did. */
 export type PassResult = {
@@ -505,7 +505,7 @@ export function startTradingWorkers(
     // What those passes did reaches the bell and webhooks from the outbox (lib/notify).
     every(
       EXECUTION_INTERVAL_MS,
-      () => runDispatchPass(ctx.store, [webhookDeliveryOps]),
+      () => runDispatchPass(ctx.store, [webhookFollower]),
       "dispatch pass",
     ),
     every(HOUR_MS, () => sweepWorkingOrders(ctx), "working-order sweep"),

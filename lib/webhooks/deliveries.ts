@@ -11,7 +11,8 @@ import { AppError, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { eventMatches, type EventType, type UserEvent } from "../notify/outbox.ts";
 import type { Doc, NewDoc, Page, Store, WriteOp } from "../store/port.ts";
-import { getEndpoint, listEndpoints } from "./endpoints.ts";
+import { getEndpoint, listEndpoints, type WebhookEndpoint } from "./endpoints.ts";
+import type { EventFollower } from "../notify/dispatch.ts";
 
 /** The event type of the ping a user can send to try an endpoint; not an outbox event. */
 export const TEST_EVENT_TYPE = "webhook.test";
@@ -85,8 +86,12 @@ function newDelivery(
  * type, due now, for the dispatch pass to commit in the unit that removes the event from the
  * outbox. Only reads.
  */
-export async function webhookDeliveryOps(store: Store, event: UserEvent): Promise<WriteOp[]> {
-  const endpoints = (await listEndpoints(store, event.userId)).filter((endpoint) =>
+export async function webhookDeliveryOps(
+  store: Store,
+  event: UserEvent,
+  endpointsOf: (userId: string) => Promise<WebhookEndpoint[]> = (id) => listEndpoints(store, id),
+): Promise<WriteOp[]> {
+  const endpoints = (await endpointsOf(event.userId)).filter((endpoint) =>
     endpoint.enabled && endpoint.events.some((filter) => eventMatches(filter, event.type))
   );
   if (endpoints.length === 0) return [];
@@ -194,3 +199,16 @@ function requireEnabled(enabled: boolean): void {
     throw new AppError(409, "endpoint_disabled", "The endpoint is off; turn it on first.");
   }
 }
+
+/**
+ * Webhooks as a follower of the dispatch pass: a user's endpoints are read once per pass, however
+ * many of their events (a burst of fills) the pass carries.
+ */
+export const webhookFollower: EventFollower = (store) => {
+  const read = new Map<string, Promise<WebhookEndpoint[]>>();
+  const endpointsOf = (userId: string) => {
+    if (!read.has(userId)) read.set(userId, listEndpoints(store, userId));
+    return read.get(userId)!;
+  };
+  return (event) => webhookDeliveryOps(store, event, endpointsOf);
+};

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import { testApp } from "../../routes/testing.ts";
+import { reportSkip } from "../../tests/support/skip_report.ts";
 import {
   type ReceivedWebhook,
   startReceiver,
@@ -454,6 +455,12 @@ const hasOpenssl = await new Deno.Command("openssl", {
   stderr: "null",
 })
   .output().then((out) => out.success, () => false);
+if (!hasOpenssl) {
+  reportSkip(
+    import.meta.url,
+    "openssl is not installed; it makes the test certificate authority (apt-get install openssl)",
+  );
+}
 
 Deno.test({
   name:
