@@ -14,7 +14,7 @@ import {
 } from "./admin.tsx";
 import { Field, FormError, type FormState } from "./form.tsx";
 import { describeDevice } from "../lib/auth/devices.ts";
-import { Pager, PostButton, Scroll, Time, usd } from "./trading.tsx";
+import { ActionsHeader, Pager, PostButton, Scroll, Time, usd } from "./trading.tsx";
 
 export type UserFilterValues = { email?: string; role?: string; status?: string };
 
@@ -218,7 +218,7 @@ export function UserPage(props: {
 
       <section aria-labelledby="signal-urls-h">
         <h2 id="signal-urls-h">Signal URLs</h2>
-        <SignalUrlsTable urls={props.signalUrls} base={base} />
+        <SignalUrlsTable urls={props.signalUrls} accounts={props.accounts} base={base} />
       </section>
     </AdminFrame>
   );
@@ -328,7 +328,9 @@ function SessionsTable(props: { sessions: Session[] }) {
   );
 }
 
-function SignalUrlsTable(props: { urls: SignalUrl[]; base: string }) {
+function SignalUrlsTable(props: { urls: SignalUrl[]; accounts: AdminAccount[]; base: string }) {
+  // The account by its number, as the accounts table above names it.
+  const numbers = new Map(props.accounts.map((a) => [a.id, a.number]));
   if (props.urls.length === 0) return <p class="muted">No signal URLs.</p>;
   return (
     <Scroll label="Signal URLs">
@@ -341,7 +343,7 @@ function SignalUrlsTable(props: { urls: SignalUrl[]; base: string }) {
             <th>Signing</th>
             <th>Last used (UTC)</th>
             <th>Revoked (UTC)</th>
-            <th></th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
@@ -351,7 +353,7 @@ function SignalUrlsTable(props: { urls: SignalUrl[]; base: string }) {
               <td>
                 <code>{u.tokenPrefix}…</code>
               </td>
-              <td>{u.accountId}</td>
+              <td>{numbers.get(u.accountId) ?? u.accountId}</td>
               <td>{u.signing}</td>
               <td>{u.lastUsedAt ? <Time at={u.lastUsedAt} /> : "never"}</td>
               <td>{u.revokedAt ? <Time at={u.revokedAt} /> : ""}</td>
@@ -385,7 +387,7 @@ function ApiKeysTable(props: { keys: ApiKey[]; base: string }) {
             <th>Last used (UTC)</th>
             <th>Last IP</th>
             <th>Expires (UTC)</th>
-            <th></th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -278,7 +278,7 @@ function SignalsTable(props: { signals: Signal[]; orders: Map<string, Order>; em
                 <td class="num" data-label="Qty">
                   {s.qty ?? (s.notional !== null ? `$${s.notional}` : "—")}
                 </td>
-                <td data-label="Outcome">
+                <td class="details" data-label="Outcome">
                   <Outcome signal={s} order={order} />
                 </td>
                 <td class="act">

@@ -226,13 +226,13 @@ function DeliveryRow(props: { base: string; delivery: WebhookDelivery; enabled: 
         <br />
         <small class="muted">{delivery.messageId}</small>
       </th>
-      <td data-label="Made">
+      <td class="wide" data-label="Made">
         <Time at={delivery.createdAt} precise />
       </td>
-      <td data-label="Status">
+      <td class="wide" data-label="Status">
         <DeliveryStatus delivery={delivery} />
       </td>
-      <td data-label="Attempts">
+      <td class="details" data-label="Attempts">
         {delivery.attempts.length === 0 ? <span class="muted">none</span> : (
           <ol class="attempts">
             {delivery.attempts.map((attempt) => (
