@@ -138,6 +138,8 @@ Deno.test("[notifications] alerts, API keys and new devices notify; the bell and
   await b.post("/sign-out", {});
   await b.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD });
   const fresh = testBrowser(t);
+  const versionBefore =
+    (await t.deps.store.get<{ _id: string; _v: number }>("users", user._id))!._v;
   await fresh.post("/sign-in", { email: "ada@example.com", password: TEST_PASSWORD }, {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
   });
@@ -149,6 +151,12 @@ Deno.test("[notifications] alerts, API keys and new devices notify; the bell and
     "New sign-in: Unknown browser",
   ]);
   assert.equal(devices[0].link, "/settings");
+  // Learning a device leaves the user document as it was, so a password, role or two-factor
+  // change made at the version it read does not fail because a sign-in raced it.
+  assert.equal(
+    (await t.deps.store.get<{ _id: string; _v: number }>("users", user._id))!._v,
+    versionBefore,
+  );
 
   // The bell shows the unread count on every page, and the page lists them, newest first.
   const dashboard = await fresh.page("/dashboard");

@@ -1,21 +1,29 @@
 /**
- * New-device sign-ins. Each browser that signs in gets a long-lived random device cookie; the user
- * keeps the SHA-256 hashes of the last MAX_KNOWN_DEVICES (`knownDevices`, most recent first). A
- * sign-in whose cookie is absent or unknown is from a new device: the trader gets a `security`
- * notification, written in the same unit that learns the device, so it is told once.
+ * New-device sign-ins. Each browser that signs in gets a long-lived random device cookie; the
+ * user's `known_devices` record (its `_id` is the user id) keeps the SHA-256 hashes of the last
+ * MAX_KNOWN_DEVICES, most recent first. A sign-in whose cookie is absent or unknown is from a new
+ * device: the trader gets a `security` notification, written in the same unit that learns the
+ * device, so it is told once.
  *
- * Users who have never been recorded (no `knownDevices` yet: a first sign-in after sign-up, or an
- * account from before this existed) are recorded silently: there is nothing to compare with.
+ * The hashes are not on the user document on purpose: a sign-in must not move the user's version,
+ * or every change made at the version read (a password change or reset, a role change, two-factor)
+ * would fail when it raced one.
+ *
+ * Users who have never been recorded (no record yet: a first sign-in after sign-up, or an account
+ * from before this existed) are recorded silently: there is nothing to compare with.
  */
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import type { RequestOrigin } from "../audit.ts";
 import { noticeOp } from "../notify/notifications.ts";
-import type { Store, WriteOp } from "../store/port.ts";
+import type { Doc, Store, WriteOp } from "../store/port.ts";
 import { retryOnConflict } from "../store/retry.ts";
 import { hashSecret } from "./tokens.ts";
 import type { User } from "./users.ts";
 
 export const MAX_KNOWN_DEVICES = 20;
+
+/** The devices a user signed in from; `_id` is the user id. */
+type KnownDevices = Doc & { hashes: string[] };
 
 /** A device token as this app issues them: 32 random bytes, base64url. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -36,23 +44,26 @@ export async function recognizeDevice(
     : encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
   const hash = hashSecret(token);
   return await retryOnConflict(async () => {
-    const user = await store.get<User>("users", userId);
+    const [user, record] = await Promise.all([
+      store.get<User>("users", userId),
+      store.get<KnownDevices>("known_devices", userId),
+    ]);
     if (!user) return { token, isNew: false };
-    const known = user.knownDevices;
+    const known = record?.hashes;
     if (known?.[0] === hash) return { token, isNew: false };
     const isNew = !known?.includes(hash);
-    const ops: WriteOp[] = [{
-      op: "update",
-      collection: "users",
-      id: user._id,
-      ifVersion: user._v,
-      set: {
-        knownDevices: [hash, ...(known ?? []).filter((h) => h !== hash)].slice(
-          0,
-          MAX_KNOWN_DEVICES,
-        ),
-      },
-    }];
+    const hashes = [hash, ...(known ?? []).filter((h) => h !== hash)].slice(0, MAX_KNOWN_DEVICES);
+    const ops: WriteOp[] = [
+      record
+        ? {
+          op: "update",
+          collection: "known_devices",
+          id: userId,
+          ifVersion: record._v,
+          set: { hashes },
+        }
+        : { op: "insert", collection: "known_devices", doc: { _id: userId, hashes } },
+    ];
     if (isNew && known !== undefined) {
       ops.push(noticeOp(user, {
         kind: "security",

@@ -91,11 +91,6 @@ export type User = Doc & {
    * alerts, or everything. Absent: none.
    */
   notificationEmail?: NotificationEmailChoice;
-  /**
-   * The SHA-256 hashes of the device cookies this user has signed in from, most recent first
-   * (lib/auth/devices.ts); a sign-in from a browser not among them is a new device.
-   */
-  knownDevices?: string[];
 };
 
 /** Which notifications a user also wants by email. */

@@ -252,6 +252,8 @@ export const SCHEMA = {
   ],
   /** When each user's last notification email went (lib/notify/email_digest.ts); `_id` the user id. */
   notification_digests: [],
+  /** The device hashes a user signed in from (lib/auth/devices.ts); `_id` the user id. */
+  known_devices: [],
   /**
    * Outbound webhook endpoints (lib/webhooks/endpoints.ts): a user's, by place; each holds one of
    * a fixed number of places, unique, so the cap holds under simultaneous registrations.
