@@ -91,10 +91,22 @@ Deno.test("[signals] a signal places an order on the URL's account; the token is
   assert.equal(answer.order.side, "buy");
   assert.equal(answer.order.qty, "2");
   assert.equal(answer.order.clientOrderId, "tv-1");
+  assert.equal(answer.order.timeInForce, "day", "shares default to a day order");
   assert.equal(answer.signal.outcome, "placed");
   assert.equal(answer.signal.orderId, answer.order.id);
+
+  // A crypto alert names no time in force either: crypto has no day, so it is gtc.
+  const coin = await sendSignal(t, created.url, {
+    symbol: "COINBASE:ETHUSD",
+    side: "buy",
+    qty: "0.1",
+  });
+  assert.equal(coin.status, 201, await coin.clone().text());
+  const coinOrder = (await coin.json()).order;
+  assert.equal(coinOrder.symbol, "ETH/USD");
+  assert.equal(coinOrder.timeInForce, "gtc");
   const orders = await storedOrders(t, accountId);
-  assert.deepEqual(orders.map((o) => o._id), [answer.order.id]);
+  assert.deepEqual(orders.map((o) => o._id).sort(), [answer.order.id, coinOrder.id].sort());
 
   const listed = await api.call("/api/signal-urls", { cookie });
   assert.equal(listed.signalUrls.length, 1);
@@ -123,7 +135,7 @@ Deno.test("[signals] a signal places an order on the URL's account; the token is
   assert.equal(
     (await findAll<AuditEntry>(t.deps.store, "audit_logs", { where: { action: "order.placed" } }))
       .length,
-    1,
+    2,
   );
 });
 

@@ -110,6 +110,28 @@ Deno.test("[trading-api] a new user has a funded demo account; orders, positions
   );
 });
 
+Deno.test("[trading-api] an order that names no time in force is day for shares and gtc for crypto", async () => {
+  await using t = await testApp();
+  const cookie = await member(t, "a@example.com");
+  const place = async (body: Record<string, unknown>) => {
+    const res = await call(t, cookie, "POST", "/orders", { side: "buy", ...body });
+    return { status: res.status, body: await res.json() };
+  };
+  const shares = await place({ symbol: "AAPL", qty: "1" });
+  assert.equal(shares.status, 201, JSON.stringify(shares.body));
+  assert.equal(shares.body.timeInForce, "day");
+  const coin = await place({ symbol: "BTC/USD", qty: "0.001" });
+  assert.equal(coin.status, 201, JSON.stringify(coin.body));
+  assert.equal(coin.body.timeInForce, "gtc");
+  const dollars = await place({ symbol: "ETH/USD", notional: "25" });
+  assert.equal(dollars.status, 201, JSON.stringify(dollars.body));
+  assert.equal(dollars.body.timeInForce, "gtc");
+  // Named, a day order on crypto is still refused with the reason.
+  const day = await place({ symbol: "BTC/USD", qty: "0.001", timeInForce: "day" });
+  assert.equal(day.status, 422);
+  assert.match(day.body.error.message, /Crypto trades around the clock/);
+});
+
 Deno.test("[trading-api] bad input gets 422/400/413 with a reason and changes nothing", async () => {
   await using t = await testApp({ BODY_LIMIT_BYTES: "4096" });
   const cookie = await member(t, "a@example.com");

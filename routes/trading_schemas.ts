@@ -28,7 +28,10 @@ export const orderInput = z.object({
   /** Trailing stops: one of the two (lib/trading/order_rules.ts judges them). */
   trailPercent: optionalAmount,
   trailPrice: optionalAmount,
-  timeInForce: z.string().max(5).default("day").meta(oneOf(TIME_IN_FORCE)),
+  /** Absent: day for shares, gtc for crypto (lib/trading/order_rules.ts defaultTimeInForce). */
+  timeInForce: z.string().max(5).optional().meta({
+    description: `${oneOf(TIME_IN_FORCE).description} Absent: day for shares, gtc for crypto.`,
+  }),
   /** Brackets, OCO and OTO (lib/trading/order_classes.ts judges them). */
   orderClass: z.string().max(10).optional().meta(oneOf(ORDER_CLASSES)),
   takeProfit: z.object({ limitPrice: optionalAmount }).strict().optional(),

@@ -3,7 +3,7 @@ import type { Child } from "hono/jsx";
 import type { Security } from "../lib/market/securities.ts";
 import type { MarketPhase } from "../lib/market/clock.ts";
 import type { Quote } from "../lib/market/simulator.ts";
-import { ORDER_TYPES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
+import { defaultTimeInForce, ORDER_TYPES, TIME_IN_FORCE } from "../lib/trading/order_rules.ts";
 import { useRequestContext } from "hono/jsx-renderer";
 import type { AppEnv } from "../routes/env.ts";
 import { PriceChart, type PriceChartProps } from "./chart.tsx";
@@ -263,12 +263,7 @@ const TIF_LABELS: Record<(typeof TIME_IN_FORCE)[number], string> = {
 
 /** A fresh ticket's choices. */
 export function ticketDefaults(security: Security): Record<string, string> {
-  // Crypto trades around the clock, so a day order means nothing there.
-  return {
-    side: "buy",
-    type: "market",
-    timeInForce: security.assetClass === "crypto" ? "gtc" : "day",
-  };
+  return { side: "buy", type: "market", timeInForce: defaultTimeInForce(security) };
 }
 
 /**

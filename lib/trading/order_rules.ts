@@ -24,6 +24,20 @@ export const SIDES = ["buy", "sell"] as const;
 export const ORDER_TYPES = ["market", "limit", "stop", "stop_limit", "trailing_stop"] as const;
 export const TIME_IN_FORCE = ["day", "gtc", "ioc", "fok"] as const;
 
+/**
+ * The time in force of an order that names none: day for shares, gtc for crypto, which trades
+ * around the clock and has no day (as the trade ticket preselects). A script or a TradingView
+ * signal that leaves it out gets the one its market accepts.
+ */
+export function defaultTimeInForce(security: Security): (typeof TIME_IN_FORCE)[number] {
+  return security.assetClass === "crypto" ? "gtc" : "day";
+}
+
+/** The request's time in force, or the security's default when it names none. */
+function timeInForceOf(input: OrderRequestInput, security: Security): string {
+  return input.timeInForce === undefined ? defaultTimeInForce(security) : input.timeInForce;
+}
+
 /** Smallest and largest order value accepted, in dollars. */
 export const MIN_ORDER_VALUE = fixed(1);
 export const MAX_ORDER_VALUE = fixed(1_000_000);
@@ -57,7 +71,8 @@ export type OrderRequest = {
 export type OrderRequestInput = {
   side: string;
   type: string;
-  timeInForce: string;
+  /** Absent: `defaultTimeInForce`. */
+  timeInForce?: string;
   qty?: unknown;
   /** Dollars instead of `qty`, for market orders (`parseNotional`). */
   notional?: unknown;
@@ -91,7 +106,8 @@ export function parseNotional(input: OrderRequestInput, security: Security): Fix
     throw invalid("notional", "Dollar amounts are for market orders; send qty for other types.");
   }
   const crypto = security.assetClass === "crypto";
-  if (crypto ? input.timeInForce === "fok" : input.timeInForce !== "day") {
+  const timeInForce = timeInForceOf(input, security);
+  if (crypto ? timeInForce === "fok" : timeInForce !== "day") {
     throw invalid(
       "timeInForce",
       crypto
@@ -124,7 +140,7 @@ export function notionalQty(notional: Fixed, price: Fixed, security: Security): 
 export function parseOrderRequest(input: OrderRequestInput, security: Security): OrderRequest {
   const side = oneOf(input.side, SIDES, "side");
   const type = oneOf(input.type, ORDER_TYPES, "type");
-  const timeInForce = oneOf(input.timeInForce, TIME_IN_FORCE, "timeInForce");
+  const timeInForce = oneOf(timeInForceOf(input, security), TIME_IN_FORCE, "timeInForce");
   if (!present(input.qty)) {
     throw invalid("qty", "Enter a quantity (or, for a market order, a dollar amount).");
   }
