@@ -2,7 +2,13 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { loadAssets } from "./lib/assets.ts";
 import { createBackground } from "./lib/background.ts";
-import { ConfigError, loadConfig, readEnv, withListenAddress } from "./lib/config.ts";
+import {
+  ConfigError,
+  loadConfig,
+  readEnv,
+  withDevAuthSecret,
+  withListenAddress,
+} from "./lib/config.ts";
 import { deleteExpiredPendingSignIns } from "./lib/auth/pending_sign_in.ts";
 import { deleteExpiredSessions } from "./lib/auth/session.ts";
 import { createMailer } from "./lib/email.ts";
@@ -22,7 +28,7 @@ const startedAt = performance.now();
 
 let config;
 try {
-  config = loadConfig(await readEnv());
+  config = loadConfig(await withDevAuthSecret(await readEnv()));
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   for (const problem of err.problems) console.error(`config: ${problem}`);

@@ -96,6 +96,41 @@ export async function readEnv(dir = "."): Promise<Record<string, string | undefi
   return merged;
 }
 
+/** The file beside the KV database that keeps a development AUTH_SECRET across restarts. */
+export const DEV_AUTH_SECRET_FILE = "auth-secret";
+
+/**
+ * `env` with AUTH_SECRET set, outside production, when none is given and the store is a local KV
+ * file: the secret generated on the first start is kept in `auth-secret` beside that file (mode
+ * 600), so after a restart the app can still open what it sealed (two-factor keys, webhook and
+ * signal secrets) and check the codes it keyed. Production must set its own (loadConfig refuses to
+ * start without it); with KV in memory or MongoDB nothing is written and each process makes one.
+ */
+export async function withDevAuthSecret(
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string | undefined>> {
+  if (nodeEnvOf(env) === "production") return env;
+  if (ALIASES.AUTH_SECRET.some((name) => present(env[name])) || present(env.MONGODB_URI)) {
+    return env;
+  }
+  const kvPath = present(env.KV_PATH) ? env.KV_PATH!.trim() : DEFAULT_KV_PATH;
+  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return env;
+  const file = `${kvPath.replace(/[^/]*$/, "") || "./"}${DEV_AUTH_SECRET_FILE}`;
+  const kept = await Deno.readTextFile(file).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  });
+  if (kept?.trim()) return { ...env, AUTH_SECRET: kept.trim() };
+  await Deno.mkdir(file.replace(/[^/]*$/, "") || ".", { recursive: true });
+  try {
+    // createNew: of two processes starting at once, one writes and the other reads its secret.
+    await Deno.writeTextFile(file, `${processSecret()}\n`, { createNew: true, mode: 0o600 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  return { ...env, AUTH_SECRET: (await Deno.readTextFile(file)).trim() };
+}
+
 /**
  * The configuration once the server listens: without APP_URL, links in emails must point where
  * the server really is (PORT=0 picks the port only at listen time).

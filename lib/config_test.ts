@@ -4,8 +4,10 @@ import {
   type Config,
   ConfigError,
   describeConfig,
+  DEV_AUTH_SECRET_FILE,
   loadConfig,
   readEnv,
+  withDevAuthSecret,
   withListenAddress,
 } from "./config.ts";
 
@@ -75,6 +77,42 @@ Deno.test("[config] a missing secret outside production is generated once per pr
   assert.match(first.authSecret, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(second.authSecret, first.authSecret);
   assert.equal(loadConfig({ AUTH_SECRET: "short" }).authSecretGenerated, false);
+});
+
+Deno.test("[config] outside production the secret is kept beside the KV file, so a restart keeps it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kvPath = `${dir}/data/orion.kv`;
+    const file = `${dir}/data/${DEV_AUTH_SECRET_FILE}`;
+    // Two processes starting at once on a fresh folder agree on one secret.
+    const [a, b] = await Promise.all([
+      withDevAuthSecret({ KV_PATH: kvPath }),
+      withDevAuthSecret({ KV_PATH: kvPath }),
+    ]);
+    assert.match(a.AUTH_SECRET!, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(b.AUTH_SECRET, a.AUTH_SECRET);
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600, "readable by its owner only");
+    // A later start reads the file, whatever this process would have made.
+    await Deno.writeTextFile(file, "kept-from-an-earlier-start-of-the-app-0123456789\n");
+    const restarted = loadConfig(await withDevAuthSecret({ KV_PATH: kvPath }));
+    assert.equal(restarted.authSecret, "kept-from-an-earlier-start-of-the-app-0123456789");
+    assert.equal(restarted.authSecretGenerated, false);
+
+    // A secret given, production, KV in memory and MongoDB: nothing read or written.
+    const untouched = [
+      { KV_PATH: `${dir}/given/orion.kv`, AUTH_SECRET: "s".repeat(32) },
+      { KV_PATH: `${dir}/given/orion.kv`, BETTER_AUTH_SECRET: "s".repeat(32) },
+      { KV_PATH: `${dir}/prod/orion.kv`, NODE_ENV: "production" },
+      { KV_PATH: ":memory:" },
+      { KV_PATH: `${dir}/mongo/orion.kv`, MONGODB_URI: "mongodb://127.0.0.1:27017" },
+    ];
+    for (const env of untouched) assert.deepEqual(await withDevAuthSecret(env), env);
+    for (const sub of ["given", "prod", "mongo"]) {
+      await assert.rejects(Deno.stat(`${dir}/${sub}`), Deno.errors.NotFound);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("[config] empty and blank values count as unset; unknown variables are ignored", () => {

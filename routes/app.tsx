@@ -57,6 +57,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(contextStorage());
   app.use(recordHttpMetrics(deps.metrics));
   app.use(requestLog(deps.log, { redactPath: redactSignalToken }));
+  // Assets answer before the page middleware: they need none of it (routes/static.ts).
+  app.route("/static", staticRoutes(deps.assets));
   app.use(securityHeaders({ production: config.isProduction }));
   app.use(async function varyOnHtmx(c, next) {
     c.set("assets", deps.assets);
@@ -104,7 +106,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // One rule for the whole API: most answers are one user's data, the rest (quotes, health) live.
   app.use("/api/*", noStore);
 
-  app.route("/static", staticRoutes(deps.assets));
   app.route("/api/health", healthRoutes(deps));
   app.route("/metrics", metricsRoutes(deps));
   app.route("/api/auth", authApi(deps));

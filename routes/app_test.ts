@@ -165,6 +165,22 @@ Deno.test("[http] htmx comes from our origin under a content-hashed URL, cached 
   assert.ok((await br.arrayBuffer()).byteLength < source.length / 2, "compressed");
   const css = html.match(/href="(\/static\/app\.[0-9a-f]{12}\.css)"/)?.[1];
   assert.equal((await t.app.request(css!)).status, 200);
+
+  // An asset carries the headers that apply to it, not a page's: no nonce CSP, no framing rule,
+  // and no session work even when a signed-in browser sends its cookie along.
+  const { cookie } = await testApi(t).trader("assets@example.com");
+  const asset = await t.app.request(src, { headers: { Cookie: cookie } });
+  assert.equal(asset.headers.get("X-Content-Type-Options"), "nosniff");
+  assert.equal(asset.headers.get("Cross-Origin-Resource-Policy"), "same-origin");
+  for (const header of ["Content-Security-Policy", "X-Frame-Options", "Set-Cookie"]) {
+    assert.equal(asset.headers.get(header), null, header);
+  }
+  const icon = html.match(/href="(\/static\/icon\.[0-9a-f]{12}\.svg)"/)?.[1];
+  assert.equal(
+    (await t.app.request(icon!)).headers.get("Content-Security-Policy"),
+    "default-src 'none'",
+    "an SVG opened on its own runs nothing",
+  );
   assert.equal(
     (await t.app.request("/static/htmx.000000000000.js")).status,
     404,

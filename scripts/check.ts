@@ -1,6 +1,6 @@
 /** `deno task check`: production readiness as a checklist (or JSON with --json); exit 1 on a failure. */
 import { allChecks } from "../lib/checks.ts";
-import { readEnv } from "../lib/config.ts";
+import { readEnv, withDevAuthSecret } from "../lib/config.ts";
 import {
   type CheckResult,
   type CheckSummary,
@@ -15,7 +15,8 @@ const ICONS = { pass: "✅", warn: "⚠️", fail: "❌" } as const;
 const json = Deno.args.includes("--json");
 let exitCode = 1;
 try {
-  const ctx = await prepareContext(await readEnv());
+  // As the app starts: outside production, the development secret kept beside the KV file.
+  const ctx = await prepareContext(await withDevAuthSecret(await readEnv()));
   // Outside production the warning comes first, before any green tick can reassure; with --json
   // it goes to stderr so the output stays parseable.
   const banner = environmentBanner(ctx);
