@@ -9,6 +9,8 @@ import { checkIntegrity } from "../lib/trading/integrity.ts";
 import { startServer, type TestServer } from "./support/server.ts";
 
 const PASSWORD = "vivid-otter-planet-42";
+/** Orders accepted before the kill: enough that it lands in the middle of a busy burst. */
+const LOAD_BEFORE_KILL = 40;
 
 async function signIn(server: TestServer, email: string): Promise<string> {
   const headers = { Origin: server.url, "Content-Type": "application/json" };
@@ -26,12 +28,16 @@ async function signIn(server: TestServer, email: string): Promise<string> {
   return res.headers.getSetCookie().find((c) => c.startsWith("orion_session="))!.split(";")[0];
 }
 
-/** Places orders as fast as it can until the server stops answering; returns how many were accepted. */
+/**
+ * Places orders as fast as it can until the server stops answering; returns how many were
+ * accepted, and counts each in `progress` as it happens.
+ */
 async function burst(
   server: TestServer,
   cookie: string,
   n: number,
   signal: AbortSignal,
+  progress: { accepted: number },
 ): Promise<number> {
   let accepted = 0;
   const symbols = ["KO", "PEP", "T", "BTC/USD"];
@@ -67,7 +73,10 @@ async function burst(
         signal,
       });
       await res.body?.cancel();
-      if (res.status === 201) accepted++;
+      if (res.status === 201) {
+        accepted++;
+        progress.accepted++;
+      }
     } catch {
       return accepted;
     }
@@ -90,8 +99,16 @@ Deno.test({
         [0, 1, 2, 3].map((n) => signIn(first, `crash${n}@example.com`)),
       );
       const abort = new AbortController();
-      const load = Promise.all(cookies.map((cookie, n) => burst(first, cookie, n, abort.signal)));
-      await new Promise((r) => setTimeout(r, 1500));
+      const progress = { accepted: 0 };
+      const load = Promise.all(
+        cookies.map((cookie, n) => burst(first, cookie, n, abort.signal, progress)),
+      );
+      // The kill comes once the burst is well under way, however slow the machine is today
+      // (a fixed pause saw 7 orders on a busy CI run), and while the four keep placing.
+      const deadline = Date.now() + 60_000;
+      while (progress.accepted < LOAD_BEFORE_KILL && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       first.process.kill("SIGKILL");
       const status = await first.process.status;
       abort.abort();
@@ -99,7 +116,10 @@ Deno.test({
       assert.equal(status.signal, "SIGKILL");
       // The harness reports a killed server as a failed stop; here that is the point. It still cleans up.
       await first.stop().catch(() => {});
-      assert.ok(accepted > 10, `the server was under load (${accepted} orders accepted)`);
+      assert.ok(
+        accepted >= LOAD_BEFORE_KILL,
+        `the server was under load (${accepted} orders accepted)`,
+      );
 
       // Restarted on the same file, the worker runs over the orders the crash left working.
       const second = await startServer(env);
