@@ -96,6 +96,11 @@ export async function readEnv(dir = "."): Promise<Record<string, string | undefi
   return merged;
 }
 
+/** KV_PATH, else the platform's KV on Deno Deploy (undefined), else the local default file. */
+function kvPathOf(kvPath: string | undefined, onDeploy: boolean): string | undefined {
+  return kvPath ?? (onDeploy ? undefined : DEFAULT_KV_PATH);
+}
+
 /** The file beside the KV database that keeps a development AUTH_SECRET across restarts. */
 export const DEV_AUTH_SECRET_FILE = "auth-secret";
 
@@ -113,15 +118,20 @@ export async function withDevAuthSecret(
   if (ALIASES.AUTH_SECRET.some((name) => present(env[name])) || present(env.MONGODB_URI)) {
     return env;
   }
-  const kvPath = present(env.KV_PATH) ? env.KV_PATH!.trim() : DEFAULT_KV_PATH;
-  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return env;
-  const file = `${kvPath.replace(/[^/]*$/, "") || "./"}${DEV_AUTH_SECRET_FILE}`;
+  const kvPath = kvPathOf(
+    present(env.KV_PATH) ? env.KV_PATH!.trim() : undefined,
+    present(env.DENO_DEPLOYMENT_ID),
+  );
+  // The platform KV, a KV Connect URL or memory: no folder of ours to keep a file in.
+  if (kvPath === undefined || kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return env;
+  const dir = kvPath.replace(/[^/]*$/, "") || "./";
+  const file = `${dir}${DEV_AUTH_SECRET_FILE}`;
   const kept = await Deno.readTextFile(file).catch((error) => {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   });
   if (kept?.trim()) return { ...env, AUTH_SECRET: kept.trim() };
-  await Deno.mkdir(file.replace(/[^/]*$/, "") || ".", { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
   try {
     // createNew: of two processes starting at once, one writes and the other reads its secret.
     await Deno.writeTextFile(file, `${processSecret()}\n`, { createNew: true, mode: 0o600 });
@@ -364,7 +374,7 @@ function toConfig(env: z.output<ReturnType<typeof envSchema>>, production: boole
     appUrlIsDefault: env.APP_URL === undefined,
     authSecret: env.AUTH_SECRET ?? processSecret(),
     authSecretGenerated: env.AUTH_SECRET === undefined,
-    kvPath: env.KV_PATH ?? (env.DENO_DEPLOYMENT_ID ? undefined : DEFAULT_KV_PATH),
+    kvPath: kvPathOf(env.KV_PATH, env.DENO_DEPLOYMENT_ID !== undefined),
     mongodbUri: env.MONGODB_URI,
     mongodbDb: env.MONGODB_DB,
     resendApiKey: env.RESEND_API_KEY,

@@ -98,12 +98,15 @@ Deno.test("[config] outside production the secret is kept beside the KV file, so
     assert.equal(restarted.authSecret, "kept-from-an-earlier-start-of-the-app-0123456789");
     assert.equal(restarted.authSecretGenerated, false);
 
-    // A secret given, production, KV in memory and MongoDB: nothing read or written.
+    // A secret given, production, KV in memory, the platform's KV and MongoDB: nothing read or
+    // written.
     const untouched = [
       { KV_PATH: `${dir}/given/orion.kv`, AUTH_SECRET: "s".repeat(32) },
       { KV_PATH: `${dir}/given/orion.kv`, BETTER_AUTH_SECRET: "s".repeat(32) },
       { KV_PATH: `${dir}/prod/orion.kv`, NODE_ENV: "production" },
       { KV_PATH: ":memory:" },
+      // Deno Deploy's own KV (no KV_PATH), even when NODE_ENV says development.
+      { NODE_ENV: "development", DENO_DEPLOYMENT_ID: "d1" },
       { KV_PATH: `${dir}/mongo/orion.kv`, MONGODB_URI: "mongodb://127.0.0.1:27017" },
     ];
     for (const env of untouched) assert.deepEqual(await withDevAuthSecret(env), env);

@@ -9,8 +9,8 @@ import { nextCredentialVersion, type Role, type User } from "./users.ts";
 /**
  * Gives `user` a new role. `actorId` is the admin's user id, or `cli` for ops commands. The
  * user's sessions end, so the new role (above all SUSPENDED) applies from their next request.
- * The user is read again on each attempt: a sign-in racing the change also writes the user (it
- * learns the device), and that must not make the admin's change fail.
+ * The user is read again on each attempt: another write to the user between the caller's read
+ * and this change (a profile or notification-email change) must not make the admin's change fail.
  */
 export async function changeRole(
   store: Store,

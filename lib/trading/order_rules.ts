@@ -35,7 +35,7 @@ export function defaultTimeInForce(security: Security): (typeof TIME_IN_FORCE)[n
 
 /** The request's time in force, or the security's default when it names none. */
 function timeInForceOf(input: OrderRequestInput, security: Security): string {
-  return input.timeInForce === undefined ? defaultTimeInForce(security) : input.timeInForce;
+  return input.timeInForce ?? defaultTimeInForce(security);
 }
 
 /** Smallest and largest order value accepted, in dollars. */
