@@ -249,8 +249,10 @@ export type ChartRange = (typeof CHART_RANGES)[number];
 
 /**
  * What a chart of `range` asks for, and the time axis it spans: 1D is the latest session that has
- * opened (crypto: the last 24 h) in 5-minute bars, the axis running to the session's close so an
- * open session fills from the left; 1W and 1M hourly; 3M, 1Y and 5Y daily.
+ * opened in 5-minute bars, the axis running to the session's close so an open session fills from
+ * the left; a market that never closes (crypto, and every symbol with MARKET_HOURS=always) has no
+ * session to show, so its 1D is the last 24 h, as crypto apps chart it. 1W and 1M hourly; 3M, 1Y
+ * and 5Y daily.
  */
 export function chartWindow(
   range: ChartRange,
@@ -267,7 +269,9 @@ export function chartWindow(
   });
   switch (range) {
     case "1D": {
-      if (security.assetClass === "crypto") return window("5Min", back(1));
+      if (security.assetClass === "crypto" || clock.mode === "always") {
+        return window("5Min", back(1));
+      }
       const session = latestOpened(clock, now);
       return { ...window("5Min", session.open), to: session.close.getTime() };
     }

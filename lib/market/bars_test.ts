@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { parseFixed } from "../money.ts";
 import { openKvStore } from "../store/kv.ts";
-import { type Bar, type PriceBar, pruneBars, simulatedBars, thinBars } from "./bars.ts";
+import {
+  type Bar,
+  chartWindow,
+  type PriceBar,
+  pruneBars,
+  simulatedBars,
+  thinBars,
+} from "./bars.ts";
 import { createMarketClock } from "./clock.ts";
 import { type PricedSecurity, simulatedPrice, simulatedQuote } from "./simulator.ts";
 
@@ -187,4 +194,26 @@ Deno.test("[market] bars: thinning merges neighbours, keeps the range's extremes
   assert.deepEqual([thin.at(-1)!.c, thin.at(-1)!.t], [bars.at(-1)!.c, bars.at(-1)!.t]);
   assert.equal(thin.reduce((s, b) => s + b.v, 0), bars.reduce((s, b) => s + b.v, 0));
   assert.equal(thinBars(bars.slice(0, 10), 60).length, 10, "short series stay as they are");
+});
+
+Deno.test("[bars] a 1D chart is the latest session, or the last 24 h where the market never closes", () => {
+  // Ten minutes after midnight UTC, a Tuesday: the NYSE session on show is Monday's.
+  const now = new Date("2026-12-08T00:10:00Z");
+  const shares = chartWindow("1D", AAPL, nyse, now);
+  assert.equal(new Date(shares.from).toISOString(), "2026-12-07T14:30:00.000Z");
+  assert.equal(new Date(shares.to).toISOString(), "2026-12-07T21:00:00.000Z");
+  // Crypto, and shares with MARKET_HOURS=always, have no session to show: the day so far would
+  // be ten minutes, so it is the last 24 hours.
+  const always = createMarketClock("always");
+  for (
+    const [security, clock] of [[{ ...AAPL, assetClass: "crypto" as const }, nyse], [
+      AAPL,
+      always,
+    ]] as const
+  ) {
+    const window = chartWindow("1D", security, clock, now);
+    assert.equal(new Date(window.from).toISOString(), "2026-12-07T00:10:00.000Z");
+    assert.equal(window.to, now.getTime());
+    assert.equal(window.query.timeframe, "5Min");
+  }
 });
