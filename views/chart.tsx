@@ -496,13 +496,18 @@ function spreadTicks(length: number, count: number): number[] {
   return out;
 }
 
-/** Whole hours on the axis, every one or two hours so about five labels fit. */
+/**
+ * Whole hours on the axis, every one, two or four hours so about five labels fit; none so near
+ * either edge that its centred label would be cut off (a 24 h axis ending just after midnight).
+ */
 function hourTicks(from: number, to: number): number[] {
   const hour = 3_600_000;
   const step = (to - from) / hour > 12 ? 4 * hour : (to - from) / hour > 7 ? 2 * hour : hour;
+  // Half a label ("00:00") is about 4 % of the plot's width.
+  const margin = Math.max(hour / 3, (to - from) * 0.04);
   const out: number[] = [];
   for (let t = Math.ceil(from / step) * step; t < to; t += step) {
-    if (t - from > hour / 3) out.push(t);
+    if (t - from > margin && to - t > margin) out.push(t);
   }
   return out;
 }
